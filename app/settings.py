@@ -1,0 +1,43 @@
+"""All runtime configuration, read once from NNP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    base = os.environ.get(var)
+    return Path(base) if base else Path.home() / fallback
+
+
+def default_data_dir() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "nn-playground"
+
+
+def default_cache_dir() -> Path:
+    return _xdg("XDG_CACHE_HOME", ".cache") / "nn-playground"
+
+
+class Settings(BaseSettings):
+    """The server's settings. Every field can be set as NNP_<FIELD> (e.g. NNP_PORT=9000)."""
+
+    model_config = SettingsConfigDict(env_prefix="NNP_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="SQLite + saved weights")
+    mnist_dir: Path | None = Field(
+        default=None, description="A directory that already holds the four MNIST files"
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="Where downloaded MNIST is kept"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_runs: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Concurrent training runs"
+    )
+    max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
+    max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")
