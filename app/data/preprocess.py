@@ -1,0 +1,271 @@
+"""Turn a user's drawing into the 784 inputs the network expects, the way MNIST was made.
+
+MNIST digits were cropped to their bounding box, scaled (anti-aliased) so the longer side is
+20 px, and placed in a 28×28 field with the intensity-weighted centre of mass at the centre,
+as light ink on a dark background. A network trained on that only recognises drawings that
+went through the same steps, so every uploaded image does.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "SUPPORTED_FORMATS",
+    "EmptyDrawingError",
+    "ImageInputError",
+    "center_digit",
+    "image_to_ink",
+    "image_to_input",
+    "pixels_to_input",
+]
+
+DEFAULT_MAX_PIXELS = 16_000_000
+SUPPORTED_FORMATS = ("PNG", "JPEG", "WEBP")
+
+# Ink fainter than this (as a fraction of the strongest ink) is compression noise or a
+# smoothing halo; zeroing it keeps it from stretching the bounding box.
+NOISE_FLOOR = 0.1
+# Less contrast than this between ink and background means there is no drawing, just a
+# slightly uneven background.
+MIN_CONTRAST = 0.15
+# Larger images are shrunk (box-averaged, so thin strokes survive as grey) to at most this
+# many pixels on the long side before any float work: a 20 px digit needs no more, and a
+# 16-megapixel float copy would cost hundreds of MB per request.
+WORKING_SIDE = 1024
+# MNIST geometry: digit box, field size and where the centre of mass goes (index coordinates;
+# real MNIST digits average 13.99 / 14.01 here).
+BOX = 20
+FIELD = 28
+CENTRE = 14.0
+
+
+class ImageInputError(ValueError):
+    """The upload is not an image we accept: undecodable, unsupported, too big, or a bomb."""
+
+
+class EmptyDrawingError(ValueError):
+    """The image (or pixel list) has no ink, or too little to be a digit."""
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+
+def _decode(data: bytes, max_pixels: int) -> Image.Image:
+    """Open and fully decode ``data`` as PNG/JPEG/WebP, enforcing the pixel limit."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ImageInputError(f"Expected image bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageInputError("The image is empty (0 bytes)")
+    with warnings.catch_warnings():
+        # Pillow only warns between its two bomb limits; an upload that big is refused.
+        # (catch_warnings is process-wide, so concurrent calls can race on it: the explicit
+        # MAX_IMAGE_PIXELS check below is what actually guarantees the refusal.)
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data), formats=list(SUPPORTED_FORMATS))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageInputError(
+                    f"The image is too large: {width}×{height} = {width * height:,} pixels "
+                    f"(limit {max_pixels:,})"
+                )
+            bomb_limit = Image.MAX_IMAGE_PIXELS
+            if bomb_limit is not None and width * height > bomb_limit:
+                raise Image.DecompressionBombError(f"{width * height} pixels")
+            if width == 0 or height == 0:
+                raise ImageInputError(f"The image has no pixels ({width}×{height})")
+            if image.format == "JPEG" and max(width, height) > WORKING_SIDE:
+                # Let the JPEG decoder scale down by 2/4/8 as it decodes: faster, smaller.
+                image.draft(None, (WORKING_SIDE, WORKING_SIDE))
+            image.load()
+            # Photos from phones store their orientation separately; apply it.
+            ImageOps.exif_transpose(image, in_place=True)
+        except ImageInputError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageInputError(
+                "The image was refused as a possible decompression bomb (too many pixels)"
+            ) from None
+        except UnidentifiedImageError:
+            raise ImageInputError("The data is not a PNG, JPEG or WebP image") from None
+        except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+            raise ImageInputError(f"The image could not be decoded: {exc}") from None
+    return image
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    """Luminance as (H, W) float32 in 0..1, for any Pillow mode."""
+    if image.mode.startswith("I"):  # 16-bit greyscale PNG
+        return np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent pixels count as white paper when the colour is what carries the ink.
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def _alpha(image: Image.Image) -> np.ndarray | None:
+    """The alpha channel as (H, W) float32 in 0..1, or None if the image is fully opaque."""
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if not has_alpha or image.mode.startswith("I") or image.mode == "F":
+        return None
+    alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+    return alpha if alpha.min() < 0.99 else None
+
+
+# --- ink extraction -----------------------------------------------------------------------
+
+
+def _ink_from_grey(grey: np.ndarray) -> np.ndarray | None:
+    """Ink (H, W) in 0..1 from a greyscale image of either polarity; None if no contrast.
+
+    The background is the median of the border pixels (a digit rarely covers most of the
+    border). Ink is the deviation from it, towards whichever side (darker or lighter)
+    deviates more in total, scaled so the strongest ink is 1.
+    """
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    background = float(np.median(border))
+    darker = np.clip(background - grey, 0.0, None)
+    lighter = np.clip(grey - background, 0.0, None)
+    ink = darker if darker.sum() >= lighter.sum() else lighter
+    strongest = float(ink.max())
+    if strongest < MIN_CONTRAST:
+        return None
+    ink /= strongest
+    ink[ink < NOISE_FLOOR] = 0.0
+    return ink
+
+
+def _check_enough_ink(ink: np.ndarray) -> None:
+    """Raise EmptyDrawingError when too few pixels carry real ink to be a digit."""
+    strong = int(np.count_nonzero(ink > 0.5))
+    needed = max(3, round(ink.size * 5e-5))
+    if strong < needed:
+        raise EmptyDrawingError(
+            f"The drawing is empty: only {strong} pixel(s) of ink (need at least {needed})"
+        )
+
+
+def _canonical(image: Image.Image) -> Image.Image:
+    """The image in a mode the rest understands (L, RGB, RGBA, LA or I) and, if it is
+    large, box-reduced to at most WORKING_SIDE pixels on its long side."""
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    elif image.mode == "P" or "transparency" in image.info:
+        image = image.convert("RGBA")
+    elif image.mode not in ("L", "RGB", "RGBA", "LA", "I", "F"):
+        image = image.convert("RGB")
+    factor = -(-max(image.size) // WORKING_SIDE)  # ceiling division
+    if factor > 1:
+        image = image.reduce(factor)
+    return image
+
+
+def image_to_ink(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode an image and return its ink as (H, W) float32 in 0..1 (1 = strongest ink).
+
+    Handles greyscale/RGB/palette images in either polarity and ink on a transparent
+    background (where the alpha channel is the ink). Images larger than WORKING_SIDE are
+    box-reduced first, so H, W <= 1024. Raises ImageInputError for bytes we do not accept
+    and EmptyDrawingError when there is no ink.
+    """
+    image = _canonical(_decode(data, max_pixels))
+    ink = None
+    alpha = _alpha(image)
+    if alpha is not None:
+        ink = _ink_from_grey(alpha)
+    if ink is None:
+        ink = _ink_from_grey(_grey(image))
+    if ink is None:
+        raise EmptyDrawingError("The drawing is empty: the image is a single flat colour")
+    _check_enough_ink(ink)
+    return ink
+
+
+# --- MNIST-style normalisation ------------------------------------------------------------
+
+
+def center_digit(ink: np.ndarray) -> np.ndarray:
+    """Normalise ink (H, W) (0..1, light = ink) into a (28, 28) float32 MNIST-style digit.
+
+    Crops to the bounding box of the non-zero ink, resizes (anti-aliased, Lanczos) so the
+    longer side is 20 px keeping the aspect ratio, and places it in a 28×28 field shifted by
+    whole pixels so the intensity-weighted centre of mass lands nearest (14, 14), as MNIST
+    did. The result is scaled so its strongest pixel is 1. Raises EmptyDrawingError if
+    there is no ink at all.
+    """
+    ink = np.asarray(ink, dtype=np.float32)
+    if ink.ndim != 2:
+        raise ValueError(f"ink must be a 2-D array, got shape {ink.shape}")
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
+    cols = np.flatnonzero(ink.max(axis=0) > 0)
+    if rows.size == 0:
+        raise EmptyDrawingError("The drawing is empty: no ink at all")
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = crop.shape
+    scale = BOX / max(height, width)
+    new_w = max(1, round(width * scale))
+    new_h = max(1, round(height * scale))
+    resized = Image.fromarray(np.ascontiguousarray(crop), mode="F").resize(
+        (new_w, new_h), Image.Resampling.LANCZOS
+    )
+    # Lanczos rings slightly below 0 and above 1 next to sharp strokes.
+    digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, None)
+    mass = float(digit.sum())
+    if mass <= 0:
+        raise EmptyDrawingError("The drawing is empty: no ink left after scaling")
+    com_y = float((digit.sum(axis=1) * np.arange(new_h)).sum()) / mass
+    com_x = float((digit.sum(axis=0) * np.arange(new_w)).sum()) / mass
+    # Top-left corner that puts the centre of mass on CENTRE, kept inside the field.
+    top = min(max(round(CENTRE - com_y), 0), FIELD - new_h)
+    left = min(max(round(CENTRE - com_x), 0), FIELD - new_w)
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    field[top : top + new_h, left : left + new_w] = digit
+    return np.clip(field / field.max(), 0.0, 1.0)
+
+
+def image_to_input(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """An encoded drawing (PNG/JPEG/WebP bytes) as the network's (784,) float32 input, 0..1.
+
+    See image_to_ink (decoding, polarity, transparency) and center_digit (MNIST geometry).
+    Raises ImageInputError or EmptyDrawingError.
+    """
+    return center_digit(image_to_ink(data, max_pixels=max_pixels)).reshape(FIELD * FIELD)
+
+
+# --- raw pixels ---------------------------------------------------------------------------
+
+
+def pixels_to_input(pixels: Sequence[float] | Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """Validate 784 numbers (or 28 rows of 28) in 0..1 and return them as (784,) float32.
+
+    The pixels are used as given (no re-centring): they are already the network's input.
+    Raises ValueError saying what is wrong, or EmptyDrawingError if (almost) nothing is drawn.
+    """
+    try:
+        array = np.asarray(pixels)
+    except (ValueError, TypeError):
+        raise ValueError("pixels must be 784 numbers or 28 rows of 28 numbers") from None
+    if array.dtype.kind == "b" or array.dtype.kind not in "iuf":
+        raise ValueError("pixels must be numbers (784 values, or 28 rows of 28)")
+    if array.shape not in ((FIELD * FIELD,), (FIELD, FIELD)):
+        raise ValueError(f"pixels must be 784 numbers or 28 rows of 28, got shape {array.shape}")
+    values = array.astype(np.float32).reshape(FIELD * FIELD)
+    if not np.isfinite(values).all():
+        raise ValueError("pixels must be finite numbers (found NaN or infinity)")
+    low, high = float(values.min()), float(values.max())
+    if low < 0.0 or high > 1.0:
+        bad = low if low < 0.0 else high
+        raise ValueError(f"pixel values must be between 0 and 1, found {bad:g}")
+    if np.count_nonzero(values > NOISE_FLOOR) < 3:
+        raise EmptyDrawingError("The drawing is empty: (almost) every pixel is 0")
+    return values

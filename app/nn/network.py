@@ -1,0 +1,451 @@
+"""A fully connected network trained by mini-batch backpropagation, in plain NumPy.
+
+Notation (a batch is a row per sample, B rows):
+
+    a_0 = x                               (B, n_0)   the input, e.g. 784 pixel values in 0..1
+    z_l = a_{l-1} @ W_l.T + b_l           (B, n_l)   weighted sums;  W_l (n_l, n_{l-1}), b_l (n_l,)
+    a_l = σ(z_l)                          (B, n_l)   for the hidden layers l = 1..L-1
+    a_L = sigmoid(z_L)  or  softmax(z_L)             the output layer, depending on the cost
+
+Costs, averaged over the batch (y is the one-hot label):
+
+    quadratic      C = mean_b ½‖a_L - y‖²      (sigmoid outputs, as in 3Blue1Brown's video)
+    cross_entropy  C = mean_b -log a_L[label]   (softmax outputs)
+
+Backpropagation (δ_l = ∂C/∂z_l, still per sample, the 1/B of the mean folded into δ_L):
+
+    δ_L = (a_L - y) ⊙ sigmoid'(z_L) / B    quadratic
+    δ_L = (a_L - y) / B                    softmax + cross-entropy (the σ' cancels)
+    δ_l = (δ_{l+1} @ W_{l+1}) ⊙ σ'(z_l)
+    ∂C/∂W_l = δ_l.T @ a_{l-1}              ∂C/∂b_l = Σ_batch δ_l
+
+Speed: all parameters live in one flat buffer (the weights and biases are views into it) and all
+gradients in another, so the optimiser updates everything with a few whole-buffer calls; the
+training step writes into buffers preallocated per batch size (`out=` everywhere) and so
+allocates almost nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from app.nn import activations as act
+
+if TYPE_CHECKING:
+    from app.nn.optim import Optimizer
+
+Activation = Literal["sigmoid", "relu", "tanh"]
+Cost = Literal["quadratic", "cross_entropy"]
+COSTS: tuple[str, ...] = ("quadratic", "cross_entropy")
+
+MAX_LAYER_SIZE = 1_000_000
+_MAX_CACHED_BATCH_SIZES = 4
+
+
+@dataclass
+class Forward:
+    """Everything a forward pass computed, for drawing the network."""
+
+    zs: list[np.ndarray]  # L arrays (B, n_l), l = 1..L: the weighted sums
+    activations: list[np.ndarray]  # L+1 arrays: [x, a_1, ..., a_L]
+
+
+class _Scratch:
+    """Buffers for one batch size B, reused by every training step of that size."""
+
+    def __init__(self, sizes: list[int], batch: int, dtype: np.dtype) -> None:
+        layers = sizes[1:]
+        self.acts = [np.empty((batch, n), dtype) for n in layers]  # a_1 .. a_L
+        self.deltas = [np.empty((batch, n), dtype) for n in layers]  # δ_1 .. δ_L
+        self.derivs = [np.empty((batch, n), dtype) for n in layers]  # σ'(z_1) .. σ'(z_L)
+        self.onehot = np.empty((batch, sizes[-1]), dtype)
+        self.row = np.empty((batch, 1), dtype)  # softmax row max, then row sum
+        # Σ over the batch as a matrix-vector product: BLAS is ~4x faster than np.sum(axis=0).
+        self.ones = np.ones(batch, dtype)
+
+
+class Network:
+    """A multilayer perceptron, e.g. `Network([784, 16, 16, 10])` — the video's network.
+
+    Threads: `train_step` and `gradients` share scratch buffers, so at most one thread may call
+    them at a time; `forward` / `predict_proba` allocate their own arrays, but read the weights
+    while a concurrent `train_step` may be writing them (use `copy()` under a lock for that).
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: Activation = "sigmoid",
+        cost: Cost = "quadratic",
+        *,
+        seed: int | None = None,
+        dtype: type | np.dtype = np.float32,
+    ) -> None:
+        """Random initial weights suited to the activation (see `_initialise`), zero biases.
+
+        `dtype` is float32 for everything real; float64 exists for the gradient check.
+        """
+        self._allocate(sizes, activation, cost, dtype)
+        self._initialise(np.random.default_rng(seed))
+
+    def _allocate(
+        self, sizes: Sequence[int], activation: str, cost: str, dtype: type | np.dtype
+    ) -> None:
+        self.sizes = _check_sizes(sizes)
+        if activation not in act.ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}: expected one of {', '.join(act.ACTIVATIONS)}"
+            )
+        if cost not in COSTS:
+            raise ValueError(f"unknown cost {cost!r}: expected one of {', '.join(COSTS)}")
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.activation: str = activation
+        self.cost: str = cost
+
+        shapes = list(zip(self.sizes[1:], self.sizes[:-1], strict=True))  # (n_l, n_{l-1})
+        self._n_weights = sum(n_out * n_in for n_out, n_in in shapes)
+        self.num_parameters = self._n_weights + sum(self.sizes[1:])
+        # Flat layout [W_1 … W_L, b_1 … b_L]: the weights are contiguous so L2 can address them
+        # as one slice. The lists below are views: write into them in place, never rebind them.
+        self.params = np.zeros(self.num_parameters, self.dtype)
+        self.grads = np.zeros(self.num_parameters, self.dtype)
+        self.weights, self.biases = _views(self.params, shapes)
+        self.grad_weights, self.grad_biases = _views(self.grads, shapes)
+        self._weights_t = [w.T for w in self.weights]  # (n_{l-1}, n_l) views, made once
+        self._activate = act.IN_PLACE[activation]
+        self._derivative = act.DERIVATIVES[activation]
+        self._eye = np.eye(self.sizes[-1], dtype=self.dtype)  # row k = one-hot of label k
+        self._scratch: dict[int, _Scratch] = {}
+
+    def _initialise(self, rng: np.random.Generator) -> None:
+        """Gaussian weights with a variance that keeps signals from growing or dying with depth.
+
+        He (Var = 2 / n_in) for layers followed by a ReLU, which zeroes half its inputs;
+        Xavier/Glorot (Var = 2 / (n_in + n_out)) for sigmoid/tanh layers and the output layer.
+        """
+        last = len(self.weights) - 1
+        for layer, w in enumerate(self.weights):
+            n_out, n_in = w.shape
+            if self.activation == "relu" and layer < last:
+                std = math.sqrt(2.0 / n_in)
+            else:
+                std = math.sqrt(2.0 / (n_in + n_out))
+            w[...] = rng.standard_normal(w.shape) * std
+        for b in self.biases:
+            b.fill(0.0)
+
+    @classmethod
+    def from_parameters(
+        cls,
+        weights: Sequence[np.ndarray],
+        biases: Sequence[np.ndarray],
+        activation: Activation = "sigmoid",
+        cost: Cost = "quadratic",
+        *,
+        dtype: type | np.dtype = np.float32,
+    ) -> Network:
+        """A network with the given W_l `(n_l, n_{l-1})` and b_l `(n_l,)` (copied)."""
+        if not weights or len(weights) != len(biases):
+            raise ValueError("need as many bias vectors as weight matrices, and at least one")
+        sizes = [int(np.shape(weights[0])[-1]), *(int(np.shape(w)[0]) for w in weights)]
+        net = cls.__new__(cls)
+        net._allocate(sizes, activation, cost, dtype)
+        for layer, (w, b, w_dst, b_dst) in enumerate(
+            zip(weights, biases, net.weights, net.biases, strict=True)
+        ):
+            if np.shape(w) != w_dst.shape or np.shape(b) != b_dst.shape:
+                raise ValueError(
+                    f"layer {layer}: expected W {w_dst.shape} and b {b_dst.shape}, "
+                    f"got {np.shape(w)} and {np.shape(b)}"
+                )
+            w_dst[...] = w
+            b_dst[...] = b
+        return net
+
+    # ----------------------------------------------------------------------------- inference
+
+    @property
+    def num_layers(self) -> int:
+        """L, the number of weight layers (the input layer is not counted)."""
+        return len(self.weights)
+
+    def forward(self, x: np.ndarray) -> Forward:
+        """Every layer's z_l `(B, n_l)` and a_l for x `(B, n_0)` (or one sample `(n_0,)`)."""
+        x = self._check_input(x)
+        zs: list[np.ndarray] = []
+        activations = [x]
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = activations[-1] @ w.T + b
+            zs.append(z)
+            if layer < self.num_layers - 1:
+                activations.append(act.activate(self.activation, z))
+            else:
+                activations.append(self._output(z.copy()))
+        return Forward(zs=zs, activations=activations)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities `(B, n_L)` for x `(B, n_0)` (or `(n_0,)`); rows sum to 1.
+
+        Softmax outputs are probabilities already. Sigmoid outputs are independent "how much does
+        this look like a k" scores, so they are divided by their sum (if every output is 0, the
+        row becomes uniform).
+        """
+        a = self._check_input(x)
+        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            a = a @ w.T
+            a += b
+            if layer < self.num_layers - 1:
+                act.activate_in_place(self.activation, a)
+        a = self._output(a)
+        if self.cost == "quadratic":
+            total = a.sum(axis=1, keepdims=True)
+            empty = total[:, 0] <= 0
+            a[empty] = 1.0
+            total[empty] = a.shape[1]
+            a /= total
+        return a
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The most likely class `(B,)` int64 for x `(B, n_0)`."""
+        return np.argmax(self.predict_proba(x), axis=1)
+
+    def _output(self, z: np.ndarray) -> np.ndarray:
+        """a_L from z_L (overwritten): sigmoid for the quadratic cost, softmax for cross-entropy."""
+        if self.cost == "quadratic":
+            return act.sigmoid_in_place(z)
+        return act.softmax(z)
+
+    # ------------------------------------------------------------------------------ training
+
+    def gradients(
+        self, x: np.ndarray, y: np.ndarray
+    ) -> tuple[float, list[np.ndarray], list[np.ndarray]]:
+        """Mean cost C over the batch and (∂C/∂W_l, ∂C/∂b_l) for every layer (fresh arrays).
+
+        x `(B, n_0)`, y `(B,)` integer labels. Gradients of the data cost only (no L2 term).
+        """
+        x, y = self._check_batch(x, y)
+        cost = self._forward_backward(x, y, self._scratch_for(x.shape[0]))
+        return (
+            cost,
+            [g.copy() for g in self.grad_weights],
+            [g.copy() for g in self.grad_biases],
+        )
+
+    def train_step(self, x: np.ndarray, y: np.ndarray, optimizer: Optimizer) -> tuple[float, int]:
+        """One step of gradient descent on the batch x `(B, n_0)`, y `(B,)` integer labels.
+
+        Returns (mean cost before the step, number of samples the network classified right
+        before the step). `grad_weights` / `grad_biases` then hold this batch's gradients.
+
+        Divergence: if the cost or any gradient is NaN/inf, the parameters are NOT updated and
+        the returned cost is non-finite (NaN if only the gradient was), so a caller can test
+        `math.isfinite(cost)` and still hold the last good weights.
+        """
+        x, y = self._check_batch(x, y)
+        cost = self._forward_backward(x, y, s := self._scratch_for(x.shape[0]))
+        # (Array methods, not np.argmax/np.take/np.max: those add ~1 µs of dispatch per call.)
+        n_correct = int(np.count_nonzero(s.acts[-1].argmax(1) == y))
+        if not math.isfinite(cost):
+            return cost, n_correct
+        # Any NaN/inf gradient makes Σ g² non-finite: one BLAS call instead of isfinite().all()
+        # (a gradient above ~1e19 counts as divergence too, which it is).
+        grads = self.grads
+        if not math.isfinite(float(np.dot(grads, grads))):
+            return math.nan, n_correct
+        optimizer.step(self.params, grads, self._n_weights)
+        return cost, n_correct
+
+    def _forward_backward(self, x: np.ndarray, y: np.ndarray, s: _Scratch) -> float:
+        """Fill `self.grads` with ∂C/∂θ for the batch; return the mean cost C.
+
+        This is the hot path: ~40 NumPy calls on small arrays, so Python overhead matters and
+        everything is looked up once into locals and written with `out=`.
+        """
+        dot = np.dot
+        weights, weights_t, biases = self.weights, self._weights_t, self.biases
+        acts, deltas, derivs = s.acts, s.deltas, s.derivs
+        activate, derivative = self._activate, self._derivative
+        batch, last = x.shape[0], len(weights) - 1
+
+        # Forward: a_l = σ(a_{l-1} @ W_l.T + b_l), written into the scratch buffers.
+        a_prev = x
+        for layer in range(last):
+            a = acts[layer]
+            dot(a_prev, weights_t[layer], out=a)
+            a += biases[layer]
+            activate(a)
+            a_prev = a
+        out, delta, onehot = acts[last], deltas[last], s.onehot
+        dot(a_prev, weights_t[last], out=out)
+        out += biases[last]  # z_L, turned into a_L below
+
+        # Output layer: the cost and δ_L.
+        try:
+            self._eye.take(y, 0, onehot)
+        except IndexError:
+            raise ValueError(f"labels must be < {self.sizes[-1]}, got {int(y.max())}") from None
+        if self.cost == "quadratic":
+            act.sigmoid_in_place(out)
+            np.subtract(out, onehot, out=delta)  # a_L - y
+            cost = 0.5 * float(np.vdot(delta, delta)) / batch
+            delta *= act.sigmoid_derivative(out, derivs[last])
+        else:
+            # log-softmax: -log p_label = log Σ_k e^(z_k - m) - (z_label - m), with m the row max,
+            # so neither e^z overflows nor a tiny p underflows to log(0) = -inf.
+            row = s.row
+            out.max(1, row, True)
+            out -= row
+            label_logit = float(np.vdot(out, onehot))  # Σ_b (z_label - m)
+            np.exp(out, out=out)
+            out.sum(1, None, row, True)
+            cost = (float(np.log(row).sum()) - label_logit) / batch
+            out /= row  # now the softmax probabilities
+            np.subtract(out, onehot, out=delta)
+        delta *= 1.0 / batch
+
+        # Backward: ∂C/∂W_l = δ_l.T @ a_{l-1}, ∂C/∂b_l = Σ_batch δ_l (as ones @ δ_l: BLAS is
+        # several times faster than np.sum(axis=0) here), δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}).
+        grad_weights, grad_biases, ones = self.grad_weights, self.grad_biases, s.ones
+        for layer in range(last, 0, -1):
+            a_prev = acts[layer - 1]
+            dot(delta.T, a_prev, out=grad_weights[layer])
+            dot(ones, delta, out=grad_biases[layer])
+            delta_prev = deltas[layer - 1]
+            dot(delta, weights[layer], out=delta_prev)
+            delta_prev *= derivative(a_prev, derivs[layer - 1])
+            delta = delta_prev
+        dot(delta.T, x, out=grad_weights[0])  # no δ for the input layer: nothing to update there
+        dot(ones, delta, out=grad_biases[0])
+        return cost
+
+    def _scratch_for(self, batch: int) -> _Scratch:
+        scratch = self._scratch.get(batch)
+        if scratch is None:
+            if len(self._scratch) >= _MAX_CACHED_BATCH_SIZES:
+                self._scratch.pop(next(iter(self._scratch)))  # the oldest batch size
+            scratch = self._scratch[batch] = _Scratch(self.sizes, batch, self.dtype)
+        return scratch
+
+    # ---------------------------------------------------------------------------- validation
+
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        """x as a `(B, n_0)` array of our dtype (a single `(n_0,)` sample becomes B = 1)."""
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim == 1:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ValueError(f"x must have shape (B, {self.sizes[0]}), got {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        return x
+
+    def _check_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cheap checks for the hot path: shapes, dtypes and label range (not x's values)."""
+        x = np.asarray(x, dtype=self.dtype)
+        if not x.flags.c_contiguous:
+            x = np.ascontiguousarray(x)
+        y = np.asarray(y)
+        if x.ndim != 2 or x.shape[1] != self.sizes[0] or x.shape[0] == 0:
+            raise ValueError(f"x must have shape (B, {self.sizes[0]}) with B >= 1, got {x.shape}")
+        if y.shape != (x.shape[0],) or y.dtype.kind not in "iu":
+            raise ValueError(
+                f"y must be {x.shape[0]} integer labels, got shape {y.shape} dtype {y.dtype}"
+            )
+        # Labels >= n_L make np.take raise in _forward_backward; negative ones it would wrap.
+        if y.dtype.kind == "i" and y.min() < 0:
+            raise ValueError("labels must be >= 0")
+        return x, y
+
+    # --------------------------------------------------------------------------------- misc
+
+    def copy(self) -> Network:
+        """An independent network with the same architecture and parameters."""
+        net = type(self).__new__(type(self))
+        net._allocate(self.sizes, self.activation, self.cost, self.dtype)
+        net.params[...] = self.params
+        return net
+
+    def __deepcopy__(self, memo: dict) -> Network:
+        # The default deepcopy would copy each weight view separately, cutting it loose from the
+        # flat buffer that train_step and the optimiser update.
+        return self.copy()
+
+    def config(self) -> dict:
+        """The architecture as a JSON-able dict: {"sizes", "activation", "cost"}."""
+        return {"sizes": list(self.sizes), "activation": self.activation, "cost": self.cost}
+
+    def __repr__(self) -> str:
+        return (
+            f"Network({self.sizes}, activation={self.activation!r}, cost={self.cost!r}, "
+            f"parameters={self.num_parameters})"
+        )
+
+
+def _check_sizes(sizes: Sequence[int]) -> list[int]:
+    try:
+        checked = [int(n) for n in sizes]
+    except (TypeError, ValueError):
+        raise ValueError(f"sizes must be a list of layer sizes, got {sizes!r}") from None
+    if len(checked) < 2:
+        raise ValueError(f"sizes needs at least an input and an output layer, got {checked}")
+    if any(not 1 <= n <= MAX_LAYER_SIZE for n in checked) or any(
+        n != s for n, s in zip(checked, sizes, strict=True)
+    ):
+        raise ValueError(f"layer sizes must be integers in 1..{MAX_LAYER_SIZE}, got {list(sizes)}")
+    return checked
+
+
+def _views(
+    flat: np.ndarray, shapes: list[tuple[int, int]]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-layer W_l `(n_l, n_{l-1})` and b_l `(n_l,)` views into a flat [W…, b…] buffer."""
+    weights, biases, start = [], [], 0
+    for n_out, n_in in shapes:
+        weights.append(flat[start : start + n_out * n_in].reshape(n_out, n_in))
+        start += n_out * n_in
+    for n_out, _ in shapes:
+        biases.append(flat[start : start + n_out])
+        start += n_out
+    return weights, biases
+
+
+def set_blas_threads(n: int) -> bool:
+    """Limit the OpenBLAS bundled with NumPy to `n` threads, process-wide; True if it worked.
+
+    Why: on a small shared machine, a multithreaded BLAS spins waiting for a busy second core, and
+    a 784-256-128-10 training step at batch 128 measured 2-3x *slower* with 2 threads than with
+    1 whenever other processes were busy (and ~15% faster on an idle machine). The 3b1b network's
+    matrices are too small for it to matter. Not called on import: the caller (CLI, trainer,
+    benchmark) decides. Returns False, changing nothing, for a NumPy without bundled OpenBLAS.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*")
+    names = (
+        "scipy_openblas_set_num_threads64_",
+        "openblas_set_num_threads64_",
+        "openblas_set_num_threads",
+    )
+    for path in glob.glob(libs):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter.argtypes = [ctypes.c_int]
+                setter(int(n))
+                return True
+    return False

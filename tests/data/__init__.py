@@ -1,0 +1,1 @@
+"""Tests of app.data: IDX, MNIST source and download, preprocessing, augmentation."""
