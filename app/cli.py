@@ -1,0 +1,532 @@
+"""The `nn-playground` command: serve | download | train | evaluate | predict.
+
+Every expected failure (bad option, missing or malformed file, MNIST unavailable, an empty
+drawing) ends with one line on stderr and a non-zero exit status, never a traceback. Progress
+goes to stderr, so stdout carries only results (with --json: JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """An expected failure: main() prints the message as one line and exits with `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(" ".join(str(message).split()))
+        self.code = code
+
+
+# ---- terminal progress --------------------------------------------------------------------
+
+
+class StatusLine:
+    """One self-rewriting status line on a terminal (at most ~10 redraws a second).
+
+    When the stream is not a terminal (a log file, CI), `update` prints nothing and only the
+    lines passed to `done` appear, so logs are not flooded with carriage returns.
+    """
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.1) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, text: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.tty or (not force and now - self._last < self.interval):
+            return
+        self._last = now
+        pad = max(self._width - len(text), 0)
+        self.stream.write("\r" + text + " " * pad)
+        self.stream.flush()
+        self._width = len(text)
+
+    def done(self, text: str) -> None:
+        """Replace the status line with `text` and move to a new line."""
+        if self.tty:
+            self.stream.write("\r" + text + " " * max(self._width - len(text), 0) + "\n")
+            self._width = 0
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+def progress_bar(done: int, total: int, width: int = 30) -> str:
+    """`[#####.....]  45%  5.0/11.1 MB` for `done` of `total` bytes (total 0 = unknown)."""
+    mb_done = done / 1e6
+    if total <= 0:
+        return f"[{'?' * width}]  {mb_done:.1f} MB"
+    fraction = min(done / total, 1.0)
+    filled = round(fraction * width)
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] {fraction:4.0%}  {mb_done:.1f}/{total / 1e6:.1f} MB"
+
+
+# ---- shared helpers -------------------------------------------------------------------------
+
+
+def _load_mnist(args: argparse.Namespace, *, test_only: bool = False) -> Any:
+    """MNIST from --mnist-dir / $NNP_MNIST_DIR / the cache, downloading with a progress bar."""
+    from app.data.mnist import MNISTUnavailable, load_mnist, load_mnist_test
+
+    line = StatusLine()
+    reported = [False]
+
+    def on_progress(done: int, total: int) -> None:
+        reported[0] = True
+        line.update(f"downloading MNIST {progress_bar(done, total)}", force=done >= total > 0)
+
+    loader = load_mnist_test if test_only else load_mnist
+    try:
+        data = loader(args.mnist_dir, args.cache_dir, progress=on_progress)
+    except MNISTUnavailable as exc:
+        raise CLIError(str(exc)) from None
+    if reported[0]:
+        line.done("downloaded MNIST")
+    return data
+
+
+def _resolve_model_path(name: str) -> Path:
+    """A shipped model's name, or a path to an .npz file."""
+    from app.models import SHIPPED, shipped_model_path
+
+    if name in SHIPPED:
+        return shipped_model_path(name)
+    path = Path(name)
+    if not path.is_file():
+        raise CLIError(
+            f"no model file {name!r} (and no shipped model of that name: {', '.join(SHIPPED)})"
+        )
+    return path
+
+
+def _load_model(name: str) -> tuple[Any, dict[str, Any]]:
+    from app.nn.serialize import ModelFileError, load_model
+
+    path = _resolve_model_path(name)
+    try:
+        return load_model(path)
+    except ModelFileError as exc:
+        raise CLIError(f"{path}: {exc}") from None
+
+
+def _print_json(obj: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps(obj, allow_nan=False) + "\n")
+    out.flush()
+
+
+# ---- serve ----------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the web app with uvicorn (Settings from NNP_* variables, overridden by options)."""
+    from app.settings import Settings
+
+    try:
+        import uvicorn
+
+        from app.main import create_app
+    except ImportError as exc:
+        raise CLIError(f"the web server is not available: {exc}") from None
+    given = {
+        key: value
+        for key, value in (
+            ("host", args.host),
+            ("port", args.port),
+            ("data_dir", args.data_dir),
+            ("mnist_dir", args.mnist_dir),
+            ("cache_dir", args.cache_dir),
+        )
+        if value is not None
+    }
+    settings = Settings(**given)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    return 0
+
+
+# ---- download -------------------------------------------------------------------------------
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Make sure MNIST is on disk and verified, downloading what is missing."""
+    from app.data.mnist import MNISTUnavailable, default_cache_dir, download_mnist, find_mnist
+
+    cache_dir = args.cache_dir or default_cache_dir()
+    found = find_mnist(args.mnist_dir, cache_dir)
+    if found is not None and found != cache_dir:
+        # Verify it by loading: a corrupt file fails here rather than at training time.
+        _load_mnist(args)
+        print(f"MNIST is already in {found}")
+        return 0
+    line = StatusLine()
+
+    def on_progress(done: int, total: int) -> None:
+        line.update(f"downloading MNIST {progress_bar(done, total)}", force=done >= total > 0)
+
+    try:
+        target = download_mnist(cache_dir, progress=on_progress)
+    except MNISTUnavailable as exc:
+        raise CLIError(str(exc)) from None
+    line.done(f"MNIST verified in {target}")
+    return 0
+
+
+# ---- train ----------------------------------------------------------------------------------
+
+
+def _parse_layers(text: str) -> list[int]:
+    try:
+        layers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes like 16,16, got {text!r}"
+        ) from None
+    if not layers:
+        raise argparse.ArgumentTypeError("give at least one hidden layer size, e.g. 16,16")
+    return layers
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return value
+
+
+class _TrainProgress:
+    """Turns trainer events into the live status line and one line per epoch."""
+
+    def __init__(self, epochs: int) -> None:
+        self.line = StatusLine()
+        self.epochs = epochs
+
+    def __call__(self, event: Any) -> None:
+        from app.nn.trainer import EvaluationEvent, MetricsEvent
+
+        if isinstance(event, MetricsEvent):
+            self.line.update(
+                f"epoch {event.epoch:5.2f}/{self.epochs}  cost {event.cost:.4f}  "
+                f"batch accuracy {event.batch_accuracy:6.1%}  "
+                f"{event.samples_per_second:>9,.0f} samples/s  eta {event.eta_seconds:4.0f}s"
+            )
+        elif isinstance(event, EvaluationEvent):
+            val = (
+                f"validation {event.validation_accuracy:.2%}  "
+                if event.validation_accuracy is not None
+                else ""
+            )
+            self.line.done(
+                f"epoch {event.epoch}/{self.epochs}  {val}test {event.test_accuracy:.2%}"
+            )
+
+
+def _run_trainer(trainer: Any) -> str:
+    """Run in a worker thread so Ctrl-C in the main thread can stop it cleanly."""
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            trainer.run()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name="trainer", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        trainer.stop()
+        worker.join()
+        raise
+    if outcome:
+        raise outcome[0]
+    return trainer.status
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a network on MNIST; print progress, a summary, and optionally save it."""
+    from app.nn import set_blas_threads
+    from app.nn.serialize import save_model
+    from app.nn.trainer import Trainer
+    from app.presets import DEFAULT_PRESET, ConfigError, resolve_config
+
+    overrides = {
+        "layers": args.layers,
+        "activation": args.activation,
+        "cost": args.cost,
+        "optimizer": args.optimizer,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "augment": args.augment,
+        "seed": args.seed,
+        "train_subset": args.train_subset,
+        "lr_schedule": args.lr_schedule,
+        "l2": args.l2,
+    }
+    preset = args.preset or DEFAULT_PRESET
+    try:
+        config = resolve_config(preset, overrides)
+    except ConfigError as exc:
+        raise CLIError(f"invalid option {exc}", EXIT_USAGE) from None
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        raise CLIError(f"--threads must be between 1 and 256, got {args.threads}", EXIT_USAGE)
+    if args.save is not None and not args.save.parent.is_dir():
+        raise CLIError(f"cannot save to {args.save}: folder {args.save.parent} does not exist")
+
+    data = _load_mnist(args)
+    # One BLAS thread by default: on a shared CPU (or beside the augmentation thread) a
+    # multithreaded BLAS waits for descheduled threads; measured here, an accurate-preset epoch
+    # took 10-30 s with 2 threads and 1.4-6 s with 1, while an idle machine gains ~15% from 2.
+    set_blas_threads(args.threads or 1)
+    progress = _TrainProgress(config.epochs)
+    trainer = Trainer(config, data, on_event=progress)
+    status = _run_trainer(trainer)
+
+    last = trainer.evaluations[-1] if trainer.evaluations else None
+    # Throughput over the training proper: everything but the per-epoch evaluations.
+    busy = max(trainer.seconds - trainer.eval_seconds, 1e-9)
+    summary: dict[str, Any] = {
+        "status": status,
+        "reason": trainer.reason,
+        "preset": preset,
+        "test_accuracy": last.test_accuracy if last else None,
+        "validation_accuracy": last.validation_accuracy if last else None,
+        "seconds": round(trainer.seconds, 3),
+        "eval_seconds": round(trainer.eval_seconds, 3),
+        "samples_per_second": round(trainer.samples_seen / busy, 1),
+        "epochs": last.epoch if last else 0,
+        "steps": trainer.step_count,
+        "samples_seen": trainer.samples_seen,
+        "parameters": trainer.network.num_parameters,
+        "config": config.to_dict(),
+        "saved": None,
+    }
+    if status == "finished" and args.save is not None:
+        metadata = {
+            "test_accuracy": summary["test_accuracy"],
+            "validation_accuracy": summary["validation_accuracy"],
+            "preset": preset,
+            "config": summary["config"],
+            "epochs": summary["epochs"],
+            "seconds": summary["seconds"],
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        try:
+            save_model(args.save, trainer.network, metadata)
+        except OSError as exc:
+            raise CLIError(f"cannot save to {args.save}: {exc.strerror or exc}") from None
+        summary["saved"] = str(args.save)
+
+    accuracy = f"{last.test_accuracy:.2%}" if last else "n/a"
+    print(
+        f"{status}: test accuracy {accuracy} after {summary['epochs']} epoch(s), "
+        f"{summary['seconds']:.1f} s, {summary['samples_per_second']:,.0f} samples/s"
+        + (f", saved to {args.save}" if summary["saved"] else ""),
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    if args.json:
+        _print_json(summary)
+    if status != "finished":
+        print(f"error: training {status}: {trainer.reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    return 0
+
+
+# ---- evaluate -------------------------------------------------------------------------------
+
+
+def format_confusion(confusion: np.ndarray) -> str:
+    """The 10x10 matrix as text: rows = true digit, columns = predicted."""
+    header = "true\\pred " + "".join(f"{d:>6}" for d in range(confusion.shape[1]))
+    rows = [f"{label:>9} " + "".join(f"{n:>6}" for n in row) for label, row in enumerate(confusion)]
+    return "\n".join([header, *rows])
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Test-set accuracy and confusion matrix of a saved or shipped model."""
+    from app.nn.trainer import confusion_matrix, evaluate, to_inputs
+
+    network, _ = _load_model(args.model)
+    images, labels = _load_mnist(args, test_only=True)
+    x = to_inputs(images)
+    y = labels.astype(np.int64)
+    predictions, _ = evaluate(network, x, y)
+    accuracy = float(np.mean(predictions == y))
+    confusion = confusion_matrix(y, predictions)
+    if args.json:
+        _print_json({"model": args.model, "accuracy": accuracy, "confusion": confusion.tolist()})
+    else:
+        print(f"{args.model}: test accuracy {accuracy:.2%} ({int(np.sum(predictions == y))}"
+              f"/{len(y)})")  # fmt: skip
+        print(format_confusion(confusion))
+    return 0
+
+
+# ---- predict --------------------------------------------------------------------------------
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Classify image files; a file that cannot be read or has no drawing gets an error line
+    and makes the exit status non-zero, the others are still classified."""
+    from app.data.preprocess import EmptyDrawingError, ImageInputError, image_to_input
+
+    network, _ = _load_model(args.model)
+    failed = False
+    for name in args.images:
+        try:
+            x = image_to_input(Path(name).read_bytes())
+        except OSError as exc:
+            print(f"error: {name}: {exc.strerror or exc}", file=sys.stderr)
+            failed = True
+            continue
+        except (ImageInputError, EmptyDrawingError) as exc:
+            print(f"error: {name}: {' '.join(str(exc).split())}", file=sys.stderr)
+            failed = True
+            continue
+        probabilities = network.predict_proba(x[None, :])[0]
+        digit = int(np.argmax(probabilities))
+        if args.json:
+            rounded = [round(float(p), 6) for p in probabilities]
+            _print_json({"file": name, "digit": digit, "probabilities": rounded})
+        else:
+            print(f"{name}: {digit} ({probabilities[digit]:.1%})")
+    return EXIT_FAILURE if failed else 0
+
+
+# ---- argument parsing -----------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (plus the usage hint argparse always adds)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mnist-dir", type=Path, help="a folder holding the MNIST files (default $NNP_MNIST_DIR)"
+    )
+    parser.add_argument("--cache-dir", type=Path, help="where downloaded MNIST is kept")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app.nn.activations import ACTIVATIONS
+    from app.nn.network import COSTS
+    from app.nn.optim import OPTIMIZERS
+    from app.nn.trainer import LR_SCHEDULES
+    from app.presets import PRESETS
+
+    parser = _Parser(prog="nn-playground", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="start the web app (the default)")
+    serve.add_argument("--host", help="address to listen on (default $NNP_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="port (default $NNP_PORT or 8000)")
+    serve.add_argument("--data-dir", type=Path, help="where runs and saved models are kept")
+    _add_data_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    download = sub.add_parser("download", help="fetch and verify MNIST")
+    _add_data_options(download)
+    download.set_defaults(func=cmd_download)
+
+    train = sub.add_parser("train", help="train a network on MNIST")
+    train.add_argument("--preset", choices=list(PRESETS), help="recipe to start from (3b1b)")
+    train.add_argument("--layers", type=_parse_layers, help="hidden layer sizes, e.g. 16,16")
+    train.add_argument("--activation", choices=ACTIVATIONS)
+    train.add_argument("--cost", choices=COSTS)
+    train.add_argument("--optimizer", choices=OPTIMIZERS)
+    train.add_argument("--learning-rate", type=_positive_float)
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    train.add_argument("--l2", type=float, help="L2 weight penalty")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--train-subset", type=int, help="train on the first N images only")
+    train.add_argument(
+        "--threads",
+        type=int,
+        help="threads for matrix products (default 1: more only pay off on an idle machine)",
+    )
+    train.add_argument("--save", type=Path, metavar="PATH", help="write the model (.npz)")
+    train.add_argument("--json", action="store_true", help="end with a JSON summary on stdout")
+    _add_data_options(train)
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="test accuracy and confusion matrix of a model")
+    evaluate.add_argument("model", help="a .npz path or a shipped model name (3b1b, accurate)")
+    evaluate.add_argument("--json", action="store_true")
+    _add_data_options(evaluate)
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser("predict", help="classify drawings (PNG, JPEG, WebP)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", default="accurate", help="a .npz path or shipped model name")
+    predict.add_argument("--json", action="store_true", help="one JSON object per image")
+    predict.set_defaults(func=cmd_predict)
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # `nn-playground` alone, or with only serve options, means `serve`.
+    if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help")):
+        args_list.insert(0, "serve")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # usage error (already printed) or --help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `nn-playground predict *.png | head -1`
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
