@@ -41,3 +41,6 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
     max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")
+    mnist_download: bool = Field(
+        default=True, description="Download MNIST on first use when it is not found locally"
+    )

@@ -14,9 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 def mnist_dir() -> Path:
     """The real MNIST files: $NNP_MNIST_DIR, else ../shared/datasets/mnist beside the repo."""
     path = Path(os.environ.get("NNP_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "mnist")
-    if not (path / "t10k-labels-idx1-ubyte.gz").exists() and not (
-        path / "t10k-labels-idx1-ubyte"
-    ).exists():
+    if (
+        not (path / "t10k-labels-idx1-ubyte.gz").exists()
+        and not (path / "t10k-labels-idx1-ubyte").exists()
+    ):
         pytest.fail(f"MNIST not found in {path}: set NNP_MNIST_DIR to a folder with the 4 files")
     return path
 

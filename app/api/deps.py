@@ -1,0 +1,54 @@
+"""Dependencies, as Annotated aliases: routers declare what they need by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from app.runs.fanout import FanOut
+from app.runs.manager import RunManager
+from app.settings import Settings
+from app.store.db import Store
+from app.store.models import ModelRegistry
+
+
+@dataclass
+class Services:
+    """What the lifespan opens and every request shares (one process owns all of it)."""
+
+    settings: Settings
+    store: Store
+    models: ModelRegistry
+    runs: RunManager
+    fanout: FanOut
+
+
+# HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.
+def get_services(conn: HTTPConnection) -> Services:
+    return conn.app.state.services
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.services.settings
+
+
+def get_models(conn: HTTPConnection) -> ModelRegistry:
+    return conn.app.state.services.models
+
+
+def get_runs(conn: HTTPConnection) -> RunManager:
+    return conn.app.state.services.runs
+
+
+def get_fanout(conn: HTTPConnection) -> FanOut:
+    return conn.app.state.services.fanout
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
+RunsDep = Annotated[RunManager, Depends(get_runs)]
+FanOutDep = Annotated[FanOut, Depends(get_fanout)]

@@ -1,0 +1,93 @@
+"""/api/models: the shipped, saved and uploaded networks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
+from fastapi.responses import FileResponse
+
+from app.api.deps import ModelsDep
+from app.api.errors import error, responses
+from app.api.schemas import (
+    DefaultModel,
+    DefaultModelResponse,
+    ModelInfo,
+    ModelList,
+    NetworkJSON,
+)
+from app.nn.serialize import ModelFileError
+from app.store.files import ID_PATTERN
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+ModelId = Annotated[str, Path(pattern=ID_PATTERN, description="a model id")]
+
+
+@router.get("", response_model=ModelList)
+def list_models(models: ModelsDep) -> dict:
+    return {"default": models.default_id, "models": [models.info(e) for e in models.list()]}
+
+
+@router.put("/default", response_model=DefaultModelResponse, responses=responses(404, 422))
+def set_default(body: DefaultModel, models: ModelsDep) -> dict:
+    models.set_default(body.id)
+    return {"default": body.id}
+
+
+@router.post(
+    "",
+    response_model=ModelInfo,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(413, 422),
+)
+async def upload_model(
+    models: ModelsDep,
+    file: Annotated[UploadFile, File(description="a model .npz (never unpickled)")],
+    name: Annotated[str | None, Form(max_length=80)] = None,
+):
+    data = await file.read()
+    try:
+        # Parsing and writing the file is blocking work: keep it off the event loop.
+        entry = await asyncio.to_thread(models.add_upload, data, name, file.filename)
+    except ModelFileError as exc:
+        return error(422, f"file: {exc}")
+    return models.info(entry)
+
+
+@router.get("/{model_id}", response_model=ModelInfo, responses=responses(404, 422))
+def get_model(model_id: ModelId, models: ModelsDep) -> dict:
+    return models.info(models.get(model_id))
+
+
+@router.get(
+    "/{model_id}/weights",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "the .npz file"},
+        **responses(404, 422),
+    },
+)
+def get_weights(model_id: ModelId, models: ModelsDep) -> FileResponse:
+    entry = models.get(model_id)
+    return FileResponse(
+        entry.path, media_type="application/octet-stream", filename=f"{entry.id}.npz"
+    )
+
+
+@router.get("/{model_id}/network", response_model=NetworkJSON, responses=responses(404, 422))
+def get_network(model_id: ModelId, models: ModelsDep) -> Response:
+    # Serialised once per model and cached: these are big and never change.
+    return Response(models.network_json_bytes(model_id), media_type="application/json")
+
+
+@router.delete(
+    "/{model_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(404, 409, 422),
+)
+def delete_model(model_id: ModelId, models: ModelsDep) -> Response:
+    models.delete(model_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

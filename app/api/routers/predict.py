@@ -1,0 +1,149 @@
+"""POST /api/predict: a drawing in, the network's answer (and optionally its insides) out."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+
+from app.api.deps import ModelsDep
+from app.api.errors import error, responses
+from app.api.schemas import PredictRequest, PredictResponse
+from app.data.preprocess import EmptyDrawingError, ImageInputError, image_to_input, pixels_to_input
+from app.store.files import is_valid_id
+from app.store.models import ModelEntry
+
+router = APIRouter(prefix="/api/predict", tags=["predict"])
+
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "a PNG/JPEG/WebP image"},
+        "model": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+    },
+    "required": ["file"],
+}
+_OPENAPI_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": PredictRequest.model_json_schema()},
+            "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+        },
+    }
+}
+
+
+class InputError(ValueError):
+    """Bad drawing input; the message is the response's detail (422)."""
+
+
+def decode_image(text: str) -> bytes:
+    """base64 (optionally a `data:image/png;base64,...` URL) to bytes."""
+    if text.startswith("data:"):
+        head, sep, text = text.partition(",")
+        if not sep or ";base64" not in head:
+            raise InputError("image: a data: URL must be base64-encoded (data:...;base64,...)")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("image: not valid base64") from None
+
+
+def to_input(image: bytes | None, pixels: Any | None) -> np.ndarray:
+    """The network's (784,) input from image bytes or a pixel list; InputError on bad input."""
+    try:
+        if image is not None:
+            return image_to_input(image)
+        return pixels_to_input(pixels)
+    except EmptyDrawingError as exc:
+        message = str(exc)
+        if not message.startswith("The drawing is empty"):
+            message = f"The drawing is empty: {message}"
+        raise InputError(message) from None
+    except ImageInputError as exc:
+        raise InputError(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"pixels: {exc}") from None
+
+
+def answer(entry: ModelEntry, x: np.ndarray, include: list[str] | set[str]) -> dict[str, Any]:
+    network = entry.network
+    batch = x.reshape(1, -1)
+    probabilities = network.predict_proba(batch)[0].astype(np.float64)
+    digit = int(np.argmax(probabilities))
+    result: dict[str, Any] = {
+        "digit": digit,
+        "confidence": float(probabilities[digit]),
+        "probabilities": probabilities.tolist(),
+        "model": entry.id,
+    }
+    if "input" in include:
+        result["input"] = x.astype(np.float64).tolist()
+    if "activations" in include or "zs" in include:
+        forward = network.forward(batch)
+        if "activations" in include:
+            result["activations"] = [a[0].tolist() for a in forward.activations[1:]]
+        if "zs" in include:
+            result["zs"] = [z[0].tolist() for z in forward.zs]
+    return result
+
+
+@router.post(
+    "",
+    response_model=PredictResponse,
+    responses=responses(404, 413, 422),
+    openapi_extra=_OPENAPI_BODY,
+    summary="Recognise a drawn digit",
+)
+async def predict(request: Request, models: ModelsDep) -> Response:
+    """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
+
+    The work is done inline on the event loop: decoding a 280×280 PNG and one forward pass take
+    about a millisecond, less than a hop to the thread pool costs, and it keeps latency low
+    while a training thread competes for the GIL.
+    """
+    content_type = request.headers.get("content-type", "")
+    include: list[str] = []
+    try:
+        if content_type.startswith("multipart/form-data"):
+            try:
+                form = await request.form(max_files=1, max_fields=4)
+            except HTTPException as exc:  # Starlette reports a malformed multipart body as 400
+                return error(422, f"the multipart body is malformed: {exc.detail}")
+            upload = form.get("file")
+            model_id = form.get("model") or None
+            if not isinstance(upload, UploadFile):
+                return error(422, "file: a multipart request needs a 'file' field with the image")
+            if model_id is not None and not isinstance(model_id, str):
+                return error(422, "model: must be a model id")
+            data = await upload.read()
+            pixels = None
+        else:
+            try:
+                body = PredictRequest.model_validate_json(await request.body())
+            except ValidationError as exc:
+                raise RequestValidationError(
+                    exc.errors(include_url=False, include_context=False)
+                ) from None
+            model_id, include = body.model, list(body.include)
+            data = decode_image(body.image) if body.image is not None else None
+            pixels = body.pixels
+        if model_id is not None and not is_valid_id(model_id):
+            return error(404, f"no model with id {model_id!r}")
+        entry = models.get(model_id)  # ModelNotFound → 404 before any image work
+        x = to_input(data, pixels)
+    except InputError as exc:
+        return error(422, str(exc))
+    return Response(
+        json.dumps(answer(entry, x, include), separators=(",", ":")),
+        media_type="application/json",
+    )

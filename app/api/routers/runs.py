@@ -1,0 +1,168 @@
+"""/api/runs: start, inspect, control and save training runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ModelsDep, RunsDep, SettingsDep
+from app.api.errors import error, responses
+from app.api.routers.digits import pixels, test_set
+from app.api.schemas import (
+    ModelInfo,
+    NetworkJSON,
+    RunCreate,
+    RunDetail,
+    RunDigits,
+    RunInfo,
+    RunList,
+    RunPatch,
+    SaveRequest,
+)
+from app.presets import ConfigError
+from app.store.files import ID_PATTERN
+from app.store.models import network_json
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
+
+
+@router.post(
+    "",
+    response_model=RunInfo,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(422, 429),
+)
+def create_run(body: RunCreate, runs: RunsDep):
+    overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
+    try:
+        run = runs.create(body.preset, overrides)
+    except ConfigError as exc:
+        return error(422, str(exc))
+    return run.info(history=False)
+
+
+@router.get("", response_model=RunList)
+def list_runs(runs: RunsDep) -> dict:
+    return {"runs": [run.info(history=False) for run in runs.list()]}
+
+
+@router.get("/{run_id}", response_model=RunDetail, responses=responses(404, 422))
+def get_run(run_id: RunId, runs: RunsDep) -> dict:
+    return runs.get(run_id).info(history=True)
+
+
+@router.patch("/{run_id}", response_model=RunInfo, responses=responses(404, 409, 422))
+def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep) -> dict:
+    return runs.set_learning_rate(run_id, body.learning_rate).info(history=False)
+
+
+@router.delete(
+    "/{run_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(404, 422),
+)
+def delete_run(run_id: RunId, runs: RunsDep) -> Response:
+    runs.delete(run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+_CONTROL = responses(404, 409, 422)
+
+
+@router.post("/{run_id}/pause", response_model=RunInfo, responses=_CONTROL)
+def pause_run(run_id: RunId, runs: RunsDep) -> dict:
+    return runs.pause(run_id).info(history=False)
+
+
+@router.post("/{run_id}/resume", response_model=RunInfo, responses=_CONTROL)
+def resume_run(run_id: RunId, runs: RunsDep) -> dict:
+    return runs.resume(run_id).info(history=False)
+
+
+@router.post("/{run_id}/step", response_model=RunInfo, responses=_CONTROL)
+def step_run(run_id: RunId, runs: RunsDep) -> dict:
+    return runs.step(run_id).info(history=False)
+
+
+@router.post("/{run_id}/stop", response_model=RunInfo, responses=_CONTROL)
+def stop_run(run_id: RunId, runs: RunsDep) -> dict:
+    return runs.stop(run_id).info(history=False)
+
+
+@router.post(
+    "/{run_id}/save",
+    response_model=ModelInfo,
+    status_code=status.HTTP_201_CREATED,
+    responses=_CONTROL,
+)
+async def save_run(
+    run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
+) -> dict:
+    run = runs.get(run_id)
+    network = runs.network(run_id)  # RunStateError (409) before training has begun
+    last = run.evaluations[-1] if run.evaluations else {}
+    metadata = {
+        "source_run": run.id,
+        "config": run.config,
+        "preset": run.config.get("preset"),
+        "epochs": run.progress()["epoch"],
+        "test_accuracy": last.get("test_accuracy"),
+    }
+    name = (body.name.strip() if body and body.name else "") or f"run {run.id}"
+    # Serialising and fsyncing the weights is blocking: do it in a thread.
+    entry = await asyncio.to_thread(models.add, network, metadata, name=name)
+    runs.set_model(run, entry.id)
+    return models.info(entry)
+
+
+@router.get("/{run_id}/network", response_model=NetworkJSON, responses=_CONTROL)
+def run_network(run_id: RunId, runs: RunsDep) -> JSONResponse:
+    return JSONResponse(network_json(runs.network(run_id)))
+
+
+@router.get("/{run_id}/digits", response_model=RunDigits, responses=responses(404, 422, 503))
+def run_digits(
+    run_id: RunId,
+    runs: RunsDep,
+    settings: SettingsDep,
+    label: Annotated[int | None, Query(ge=0, le=9)] = None,
+    predicted: Annotated[int | None, Query(ge=0, le=9)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 24,
+) -> dict:
+    """Test digits from the last evaluation, most confident first; without `label` and
+    `predicted`, the most confident mistakes."""
+    run = runs.get(run_id)
+    if run.predictions is None or run.confidence is None:
+        return {"digits": []}
+    images, labels = test_set(settings)
+    predictions, confidence = run.predictions, run.confidence
+    if len(predictions) != len(labels):
+        return {"digits": []}
+    mask = np.ones(len(labels), bool)
+    if label is not None:
+        mask &= labels == label
+    if predicted is not None:
+        mask &= predictions == predicted
+    if label is None and predicted is None:
+        mask &= predictions != labels
+    chosen = np.flatnonzero(mask)
+    chosen = chosen[np.argsort(-confidence[chosen], kind="stable")][:limit]
+    return {
+        "digits": [
+            {
+                "index": int(i),
+                "label": int(labels[i]),
+                "predicted": int(predictions[i]),
+                "confidence": float(confidence[i]),
+                "pixels": pixels(images[i]),
+            }
+            for i in chosen
+        ]
+    }

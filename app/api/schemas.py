@@ -1,0 +1,244 @@
+"""Request and response models: the pydantic side of docs/api.md."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.store.files import ID_PATTERN
+
+Include = Literal["input", "activations", "zs"]
+RunStatus = Literal[
+    "queued", "downloading", "running", "paused", "finished", "stopped", "diverged", "failed",
+    "interrupted",
+]  # fmt: skip
+
+MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
+
+
+class Strict(BaseModel):
+    # JSON bodies may spell NaN/Infinity (Python's parser accepts them): refuse them here.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ErrorResponse(BaseModel):
+    """Every error: a human-readable `detail` (FastAPI's validation errors keep a list)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# -- predict ------------------------------------------------------------------------------
+
+
+class PredictRequest(Strict):
+    image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_CHARS,
+        description="base64 PNG/JPEG/WebP, optionally a data: URL",
+    )
+    pixels: list[float] | list[list[float]] | None = Field(
+        default=None,
+        max_length=784,
+        description="784 numbers in 0..1, or 28 rows of 28; light ink on dark, used as is",
+    )
+    model: str | None = Field(default=None, pattern=ID_PATTERN, description="a model id")
+    include: list[Include] = Field(default_factory=list, max_length=3)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> PredictRequest:
+        if (self.image is None) == (self.pixels is None):
+            raise ValueError("give exactly one of 'image' or 'pixels'")
+        return self
+
+
+class PredictResponse(BaseModel):
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    model: str
+    input: list[float] | None = None
+    activations: list[list[float]] | None = None
+    zs: list[list[float]] | None = None
+
+
+# -- models -------------------------------------------------------------------------------
+
+
+class ModelInfo(BaseModel):
+    id: str
+    name: str
+    sizes: list[int]
+    activation: str
+    cost: str
+    parameters: int
+    test_accuracy: float | None
+    created: str | None
+    source_run: str | None
+    shipped: bool
+    default: bool
+
+
+class ModelList(BaseModel):
+    default: str | None
+    models: list[ModelInfo]
+
+
+class DefaultModel(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+
+
+class DefaultModelResponse(BaseModel):
+    default: str
+
+
+class NetworkJSON(BaseModel):
+    sizes: list[int]
+    activation: str
+    cost: str
+    weights: list[list[list[float]]]
+    biases: list[list[float]]
+
+
+# -- digits -------------------------------------------------------------------------------
+
+
+class Digit(BaseModel):
+    index: int
+    label: int
+    pixels: list[float]
+
+
+class RunDigit(BaseModel):
+    index: int
+    label: int
+    predicted: int
+    confidence: float
+    pixels: list[float]
+
+
+class RunDigits(BaseModel):
+    digits: list[RunDigit]
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+class RunCreate(Strict):
+    """A training config; every field optional: `preset` fills the rest, fields override."""
+
+    preset: str | None = Field(default=None, max_length=64)
+    layers: list[int] | None = Field(default=None, max_length=64)
+    activation: str | None = Field(default=None, max_length=32)
+    cost: str | None = Field(default=None, max_length=32)
+    optimizer: str | None = Field(default=None, max_length=32)
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    augment: bool | None = None
+    seed: int | None = None
+    train_subset: int | None = None
+    l2: float | None = None
+    momentum: float | None = None
+    lr_schedule: str | None = Field(default=None, max_length=32)
+    validation_size: int | None = None
+
+
+class RunPatch(Strict):
+    learning_rate: float = Field(gt=0, le=10, description="takes effect from the next step")
+
+
+class SaveRequest(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+class Progress(BaseModel):
+    step: int
+    epoch: float
+    epochs: int
+    samples_seen: int
+    total_samples: int
+    fraction: float
+    eta_seconds: float | None
+
+
+class Latest(BaseModel):
+    cost: float | None
+    batch_accuracy: float | None
+    samples_per_second: float | None
+    learning_rate: float | None
+
+
+class MetricPoints(BaseModel):
+    step: list[int]
+    epoch: list[float]
+    cost: list[float | None]
+    accuracy: list[float]
+
+
+class Mistake(BaseModel):
+    index: int
+    label: int
+    predicted: int
+    confidence: float
+
+
+class Evaluation(BaseModel):
+    epoch: int
+    step: int
+    validation_accuracy: float | None
+    test_accuracy: float | None
+    confusion: list[list[int]]
+    mistakes: list[Mistake]
+
+
+class History(BaseModel):
+    metrics: MetricPoints
+    evaluations: list[Evaluation]
+
+
+class RunInfo(BaseModel):
+    id: str
+    status: RunStatus
+    config: dict[str, Any]
+    created: str
+    started: str | None
+    finished: str | None
+    reason: str | None
+    model_id: str | None
+    progress: Progress
+    latest: Latest | None
+
+
+class RunDetail(RunInfo):
+    history: History
+
+
+class RunList(BaseModel):
+    runs: list[RunInfo]
+
+
+# -- presets, health ----------------------------------------------------------------------
+
+
+class Limits(BaseModel):
+    max_parameters: int
+    max_epochs: int
+    max_batch_size: int
+    max_layers: int
+    max_layer_size: int
+
+
+class PresetsResponse(BaseModel):
+    """Every preset by name (a resolved TrainConfig each), plus the validation limits."""
+
+    model_config = ConfigDict(extra="allow")
+
+    limits: Limits
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    models: int
+    live_runs: int

@@ -1,0 +1,372 @@
+"""Live events of a run, fanned out to its WebSocket watchers without slowing training.
+
+Why it is built this way: training runs in a thread that needs the GIL for its Python
+overhead, so every microsecond the event loop spends here is taken from training. Hence:
+
+* the training thread never pushes metrics: it appends to the run's history (see run.py) and
+  the hub *polls* that history on a timer (≤ 20 Hz), so its cost does not grow with the
+  training speed;
+* each message is serialised once and the same text goes to every watcher that is caught up;
+  only a watcher that fell behind gets a message of its own (covering everything it missed);
+* each watcher has a small bounded queue drained by its own sender task, so a slow client only
+  delays itself; one that falls too far behind (or vanishes) is dropped quietly;
+* rare events (status, evaluation) hop from the training thread with call_soon_threadsafe.
+
+All methods run on the event loop unless stated otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from app.runs.run import Run
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUE = 32  # non-coalescable messages a watcher may have waiting before it is dropped
+METRICS_INTERVAL = 0.05  # ≤ 20 metrics messages a second per watcher
+# With many watchers, tick slower so the run sends at most ~200 metrics messages a second: each
+# send costs the event loop ~100 µs of GIL that the training thread then waits for (measured
+# with bench/ws_watchers.py; 100 watchers → a tick every 0.5 s).
+MAX_SENDS_PER_SECOND = 200
+PROBE_INTERVAL = 0.1
+NETWORK_INTERVAL = 0.5
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def layer_stats(network: Any, live: Any) -> list[dict[str, float | None]]:
+    grads = getattr(live, "grad_weights", None) if live is not None else None
+    layers = []
+    for i, (w, b) in enumerate(zip(network.weights, network.biases, strict=True)):
+        grad_norm = None
+        if grads is not None and i < len(grads):
+            g = float(np.linalg.norm(grads[i]))
+            grad_norm = g if np.isfinite(g) else None
+        layers.append(
+            {
+                "weight_mean": float(w.mean()),
+                "weight_std": float(w.std()),
+                "weight_abs_max": float(np.abs(w).max()) if w.size else 0.0,
+                "grad_norm": grad_norm,
+                "bias_mean": float(b.mean()) if b.size else 0.0,
+            }
+        )
+    return layers
+
+
+def network_frames(network: Any, live: Any) -> tuple[str, str]:
+    """The `network` message without and with the first layer's 28×28 maps."""
+    layers = layer_stats(network, live)
+    plain = dumps({"type": "network", "layers": layers, "maps": None})
+    first = network.weights[0]
+    maps = np.round(first.astype(np.float64), 4).tolist() if first.shape[1] == 784 else None
+    return plain, dumps({"type": "network", "layers": layers, "maps": maps})
+
+
+def probe_messages(network: Any, inputs: np.ndarray, step: int) -> list[dict[str, Any]]:
+    """One forward pass for every probing watcher at once (one row each)."""
+    forward = network.forward(inputs)
+    outputs = forward.activations[-1]
+    out = []
+    for row in range(inputs.shape[0]):
+        p = outputs[row].astype(np.float64)
+        total = p.sum()
+        probabilities = p / total if total > 0 else np.full_like(p, 1 / len(p))
+        out.append(
+            {
+                "type": "probe",
+                "step": step,
+                "digit": int(np.argmax(probabilities)),
+                "confidence": float(probabilities.max()),
+                "probabilities": probabilities.tolist(),
+                "activations": [a[row].tolist() for a in forward.activations[1:]],
+                "zs": [z[row].tolist() for z in forward.zs],
+            }
+        )
+    return out
+
+
+class Watcher:
+    """One WebSocket client of one run."""
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], name: str = "") -> None:
+        self._send = send
+        self.name = name
+        self.queue: deque[str] = deque()
+        self.wake = asyncio.Event()
+        self.metrics_from = 0  # first history index this watcher has not been sent
+        self.metrics_pending = False  # a metrics message is queued and not yet sent
+        self.probe: np.ndarray | None = None
+        self.network: bool | None = None  # None: not subscribed; else whether maps are wanted
+        self.closed = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def push(self, text: str, *, metrics: bool = False) -> None:
+        if self.closed.is_set():
+            return
+        if len(self.queue) >= MAX_QUEUE:
+            # Too slow to keep up even with coalescing: drop it rather than buffer without bound.
+            self.closed.set()
+            self.wake.set()
+            return
+        self.queue.append(text)
+        if metrics:
+            self.metrics_pending = True
+        self.wake.set()
+
+    async def run_sender(self) -> None:
+        """Drain the queue into the socket until closed; send errors mean the client left."""
+        try:
+            while not self.closed.is_set():
+                await self.wake.wait()
+                self.wake.clear()
+                while self.queue and not self.closed.is_set():
+                    text = self.queue.popleft()
+                    await self._send(text)
+                    if not self.queue:
+                        self.metrics_pending = False
+        except Exception:  # the client went away mid-send: that is normal, not an error
+            pass
+        finally:
+            self.closed.set()
+
+
+class RunHub:
+    """The watchers of one run and the timer that feeds them."""
+
+    def __init__(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
+        self.run = run
+        self.loop = loop
+        self.watchers: set[Watcher] = set()
+        self.sent_upto = 0  # history index the last shared metrics message ended at
+        self.last_download: tuple[int, int] | None = None
+        self.last_probe = 0.0
+        self.last_probe_step = -1
+        self.last_network = 0.0
+        self.last_network_step = -1
+        self.network_busy = False
+        self.pending: list[str] = []  # evaluation messages waiting for the next tick
+        self.ticker: asyncio.Task[None] | None = None
+        run.on_change = self._from_thread
+
+    # -- watchers -------------------------------------------------------------------------
+
+    def add(self, watcher: Watcher) -> None:
+        """Register a watcher; its first message is the snapshot (full history up to now)."""
+        info = self.run.info(history=True)
+        watcher.metrics_from = len(info["history"]["metrics"]["step"])
+        watcher.push(dumps({"type": "snapshot", "run": info}))
+        self.watchers.add(watcher)
+        watcher.task = self.loop.create_task(watcher.run_sender())
+        if self.ticker is None or self.ticker.done():
+            self.ticker = self.loop.create_task(self._tick_loop())
+
+    async def remove(self, watcher: Watcher) -> None:
+        self.watchers.discard(watcher)
+        watcher.closed.set()
+        watcher.wake.set()
+        if watcher.task is not None:
+            watcher.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher.task
+
+    async def close(self) -> None:
+        for watcher in list(self.watchers):
+            await self.remove(watcher)
+        if self.ticker is not None:
+            self.ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.ticker
+
+    # -- events from the training thread ------------------------------------------------
+
+    def _from_thread(self, kind: str, payload: Any) -> None:
+        """Called on any thread; hands the event to the loop (which may be gone at shutdown)."""
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._on_event, kind, payload)
+
+    def _on_event(self, kind: str, payload: Any) -> None:
+        if not self.watchers:
+            return
+        if kind == "evaluation":
+            # Sent with the next tick's metrics: one wake-up per watcher per tick, however
+            # short the epochs are.
+            self.pending.append(dumps({"type": "evaluation", **payload}))
+            return
+        # Flush metrics (and evaluations) first so a watcher sees the last points before
+        # "finished".
+        self.flush_metrics()
+        if kind == "status":
+            self.broadcast(dumps({"type": "status", **payload}))
+        elif kind == "deleted":
+            self.broadcast(dumps({"type": "error", "detail": f"run {self.run.id} was deleted"}))
+
+    def broadcast(self, text: str) -> None:
+        for watcher in self.watchers:
+            watcher.push(text)
+
+    # -- the timer ------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while self.watchers:
+            interval = max(METRICS_INTERVAL, len(self.watchers) / MAX_SENDS_PER_SECOND)
+            await asyncio.sleep(interval)
+            try:
+                self.tick()
+            except Exception:  # a bug here must not kill the stream for everyone silently
+                log.exception("run %s: event fan-out failed", self.run.id)
+
+    def tick(self) -> None:
+        self.drop_closed()
+        download = self.run.download
+        if download is not None and download != self.last_download and self.run.live:
+            self.last_download = download
+            self.broadcast(dumps({"type": "download", "done": download[0], "total": download[1]}))
+        self.flush_metrics()
+        now = time.monotonic()
+        step = self.current_step()
+        if now - self.last_probe >= PROBE_INTERVAL and step != self.last_probe_step:
+            probing = [w for w in self.watchers if w.probe is not None]
+            if probing and self.send_probes(probing):
+                self.last_probe, self.last_probe_step = now, step
+        if (
+            now - self.last_network >= NETWORK_INTERVAL
+            and step != self.last_network_step
+            and not self.network_busy
+            and any(w.network is not None for w in self.watchers)
+        ):
+            self.last_network, self.last_network_step = now, step
+            self.loop.create_task(self.send_network())
+
+    def drop_closed(self) -> None:
+        for watcher in [w for w in self.watchers if w.closed.is_set()]:
+            self.watchers.discard(watcher)
+
+    def current_step(self) -> int:
+        state = self.run.progress_state
+        return int(state["step"]) if state else -1
+
+    def metrics_message(self, start: int, end: int) -> str:
+        run = self.run
+        latest = run.latest or {}
+        state = run.progress_state or {}
+        return dumps(
+            {
+                "type": "metrics",
+                "step": state.get("step", 0),
+                "epoch": state.get("epoch", 0.0),
+                "samples_seen": state.get("samples_seen", 0),
+                "cost": latest.get("cost"),
+                "batch_accuracy": latest.get("batch_accuracy"),
+                "samples_per_second": latest.get("samples_per_second"),
+                "learning_rate": latest.get("learning_rate"),
+                "progress": run.progress(),
+                "points": run.points(start, end),
+            }
+        )
+
+    def flush_metrics(self) -> None:
+        """Send each watcher the points it has not had (then any pending evaluations)."""
+        self._flush_points()
+        pending, self.pending = self.pending, []
+        for text in pending:
+            self.broadcast(text)
+
+    def _flush_points(self) -> None:
+        end = self.run.history_length()
+        start = self.sent_upto
+        shared: str | None = None
+        for watcher in self.watchers:
+            if watcher.metrics_pending or watcher.metrics_from >= end:
+                continue  # still sending the previous one (coalesce), or nothing new
+            if watcher.metrics_from == start:
+                if shared is None:
+                    shared = self.metrics_message(start, end)
+                text = shared
+            else:  # joined late or fell behind: one message covering all it missed
+                text = self.metrics_message(watcher.metrics_from, end)
+            watcher.metrics_from = end
+            watcher.push(text, metrics=True)
+        self.sent_upto = end
+
+    # -- probe and network ---------------------------------------------------------------
+
+    def send_probes(self, watchers: list[Watcher]) -> bool:
+        network = self.run.network()
+        if network is None:
+            return False
+        inputs = np.stack([w.probe for w in watchers]).astype(np.float32)
+        for watcher, message in zip(
+            watchers, probe_messages(network, inputs, self.current_step()), strict=True
+        ):
+            watcher.push(dumps(message))
+        return True
+
+    async def send_network(self) -> None:
+        network = self.run.network()
+        if network is None:
+            return
+        self.network_busy = True
+        try:
+            # Building 784-wide maps is real work: keep it off the event loop.
+            plain, with_maps = await asyncio.to_thread(
+                network_frames, network, self.run.trainer and self.run.trainer.network
+            )
+        finally:
+            self.network_busy = False
+        for watcher in self.watchers:
+            if watcher.network is not None:
+                watcher.push(with_maps if watcher.network else plain)
+
+    def probe_now(self, watcher: Watcher) -> None:
+        """Answer a new probe at once, rather than on the next training update."""
+        if watcher.probe is not None:
+            self.send_probes([watcher])
+
+    async def network_now(self, watcher: Watcher) -> None:
+        network = self.run.network()
+        if network is None:
+            return
+        plain, with_maps = await asyncio.to_thread(
+            network_frames, network, self.run.trainer and self.run.trainer.network
+        )
+        watcher.push(with_maps if watcher.network else plain)
+
+
+class FanOut:
+    """The hubs of every watched run (one per run, created on the first watcher)."""
+
+    def __init__(self) -> None:
+        self.hubs: dict[str, RunHub] = {}
+
+    def hub(self, run: Run) -> RunHub:
+        hub = self.hubs.get(run.id)
+        if hub is None or hub.run is not run:
+            hub = RunHub(run, asyncio.get_running_loop())
+            self.hubs[run.id] = hub
+        return hub
+
+    async def release(self, hub: RunHub, watcher: Watcher) -> None:
+        await hub.remove(watcher)
+        if not hub.watchers and self.hubs.get(hub.run.id) is hub:
+            del self.hubs[hub.run.id]
+            hub.run.on_change = None
+            if hub.ticker is not None:
+                hub.ticker.cancel()
+
+    async def close(self) -> None:
+        for hub in list(self.hubs.values()):
+            await hub.close()
+        self.hubs.clear()

@@ -1,0 +1,259 @@
+"""One training run: its config, status machine, complete metric history and latest state.
+
+Threading: the run's training thread is the only writer of the history and the metric fields;
+the event loop, request threads and the flusher thread only read. The history is four parallel
+lists appended in a fixed order (`accuracy` last), so a reader that takes
+`n = len(accuracy)` first sees at least n complete points in every list: no lock on the hot path.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.store.db import METRIC_KEYS, StoredRun
+
+# queued → downloading → running ⇄ paused → finished | stopped | diverged | failed;
+# interrupted: the process went away (or shut down) while the run was live.
+LIVE = frozenset({"queued", "downloading", "running", "paused"})
+ENDED = frozenset({"finished", "stopped", "diverged", "failed", "interrupted"})
+
+MAX_MISTAKES = 24
+TRAIN_IMAGES = 60_000
+
+
+def finite_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass
+class Evaluation:
+    epoch: int
+    step: int
+    validation_accuracy: float | None
+    test_accuracy: float | None
+    confusion: list[list[int]]
+    mistakes: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "validation_accuracy": self.validation_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "confusion": self.confusion,
+            "mistakes": self.mistakes,
+        }
+
+
+def top_mistakes(
+    predictions: np.ndarray, confidence: np.ndarray, labels: np.ndarray, limit: int = MAX_MISTAKES
+) -> list[dict[str, Any]]:
+    wrong = np.flatnonzero(predictions != labels)
+    order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+    return [
+        {
+            "index": int(i),
+            "label": int(labels[i]),
+            "predicted": int(predictions[i]),
+            "confidence": round(float(confidence[i]), 5),
+        }
+        for i in order
+    ]
+
+
+@dataclass
+class Run:
+    id: str
+    config: dict[str, Any]  # the resolved TrainConfig as a dict (+ "preset" when one was named)
+    created: str
+    status: str = "queued"
+    reason: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    model_id: str | None = None
+
+    # History, columnar (see the module docstring for the append order that makes reads safe).
+    steps: list[int] = field(default_factory=list)
+    epochs: list[float] = field(default_factory=list)
+    costs: list[float | None] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+
+    latest: dict[str, Any] | None = None
+    progress_state: dict[str, Any] | None = None
+    download: tuple[int, int] | None = None
+    predictions: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+
+    # Process-local machinery (none of it persisted).
+    trainer: Any = None
+    thread: threading.Thread | None = None
+    data: Any = None  # the MNIST object the run trained on (for the digits browser)
+    final_network: Any = None  # loaded from the run's weight file after a restart
+    stop_requested: bool = False
+    shutting_down: bool = False
+    persisted_points: int = 0
+    # Called on the training thread for rare events (status, evaluation); the fan-out hub
+    # installs a callback that hops onto the event loop. Never called for metrics.
+    on_change: Callable[[str, Any], None] | None = None
+
+    # -- derived --------------------------------------------------------------------------
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    def total_samples(self) -> int:
+        train = TRAIN_IMAGES - int(self.config.get("validation_size") or 0)
+        subset = self.config.get("train_subset")
+        if subset:
+            train = min(train, int(subset))
+        return max(train, 0) * int(self.config.get("epochs") or 0)
+
+    def progress(self) -> dict[str, Any]:
+        state = self.progress_state or {}
+        total = self.total_samples()
+        step = int(state.get("step", 0))
+        seen = int(state.get("samples_seen", 0))
+        trainer = self.trainer
+        if trainer is not None:
+            # The trainer's own counters are exact; metrics events come only every N steps
+            # (and a paused run should show the step it is really at).
+            step = max(step, int(getattr(trainer, "step_count", step)))
+            seen = max(seen, int(getattr(trainer, "samples_seen", seen)))
+        if self.status == "finished":
+            seen = max(seen, total)
+        return {
+            "step": step,
+            "epoch": float(state.get("epoch", 0.0)),
+            "epochs": int(self.config.get("epochs") or 0),
+            "samples_seen": seen,
+            "total_samples": total,
+            "fraction": min(1.0, seen / total) if total else 0.0,
+            "eta_seconds": state.get("eta_seconds") if self.live else None,
+        }
+
+    def history_length(self) -> int:
+        return len(self.accuracies)
+
+    def points(self, start: int, end: int | None = None) -> dict[str, list[Any]]:
+        end = self.history_length() if end is None else end
+        return {
+            "step": self.steps[start:end],
+            "epoch": self.epochs[start:end],
+            "cost": self.costs[start:end],
+            "accuracy": self.accuracies[start:end],
+        }
+
+    def info(self, *, history: bool) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "config": self.config,
+            "created": self.created,
+            "started": self.started,
+            "finished": self.finished,
+            "reason": self.reason,
+            "model_id": self.model_id,
+            "progress": self.progress(),
+            "latest": self.latest,
+        }
+        if history:
+            info["history"] = {"metrics": self.points(0), "evaluations": list(self.evaluations)}
+        return info
+
+    # -- updates from the training thread ---------------------------------------------------
+
+    def record_metrics(self, event: Any) -> None:
+        """The hot path (every `report_every` steps): appends and a few assignments, no I/O."""
+        cost = finite_or_none(event.cost)
+        accuracy = float(event.batch_accuracy)
+        self.steps.append(int(event.step))
+        self.epochs.append(round(float(event.epoch), 5))
+        self.costs.append(cost)
+        self.accuracies.append(accuracy)  # last: readers size their slices on this list
+        self.latest = {
+            "cost": cost,
+            "batch_accuracy": accuracy,
+            "samples_per_second": finite_or_none(event.samples_per_second),
+            "learning_rate": finite_or_none(event.learning_rate),
+        }
+        self.progress_state = {
+            "step": int(event.step),
+            "epoch": float(event.epoch),
+            "samples_seen": int(event.samples_seen),
+            "eta_seconds": finite_or_none(getattr(event, "eta_seconds", None)),
+        }
+
+    def record_evaluation(self, event: Any, test_labels: np.ndarray | None) -> dict[str, Any]:
+        predictions = np.asarray(event.test_predictions)
+        confidence = np.asarray(event.test_confidence, dtype=np.float32)
+        mistakes = (
+            top_mistakes(predictions, confidence, test_labels)
+            if test_labels is not None and len(test_labels) == len(predictions)
+            else []
+        )
+        evaluation = Evaluation(
+            epoch=int(event.epoch),
+            step=int(event.step),
+            validation_accuracy=finite_or_none(event.validation_accuracy),
+            test_accuracy=finite_or_none(event.test_accuracy),
+            confusion=[[int(v) for v in row] for row in event.confusion],
+            mistakes=mistakes,
+        ).to_dict()
+        self.predictions = predictions.astype(np.uint8)
+        self.confidence = confidence
+        self.evaluations.append(evaluation)
+        return evaluation
+
+    def set_status(self, status: str, reason: str | None = None) -> bool:
+        """Change the status; True when it changed (so listeners hear each change once)."""
+        if status == self.status and reason == self.reason:
+            return False
+        self.status = status
+        self.reason = reason
+        if self.on_change is not None:
+            self.on_change("status", {"status": status, "reason": reason})
+        return True
+
+    def network(self) -> Any:
+        """A consistent copy of the current weights, or None before training has begun."""
+        if self.trainer is not None:
+            return self.trainer.snapshot()
+        return self.final_network
+
+    # -- persistence ----------------------------------------------------------------------
+
+    @classmethod
+    def from_stored(cls, stored: StoredRun) -> Run:
+        run = cls(
+            id=stored.id,
+            config=stored.config,
+            created=stored.created,
+            status=stored.status,
+            reason=stored.reason,
+            started=stored.started,
+            finished=stored.finished,
+            model_id=stored.model_id,
+            latest=stored.latest,
+            progress_state=stored.progress,
+            evaluations=stored.evaluations,
+        )
+        m = stored.metrics
+        n = min(len(m[k]) for k in METRIC_KEYS)
+        run.steps, run.epochs = m["step"][:n], m["epoch"][:n]
+        run.costs, run.accuracies = m["cost"][:n], m["accuracy"][:n]
+        run.persisted_points = n
+        if stored.predictions and stored.confidence:
+            run.predictions = np.frombuffer(stored.predictions, dtype=np.uint8).copy()
+            run.confidence = np.frombuffer(stored.confidence, dtype=np.float32).copy()
+        return run

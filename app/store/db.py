@@ -1,0 +1,230 @@
+"""SQLite persistence for runs (config, status, metric history) and model metadata.
+
+One `Store` per process. The connection is shared between the event loop, the request thread
+pool and the run manager's flusher thread, so every statement runs under one lock; statements
+are small (a run's history is appended in chunks, never rewritten) so the lock is held briefly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL,
+    info TEXT NOT NULL              -- JSON: sizes, activation, cost, parameters, accuracy, ...
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,           -- JSON: the resolved TrainConfig
+    created TEXT NOT NULL,
+    started TEXT,
+    finished TEXT,
+    reason TEXT,
+    model_id TEXT,
+    progress TEXT,                  -- JSON, the last known progress
+    latest TEXT,                    -- JSON, the last metrics point's details
+    evaluations TEXT NOT NULL DEFAULT '[]',
+    predictions BLOB,               -- the last evaluation's test predictions (uint8 x 10000)
+    confidence BLOB                 -- ... and their confidences (float32 x 10000)
+);
+-- A run's metric history, appended in chunks so a long run never rewrites what it has stored.
+CREATE TABLE IF NOT EXISTS run_points (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    points TEXT NOT NULL,           -- JSON: {"step": [...], "epoch": [...], "cost": [...], ...}
+    PRIMARY KEY (run_id, start)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Statuses a run can only have while a thread is working on it; after a restart they are stale.
+LIVE_STATUSES = ("queued", "downloading", "running", "paused")
+
+METRIC_KEYS = ("step", "epoch", "cost", "accuracy")
+
+
+@dataclass
+class StoredRun:
+    id: str
+    status: str
+    config: dict[str, Any]
+    created: str
+    started: str | None = None
+    finished: str | None = None
+    reason: str | None = None
+    model_id: str | None = None
+    progress: dict[str, Any] | None = None
+    latest: dict[str, Any] | None = None
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in METRIC_KEYS})
+    predictions: bytes | None = None
+    confidence: bytes | None = None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Store:
+    """Runs and model metadata in `<data_dir>/nn-playground.sqlite3`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        # check_same_thread=False: access is serialised by self._lock instead.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- meta -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- models ---------------------------------------------------------------------------
+
+    def add_model(self, model_id: str, name: str, created: str, info: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO models (id, name, created, info) VALUES (?, ?, ?, ?)",
+                (model_id, name, created, _dumps(info)),
+            )
+
+    def delete_model(self, model_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0
+
+    def list_models(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, name, created, info FROM models ORDER BY created, id"
+            ).fetchall()
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def add_run(self, run: StoredRun) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs (id, status, config, created) VALUES (?, ?, ?, ?)",
+                (run.id, run.status, _dumps(run.config), run.created),
+            )
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Update columns of a run; dict/list values are stored as JSON."""
+        if not fields:
+            return
+        allowed = {
+            "status", "started", "finished", "reason", "model_id", "progress", "latest",
+            "evaluations", "predictions", "confidence", "config",
+        }  # fmt: skip
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown run columns: {sorted(unknown)}")
+        values = [_dumps(v) if isinstance(v, dict | list) else v for v in fields.values()]
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values, run_id))
+
+    def append_points(self, run_id: str, start: int, points: dict[str, list[Any]]) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO run_points (run_id, start, points) VALUES (?, ?, ?)",
+                (run_id, start, _dumps(points)),
+            )
+
+    def delete_run(self, run_id: str) -> bool:
+        with self._tx() as db:
+            db.execute("DELETE FROM run_points WHERE run_id = ?", (run_id,))
+            return db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    def mark_interrupted(self, reason: str, finished: str) -> int:
+        """Runs left live by a process that died are `interrupted`, never `running`."""
+        marks = ",".join("?" for _ in LIVE_STATUSES)
+        with self._tx() as db:
+            return db.execute(
+                f"UPDATE runs SET status = 'interrupted', reason = ?, finished = ? "
+                f"WHERE status IN ({marks})",
+                (reason, finished, *LIVE_STATUSES),
+            ).rowcount
+
+    def load_runs(self) -> list[StoredRun]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, status, config, created, started, finished, reason, model_id, "
+                "progress, latest, evaluations, predictions, confidence "
+                "FROM runs ORDER BY created, id"
+            ).fetchall()
+            chunks = self._db.execute(
+                "SELECT run_id, start, points FROM run_points ORDER BY run_id, start"
+            ).fetchall()
+        runs: dict[str, StoredRun] = {}
+        for r in rows:
+            runs[r[0]] = StoredRun(
+                id=r[0],
+                status=r[1],
+                config=json.loads(r[2]),
+                created=r[3],
+                started=r[4],
+                finished=r[5],
+                reason=r[6],
+                model_id=r[7],
+                progress=json.loads(r[8]) if r[8] else None,
+                latest=json.loads(r[9]) if r[9] else None,
+                evaluations=json.loads(r[10]) if r[10] else [],
+                predictions=r[11],
+                confidence=r[12],
+            )
+        for run_id, start, text in chunks:
+            run = runs.get(run_id)
+            if run is None:
+                continue
+            points = json.loads(text)
+            have = len(run.metrics["step"])
+            # A chunk re-written after a crash may overlap what is already there: skip the overlap.
+            skip = max(0, have - start)
+            for key in METRIC_KEYS:
+                run.metrics[key].extend(points.get(key, [])[skip:])
+        return list(runs.values())

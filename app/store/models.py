@@ -1,0 +1,268 @@
+"""The model registry: shipped models (read-only package data) plus saved and uploaded ones.
+
+Every model's `Network` stays in memory, so a prediction never touches the disk. Metadata of
+saved/uploaded models lives in SQLite; their weights in `<data_dir>/models/<id>.npz`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.nn.network import Network
+from app.nn.serialize import ModelFileError, load_model, model_from_bytes, model_to_bytes
+from app.store.db import Store
+from app.store.files import is_valid_id, path_for, write_atomic
+
+log = logging.getLogger(__name__)
+
+PREFERRED_DEFAULT = "accurate"
+DEFAULT_KEY = "default_model"
+MAX_NAME_LENGTH = 80
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class ModelEntry:
+    id: str
+    name: str
+    network: Network
+    path: Path
+    shipped: bool
+    created: str | None
+    test_accuracy: float | None
+    source_run: str | None
+
+    def info(self) -> dict[str, Any]:
+        net = self.network
+        return {
+            "id": self.id,
+            "name": self.name,
+            "sizes": list(net.sizes),
+            "activation": net.activation,
+            "cost": net.cost,
+            "parameters": int(net.num_parameters),
+            "test_accuracy": self.test_accuracy,
+            "created": self.created,
+            "source_run": self.source_run,
+            "shipped": self.shipped,
+        }
+
+
+class ModelNotFound(KeyError):
+    pass
+
+
+class ShippedModelError(Exception):
+    pass
+
+
+def check_shape(network: Network) -> None:
+    sizes = list(network.sizes)
+    if len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10:
+        raise ModelFileError(
+            f"the network must take 784 inputs and give 10 outputs; this one has sizes {sizes}"
+        )
+
+
+def network_json(network: Network) -> dict[str, Any]:
+    return {
+        "sizes": list(network.sizes),
+        "activation": network.activation,
+        "cost": network.cost,
+        "weights": [w.tolist() for w in network.weights],
+        "biases": [b.tolist() for b in network.biases],
+    }
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class ModelRegistry:
+    def __init__(self, store: Store, models_dir: Path, shipped_dir: Path) -> None:
+        self.store = store
+        self.models_dir = models_dir
+        self.shipped_dir = shipped_dir
+        self._lock = threading.Lock()
+        self._entries: dict[str, ModelEntry] = {}
+        self._network_json: dict[str, bytes] = {}
+        self._default: str | None = None
+
+    # -- loading --------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the shipped models, then every saved model; a broken file is logged and skipped."""
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        entries: dict[str, ModelEntry] = {}
+        for path in sorted(self.shipped_dir.glob("*.npz")) if self.shipped_dir.is_dir() else []:
+            if not is_valid_id(path.stem):
+                continue
+            try:
+                network, meta = load_model(path)
+                check_shape(network)
+            except (ModelFileError, OSError, ValueError) as exc:
+                log.warning("skipping shipped model %s: %s", path.name, exc)
+                continue
+            entries[path.stem] = ModelEntry(
+                id=path.stem,
+                name=str(meta.get("name") or path.stem),
+                network=network,
+                path=path,
+                shipped=True,
+                created=meta.get("created"),
+                test_accuracy=_float_or_none(meta.get("test_accuracy")),
+                source_run=None,
+            )
+        for model_id, name, created, info in self.store.list_models():
+            if model_id in entries or not is_valid_id(model_id):
+                continue
+            path = path_for(self.models_dir, model_id)
+            try:
+                network, _ = load_model(path)
+            except (ModelFileError, OSError, ValueError) as exc:
+                log.warning("skipping saved model %s: %s", model_id, exc)
+                continue
+            entries[model_id] = ModelEntry(
+                id=model_id,
+                name=name,
+                network=network,
+                path=path,
+                shipped=False,
+                created=created,
+                test_accuracy=_float_or_none(info.get("test_accuracy")),
+                source_run=info.get("source_run"),
+            )
+        with self._lock:
+            self._entries = entries
+            stored = self.store.get_meta(DEFAULT_KEY)
+            self._default = stored if stored in entries else self._fallback_default()
+
+    def _fallback_default(self) -> str | None:
+        if PREFERRED_DEFAULT in self._entries:
+            return PREFERRED_DEFAULT
+        shipped = [e.id for e in self._entries.values() if e.shipped]
+        return (shipped or list(self._entries) or [None])[0]
+
+    # -- queries --------------------------------------------------------------------------
+
+    @property
+    def default_id(self) -> str | None:
+        return self._default
+
+    def list(self) -> list[ModelEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def get(self, model_id: str | None) -> ModelEntry:
+        """The model `model_id`, or the default model when it is None."""
+        key = self._default if model_id is None else model_id
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None:
+            if model_id is None:
+                raise ModelNotFound("there is no model to use: upload one or train and save one")
+            raise ModelNotFound(f"no model with id {model_id!r}")
+        return entry
+
+    def info(self, entry: ModelEntry) -> dict[str, Any]:
+        return {**entry.info(), "default": entry.id == self._default}
+
+    def network_json_bytes(self, model_id: str) -> bytes:
+        """The NetworkJSON of a model, serialised once: models never change after loading."""
+        entry = self.get(model_id)
+        cached = self._network_json.get(entry.id)
+        if cached is None:
+            cached = json.dumps(network_json(entry.network), separators=(",", ":")).encode()
+            self._network_json[entry.id] = cached
+        return cached
+
+    # -- changes --------------------------------------------------------------------------
+
+    def set_default(self, model_id: str) -> None:
+        entry = self.get(model_id)
+        self.store.set_meta(DEFAULT_KEY, entry.id)
+        self._default = entry.id
+
+    def _new_id(self) -> str:
+        while True:
+            model_id = f"m_{secrets.token_hex(4)}"
+            if model_id not in self._entries:
+                return model_id
+
+    def add(
+        self,
+        network: Network,
+        metadata: dict[str, Any],
+        *,
+        name: str,
+        data: bytes | None = None,
+    ) -> ModelEntry:
+        """Store a model: weights first (atomically), then the metadata row that points at them."""
+        check_shape(network)
+        with self._lock:
+            model_id = self._new_id()
+        created = utc_now()
+        metadata = {**metadata, "name": name, "created": created}
+        if data is None:
+            data = model_to_bytes(network, metadata)
+        path = path_for(self.models_dir, model_id)
+        write_atomic(path, data)
+        info = {
+            "test_accuracy": _float_or_none(metadata.get("test_accuracy")),
+            "source_run": metadata.get("source_run"),
+        }
+        try:
+            self.store.add_model(model_id, name, created, info)
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+        entry = ModelEntry(
+            id=model_id,
+            name=name,
+            network=network,
+            path=path,
+            shipped=False,
+            created=created,
+            test_accuracy=info["test_accuracy"],
+            source_run=info["source_run"],
+        )
+        with self._lock:
+            self._entries[model_id] = entry
+        return entry
+
+    def add_upload(self, data: bytes, name: str | None, filename: str | None) -> ModelEntry:
+        """Validate an uploaded .npz (never unpickled) and store it. Raises ModelFileError."""
+        network, metadata = model_from_bytes(data)
+        check_shape(network)
+        fallback = Path(filename).stem if filename else "uploaded model"
+        label = (name or str(metadata.get("name") or "") or fallback).strip()[:MAX_NAME_LENGTH]
+        metadata = {k: v for k, v in metadata.items() if k != "source_run"}
+        # Re-serialise rather than keep the uploaded bytes: the stored file then holds only what
+        # this program wrote (no extra arrays smuggled in the archive).
+        return self.add(network, metadata, name=label or fallback)
+
+    def delete(self, model_id: str) -> None:
+        entry = self.get(model_id)
+        if entry.shipped:
+            raise ShippedModelError(f"{model_id!r} is a shipped model and can't be deleted")
+        self.store.delete_model(entry.id)
+        with self._lock:
+            self._entries.pop(entry.id, None)
+            self._network_json.pop(entry.id, None)
+            if self._default == entry.id:
+                self._default = self._fallback_default()
+                if self._default is not None:
+                    self.store.set_meta(DEFAULT_KEY, self._default)
+        entry.path.unlink(missing_ok=True)

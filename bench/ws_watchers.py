@@ -1,0 +1,157 @@
+"""Training throughput of one run with 0 vs 100 WebSocket watchers (bar: < 10% cost).
+
+Starts a real server (see load_predict.py), starts a long 3b1b run (its Python overhead needs
+the GIL the most, so it is the run watchers can hurt most) and measures its samples/s over
+alternating windows without and with 100 watchers connected to /api/runs/{id}/events, each
+reading every message (in a separate, lowest-priority process: see watchers_process). Alternating windows cancel out drift (warm-up, other load on the
+machine). Prints the mean throughput of each and the ratio.
+
+    python bench/ws_watchers.py [--watchers 100] [--window 5] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_predict import server
+
+
+async def samples_seen(client: httpx.AsyncClient, run: str) -> int:
+    r = await client.get("/api/runs")
+    for info in r.json()["runs"]:
+        if info["id"] == run:
+            return info["progress"]["samples_seen"]
+    raise RuntimeError("run vanished")
+
+
+def loop_cpu(pid: int) -> float:
+    """CPU seconds used by the server's main thread (uvicorn's event loop) so far."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def throughput(
+    client: httpx.AsyncClient, run: str, window: float, pid: int
+) -> tuple[float, float]:
+    """(samples/s of the run, fraction of a CPU the event loop used) over `window` seconds."""
+    s0, t0, c0 = await samples_seen(client, run), time.perf_counter(), loop_cpu(pid)
+    await asyncio.sleep(window)
+    s1, t1, c1 = await samples_seen(client, run), time.perf_counter(), loop_cpu(pid)
+    return (s1 - s0) / (t1 - t0), (c1 - c0) / (t1 - t0)
+
+
+async def watcher(url: str, counts: list[int], i: int, stop: Any) -> None:
+    async with websockets.connect(url, max_size=None) as ws:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(ws.recv(), 0.5)
+                counts[i] += 1
+            except TimeoutError:
+                continue
+
+
+def watchers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> None:
+    """The watchers, in a separate process at the lowest priority: clients normally live on
+    other machines, so their own CPU use should not be charged to the server."""
+    os.nice(19)
+
+    async def run() -> None:
+        counts = [0] * n
+        tasks = [asyncio.create_task(watcher(url, counts, i, stop)) for i in range(n)]
+        while sum(1 for c in counts if c) < n:  # every watcher has its snapshot
+            await asyncio.sleep(0.05)
+        base = sum(counts)
+        ready.set()
+        while not stop.is_set():
+            total.value = sum(counts) - base
+            await asyncio.sleep(0.1)
+        total.value = sum(counts) - base
+        await asyncio.gather(*tasks)
+
+    asyncio.run(run())
+
+
+async def bench(base: str, pid: int, n_watchers: int, window: float, rounds: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        alone, watched, messages, cpu_alone, cpu_watched = [], [], [], [], []
+        for _ in range(rounds):
+            # A fresh run per round, so none ends mid-measurement.
+            r = await client.post("/api/runs", json={"preset": "3b1b", "epochs": 100})
+            r.raise_for_status()
+            run = r.json()["id"]
+            deadline = time.monotonic() + 60
+            while (await client.get(f"/api/runs/{run}")).json()["status"] != "running":
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the run did not start")
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # warm-up
+            ws_url = base.replace("http", "ws") + f"/api/runs/{run}/events"
+            rate, cpu = await throughput(client, run, window, pid)
+            alone.append(rate)
+            cpu_alone.append(cpu)
+            # spawn, not fork: a forked child would inherit this process's running event loop.
+            ctx = mp.get_context("spawn")
+            ready, stop = ctx.Event(), ctx.Event()
+            total = ctx.Value("l", 0)
+            proc = ctx.Process(
+                target=watchers_process, args=(ws_url, n_watchers, ready, stop, total)
+            )
+            proc.start()
+            deadline = time.monotonic() + 60
+            while not ready.is_set():
+                if not proc.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("the watchers did not all connect")
+                await asyncio.sleep(0.05)
+            before = total.value
+            rate, cpu = await throughput(client, run, window, pid)
+            watched.append(rate)
+            cpu_watched.append(cpu)
+            messages.append((total.value - before) / window / n_watchers)
+            stop.set()
+            proc.join(30)
+            await client.post(f"/api/runs/{run}/stop")
+    a, w = sum(alone) / rounds, sum(watched) / rounds
+    print(f"0 watchers:   {a:12,.0f} samples/s  (windows: {', '.join(f'{x:,.0f}' for x in alone)})")
+    print(
+        f"{n_watchers} watchers: {w:12,.0f} samples/s  (windows: {', '.join(f'{x:,.0f}' for x in watched)})"
+    )
+    print(f"messages per watcher per second: {sum(messages) / rounds:.1f}")
+    print(
+        f"event-loop CPU (the GIL time it can take from training): "
+        f"{sum(cpu_alone) / rounds:.1%} alone, {sum(cpu_watched) / rounds:.1%} with watchers"
+    )
+    cost = 1 - w / a
+    print(
+        f"ratio watched/alone = {w / a:.3f}  -> cost {cost:.1%}  ({'OK' if cost < 0.10 else 'BAD'}: bar < 10%)"
+    )
+    print(json.dumps({"alone": a, "watched": w, "ratio": w / a}))
+
+
+def main() -> None:
+    # Ctrl-C / SIGTERM unwind through the `with` blocks, so the server is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--watchers", type=int, default=100)
+    parser.add_argument("--window", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (base, pid):
+        asyncio.run(bench(base, pid, args.watchers, args.window, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

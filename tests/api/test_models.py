@@ -1,0 +1,125 @@
+"""/api/models: listing, details, weights, network JSON, upload, delete, default."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.nn.network import Network
+from app.nn.serialize import model_from_bytes, model_to_bytes
+from app.settings import Settings
+
+
+def upload(client: TestClient, net: Network, name: str | None = None):
+    data = {"name": name} if name else {}
+    return client.post(
+        "/api/models", files={"file": ("net.npz", model_to_bytes(net, {}))}, data=data
+    )
+
+
+def test_list_and_get(client: TestClient) -> None:
+    body = client.get("/api/models").json()
+    assert body["default"] == "accurate"
+    by_id = {m["id"]: m for m in body["models"]}
+    assert set(by_id) == {"accurate", "3b1b"}
+    acc = by_id["accurate"]
+    assert acc["shipped"] and acc["default"] and acc["sizes"] == [784, 32, 10]
+    assert acc["parameters"] == 784 * 32 + 32 + 32 * 10 + 10
+    assert acc["test_accuracy"] == 0.5 and acc["activation"] == "relu"
+    assert client.get("/api/models/3b1b").json()["sizes"] == [784, 16, 16, 10]
+    r = client.get("/api/models/missing")
+    assert r.status_code == 404 and "missing" in r.json()["detail"]
+    assert client.get("/api/models/..%2F..%2Fetc").status_code in (404, 422)
+    assert client.get("/api/models/bad.id").status_code == 422
+
+
+def test_weights_and_network_round_trip(client: TestClient) -> None:
+    r = client.get("/api/models/3b1b/weights")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/octet-stream"
+    net, _ = model_from_bytes(r.content)
+    network = client.get("/api/models/3b1b/network").json()
+    assert network["sizes"] == [784, 16, 16, 10]
+    assert [np.array(w).shape for w in network["weights"]] == [(16, 784), (16, 16), (10, 16)]
+    assert np.allclose(network["weights"][1], net.weights[1])
+    assert np.allclose(network["biases"][2], net.biases[2])
+    assert client.get("/api/models/nope/weights").status_code == 404
+    assert client.get("/api/models/nope/network").status_code == 404
+
+
+def test_upload_then_delete(client: TestClient) -> None:
+    net = Network([784, 12, 10], "tanh", "cross_entropy", seed=5)
+    r = upload(client, net, "my net")
+    assert r.status_code == 201
+    info = r.json()
+    assert info["name"] == "my net" and not info["shipped"] and info["sizes"] == [784, 12, 10]
+    assert info["created"]
+    got, _ = model_from_bytes(client.get(f"/api/models/{info['id']}/weights").content)
+    assert np.array_equal(got.weights[0], net.weights[0])
+    assert client.delete(f"/api/models/{info['id']}").status_code == 204
+    assert client.get(f"/api/models/{info['id']}").status_code == 404
+    assert client.delete(f"/api/models/{info['id']}").status_code == 404
+
+
+def test_bad_uploads_change_nothing(client: TestClient) -> None:
+    before = client.get("/api/models").json()
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(hostile, "w") as z:
+        z.writestr("meta.npy", b"\x93NUMPY" + b"\x00" * 50)
+    cases = [
+        b"not a zip",
+        hostile.getvalue(),
+        b"PK\x03\x04broken",
+        model_to_bytes(Network([784, 8, 5], seed=0), {}),  # not 10 outputs
+        b"",
+    ]
+    for data in cases:
+        r = client.post("/api/models", files={"file": ("x.npz", data)})
+        assert r.status_code == 422 and r.json()["detail"].startswith("file:"), data[:10]
+    assert client.post("/api/models", data={"name": "no file"}).status_code == 422
+    assert client.get("/api/models").json() == before
+
+
+def test_upload_over_the_model_limit_is_413(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_model_bytes": 50_000}))
+    r = upload(client, Network([784, 64, 10], seed=0))  # ~200 KB
+    assert r.status_code == 413
+    assert len(client.get("/api/models").json()["models"]) == 2
+
+
+def test_shipped_models_cannot_be_deleted(client: TestClient) -> None:
+    r = client.delete("/api/models/accurate")
+    assert r.status_code == 409 and "shipped" in r.json()["detail"]
+    assert client.get("/api/models/accurate").status_code == 200
+
+
+def test_default_model(client: TestClient) -> None:
+    r = client.put("/api/models/default", json={"id": "3b1b"})
+    assert r.status_code == 200 and r.json() == {"default": "3b1b"}
+    assert client.get("/api/models").json()["default"] == "3b1b"
+    pixels = [0.0] * 784
+    pixels[400] = pixels[401] = pixels[430] = 1.0
+    assert client.post("/api/predict", json={"pixels": pixels}).json()["model"] == "3b1b"
+    assert client.put("/api/models/default", json={"id": "missing"}).status_code == 404
+    assert client.put("/api/models/default", json={"id": "../x"}).status_code == 422
+    assert client.put("/api/models/default", json={}).status_code == 422
+    assert client.get("/api/models").json()["default"] == "3b1b"
+    # A deleted default falls back to the shipped one.
+    mine = upload(client, Network([784, 8, 10], seed=1)).json()["id"]
+    client.put("/api/models/default", json={"id": mine})
+    client.delete(f"/api/models/{mine}")
+    assert client.get("/api/models").json()["default"] == "accurate"
+
+
+def test_models_survive_a_restart(make_client, settings: Settings) -> None:
+    first = make_client(settings)
+    mine = upload(first, Network([784, 8, 10], seed=1), "kept").json()
+    first.put("/api/models/default", json={"id": mine["id"]})
+    first.__exit__(None, None, None)
+    second = make_client(settings)
+    body = second.get("/api/models").json()
+    assert body["default"] == mine["id"]
+    assert {m["id"]: m["name"] for m in body["models"]}[mine["id"]] == "kept"

@@ -1,0 +1,207 @@
+"""/api/runs: creation and validation, the status machine, control, save, delete, digits."""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+from app.settings import Settings
+
+from .api_support import LONG_RUN, SHORT_RUN, wait_for
+
+
+def finished(client: TestClient, run_id: str) -> dict:
+    def done():
+        info = client.get(f"/api/runs/{run_id}").json()
+        return info if info["status"] not in ("queued", "downloading", "running") else None
+
+    return wait_for(done, timeout=60)
+
+
+def running(client: TestClient, run_id: str) -> dict:
+    return wait_for(
+        lambda: (
+            (info := client.get(f"/api/runs/{run_id}").json())["status"] == "running"
+            and info["history"]["metrics"]["step"]
+            and info
+        ),
+        timeout=60,
+    )
+
+
+def test_short_run_trains_and_keeps_its_history(client: TestClient) -> None:
+    r = client.post("/api/runs", json=SHORT_RUN)
+    assert r.status_code == 201
+    created = r.json()
+    assert created["status"] in ("queued", "downloading", "running")
+    assert created["config"]["epochs"] == 2 and created["config"]["layers"] == [16, 16]
+    assert created["config"]["preset"] == "3b1b"
+    assert created["config"]["learning_rate"] == 0.005  # explicit field overrides the preset
+    assert (
+        created["config"]["activation"] == "relu" and created["config"]["lr_schedule"] == "cosine"
+    )
+    info = finished(client, created["id"])
+    assert info["status"] == "finished" and info["reason"] is None
+    metrics = info["history"]["metrics"]
+    n = len(metrics["step"])
+    assert n >= 4 and all(len(metrics[k]) == n for k in ("epoch", "cost", "accuracy"))
+    assert metrics["step"] == sorted(metrics["step"])
+    assert np.mean(metrics["cost"][-3:]) < np.mean(metrics["cost"][:3])  # it learned
+    evaluations = info["history"]["evaluations"]
+    assert [e["epoch"] for e in evaluations] == [1, 2]
+    assert np.sum(evaluations[-1]["confusion"]) == 10_000
+    assert len(evaluations[-1]["mistakes"]) == 24
+    assert info["progress"]["fraction"] == 1.0 and info["progress"]["total_samples"] == 4000
+    assert info["latest"]["samples_per_second"] > 0
+    assert info["started"] and info["finished"]
+    listed = client.get("/api/runs").json()["runs"]
+    assert [run["id"] for run in listed] == [created["id"]] and "history" not in listed[0]
+    # Digits from the last evaluation: the most confident mistakes, or filtered.
+    digits = client.get(f"/api/runs/{created['id']}/digits", params={"limit": 5}).json()["digits"]
+    assert len(digits) == 5 and all(d["label"] != d["predicted"] for d in digits)
+    assert [d["confidence"] for d in digits] == sorted(
+        (d["confidence"] for d in digits), reverse=True
+    )
+    assert len(digits[0]["pixels"]) == 784
+    threes = client.get(f"/api/runs/{created['id']}/digits?label=3&predicted=3&limit=3").json()
+    assert all(d["label"] == d["predicted"] == 3 for d in threes["digits"])
+    assert client.get(f"/api/runs/{created['id']}/digits?label=10").status_code == 422
+    # Its weights: the network JSON and a saved model that predicts.
+    network = client.get(f"/api/runs/{created['id']}/network").json()
+    assert network["sizes"] == [784, 16, 16, 10]
+    r = client.post(f"/api/runs/{created['id']}/save", json={"name": "first run"})
+    assert r.status_code == 201
+    model = r.json()
+    assert model["name"] == "first run" and model["source_run"] == created["id"]
+    assert model["test_accuracy"] == evaluations[-1]["test_accuracy"]
+    assert client.get(f"/api/runs/{created['id']}").json()["model_id"] == model["id"]
+    pred = client.post("/api/predict", json={"pixels": digits[0]["pixels"], "model": model["id"]})
+    assert pred.json()["digit"] == digits[0]["predicted"]
+    # Ended runs refuse control.
+    for action in ("pause", "resume", "step", "stop"):
+        r = client.post(f"/api/runs/{created['id']}/{action}")
+        assert r.status_code == 409 and r.json()["detail"], action
+    assert (
+        client.patch(f"/api/runs/{created['id']}", json={"learning_rate": 0.1}).status_code == 409
+    )
+    # Delete: gone, and its saved model stays.
+    assert client.delete(f"/api/runs/{created['id']}").status_code == 204
+    assert client.get(f"/api/runs/{created['id']}").status_code == 404
+    assert client.get(f"/api/models/{model['id']}").status_code == 200
+
+
+def test_invalid_configs_are_422_naming_the_field(client: TestClient) -> None:
+    cases = {
+        "epochs": {"epochs": 0},
+        "layers": {"layers": [1024] * 6},  # too many parameters
+        "learning_rate": {"learning_rate": -1},
+        "batch_size": {"batch_size": 0},
+        "activation": {"activation": "swish"},
+        "preset": {"preset": "nope"},
+        "train_subset": {"train_subset": 0},
+        "optimizer": {"optimizer": "lbfgs"},
+    }
+    for field, body in cases.items():
+        r = client.post("/api/runs", json=body)
+        assert r.status_code == 422, body
+        assert field in str(r.json()["detail"]), (body, r.json())
+    raw = [b'{"learning_rate": NaN}', b'{"learning_rate": Infinity}', b'{"bogus": 1}', b"nope"]
+    for body in raw:
+        r = client.post("/api/runs", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422, body
+    r = client.post("/api/runs", json={"layers": "16,16"})
+    assert r.status_code == 422
+    assert client.get("/api/runs").json()["runs"] == []  # nothing was created
+
+
+def test_too_many_runs_is_429(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_runs": 1}))
+    first = client.post("/api/runs", json=LONG_RUN).json()
+    r = client.post("/api/runs", json=SHORT_RUN)
+    assert r.status_code == 429 and "limit" in r.json()["detail"]
+    assert len(client.get("/api/runs").json()["runs"]) == 1
+    assert client.post(f"/api/runs/{first['id']}/stop").json()["status"] == "stopped"
+    assert client.post("/api/runs", json=SHORT_RUN).status_code == 201  # the slot is free
+
+
+def test_pause_step_resume_stop(client: TestClient) -> None:
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
+    running(client, run_id)
+    assert client.post(f"/api/runs/{run_id}/resume").status_code == 409  # not paused
+    assert client.post(f"/api/runs/{run_id}/step").status_code == 409
+    r = client.post(f"/api/runs/{run_id}/pause")
+    assert r.status_code == 200 and r.json()["status"] == "paused"
+    assert client.post(f"/api/runs/{run_id}/pause").status_code == 409
+    # A paused run stands still; each step trains exactly one mini-batch and reports it.
+    step = wait_for(
+        lambda: (
+            (
+                (s := client.get(f"/api/runs/{run_id}").json()["progress"]["step"])
+                == client.get(f"/api/runs/{run_id}").json()["progress"]["step"]
+            )
+            and s
+        )
+    )
+    r = client.post(f"/api/runs/{run_id}/step")
+    assert r.status_code == 200 and r.json()["status"] == "paused"
+    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["progress"]["step"] == step + 1)
+    r = client.patch(f"/api/runs/{run_id}", json={"learning_rate": 0.02})
+    assert r.status_code == 200 and r.json()["config"]["learning_rate"] == 0.02
+    for bad in ({"learning_rate": 0}, {"learning_rate": -1}, {"learning_rate": 100}, {}):
+        assert client.patch(f"/api/runs/{run_id}", json=bad).status_code == 422, bad
+    assert client.post(f"/api/runs/{run_id}/resume").json()["status"] == "running"
+    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["latest"]["learning_rate"] == 0.02)
+    r = client.post(f"/api/runs/{run_id}/stop")
+    assert r.status_code == 200 and r.json()["status"] == "stopped"
+    info = client.get(f"/api/runs/{run_id}").json()
+    assert info["status"] == "stopped" and info["finished"]
+    # Its weights stay usable after the stop.
+    wait_for(lambda: client.get(f"/api/runs/{run_id}/network").status_code == 200)
+
+
+def test_unknown_runs_are_404_and_bad_ids_422(client: TestClient) -> None:
+    for method, path in [
+        ("get", "/api/runs/r_00000000"),
+        ("post", "/api/runs/r_00000000/pause"),
+        ("post", "/api/runs/r_00000000/resume"),
+        ("post", "/api/runs/r_00000000/step"),
+        ("post", "/api/runs/r_00000000/stop"),
+        ("post", "/api/runs/r_00000000/save"),
+        ("get", "/api/runs/r_00000000/network"),
+        ("get", "/api/runs/r_00000000/digits"),
+        ("delete", "/api/runs/r_00000000"),
+    ]:
+        r = client.request(method, path)
+        assert r.status_code == 404 and "r_00000000" in r.json()["detail"], path
+    assert client.patch("/api/runs/r_00000000", json={"learning_rate": 0.1}).status_code == 404
+    assert client.get("/api/runs/bad.id").status_code == 422
+
+
+def test_a_run_without_mnist_fails_with_a_reason(make_client, settings: Settings, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    client = make_client(settings.model_copy(update={"mnist_dir": empty}))
+    run_id = client.post("/api/runs", json=SHORT_RUN).json()["id"]
+    info = wait_for(
+        lambda: (i := client.get(f"/api/runs/{run_id}").json())["status"] == "failed" and i
+    )
+    assert "MNIST" in info["reason"]
+    assert client.post(f"/api/runs/{run_id}/save").status_code == 409
+    assert client.get(f"/api/runs/{run_id}/network").status_code == 409
+    assert client.get(f"/api/runs/{run_id}/digits").json() == {"digits": []}
+    r = client.get("/api/digits/random")
+    assert r.status_code == 503 and "MNIST" in r.json()["detail"]
+
+
+def test_deleting_a_live_run_stops_it_and_leaves_nothing(
+    client: TestClient, settings: Settings
+) -> None:
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
+    running(client, run_id)
+    run = client.app.state.services.runs.get(run_id)
+    assert client.delete(f"/api/runs/{run_id}").status_code == 204
+    run.thread.join(10)
+    assert not run.thread.is_alive()  # the training thread ended
+    assert client.get("/api/runs").json()["runs"] == []
+    assert not (settings.data_dir / "runs" / f"{run_id}.npz").exists()
+    assert client.get("/healthz").json()["live_runs"] == 0

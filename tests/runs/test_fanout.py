@@ -1,0 +1,157 @@
+"""Event fan-out: serialise once, coalesce for slow watchers, drop the hopeless, lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from types import SimpleNamespace
+
+import pytest
+
+from app.runs import fanout
+from app.runs.fanout import MAX_QUEUE, RunHub, Watcher
+from app.runs.run import Run
+
+
+def make_run() -> Run:
+    return Run(id="r_test", config={"epochs": 1, "validation_size": 0}, created="now")
+
+
+def add_points(run: Run, n: int) -> None:
+    for _ in range(n):
+        step = len(run.steps) + 1
+        run.record_metrics(
+            SimpleNamespace(
+                step=step, epoch=step / 100, samples_seen=step * 32, cost=1 / step,
+                batch_accuracy=0.5, samples_per_second=1000.0, learning_rate=0.01,
+                eta_seconds=1.0,
+            )
+        )  # fmt: skip
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def test_one_serialisation_for_every_caught_up_watcher() -> None:
+    async def scenario() -> list[list[str]]:
+        run = make_run()
+        hub = RunHub(run, asyncio.get_running_loop())
+        inboxes: list[list[str]] = [[] for _ in range(3)]
+        for inbox in inboxes:
+
+            async def send(text: str, inbox: list[str] = inbox) -> None:
+                inbox.append(text)
+
+            hub.add(Watcher(send))
+        await settle()
+        add_points(run, 5)
+        hub.tick()
+        await settle()
+        await hub.close()
+        return inboxes
+
+    inboxes = asyncio.run(scenario())
+    assert all(json.loads(inbox[0])["type"] == "snapshot" for inbox in inboxes)
+    metrics = [inbox[1] for inbox in inboxes]
+    assert metrics[0] is metrics[1] is metrics[2]  # the very same string object
+    assert json.loads(metrics[0])["points"]["step"] == [1, 2, 3, 4, 5]
+
+
+def test_slow_watcher_is_coalesced_and_loses_nothing() -> None:
+    async def scenario() -> tuple[list[dict], list[dict]]:
+        run = make_run()
+        add_points(run, 3)  # history before the watchers join: in their snapshots
+        hub = RunHub(run, asyncio.get_running_loop())
+        fast: list[dict] = []
+        slow: list[dict] = []
+        gate = asyncio.Event()
+
+        async def send_fast(text: str) -> None:
+            fast.append(json.loads(text))
+
+        async def send_slow(text: str) -> None:
+            await gate.wait()  # a client that is not reading
+            slow.append(json.loads(text))
+
+        hub.add(Watcher(send_fast))
+        hub.add(Watcher(send_slow))
+        for _ in range(20):
+            add_points(run, 2)
+            hub.tick()
+            await settle()
+        gate.set()
+        await settle()
+        add_points(run, 1)
+        hub.tick()
+        await settle()
+        await hub.close()
+        return fast, slow
+
+    fast, slow = asyncio.run(scenario())
+    everything = list(range(1, 3 + 40 + 1 + 1))
+    for messages in (fast, slow):
+        snapshot = messages[0]["run"]["history"]["metrics"]["step"]
+        streamed = [s for m in messages[1:] for s in m["points"]["step"]]
+        assert snapshot + streamed == everything
+    assert len(fast) == 22  # snapshot + one message per tick
+    assert len(slow) <= 4  # snapshot + the one it was stuck on + one catch-up + the last
+
+
+def test_hopeless_and_vanished_watchers_are_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> tuple[Watcher, Watcher, list[str]]:
+        run = make_run()
+        hub = RunHub(run, asyncio.get_running_loop())
+        received: list[str] = []
+
+        async def never(text: str) -> None:
+            await asyncio.Event().wait()
+
+        async def gone(text: str) -> None:
+            raise ConnectionResetError("client went away")
+
+        async def fine(text: str) -> None:
+            received.append(text)
+
+        stuck, vanished = Watcher(never), Watcher(gone)
+        for watcher in (stuck, vanished, Watcher(fine)):
+            hub.add(watcher)
+        for i in range(MAX_QUEUE + 5):
+            hub.broadcast(fanout.dumps({"type": "status", "status": "running", "n": i}))
+            await settle()
+        hub.tick()
+        await settle()
+        result = (stuck, vanished, received)
+        await hub.close()
+        return result
+
+    with caplog.at_level(logging.WARNING):
+        stuck, vanished, received = asyncio.run(scenario())
+    assert stuck.closed.is_set() and vanished.closed.is_set()
+    assert len(received) == 1 + MAX_QUEUE + 5  # the healthy one got everything
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_status_events_flush_metrics_first() -> None:
+    async def scenario() -> list[dict]:
+        run = make_run()
+        hub = RunHub(run, asyncio.get_running_loop())
+        inbox: list[dict] = []
+
+        async def send(text: str) -> None:
+            inbox.append(json.loads(text))
+
+        hub.add(Watcher(send))
+        add_points(run, 4)
+        run.set_status("finished")  # as the training thread would, via call_soon_threadsafe
+        await settle()
+        await hub.close()
+        return inbox
+
+    inbox = asyncio.run(scenario())
+    assert [m["type"] for m in inbox] == ["snapshot", "metrics", "status"]
+    assert inbox[1]["points"]["step"] == [1, 2, 3, 4] and inbox[2]["status"] == "finished"

@@ -1,0 +1,94 @@
+"""RunManager on real MNIST: threads, status machine, persistence, restart, shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.runs.manager import DataSource, RunManager, RunStateError, TooManyRuns
+from app.store.db import Store
+
+SHORT = {"epochs": 1, "train_subset": 1000, "validation_size": 500, "layers": [16]}
+LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+    return value
+
+
+@pytest.fixture
+def make_manager(tmp_path: Path, mnist_dir: Path):
+    managers: list[RunManager] = []
+
+    def make(max_runs: int = 2) -> RunManager:
+        store = Store(tmp_path / "db.sqlite3")
+        manager = RunManager(
+            store,
+            tmp_path / "runs",
+            DataSource(mnist_dir, tmp_path / "cache", download=False),
+            max_runs=max_runs,
+            flush_interval=0.2,
+        )
+        manager.start()
+        managers.append(manager)
+        return manager
+
+    yield make
+    for manager in managers:
+        manager.shutdown()
+
+
+def test_a_run_trains_in_its_thread_and_is_persisted(make_manager, tmp_path: Path) -> None:
+    manager = make_manager()
+    run = manager.create("3b1b", SHORT)
+    assert run.thread is not None and run.thread.name == f"train-{run.id}"
+    wait_for(lambda: run.status == "finished")
+    run.thread.join(5)
+    assert (tmp_path / "runs" / f"{run.id}.npz").exists()  # final weights, atomically written
+    (stored,) = manager.store.load_runs()
+    assert stored.status == "finished" and stored.finished
+    assert stored.metrics["step"] == run.steps and len(run.steps) > 0
+    assert len(stored.evaluations) == 1 and stored.predictions is not None
+    with pytest.raises(RunStateError):
+        manager.pause(run.id)
+
+
+def test_limits_states_and_shutdown(make_manager) -> None:
+    manager = make_manager(max_runs=1)
+    run = manager.create(None, LONG)
+    with pytest.raises(TooManyRuns):
+        manager.create(None, SHORT)
+    wait_for(lambda: run.status == "running" and run.trainer is not None)
+    with pytest.raises(RunStateError):
+        manager.step(run.id)  # only while paused
+    manager.pause(run.id)
+    assert run.status == "paused"
+    began = time.monotonic()
+    manager.shutdown(timeout=3)
+    assert time.monotonic() - began < 3.5
+    assert not run.thread.is_alive()
+    assert run.status == "interrupted" and run.reason == "the server shut down"
+
+
+def test_restart_marks_live_runs_interrupted_and_keeps_history(make_manager) -> None:
+    first = make_manager()
+    run = first.create(None, LONG)
+    wait_for(lambda: len(run.steps) >= 3)
+    first.flush()
+    kept = list(run.steps[: run.persisted_points])
+    # Simulate a crash: the store still says "running" and the threads never said goodbye.
+    first.store.update_run(run.id, status="running")
+    first.shutdown()
+    first.store.update_run(run.id, status="running")
+    second = make_manager()
+    again = second.get(run.id)
+    assert again.status == "interrupted" and again.reason
+    assert again.steps[: len(kept)] == kept and len(again.steps) >= len(kept) > 0

@@ -1,0 +1,118 @@
+"""The SQLite store, atomic weight files, safe ids and the model registry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.nn.network import Network
+from app.nn.serialize import ModelFileError, model_to_bytes, save_model
+from app.store.db import Store, StoredRun
+from app.store.files import is_valid_id, path_for, write_atomic
+from app.store.models import ModelNotFound, ModelRegistry, ShippedModelError
+
+
+def run(run_id: str, status: str = "queued") -> StoredRun:
+    return StoredRun(run_id, status, {"epochs": 3, "layers": [16]}, "2026-11-23T20:00:00Z")
+
+
+def test_runs_round_trip_with_history_in_chunks(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    store.add_run(run("r_1"))
+    store.append_points("r_1", 0, {"step": [1, 2], "epoch": [0.1, 0.2], "cost": [2.0, None],
+                                   "accuracy": [0.1, 0.2]})  # fmt: skip
+    store.append_points("r_1", 2, {"step": [3], "epoch": [0.3], "cost": [1.0], "accuracy": [0.3]})
+    # A chunk written twice (e.g. re-flushed after an error) overlaps: no duplicates on load.
+    store.append_points("r_1", 1, {"step": [2, 3], "epoch": [0.2, 0.3], "cost": [None, 1.0],
+                                   "accuracy": [0.2, 0.3]})  # fmt: skip
+    store.update_run(
+        "r_1",
+        status="finished",
+        evaluations=[{"epoch": 1, "test_accuracy": 0.9}],
+        predictions=np.arange(10, dtype=np.uint8).tobytes(),
+    )
+    store.close()
+    (loaded,) = Store(tmp_path / "db.sqlite3").load_runs()
+    assert loaded.status == "finished" and loaded.config == {"epochs": 3, "layers": [16]}
+    assert loaded.metrics["step"] == [1, 2, 3]
+    assert loaded.metrics["cost"] == [2.0, None, 1.0]
+    assert loaded.evaluations == [{"epoch": 1, "test_accuracy": 0.9}]
+    assert np.frombuffer(loaded.predictions, np.uint8).tolist() == list(range(10))
+
+
+def test_live_runs_become_interrupted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    for run_id, status in [("a", "running"), ("b", "paused"), ("c", "finished"), ("d", "queued")]:
+        store.add_run(run(run_id))
+        store.update_run(run_id, status=status)
+    assert store.mark_interrupted("gone", "2026-11-23T21:00:00Z") == 3
+    statuses = {r.id: (r.status, r.reason) for r in store.load_runs()}
+    assert statuses == {
+        "a": ("interrupted", "gone"),
+        "b": ("interrupted", "gone"),
+        "c": ("finished", None),
+        "d": ("interrupted", "gone"),
+    }
+
+
+def test_store_rejects_unknown_columns_and_keeps_meta(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    store.add_run(run("r"))
+    with pytest.raises(ValueError, match="unknown run columns"):
+        store.update_run("r", id="{}; DROP TABLE runs")
+    store.set_meta("default_model", "x")
+    store.set_meta("default_model", "y")
+    assert store.get_meta("default_model") == "y" and store.get_meta("missing") is None
+    assert store.delete_run("r") and not store.delete_run("r")
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "../x", "a/b", ".hidden", "x" * 65, "a\x00b", "..", "a b", "é", "-x"]
+)
+def test_ids_cannot_escape_the_directory(tmp_path: Path, bad: str) -> None:
+    assert not is_valid_id(bad)
+    with pytest.raises(ValueError):
+        path_for(tmp_path, bad)
+
+
+def test_write_atomic(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "w.npz"
+    write_atomic(target, b"first")
+    write_atomic(target, b"second")
+    assert target.read_bytes() == b"second"
+    with pytest.raises(TypeError):
+        write_atomic(target, "not bytes")  # type: ignore[arg-type]
+    assert target.read_bytes() == b"second"  # the old file is intact
+    assert os.listdir(target.parent) == ["w.npz"]  # and no temp file is left behind
+
+
+def test_registry(tmp_path: Path) -> None:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    save_model(shipped / "accurate.npz", Network([784, 8, 10], seed=0), {"test_accuracy": 0.9})
+    (shipped / "broken.npz").write_bytes(b"garbage")  # skipped with a warning, not fatal
+    store = Store(tmp_path / "db.sqlite3")
+    registry = ModelRegistry(store, tmp_path / "models", shipped)
+    registry.load()
+    assert [e.id for e in registry.list()] == ["accurate"] and registry.default_id == "accurate"
+    entry = registry.add_upload(model_to_bytes(Network([784, 4, 10], seed=1), {}), None, "up.npz")
+    assert entry.name == "up" and entry.path.parent == tmp_path / "models"
+    with pytest.raises(ModelFileError):
+        registry.add_upload(b"junk", "x", None)
+    with pytest.raises(ShippedModelError):
+        registry.delete("accurate")
+    with pytest.raises(ModelNotFound):
+        registry.get("nope")
+    registry.set_default(entry.id)
+    # A second process over the same files sees the same models and default.
+    again = ModelRegistry(store, tmp_path / "models", shipped)
+    again.load()
+    assert {e.id for e in again.list()} == {"accurate", entry.id}
+    assert again.default_id == entry.id
+    assert np.array_equal(again.get(entry.id).network.weights[0], entry.network.weights[0])
+    again.delete(entry.id)
+    assert again.default_id == "accurate" and not entry.path.exists()
+    assert len(list((tmp_path / "models").iterdir())) == 0
