@@ -499,6 +499,12 @@ class Trainer:
             for _ in range(self.steps_per_epoch):
                 single_step = False
                 if self._attention:
+                    if w_steps:
+                        # Report the steps done so far, so a paused or stopped run's history
+                        # ends at the step it really stopped at.
+                        self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
+                        w_steps = w_samples = w_correct = 0
+                        w_cost = 0.0
                     pause_began = time.perf_counter()
                     if not self._wait_for_go():
                         self._set_status("stopped", "stopped by request")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED_REASON = "the server stopped while this run was live"
 SHUTDOWN_REASON = "the server shut down"
 STOPPED_REASON = "stopped by request"
+PAUSE_WAIT_SECONDS = 2.0
 
 
 class RunNotFound(KeyError):
@@ -154,7 +155,13 @@ class RunManager:
         if run.status != "running" or run.trainer is None:
             raise RunStateError(f"run {run_id} is {run.status}; only a running run can pause")
         run.trainer.pause()
-        run.set_status("paused")
+        # Answer once the training thread has really stopped between batches (a batch takes
+        # milliseconds), so the step a client sees after pausing is the final one.
+        deadline = time.monotonic() + PAUSE_WAIT_SECONDS
+        while run.trainer.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.001)
+        if run.trainer.status in ("running", "paused"):  # not if it ended meanwhile
+            run.set_status("paused")
         self._persist_state(run)
         return run
 

@@ -147,6 +147,22 @@ def test_pause_blocks_and_resume_continues(small_mnist: MNIST) -> None:
     assert statuses == ["running", "paused", "running", "stopped"]
 
 
+def test_pause_reports_every_step_done_before_it(small_mnist: MNIST) -> None:
+    # With a large report_every the last window is only partly full when the pause lands; its
+    # steps must still be reported, or a paused run's history would stop short of its step.
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=50, report_every=997), small_mnist, on_event=record)
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.step_count > 1100, "some steps")
+        trainer.pause()
+        wait_until(lambda: trainer.status == "paused", "the pause")
+        metrics = record.of(MetricsEvent)
+        assert metrics[-1].step == trainer.step_count
+    finally:
+        finish(trainer, thread)
+
+
 def test_step_while_paused_trains_exactly_one_batch(small_mnist: MNIST) -> None:
     record = Recorder()
     trainer = Trainer(relu_config(report_every=1000), small_mnist, on_event=record)

@@ -1,0 +1,191 @@
+// Talks to the server: JSON fetch helpers and a self-healing WebSocket for one run.
+// Everything else in the page goes through here, so "is the server reachable?" is known in
+// one place and the banner can follow it.
+
+/** An HTTP error with the server's `detail` (a string, or FastAPI's list of field errors). */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/** Thrown when the request never reached the server (down, restarting, offline). */
+export class NetworkError extends Error {}
+
+const listeners = new Set();
+let reachable = true;
+
+/** Subscribe to reachability changes: fn(true|false). */
+export function onReachability(fn) {
+  listeners.add(fn);
+}
+
+function setReachable(value) {
+  if (value === reachable) return;
+  reachable = value;
+  for (const fn of listeners) fn(value);
+}
+
+export function isReachable() {
+  return reachable;
+}
+
+/** fetch + JSON, turning 4xx into ApiError and connection failures into NetworkError. */
+export async function request(method, path, body, { signal } = {}) {
+  const init = { method, headers: {}, signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    setReachable(false);
+    throw new NetworkError(`Can't reach the server (${err.message})`);
+  }
+  setReachable(true);
+  if (res.status === 204) return null;
+  let data = null;
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { detail: text };
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, data && data.detail !== undefined ? data.detail : text);
+  return data;
+}
+
+export const get = (path, opts) => request("GET", path, undefined, opts);
+export const post = (path, body, opts) => request("POST", path, body, opts);
+export const patch = (path, body, opts) => request("PATCH", path, body, opts);
+
+/** Turn an ApiError's detail into one readable sentence. */
+export function describeError(err) {
+  if (err instanceof ApiError) {
+    const d = err.detail;
+    if (Array.isArray(d)) return d.map((e) => `${fieldOf(e) || "request"}: ${e.msg}`).join("; ");
+    if (typeof d === "string") return d;
+    return `The server answered ${err.status}.`;
+  }
+  return err && err.message ? err.message : String(err);
+}
+
+/** The form field a FastAPI validation error points at (last string part of `loc`). */
+export function fieldOf(e) {
+  if (!e || !Array.isArray(e.loc)) return null;
+  for (let i = e.loc.length - 1; i >= 0; i--) {
+    if (typeof e.loc[i] === "string" && e.loc[i] !== "body") return e.loc[i];
+  }
+  return null;
+}
+
+/** Poll /healthz until it answers, so the banner clears even when nothing else is asked. */
+let healthTimer = null;
+onReachability((ok) => {
+  if (ok || healthTimer) return;
+  let delay = 1000;
+  const tick = async () => {
+    try {
+      const res = await fetch("/healthz", { cache: "no-store" });
+      if (res.ok) {
+        healthTimer = null;
+        setReachable(true);
+        return;
+      }
+    } catch {
+      /* still down */
+    }
+    delay = Math.min(delay * 1.5, 8000);
+    healthTimer = setTimeout(tick, delay);
+  };
+  healthTimer = setTimeout(tick, delay);
+});
+
+/**
+ * The live event stream of one run, reconnecting with exponential backoff when it drops.
+ * Each (re)connection starts with a `snapshot`, so a reconnect repairs any missed events.
+ */
+export class RunSocket {
+  constructor(runId, onMessage) {
+    this.runId = runId;
+    this.onMessage = onMessage;
+    this.ws = null;
+    this.closed = false;
+    this.attempt = 0;
+    this.timer = null;
+    // Messages to (re)send after every connect: the current probe and subscriptions.
+    this.sticky = new Map();
+    this.connect();
+  }
+
+  url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}/api/runs/${encodeURIComponent(this.runId)}/events`;
+  }
+
+  connect() {
+    if (this.closed) return;
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      setReachable(true);
+      for (const msg of this.sticky.values()) ws.send(JSON.stringify(msg));
+    };
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return; // not ours to crash on
+      }
+      this.onMessage(msg);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closed) return;
+      // 4404-style or 1008 closes mean "no such run": don't hammer the server forever.
+      if (ev.code === 4404 || ev.code === 1008) {
+        this.onMessage({ type: "gone", code: ev.code, reason: ev.reason });
+        return;
+      }
+      if (this.attempt >= 2) setReachable(false);
+      const delay = Math.min(500 * 2 ** this.attempt, 10000);
+      this.attempt++;
+      this.timer = setTimeout(() => this.connect(), delay);
+    };
+    ws.onerror = () => {
+      /* onclose follows and schedules the retry */
+    };
+  }
+
+  /** Send now if connected; `key` makes it sticky (re-sent after reconnects, last one wins). */
+  send(msg, key) {
+    if (key) this.sticky.set(key, msg);
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify(msg));
+      return true;
+    }
+    return false;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onclose = null;
+      if (ws.readyState === WebSocket.CONNECTING) ws.onopen = () => ws.close();
+      else ws.close();
+    }
+  }
+}

@@ -1,0 +1,476 @@
+// The network drawn as in 3Blue1Brown's video: the 28×28 input, hidden layers as columns of
+// neurons whose brightness is their activation, and the ten labelled outputs. Connections are
+// static between weight updates, so they are drawn once into an offscreen canvas and blitted;
+// a frame only repaints the neurons, which is what changes while drawing or training.
+
+import { invalidate } from "./frame.js";
+import { NEG, POS, neuronFill, theme } from "./colors.js";
+
+const TOP = 18; // room for layer captions
+const BOTTOM = 6;
+const MAX_LINES = 1400; // strongest connections drawn per layer pair (readability + speed)
+const BUCKETS = 6; // opacity levels: one canvas path per (sign, level)
+
+export class NetworkView {
+  constructor(canvas, { onSelect } = {}) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.onSelect = onSelect;
+    this.sizes = null;
+    this.activation = "sigmoid";
+    this.net = null; // NetworkJSON (weights, biases)
+    this.state = null; // {input, activations, zs, probabilities}
+    this.layout = null;
+    this.conn = document.createElement("canvas");
+    this.connDirty = true;
+    this.selected = null; // {layer, index}; layer 0 = input
+    this.inputCanvas = document.createElement("canvas");
+    this.inputCanvas.width = 28;
+    this.inputCanvas.height = 28;
+    new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
+    canvas.addEventListener("pointermove", (e) => this.pick(e));
+    canvas.addEventListener("pointerdown", (e) => this.pick(e));
+    this.resize();
+  }
+
+  /** A new architecture (model switch): forget weights and state that no longer fit. */
+  setArchitecture(sizes, activation) {
+    const same = this.sizes && sizes && sizes.join() === this.sizes.join();
+    this.sizes = sizes ? [...sizes] : null;
+    this.activation = activation || "sigmoid";
+    if (!same) {
+      this.net = null;
+      this.state = null;
+      this.selected = null;
+    }
+    this.relayout();
+  }
+
+  setNetwork(net) {
+    this.net = net;
+    if (net && (!this.sizes || net.sizes.join() !== this.sizes.join())) {
+      this.setArchitecture(net.sizes, net.activation);
+      this.net = net;
+    }
+    this.strongest = null;
+    this.connDirty = true;
+    invalidate(this);
+  }
+
+  /** Activations of the current drawing; null clears the lights. */
+  setState(state) {
+    this.state = state;
+    invalidate(this);
+  }
+
+  resize() {
+    const parent = this.canvas.parentElement;
+    const w = Math.max(240, parent.clientWidth);
+    // Tall enough for 16-neuron columns with gaps, short enough to fit beside the pad.
+    const h = Math.round(w < 520 ? Math.max(280, Math.min(400, w * 0.8)) : Math.max(250, Math.min(460, w * 0.62)));
+    const dpr = window.devicePixelRatio || 1;
+    this.cssW = w;
+    this.cssH = h;
+    this.canvas.style.height = `${h}px`;
+    this.canvas.width = Math.round(w * dpr);
+    this.canvas.height = Math.round(h * dpr);
+    this.conn.width = this.canvas.width;
+    this.conn.height = this.canvas.height;
+    this.dpr = dpr;
+    this.relayout();
+  }
+
+  relayout() {
+    this.layout = this.sizes ? computeLayout(this.sizes, this.cssW, this.cssH) : null;
+    this.connDirty = true;
+    invalidate(this);
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+
+  render() {
+    const ctx = this.ctx;
+    const t = theme();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    const L = this.layout;
+    if (!L) {
+      ctx.fillStyle = t.muted;
+      ctx.font = "13px system-ui, sans-serif";
+      ctx.fillText("Loading the network…", 12, 24);
+      return;
+    }
+    if (this.connDirty) this.drawConnections();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.conn, 0, 0);
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+
+    // Captions
+    ctx.fillStyle = t.muted;
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "alphabetic";
+    // Short captions when the columns are close together (phones, many layers).
+    const short = L.slot < 80;
+    for (let l = 0; l < L.layers.length; l++) {
+      const lay = L.layers[l];
+      const last = l === L.layers.length - 1;
+      const name = l === 0 ? (short ? "784" : "input 784") : last ? (short ? "10" : "output") : short ? String(lay.n) : `hidden ${lay.n}`;
+      ctx.fillText(name, lay.cx, 12);
+    }
+
+    this.drawInput(ctx, L.layers[0]);
+    const acts = this.state && this.state.activations;
+    for (let l = 1; l < L.layers.length; l++) {
+      const a = acts && acts[l - 1];
+      this.drawLayer(ctx, L.layers[l], a, l === L.layers.length - 1);
+    }
+    this.drawOutputs(ctx, L.layers[L.layers.length - 1]);
+    this.drawSelection(ctx);
+  }
+
+  drawInput(ctx, lay) {
+    const input = this.state && this.state.input;
+    const ictx = this.inputCanvas.getContext("2d");
+    const img = ictx.createImageData(28, 28);
+    const off = theme().neuronOff;
+    const on = theme().neuronOn;
+    for (let i = 0; i < 784; i++) {
+      const v = input ? Math.max(0, Math.min(1, input[i])) : 0;
+      img.data[4 * i] = off[0] + (on[0] - off[0]) * v;
+      img.data[4 * i + 1] = off[1] + (on[1] - off[1]) * v;
+      img.data[4 * i + 2] = off[2] + (on[2] - off[2]) * v;
+      img.data[4 * i + 3] = 255;
+    }
+    ictx.putImageData(img, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.inputCanvas, lay.x, lay.y, lay.size, lay.size);
+    ctx.imageSmoothingEnabled = true;
+    ctx.strokeStyle = theme().ring;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(lay.x - 0.5, lay.y - 0.5, lay.size + 1, lay.size + 1);
+  }
+
+  drawLayer(ctx, lay, a, isOutput) {
+    const scale = brightnessScale(a, isOutput ? "output" : this.activation);
+    const ring = theme().ring;
+    const winner = isOutput && this.state && this.state.probabilities ? argmax(this.state.probabilities) : -1;
+    for (let i = 0; i < lay.n; i++) {
+      const x = lay.xs[i];
+      const y = lay.ys[i];
+      const v = a ? scale(a[i]) : 0;
+      ctx.fillStyle = neuronFill(v);
+      if (lay.round) {
+        ctx.beginPath();
+        ctx.arc(x, y, lay.r, 0, Math.PI * 2);
+        ctx.fill();
+        ctx.lineWidth = i === winner ? 2.5 : 1;
+        ctx.strokeStyle = i === winner ? theme().accent : ring;
+        ctx.stroke();
+      } else {
+        ctx.fillRect(x - lay.r, y - lay.r, lay.r * 2, lay.r * 2);
+      }
+    }
+  }
+
+  drawOutputs(ctx, lay) {
+    const t = theme();
+    const probs = this.state && this.state.probabilities;
+    const winner = probs ? argmax(probs) : -1;
+    ctx.textAlign = "left";
+    ctx.textBaseline = "middle";
+    const barX = lay.labelX + 14;
+    const barW = Math.max(10, this.cssW - barX - 6);
+    for (let i = 0; i < lay.n; i++) {
+      const y = lay.ys[i];
+      ctx.font = i === winner ? "bold 13px system-ui, sans-serif" : "12px system-ui, sans-serif";
+      ctx.fillStyle = i === winner ? t.accent : t.text;
+      ctx.fillText(String(i), lay.labelX, y);
+      ctx.fillStyle = t.grid;
+      ctx.fillRect(barX, y - 3, barW, 6);
+      if (probs) {
+        ctx.fillStyle = i === winner ? t.accent : t.blue;
+        ctx.fillRect(barX, y - 3, Math.max(0, Math.min(1, probs[i])) * barW, 6);
+      }
+    }
+  }
+
+  drawSelection(ctx) {
+    const s = this.selected;
+    if (!s || !this.layout) return;
+    const lay = this.layout.layers[s.layer];
+    if (!lay) return;
+    ctx.strokeStyle = theme().accent;
+    ctx.lineWidth = 2;
+    if (s.layer === 0) {
+      const c = lay.size / 28;
+      ctx.strokeRect(lay.x + (s.index % 28) * c, lay.y + Math.floor(s.index / 28) * c, c, c);
+      return;
+    }
+    ctx.beginPath();
+    ctx.arc(lay.xs[s.index], lay.ys[s.index], Math.max(lay.r + 2, 4), 0, Math.PI * 2);
+    ctx.stroke();
+  }
+
+  /** Strongest connections of each layer pair into the offscreen canvas. */
+  drawConnections() {
+    this.connDirty = false;
+    const ctx = this.conn.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.conn.width, this.conn.height);
+    const net = this.net;
+    const L = this.layout;
+    if (!net || !L || net.weights.length !== L.layers.length - 1) return;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.lineCap = "round";
+    for (let l = 1; l < L.layers.length; l++) {
+      const W = net.weights[l - 1];
+      const src = L.layers[l - 1];
+      const dst = L.layers[l];
+      const picked = strongest(W, MAX_LINES);
+      if (!picked.count) continue;
+      // Group lines by sign and strength: 2×BUCKETS paths instead of one stroke per line.
+      const paths = [];
+      for (let b = 0; b < 2 * BUCKETS; b++) paths.push(new Path2D());
+      for (let k = 0; k < picked.count; k++) {
+        const j = picked.rows[k];
+        const i = picked.cols[k];
+        const w = W[j][i];
+        const rel = Math.abs(w) / picked.max;
+        const b = Math.min(BUCKETS - 1, Math.floor(rel * BUCKETS));
+        const p = paths[(w >= 0 ? 0 : BUCKETS) + b];
+        const [sx, sy] = sourcePoint(src, i);
+        p.moveTo(sx, sy);
+        p.lineTo(targetX(dst, j), dst.ys[j]);
+      }
+      const dense = picked.count > 400;
+      for (let b = 0; b < 2 * BUCKETS; b++) {
+        const level = ((b % BUCKETS) + 1) / BUCKETS;
+        const c = b < BUCKETS ? POS : NEG;
+        ctx.strokeStyle = `rgba(${c[0]},${c[1]},${c[2]},${(dense ? 0.05 : 0.1) + level * (dense ? 0.35 : 0.6)})`;
+        ctx.lineWidth = (dense ? 0.4 : 0.6) + level * (dense ? 0.8 : 1.8);
+        ctx.stroke(paths[b]);
+      }
+    }
+  }
+
+  // --- hover / tap ----------------------------------------------------------------------
+
+  pick(e) {
+    if (!this.layout) return;
+    const r = this.canvas.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    const hit = hitTest(this.layout, x, y);
+    if (!hit) return;
+    if (this.selected && hit.layer === this.selected.layer && hit.index === this.selected.index) return;
+    this.selected = hit;
+    invalidate(this);
+    if (this.onSelect) this.onSelect(hit);
+  }
+
+  /** Viewport coordinates of a neuron's centre (tests and the page bench aim with it). */
+  clientPoint(layer, index) {
+    if (!this.layout) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const lay = this.layout.layers[layer];
+    if (!lay) return null;
+    if (layer === 0) {
+      const c = lay.size / 28;
+      return { x: r.left + lay.x + (index % 28 + 0.5) * c, y: r.top + lay.y + (Math.floor(index / 28) + 0.5) * c };
+    }
+    return { x: r.left + lay.xs[index], y: r.top + lay.ys[index] };
+  }
+
+  /** Everything the detail panel needs about one neuron. */
+  describe(sel) {
+    if (!sel || !this.sizes) return null;
+    const { layer, index } = sel;
+    const st = this.state;
+    const out = { layer, index, sizes: this.sizes, isOutput: layer === this.sizes.length - 1 };
+    if (layer === 0) {
+      out.activation = st && st.input ? st.input[index] : null;
+      return out;
+    }
+    out.activation = st && st.activations ? st.activations[layer - 1][index] : null;
+    out.z = st && st.zs ? st.zs[layer - 1][index] : null;
+    if (this.net) {
+      out.bias = this.net.biases[layer - 1][index];
+      out.weights = this.net.weights[layer - 1][index];
+      out.prevActivations = layer === 1 ? (st ? st.input : null) : st && st.activations ? st.activations[layer - 2] : null;
+    }
+    return out;
+  }
+}
+
+// --- layout -----------------------------------------------------------------------------
+
+function computeLayout(sizes, W, H) {
+  const usableH = H - TOP - BOTTOM;
+  const layers = [];
+  const gridSize = Math.min(usableH, W * 0.22);
+  const inputLay = { n: sizes[0], x: 4, y: TOP + (usableH - gridSize) / 2, size: gridSize };
+  inputLay.cx = inputLay.x + gridSize / 2;
+  layers.push(inputLay);
+
+  const outW = Math.max(78, Math.min(150, W * 0.2));
+  const outLeft = W - outW;
+  const hiddenCount = sizes.length - 2;
+  const left = inputLay.x + gridSize;
+  const slot = (outLeft - left) / (hiddenCount + 1);
+
+  for (let h = 0; h < hiddenCount; h++) {
+    const n = sizes[h + 1];
+    const cx = left + slot * (h + 1);
+    layers.push(placeLayer(n, cx, usableH, slot * 0.55));
+  }
+  // Outputs: one column, labels and probability bars to the right.
+  const s = Math.min(28, usableH / 10);
+  const r = Math.max(3, s * 0.36);
+  const ox = outLeft + r + 4;
+  const out = { n: sizes[sizes.length - 1], cx: ox, r, round: true, xs: [], ys: [], labelX: ox + r + 6 };
+  const top = TOP + (usableH - s * out.n) / 2;
+  for (let i = 0; i < out.n; i++) {
+    out.xs.push(ox);
+    out.ys.push(top + s * (i + 0.5));
+  }
+  out.x0 = ox - r;
+  out.x1 = W;
+  layers.push(out);
+  return { layers, slot };
+}
+
+/** One hidden layer: a single column while the neurons stay legible, else a compact grid. */
+function placeLayer(n, cx, usableH, maxW) {
+  let cell;
+  let cols;
+  if (usableH / n >= 12) {
+    cell = Math.min(28, usableH / n);
+    cols = 1;
+  } else {
+    cell = 12;
+    for (;;) {
+      const rows = Math.max(1, Math.floor(usableH / cell));
+      cols = Math.ceil(n / rows);
+      if (cols * cell <= maxW || cell <= 2) break;
+      cell -= 0.5;
+    }
+  }
+  const rows = Math.ceil(n / cols);
+  // Circles for a single column (as in the video); plain squares in a grid, where rings
+  // around hundreds of tiny neurons would only add noise.
+  const round = cols === 1;
+  const r = round ? cell * 0.36 : Math.max(0.8, cell * 0.42);
+  const w = cols * cell;
+  const x0 = cx - w / 2;
+  const y0 = TOP + (usableH - rows * cell) / 2;
+  const lay = { n, cx, r, round, xs: [], ys: [], cell, cols, x0, x1: x0 + w };
+  for (let i = 0; i < n; i++) {
+    // Column-major so neuron order reads top to bottom, then left to right.
+    const c = Math.floor(i / rows);
+    const row = i % rows;
+    lay.xs.push(x0 + cell * (c + 0.5));
+    lay.ys.push(y0 + cell * (row + 0.5));
+  }
+  return lay;
+}
+
+// Lines end at a grid layer's edge (at the neuron's row) so they never cross its neurons.
+function sourcePoint(src, i) {
+  if (src.size !== undefined) {
+    const c = src.size / 28;
+    return [src.x + (i % 28) * c + c / 2, src.y + Math.floor(i / 28) * c + c / 2];
+  }
+  if (src.cols > 1) return [src.x1 + 1, src.ys[i]];
+  return [src.xs[i] + (src.round ? src.r : 0), src.ys[i]];
+}
+
+function targetX(dst, j) {
+  if (dst.cols > 1) return dst.x0 - 1;
+  return dst.xs[j] - (dst.round ? dst.r : 0);
+}
+
+function hitTest(L, x, y) {
+  const inp = L.layers[0];
+  if (x >= inp.x && x < inp.x + inp.size && y >= inp.y && y < inp.y + inp.size) {
+    const c = inp.size / 28;
+    return { layer: 0, index: Math.floor((y - inp.y) / c) * 28 + Math.floor((x - inp.x) / c) };
+  }
+  for (let l = 1; l < L.layers.length; l++) {
+    const lay = L.layers[l];
+    const reach = Math.max(lay.r + 3, 6);
+    const x0 = (lay.x0 !== undefined ? lay.x0 : lay.cx - reach) - reach;
+    const x1 = l === L.layers.length - 1 ? lay.x1 : (lay.x1 !== undefined ? lay.x1 : lay.cx + reach) + reach;
+    if (x < x0 || x > x1) continue;
+    let best = -1;
+    let bestD = Infinity;
+    const isOut = l === L.layers.length - 1;
+    for (let i = 0; i < lay.n; i++) {
+      // On the output row, anywhere along the label and bar counts as that output.
+      const dx = isOut ? 0 : lay.xs[i] - x;
+      const dy = lay.ys[i] - y;
+      const d = dx * dx + dy * dy;
+      if (d < bestD) {
+        bestD = d;
+        best = i;
+      }
+    }
+    const lim = Math.max(lay.cell || lay.r * 2.8, 10);
+    if (best >= 0 && bestD <= lim * lim) return { layer: l, index: best };
+  }
+  return null;
+}
+
+// --- helpers ----------------------------------------------------------------------------
+
+/** The `limit` largest |w| of a weight matrix (rows = outputs), as parallel arrays. */
+function strongest(W, limit) {
+  const rowsN = W.length;
+  const colsN = rowsN ? W[0].length : 0;
+  const total = rowsN * colsN;
+  let max = 0;
+  const abs = new Float32Array(total);
+  for (let j = 0, k = 0; j < rowsN; j++) {
+    const row = W[j];
+    for (let i = 0; i < colsN; i++, k++) {
+      const a = Math.abs(row[i]);
+      abs[k] = a;
+      if (a > max) max = a;
+    }
+  }
+  let threshold = 0;
+  if (total > limit) {
+    // The limit-th largest |w| via a sorted copy: fine once per weight update.
+    const sorted = abs.slice().sort();
+    threshold = sorted[total - limit];
+  }
+  const rows = new Uint16Array(Math.min(total, limit));
+  const cols = new Uint16Array(Math.min(total, limit));
+  // Draw weak lines first so strong ones end up on top: order by |w| ascending.
+  const order = [];
+  for (let k = 0; k < total; k++) if (abs[k] >= threshold && abs[k] > 0) order.push(k);
+  order.sort((a, b) => abs[a] - abs[b]);
+  const keep = order.slice(Math.max(0, order.length - limit));
+  for (let n = 0; n < keep.length; n++) {
+    rows[n] = Math.floor(keep[n] / colsN);
+    cols[n] = keep[n] % colsN;
+  }
+  return { rows, cols, count: keep.length, max: max || 1 };
+}
+
+function brightnessScale(a, kind) {
+  if (!a) return () => 0;
+  if (kind === "output" || kind === "sigmoid") return (v) => v;
+  if (kind === "tanh") return (v) => Math.abs(v);
+  // ReLU is unbounded: show each neuron relative to the layer's brightest.
+  let m = 0;
+  for (const v of a) if (v > m) m = v;
+  return m > 0 ? (v) => v / m : () => 0;
+}
+
+export function argmax(arr) {
+  let best = 0;
+  for (let i = 1; i < arr.length; i++) if (arr[i] > arr[best]) best = i;
+  return best;
+}
