@@ -22,7 +22,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from app.fileio import write_atomic
 from app.nn.activations import ACTIVATIONS
 from app.nn.network import COSTS, Network
 
@@ -92,33 +92,7 @@ def save_model(
 
     The bytes go to a temporary file in the same directory, are fsynced, then renamed over `path`.
     """
-    data = model_to_bytes(network, metadata)
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); skipped where a directory can't be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomic(Path(path), model_to_bytes(network, metadata))
 
 
 def _json_default(value: Any) -> Any:
