@@ -10,16 +10,29 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _has_mnist(path: Path) -> bool:
+    return any((path / f"t10k-labels-idx1-ubyte{ext}").exists() for ext in ("", ".gz"))
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    """The real MNIST files: $NNP_MNIST_DIR, else ../shared/datasets/mnist beside the repo."""
-    path = Path(os.environ.get("NNP_MNIST_DIR") or REPO.parent / "shared" / "datasets" / "mnist")
-    if (
-        not (path / "t10k-labels-idx1-ubyte.gz").exists()
-        and not (path / "t10k-labels-idx1-ubyte").exists()
-    ):
-        pytest.fail(f"MNIST not found in {path}: set NNP_MNIST_DIR to a folder with the 4 files")
-    return path
+    """The real MNIST files: $NNP_MNIST_DIR, else ../shared/datasets/mnist beside the repo,
+    else the app's own download cache (downloaded once, like `nn-playground download`)."""
+    explicit = os.environ.get("NNP_MNIST_DIR")
+    if explicit:
+        path = Path(explicit)
+        if not _has_mnist(path):
+            pytest.fail(f"NNP_MNIST_DIR={path} does not hold the four MNIST files")
+        return path
+    shared = REPO.parent / "shared" / "datasets" / "mnist"
+    if _has_mnist(shared):
+        return shared
+    from app.data.mnist import MNISTUnavailable, default_cache_dir, download_mnist
+
+    try:
+        return download_mnist(default_cache_dir())
+    except MNISTUnavailable as error:
+        pytest.fail(f"MNIST is needed for these tests: {error}")
 
 
 @pytest.fixture(autouse=True)
