@@ -58,7 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager = RunManager(
             store,
             data_dir / "runs",
-            DataSource(settings.mnist_dir, settings.cache_dir, settings.mnist_download),
+            DataSource(
+                settings.mnist_dir,
+                settings.cache_dir,
+                settings.mnist_download,
+                tuple(settings.mnist_mirrors) if settings.mnist_mirrors else None,
+            ),
             max_runs=settings.max_runs,
         )
         manager.start()

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
     max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")
+    mnist_mirrors: list[str] | None = Field(
+        default=None,
+        description="Base URLs to download MNIST from, as a JSON list (default: public mirrors)",
+    )
     mnist_download: bool = Field(
         default=True, description="Download MNIST on first use when it is not found locally"
     )

@@ -49,6 +49,7 @@ class DataSource:
     mnist_dir: Path | None
     cache_dir: Path
     download: bool = True
+    mirrors: tuple[str, ...] | None = None  # None: the built-in public mirrors
 
 
 class RunManager:
@@ -255,6 +256,7 @@ class RunManager:
                 self.data.cache_dir,
                 download=self.data.download,
                 progress=progress,
+                **({"mirrors": self.data.mirrors} if self.data.mirrors else {}),
             )
             if run.stop_requested:
                 if run.shutting_down:

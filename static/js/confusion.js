@@ -14,6 +14,28 @@ export class ConfusionView {
   show(matrix) {
     if (!matrix) return;
     this.matrix = matrix;
+    // Built once and updated in place after each epoch: rebuilding would drop keyboard focus
+    // and could swap a button out from under a click.
+    if (!this.buttons || !this.el.contains(this.table)) this.build();
+    let maxOff = 1;
+    for (let r = 0; r < 10; r++) for (let c = 0; c < 10; c++) if (r !== c) maxOff = Math.max(maxOff, matrix[r][c]);
+    for (let r = 0; r < 10; r++) {
+      const rowTotal = matrix[r].reduce((a, b) => a + b, 0) || 1;
+      for (let c = 0; c < 10; c++) {
+        const b = this.buttons[r][c];
+        const n = matrix[r][c];
+        b.textContent = String(n);
+        b.setAttribute("aria-label", `${n} test digits that are ${r}, predicted ${c}`);
+        // Diagonal: share of the row correct; off-diagonal: relative to the worst confusion.
+        const k = r === c ? n / rowTotal : n / maxOff;
+        b.className = r === c ? "diag" : n ? "off" : "zero";
+        b.style.setProperty("--k", k.toFixed(3));
+        b.disabled = n === 0;
+      }
+    }
+  }
+
+  build() {
     const table = document.createElement("table");
     table.className = "cm";
     const caption = document.createElement("caption");
@@ -24,30 +46,24 @@ export class ConfusionView {
     head.append(cell("th", "", "corner"));
     for (let p = 0; p < 10; p++) head.append(cell("th", String(p), null, "col"));
     table.append(head);
-    let maxOff = 1;
-    for (let r = 0; r < 10; r++) for (let c = 0; c < 10; c++) if (r !== c) maxOff = Math.max(maxOff, matrix[r][c]);
+    this.buttons = [];
     for (let r = 0; r < 10; r++) {
       const tr = document.createElement("tr");
       tr.append(cell("th", String(r), null, "row"));
-      const rowTotal = matrix[r].reduce((a, b) => a + b, 0) || 1;
+      const row = [];
       for (let c = 0; c < 10; c++) {
         const td = document.createElement("td");
         const b = document.createElement("button");
         b.type = "button";
-        const n = matrix[r][c];
-        b.textContent = String(n);
-        b.setAttribute("aria-label", `${n} test digits that are ${r}, predicted ${c}`);
-        // Diagonal: share of the row correct; off-diagonal: relative to the worst confusion.
-        const k = r === c ? n / rowTotal : n / maxOff;
-        b.className = r === c ? "diag" : n ? "off" : "zero";
-        b.style.setProperty("--k", k.toFixed(3));
-        b.disabled = n === 0;
         b.addEventListener("click", () => this.onCell && this.onCell(r, c));
+        row.push(b);
         td.append(b);
         tr.append(td);
       }
+      this.buttons.push(row);
       table.append(tr);
     }
+    this.table = table;
     this.el.replaceChildren(table);
   }
 }

@@ -8,6 +8,7 @@ tests/e2e/artifacts/, which git ignores).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -69,21 +70,25 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def server(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start `uvicorn --factory app.main:create_app` and yield its base URL."""
-    _need_browser()
-    root = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def run_server(root: Path, **env_changes: str | None) -> Iterator[str]:
+    """Start `uvicorn --factory app.main:create_app` in a subprocess with its own data folder
+    under `root`; yield its base URL. `env_changes` sets (or, with None, removes) variables."""
+    root.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {
         **os.environ,
         "NNP_DATA_DIR": str(root / "data"),
         "NNP_CACHE_DIR": str(root / "cache"),
-        "NNP_MNIST_DIR": str(mnist_dir),
         "XDG_DATA_HOME": str(root / "xdg-data"),
         "XDG_CACHE_HOME": str(root / "xdg-cache"),
         "PYTHONUNBUFFERED": "1",
     }
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     log_path = root / "server.log"
     log = log_path.open("wb")
     cmd = [
@@ -127,7 +132,15 @@ def server(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             proc.wait()
         log.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "server.log")
+        shutil.copy(log_path, ARTIFACTS / f"server-{root.name}.log")
+
+
+@pytest.fixture(scope="session")
+def server(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shared test server, with the real MNIST already on disk."""
+    _need_browser()
+    with run_server(tmp_path_factory.mktemp("server"), NNP_MNIST_DIR=str(mnist_dir)) as base:
+        yield base
 
 
 # Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
@@ -167,7 +180,7 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
     """open_page(width=1280, height=800) → a loaded playground page (watched for errors)."""
     contexts = []
 
-    def _open(width: int = 1280, height: int = 800, path: str = "/"):
+    def _open(width: int = 1280, height: int = 800, path: str = "/", base: str | None = None):
         ctx = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(ctx)
         page = ctx.new_page()
@@ -180,7 +193,7 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
             ),
         )
         page.on("pageerror", lambda e: page_errors.errors.append(f"pageerror: {e}"))
-        page.goto(server + path)
+        page.goto((base or server) + path)
         page.wait_for_function("window.__nnp && window.__nnp.ready", timeout=15000)
         return page
 

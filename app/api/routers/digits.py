@@ -18,7 +18,10 @@ router = APIRouter(prefix="/api/digits", tags=["digits"])
 
 def test_set(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test split (downloaded on first use; cached per process by app.data)."""
-    return load_mnist_test(settings.mnist_dir, settings.cache_dir, download=settings.mnist_download)
+    mirrors = {"mirrors": settings.mnist_mirrors} if settings.mnist_mirrors else {}
+    return load_mnist_test(
+        settings.mnist_dir, settings.cache_dir, download=settings.mnist_download, **mirrors
+    )
 
 
 def pixels(image: np.ndarray) -> list[float]:
