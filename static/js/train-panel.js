@@ -79,7 +79,11 @@ export class TrainPanel {
 
   applyPreset(name) {
     const cfg = this.presets[name];
-    if (!cfg) return;
+    if (cfg) this.fillForm(cfg);
+  }
+
+  /** Put a TrainConfig's values in the form fields. */
+  fillForm(cfg) {
     if (cfg.layers) $("f-layers").value = cfg.layers.join(", ");
     for (const f of ["activation", "cost", "optimizer", "learning_rate", "batch_size", "epochs"]) {
       if (cfg[f] !== undefined && cfg[f] !== null) $(`f-${f}`).value = cfg[f];
@@ -123,13 +127,7 @@ export class TrainPanel {
     if (!cfg) return;
     const sel = $("f-preset");
     if (cfg.preset && this.presets[cfg.preset]) sel.value = cfg.preset;
-    if (cfg.layers) $("f-layers").value = cfg.layers.join(", ");
-    for (const f of ["activation", "cost", "optimizer", "learning_rate", "batch_size", "epochs"]) {
-      if (cfg[f] !== undefined && cfg[f] !== null) $(`f-${f}`).value = cfg[f];
-    }
-    $("f-augment").checked = !!cfg.augment;
-    $("f-train_subset").value = cfg.train_subset ?? "";
-    this.clearErrors();
+    this.fillForm(cfg);
   }
 
   clearErrors() {
