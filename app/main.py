@@ -20,7 +20,7 @@ from app import __version__
 from app.api import errors
 from app.api.deps import Services
 from app.api.limits import BodyLimitMiddleware
-from app.api.routers import digits, events, health, models, pages, predict, presets, runs
+from app.api.routers import digits, events, explain, health, models, pages, predict, presets, runs
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.fanout import FanOut
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     errors.install(app)
-    for module in (predict, models, runs, events, digits, presets, health, pages):
+    for module in (predict, explain, models, runs, events, digits, presets, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -32,12 +32,13 @@ import glob
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from app.nn import activations as act
+from app.nn.explain import Explanation
 
 if TYPE_CHECKING:
     from app.nn.optim import Optimizer
@@ -265,6 +266,59 @@ class Network:
             return math.nan, n_correct
         optimizer.step(self.params, grads, self._n_weights)
         return cost, n_correct
+
+    def explain(self, x: np.ndarray, label: int | None = None) -> Explanation:
+        """One example x `(n_0,)` explained: z, a, cost and every ∂C/∂a, ∂C/∂b, ∂C/∂W.
+
+        `label` defaults to the predicted digit. See app/nn/explain.py for the conventions.
+        """
+        x = self._check_input(x)
+        if x.shape[0] != 1:
+            raise ValueError(f"explain takes one example, got {x.shape[0]}; use explain_batch")
+        probabilities = self.predict_proba(x)[0]
+        digit = int(probabilities.argmax())
+        used = digit if label is None else int(label)
+        if not 0 <= used < self.sizes[-1]:
+            raise ValueError(f"label must be in 0..{self.sizes[-1] - 1}, got {used}")
+        result = self.explain_batch(x, np.array([used]))
+        return replace(result, digit=digit, label=used)
+
+    def explain_batch(self, x: np.ndarray, y: np.ndarray) -> Explanation:
+        """The mean over a batch x `(B, n_0)`, y `(B,)` of what `explain` reports.
+
+        Runs the training step's own `_forward_backward` on a copy, so this network's gradient
+        and scratch buffers are never written (safe next to other readers).
+        """
+        x, y = self._check_batch(self._check_input(x), y)
+        batch = x.shape[0]
+        scratch_net = self.copy()
+        s = scratch_net._scratch_for(batch)
+        cost = scratch_net._forward_backward(x, y, s)
+        forward = self.forward(x)
+        out = forward.activations[-1]
+        onehot = self._eye[y]
+        if self.cost == "quadratic":
+            terms = 0.5 * (out - onehot) ** 2
+            grad_out = (out - onehot).mean(0)
+        else:
+            terms = -onehot * act.log_softmax(forward.zs[-1])
+            grad_out = (-onehot / np.maximum(out, np.finfo(self.dtype).tiny)).mean(0)
+        # δ_l is stored per example with the 1/B folded in, so Σ_batch gives the mean.
+        deltas = [d.sum(0) for d in s.deltas]
+        grad_acts = [deltas[k + 1] @ self.weights[k + 1] for k in range(self.num_layers - 1)]
+        return Explanation(
+            count=batch,
+            zs=[z.mean(0) for z in forward.zs],
+            activations=[a.mean(0) for a in forward.activations[1:]],
+            probabilities=self.predict_proba(x).mean(0),
+            digit=None,
+            label=None,
+            cost=cost,
+            cost_terms=terms.mean(0),
+            grad_activations=[*grad_acts, grad_out.astype(self.dtype)],
+            grad_biases=[g.copy() for g in scratch_net.grad_biases],
+            grad_weights=[g.copy() for g in scratch_net.grad_weights],
+        )
 
     def _forward_backward(self, x: np.ndarray, y: np.ndarray, s: _Scratch) -> float:
         """Fill `self.grads` with ∂C/∂θ for the batch; return the mean cost C.
