@@ -52,6 +52,13 @@ class PredictRequest(Strict):
         return self
 
 
+class PredictNote(BaseModel):
+    """Why the drawing cannot really be read (too small, too little ink)."""
+
+    code: str = Field(description="too_small | too_little_ink")
+    message: str = Field(description="a short sentence to show the person")
+
+
 class PredictResponse(BaseModel):
     digit: int
     confidence: float
@@ -60,6 +67,11 @@ class PredictResponse(BaseModel):
     input: list[float] | None = None
     activations: list[list[float]] | None = None
     zs: list[list[float]] | None = None
+    note: PredictNote | None = Field(
+        default=None,
+        description="null when the drawing can be read; otherwise why not, and digit and "
+        "probabilities are only a guess",
+    )
 
 
 # -- models -------------------------------------------------------------------------------

@@ -11,19 +11,27 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "NOTES",
     "SUPPORTED_FORMATS",
     "EmptyDrawingError",
     "ImageInputError",
+    "InkMeasures",
+    "Note",
     "center_digit",
     "image_to_ink",
     "image_to_input",
+    "image_to_input_with_note",
+    "measure_ink",
+    "pixels_note",
     "pixels_to_input",
+    "readability",
 ]
 
 DEFAULT_MAX_PIXELS = 16_000_000
@@ -269,3 +277,102 @@ def pixels_to_input(pixels: Sequence[float] | Sequence[Sequence[float]] | np.nda
     if np.count_nonzero(values > NOISE_FLOOR) < 3:
         raise EmptyDrawingError("The drawing is empty: (almost) every pixel is 0")
     return values
+
+
+# --- readability: is there enough drawing to read? ----------------------------------------
+#
+# Cropping and scaling make any dot look like a 20 px digit, so the decision is made on the
+# drawing as it arrived. Thresholds come from bench/note_thresholds.py: over all 10,000 MNIST
+# test digits pasted on a 280×280 canvas at 35-90% of its height, the smallest extent is
+# 0.29 and the least ink 0.66% of the canvas; dots, ticks and tiny scribbles drawn with the
+# page's pen reach at most 0.104. Raw 28×28 test digits have an ink sum of at least 22.
+
+NOTES: dict[str, str] = {
+    "too_small": "Too small to read: draw bigger",
+    "too_little_ink": "Too little ink to read: draw a digit",
+}
+# Longer side of the ink's bounding box as a fraction of the canvas's longer side. The
+# page's pen is 7.2% of the pad wide, so a dot is about 0.07; a digit drawn at an eighth of
+# the pad (0.125) must still be read: 0.11 sits between junk (<= 0.104) and those.
+MIN_EXTENT = 0.11
+# Total ink (sum of 0..1 ink) as a fraction of the canvas area.
+MIN_INK = 0.001
+# The same on the 28×28 grid of a pixels input (already the network's input).
+MIN_GRID_EXTENT = 5
+MIN_GRID_INK = 8.0
+
+
+@dataclass(frozen=True)
+class Note:
+    """Why a drawing cannot really be read; the digit answered with it is only a guess."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class InkMeasures:
+    """Simple measures of a drawing's ink, taken before any cropping or scaling.
+
+    height / width: the ink's bounding box as fractions of the canvas height / width;
+    extent: its longer side as a fraction of the canvas's longer side (size, not area, so a
+    thin "1" counts as big); ink: the summed ink (0..1 per pixel) as a fraction of the area.
+    """
+
+    height: float
+    width: float
+    extent: float
+    ink: float
+
+
+def measure_ink(ink: np.ndarray) -> InkMeasures:
+    """InkMeasures of ink (H, W) in 0..1 (non-zero = ink)."""
+    rows = np.flatnonzero(ink.max(axis=1) > 0)
+    cols = np.flatnonzero(ink.max(axis=0) > 0)
+    h, w = ink.shape
+    if rows.size == 0:
+        return InkMeasures(0.0, 0.0, 0.0, 0.0)
+    box_h, box_w = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    return InkMeasures(
+        height=box_h / h,
+        width=box_w / w,
+        extent=max(box_h, box_w) / max(h, w),
+        ink=float(ink.sum()) / (h * w),
+    )
+
+
+def _note(code: str) -> Note:
+    return Note(code, NOTES[code])
+
+
+def readability(ink: np.ndarray) -> Note | None:
+    """None if the raw drawing's ink (H, W) is big enough to read, else the Note saying why."""
+    measures = measure_ink(ink)
+    if measures.extent < MIN_EXTENT:
+        return _note("too_small")
+    if measures.ink < MIN_INK:
+        return _note("too_little_ink")
+    return None
+
+
+def pixels_note(values: np.ndarray) -> Note | None:
+    """readability for a 28×28 pixels input ((784,) 0..1): extent in px and ink sum."""
+    grid = values.reshape(FIELD, FIELD)
+    rows = np.flatnonzero(grid.max(axis=1) > NOISE_FLOOR)
+    cols = np.flatnonzero(grid.max(axis=0) > NOISE_FLOOR)
+    if rows.size == 0:
+        return _note("too_little_ink")
+    extent = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    if extent < MIN_GRID_EXTENT:
+        return _note("too_small")
+    if float(grid.sum()) < MIN_GRID_INK:
+        return _note("too_little_ink")
+    return None
+
+
+def image_to_input_with_note(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, Note | None]:
+    """image_to_input plus readability of the raw drawing (None when it can be read)."""
+    ink = image_to_ink(data, max_pixels=max_pixels)
+    return center_digit(ink).reshape(FIELD * FIELD), readability(ink)

@@ -155,7 +155,8 @@ function showPrediction(p) {
   const digit = p.digit ?? argmax(p.probabilities);
   const conf = p.confidence ?? p.probabilities[digit];
   $("prediction").textContent = String(digit);
-  $("confidence").textContent = `${Math.round(conf * 100)}% sure`;
+  $("confidence").textContent = p.note ? "only a guess" : `${Math.round(conf * 100)}% sure`;
+  showNote(p.note || null);
   if (digit !== lastAnnounced) {
     lastAnnounced = digit;
     $("announce").textContent = `The network thinks it's a ${digit}, ${Math.round(conf * 100)} percent sure.`;
@@ -169,7 +170,16 @@ function showPrediction(p) {
   refreshDetail();
 }
 
+// The server's "can't really read this" note; the digit is then marked as a guess.
+function showNote(note) {
+  const el = $("prediction-note");
+  el.textContent = note ? note.message : "";
+  el.hidden = !note;
+  $("prediction").classList.toggle("guess", Boolean(note));
+}
+
 function clearPrediction() {
+  showNote(null);
   $("prediction").textContent = "";
   $("confidence").textContent = "";
   lastAnnounced = null;

@@ -127,3 +127,36 @@ def test_uploaded_model_predicts(client: TestClient) -> None:
     model = client.post("/api/models", files={"file": ("m.npz", data)}).json()["id"]
     r = client.post("/api/predict", json={"image": b64(digit_png()), "model": model})
     assert r.status_code == 200 and r.json()["model"] == model
+
+
+def _dot_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).ellipse((130, 130, 150, 150), fill=255)  # the page's pen, one tap
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_dot_answers_a_guess_with_a_note(client: TestClient) -> None:
+    r = client.post("/api/predict", json={"image": b64(_dot_png())})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["note"] == {"code": "too_small", "message": "Too small to read: draw bigger"}
+    assert len(body["probabilities"]) == 10 and 0 <= body["digit"] <= 9  # still the guess
+    multipart = client.post("/api/predict", files={"file": ("d.png", _dot_png(), "image/png")})
+    assert multipart.status_code == 200 and multipart.json()["note"]["code"] == "too_small"
+
+
+def test_a_real_drawing_has_a_null_note(client: TestClient) -> None:
+    body = client.post("/api/predict", json={"image": b64(digit_png())}).json()
+    assert "note" in body and body["note"] is None
+    pixels = [0.0] * 784
+    for row in range(12, 15):
+        for col in range(12, 15):
+            pixels[row * 28 + col] = 1.0
+    dot = client.post("/api/predict", json={"pixels": pixels}).json()
+    assert dot["note"]["code"] == "too_small"

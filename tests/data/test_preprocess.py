@@ -17,7 +17,10 @@ from app.data.preprocess import (
     ImageInputError,
     center_digit,
     image_to_input,
+    image_to_input_with_note,
+    pixels_note,
     pixels_to_input,
+    readability,
 )
 
 
@@ -293,3 +296,76 @@ def test_sixteen_bit_and_grey_alpha_images() -> None:
     grey_alpha = Image.merge("LA", [Image.new("L", mask.shape[::-1], 0), Image.fromarray(mask)])
     for image in (deep, grey_alpha):
         assert np.abs(image_to_input(_encode(image)) - reference).max() < 0.05
+
+
+# --- the "can't read this" note -------------------------------------------------------------
+
+PEN = 20  # the page's pen: 7.2% of a 280 px pad
+
+
+def _pen_drawing(points: list[tuple[float, float]]) -> bytes:
+    """White pen strokes through ``points`` on a black 280×280 canvas, as PNG."""
+    image = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(image)
+    if len(points) > 1:
+        draw.line(points, fill=255, width=PEN, joint="curve")
+    for x, y in points:
+        draw.ellipse((x - PEN / 2, y - PEN / 2, x + PEN / 2, y + PEN / 2), fill=255)
+    return _encode(image)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(140, 140)],  # a dot
+        [(30, 250)],  # a dot in a corner
+        [(100, 100), (106, 104)],  # a short tick
+        [(200, 60), (202, 53), (205, 58), (201, 61), (204, 55)],  # a tiny scribble
+    ],
+)
+def test_dots_ticks_and_scribbles_get_the_too_small_note(points: list[tuple[float, float]]) -> None:
+    x, note = image_to_input_with_note(_pen_drawing(points))
+    assert x.shape == (784,)  # still a guess to show
+    assert note is not None and note.code == "too_small"
+    assert note.message == "Too small to read: draw bigger"
+
+
+def test_a_faint_hairline_gets_the_too_little_ink_note() -> None:
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).line([(20, 20), (20, 60)], fill=255, width=1)  # 1 px x 41
+    _, note = image_to_input_with_note(_encode(image))
+    assert note is not None and note.code == "too_little_ink"
+
+
+def test_a_pen_digit_drawn_at_an_eighth_of_the_pad_gets_no_note() -> None:
+    # A "7" 35 px tall (an eighth of the pad) drawn with the page's pen.
+    _, note = image_to_input_with_note(_pen_drawing([(230, 20), (262, 20), (240, 55)]))
+    assert note is None
+
+
+def test_real_mnist_digits_pasted_at_any_size_never_get_the_note(mnist_dir: Path) -> None:
+    images, _ = load_mnist_test(mnist_dir, download=False)
+    rng = np.random.default_rng(3)
+    for index, digit in enumerate(images[:600]):
+        rows = np.flatnonzero(digit.max(axis=1))
+        size = (0.35, 0.5, 0.7, 0.9)[index % 4]
+        side = round(28 * size * 280 / (rows[-1] - rows[0] + 1))
+        side = min(side, 280)
+        big = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
+        canvas = Image.new("L", (280, 280), 0)
+        canvas.paste(big, (int(rng.integers(0, 281 - side)), int(rng.integers(0, 281 - side))))
+        if index % 10 == 0:  # the full path, PNG bytes in
+            _, note = image_to_input_with_note(_encode(canvas))
+        else:
+            note = readability(np.asarray(canvas, dtype=np.float32) / 255.0)
+        assert note is None, (index, size)
+
+
+def test_pixels_notes_on_the_grid(mnist_dir: Path) -> None:
+    images, _ = load_mnist_test(mnist_dir, download=False)
+    for digit in images[:2000]:
+        assert pixels_note(digit.reshape(784).astype(np.float32) / 255.0) is None
+    dot = np.zeros((28, 28), dtype=np.float32)
+    dot[13:16, 13:16] = 1.0
+    note = pixels_note(dot.reshape(784))
+    assert note is not None and note.code == "too_small"

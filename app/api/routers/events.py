@@ -107,9 +107,9 @@ async def _probe(hub: RunHub, watcher: Watcher, message: dict[str, Any]) -> None
         if isinstance(image, str):
             data = decode_image(image)
             # Decoding an image is real work: keep it off the event loop.
-            x = await asyncio.to_thread(to_input, data, None)
+            x, _ = await asyncio.to_thread(to_input, data, None)
         elif image is None and isinstance(message.get("pixels"), list):
-            x = to_input(None, message["pixels"])
+            x, _ = to_input(None, message["pixels"])
         else:
             raise InputError("probe: give 'image' (base64) or 'pixels' (784 numbers in 0..1)")
     except InputError as exc:

@@ -17,7 +17,14 @@ from starlette.exceptions import HTTPException
 from app.api.deps import ModelsDep
 from app.api.errors import error, responses
 from app.api.schemas import PredictRequest, PredictResponse
-from app.data.preprocess import EmptyDrawingError, ImageInputError, image_to_input, pixels_to_input
+from app.data.preprocess import (
+    EmptyDrawingError,
+    ImageInputError,
+    Note,
+    image_to_input_with_note,
+    pixels_note,
+    pixels_to_input,
+)
 from app.store.files import is_valid_id
 from app.store.models import ModelEntry
 
@@ -58,12 +65,14 @@ def decode_image(text: str) -> bytes:
         raise InputError("image: not valid base64") from None
 
 
-def to_input(image: bytes | None, pixels: Any | None) -> np.ndarray:
-    """The network's (784,) input from image bytes or a pixel list; InputError on bad input."""
+def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note | None]:
+    """The network's (784,) input from image bytes or a pixel list, and the readability note;
+    InputError on bad input."""
     try:
         if image is not None:
-            return image_to_input(image)
-        return pixels_to_input(pixels)
+            return image_to_input_with_note(image)
+        values = pixels_to_input(pixels)
+        return values, pixels_note(values)
     except EmptyDrawingError as exc:
         message = str(exc)
         if not message.startswith("The drawing is empty"):
@@ -75,7 +84,9 @@ def to_input(image: bytes | None, pixels: Any | None) -> np.ndarray:
         raise InputError(f"pixels: {exc}") from None
 
 
-def answer(entry: ModelEntry, x: np.ndarray, include: list[str] | set[str]) -> dict[str, Any]:
+def answer(
+    entry: ModelEntry, x: np.ndarray, include: list[str] | set[str], note: Note | None = None
+) -> dict[str, Any]:
     network = entry.network
     batch = x.reshape(1, -1)
     probabilities = network.predict_proba(batch)[0].astype(np.float64)
@@ -85,6 +96,7 @@ def answer(entry: ModelEntry, x: np.ndarray, include: list[str] | set[str]) -> d
         "confidence": float(probabilities[digit]),
         "probabilities": probabilities.tolist(),
         "model": entry.id,
+        "note": None if note is None else {"code": note.code, "message": note.message},
     }
     if "input" in include:
         result["input"] = x.astype(np.float64).tolist()
@@ -140,10 +152,10 @@ async def predict(request: Request, models: ModelsDep) -> Response:
         if model_id is not None and not is_valid_id(model_id):
             return error(404, f"no model with id {model_id!r}")
         entry = models.get(model_id)  # ModelNotFound → 404 before any image work
-        x = to_input(data, pixels)
+        x, note = to_input(data, pixels)
     except InputError as exc:
         return error(422, str(exc))
     return Response(
-        json.dumps(answer(entry, x, include), separators=(",", ":")),
+        json.dumps(answer(entry, x, include, note), separators=(",", ":")),
         media_type="application/json",
     )
