@@ -35,7 +35,7 @@ router = APIRouter(prefix="/api/explain", tags=["explain"])
 def _input(body: ExplainRequest | StepRequest) -> np.ndarray:
     try:
         data = decode_image(body.image) if body.image is not None else None
-        return to_input(data, body.pixels)
+        return to_input(data, body.pixels)[0]
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
 
