@@ -7,6 +7,13 @@ const PAPER = "#000000";
 // Stroke width as a fraction of the pad: MNIST digits are ~20 px tall with ~2.5 px strokes,
 // and a pen about this thick, after the server crops and scales, lands in that range.
 const WIDTH = 0.072;
+// The image sent to the network is re-drawn with a pen relative to the drawing's own size
+// (the longer side of its strokes' bounding box), so a small digit is not a blob once the
+// server scales it up to 20 px: the pen is this fraction of that side, which gives strokes
+// of ~1.8 px in MNIST's 20 px box, as a large drawing with the pad's pen does today.
+const NET_RATIO = 0.1;
+// A dot or a tiny tick keeps a tiny pen (in pad units) rather than none.
+const NET_MIN_WIDTH = 0.008;
 
 export class DrawPad {
   /**
@@ -122,22 +129,41 @@ export class DrawPad {
     paint(this.ctx, this.canvas.width, this.items);
   }
 
-  /** A PNG data URL of the drawing, white ink on black as MNIST, at a modest size. */
-  toDataURL(size = 168) {
+  /**
+   * A PNG data URL of the drawing for the network, white ink on black as MNIST. Strokes keep
+   * their place on the pad, but their pen is relative to the drawing's size (see NET_RATIO).
+   */
+  toDataURL(size = 280) {
     if (!this.exportCanvas) {
       this.exportCanvas = document.createElement("canvas");
     }
     const c = this.exportCanvas;
     c.width = size;
     c.height = size;
-    paint(c.getContext("2d"), size, this.items);
+    paint(c.getContext("2d"), size, this.items, netWidth(this.items));
     return c.toDataURL("image/png");
   }
 }
 
 let digitCanvas = null;
 
-function paint(ctx, size, items) {
+/** The network's pen width (pad units): NET_RATIO of the strokes' longer bounding-box side. */
+export function netWidth(items) {
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const item of items) {
+    if (item.type !== "stroke") return WIDTH; // an MNIST digit on the pad: keep the pad's pen
+    for (const [x, y] of item.points) {
+      x0 = Math.min(x0, x);
+      y0 = Math.min(y0, y);
+      x1 = Math.max(x1, x);
+      y1 = Math.max(y1, y);
+    }
+  }
+  if (!Number.isFinite(x0)) return WIDTH;
+  return Math.max(NET_MIN_WIDTH, NET_RATIO * Math.max(x1 - x0, y1 - y0));
+}
+
+function paint(ctx, size, items, width = WIDTH) {
   ctx.save();
   ctx.fillStyle = PAPER;
   ctx.fillRect(0, 0, size, size);
@@ -145,10 +171,10 @@ function paint(ctx, size, items) {
   ctx.fillStyle = INK;
   ctx.lineCap = "round";
   ctx.lineJoin = "round";
-  ctx.lineWidth = WIDTH * size;
+  ctx.lineWidth = width * size;
   for (const item of items) {
     if (item.type === "image") paintPixels(ctx, size, item.pixels);
-    else paintStroke(ctx, size, item.points);
+    else paintStroke(ctx, size, item.points, width);
   }
   ctx.restore();
 }
@@ -177,10 +203,10 @@ function paintPixels(ctx, size, pixels) {
   ctx.globalCompositeOperation = "source-over";
 }
 
-function paintStroke(ctx, size, pts) {
+function paintStroke(ctx, size, pts, width) {
   if (pts.length === 1) {
     ctx.beginPath();
-    ctx.arc(pts[0][0] * size, pts[0][1] * size, (WIDTH * size) / 2, 0, Math.PI * 2);
+    ctx.arc(pts[0][0] * size, pts[0][1] * size, (width * size) / 2, 0, Math.PI * 2);
     ctx.fill();
     return;
   }

@@ -35,6 +35,8 @@ const hooks = {
   neuronPoint: (layer, index) => netView.clientPoint(layer, index),
   measureFps,
   renderStats: () => JSON.parse(JSON.stringify(renderStats)),
+  // True once the answer for the current drawing is shown (multi-stroke drawings in tests).
+  settled: () => !inFlight && !again && answeredGen === drawGen,
 };
 window.__nnp = hooks;
 
@@ -68,6 +70,7 @@ let drawGen = 0; // bumps on every drawing change: stale answers are ignored
 let debounce = null;
 let inFlight = false;
 let again = false;
+let answeredGen = -1; // the drawGen of the last answer shown
 
 function drawingChanged() {
   drawGen++;
@@ -123,6 +126,7 @@ async function predict() {
     }
   } finally {
     inFlight = false;
+    answeredGen = gen;
     if (again) {
       again = false;
       predict();
