@@ -127,3 +127,9 @@ def test_uploaded_model_predicts(client: TestClient) -> None:
     model = client.post("/api/models", files={"file": ("m.npz", data)}).json()["id"]
     r = client.post("/api/predict", json={"image": b64(digit_png()), "model": model})
     assert r.status_code == 200 and r.json()["model"] == model
+
+
+def test_booleans_are_not_pixels(client: TestClient) -> None:
+    r = client.post("/api/predict", json={"pixels": [True] * 784})
+    assert r.status_code == 422
+    assert client.post("/api/predict", json={"pixels": [1] * 784}).status_code == 200
