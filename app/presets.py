@@ -27,6 +27,8 @@ MAX_TRAIN_SUBSET = 55_000
 MAX_VALIDATION_SIZE = 30_000
 MAX_REPORT_EVERY = 100_000
 MAX_AUGMENT_STRENGTH = 2.0
+# One bound for creation (API, CLI) and PATCH. Large, so a divergence can still be shown.
+MAX_LEARNING_RATE = 1e10
 LIMITS: dict[str, int] = {
     "max_parameters": MAX_PARAMETERS,
     "max_epochs": MAX_EPOCHS,
@@ -109,6 +111,13 @@ def _float(field: str, value: Any, *, positive: bool) -> float:
     return value
 
 
+def _learning_rate(value: Any) -> float:
+    rate = _float("learning_rate", value, positive=True)
+    if rate > MAX_LEARNING_RATE:
+        raise ConfigError("learning_rate", f"must be at most {MAX_LEARNING_RATE:g}, got {rate:g}")
+    return rate
+
+
 def _choice(field: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(field, f"unknown value {value!r}: choose one of {', '.join(choices)}")
@@ -147,7 +156,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
         activation=_choice("activation", config.activation, ACTIVATIONS),
         cost=_choice("cost", config.cost, COSTS),
         optimizer=_choice("optimizer", config.optimizer, OPTIMIZERS),
-        learning_rate=_float("learning_rate", config.learning_rate, positive=True),
+        learning_rate=_learning_rate(config.learning_rate),
         batch_size=_int("batch_size", config.batch_size, 1, MAX_BATCH_SIZE),
         epochs=_int("epochs", config.epochs, 1, MAX_EPOCHS),
         l2=_float("l2", config.l2, positive=False),

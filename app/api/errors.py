@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api.schemas import ErrorResponse
 from app.data.mnist import MNISTUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
-from app.store.models import ModelNotFound, ShippedModelError
+from app.store.models import ModelNotFound, NonFiniteModel, ShippedModelError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def install(app: FastAPI) -> None:
         ModelNotFound: 404,
         RunStateError: 409,
         ShippedModelError: 409,
+        NonFiniteModel: 409,
         TooManyRuns: 429,
         MNISTUnavailable: 503,
     }

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.presets import MAX_LEARNING_RATE
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
@@ -19,7 +20,9 @@ MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets th
 
 class Strict(BaseModel):
     # JSON bodies may spell NaN/Infinity (Python's parser accepts them): refuse them here.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # Strict: no coercion ("16" or true is not an int, "yes" not a bool); an int is still a
+    # valid float (pydantic's strict mode allows int -> float).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 class ErrorResponse(BaseModel):
@@ -89,6 +92,8 @@ class ModelInfo(BaseModel):
     source_run: str | None
     shipped: bool
     default: bool
+    broken: bool = False
+    reason: str | None = Field(default=None, description="why a broken model failed to load")
 
 
 class ModelList(BaseModel):
@@ -144,7 +149,7 @@ class RunCreate(Strict):
     activation: str | None = Field(default=None, max_length=32)
     cost: str | None = Field(default=None, max_length=32)
     optimizer: str | None = Field(default=None, max_length=32)
-    learning_rate: float | None = None
+    learning_rate: float | None = Field(default=None, gt=0, le=MAX_LEARNING_RATE)
     batch_size: int | None = None
     epochs: int | None = None
     augment: bool | None = None
@@ -157,7 +162,9 @@ class RunCreate(Strict):
 
 
 class RunPatch(Strict):
-    learning_rate: float = Field(gt=0, le=10, description="takes effect from the next step")
+    learning_rate: float = Field(
+        gt=0, le=MAX_LEARNING_RATE, description="takes effect from the next step"
+    )
 
 
 class SaveRequest(Strict):

@@ -228,6 +228,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
         raise ModelFileError("'meta' is nested too deeply") from None
     if not isinstance(meta, dict):
         raise ModelFileError("'meta' must be a JSON object")
+    _check_writable(meta)
     if meta.get("format") != FORMAT_VERSION:
         raise ModelFileError(f"unsupported model format {meta.get('format')!r}")
 
@@ -251,6 +252,19 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
         raise ModelFileError("'metadata' must be a JSON object")
     meta.setdefault("metadata", {})
     return meta
+
+
+def _check_writable(meta: dict[str, Any]) -> None:
+    """Refuse what loads but can't be written back as JSON: 1e400 (parsed as inf, at any depth)
+    or a lone surrogate such as "\\ud800" (not encodable as UTF-8)."""
+    try:
+        json.dumps(meta, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ModelFileError("'meta' holds a string that is not valid Unicode") from None
+    except ValueError:
+        raise ModelFileError("'meta' holds a number out of range (e.g. 1e400)") from None
+    except RecursionError:
+        raise ModelFileError("'meta' is nested too deeply") from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from app.nn.network import Network
 from app.nn.serialize import ModelFileError, load_model, model_from_bytes, model_to_bytes
+from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import Store
 from app.store.files import is_valid_id, path_for, write_atomic
 
@@ -35,15 +38,31 @@ def utc_now() -> str:
 class ModelEntry:
     id: str
     name: str
-    network: Network
+    network: Network | None
     path: Path
     shipped: bool
     created: str | None
     test_accuracy: float | None
     source_run: str | None
+    broken: str | None = None  # why the file failed to load; then `network` is None
 
     def info(self) -> dict[str, Any]:
         net = self.network
+        if net is None:
+            return {
+                "id": self.id,
+                "name": self.name,
+                "sizes": [],
+                "activation": "",
+                "cost": "",
+                "parameters": 0,
+                "test_accuracy": self.test_accuracy,
+                "created": self.created,
+                "source_run": self.source_run,
+                "shipped": self.shipped,
+                "broken": True,
+                "reason": self.broken,
+            }
         return {
             "id": self.id,
             "name": self.name,
@@ -66,6 +85,25 @@ class ShippedModelError(Exception):
     pass
 
 
+class NonFiniteModel(Exception):
+    """The network holds NaN or infinite weights: it can't be stored or answered as JSON."""
+
+
+def check_finite(network: Network) -> None:
+    for layer, (w, b) in enumerate(zip(network.weights, network.biases, strict=True)):
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise NonFiniteModel(
+                f"layer {layer} of the network holds NaN or infinite values (a diverged run?)"
+            )
+
+
+def check_upload_size(network: Network) -> None:
+    """Uploads obey the training limit on parameters (the file format allows far more)."""
+    count = parameter_count(list(network.sizes))
+    if count > MAX_PARAMETERS:
+        raise ModelFileError(f"{count:,} parameters is more than the limit of {MAX_PARAMETERS:,}")
+
+
 def check_shape(network: Network) -> None:
     sizes = list(network.sizes)
     if len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10:
@@ -75,6 +113,7 @@ def check_shape(network: Network) -> None:
 
 
 def network_json(network: Network) -> dict[str, Any]:
+    check_finite(network)  # NaN is not JSON
     return {
         "sizes": list(network.sizes),
         "activation": network.activation,
@@ -98,14 +137,56 @@ class ModelRegistry:
         self.shipped_dir = shipped_dir
         self._lock = threading.Lock()
         self._entries: dict[str, ModelEntry] = {}
+        self._broken: dict[str, ModelEntry] = {}  # stored models whose file failed to load
         self._network_json: dict[str, bytes] = {}
         self._default: str | None = None
 
     # -- loading --------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Load the shipped models, then every saved model; a broken file is logged and skipped."""
+        """Load the shipped models, then every saved model. A shipped file that fails is logged
+        and skipped; a saved one is listed as broken (with the reason) so it can be deleted."""
         self.models_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
+        entries = self._load_shipped()
+        broken: dict[str, ModelEntry] = {}
+        for model_id, name, created, info in self.store.list_models():
+            if model_id in entries or not is_valid_id(model_id):
+                continue
+            path = path_for(self.models_dir, model_id)
+            network: Network | None = None
+            reason: str | None = None
+            try:
+                network, _ = load_model(path)
+                check_shape(network)
+            except (ModelFileError, OSError, ValueError) as exc:
+                log.warning("saved model %s is broken: %s", model_id, exc)
+                reason = str(exc)
+            entry = ModelEntry(
+                id=model_id,
+                name=name,
+                network=network,
+                path=path,
+                shipped=False,
+                created=created,
+                test_accuracy=_float_or_none(info.get("test_accuracy")),
+                source_run=info.get("source_run"),
+                broken=reason,
+            )
+            (broken if reason else entries)[model_id] = entry
+        with self._lock:
+            self._entries = entries
+            self._broken = broken
+            stored = self.store.get_meta(DEFAULT_KEY)
+            self._default = stored if stored in entries else self._fallback_default()
+
+    def _remove_leftovers(self) -> None:
+        """Delete temporary files an interrupted atomic write left (see app/fileio.py)."""
+        for tmp in self.models_dir.glob(".*.npz.*.tmp"):
+            log.warning("removing leftover temporary file %s", tmp.name)
+            tmp.unlink(missing_ok=True)
+
+    def _load_shipped(self) -> dict[str, ModelEntry]:
         entries: dict[str, ModelEntry] = {}
         for path in sorted(self.shipped_dir.glob("*.npz")) if self.shipped_dir.is_dir() else []:
             if not is_valid_id(path.stem):
@@ -126,29 +207,7 @@ class ModelRegistry:
                 test_accuracy=_float_or_none(meta.get("test_accuracy")),
                 source_run=None,
             )
-        for model_id, name, created, info in self.store.list_models():
-            if model_id in entries or not is_valid_id(model_id):
-                continue
-            path = path_for(self.models_dir, model_id)
-            try:
-                network, _ = load_model(path)
-            except (ModelFileError, OSError, ValueError) as exc:
-                log.warning("skipping saved model %s: %s", model_id, exc)
-                continue
-            entries[model_id] = ModelEntry(
-                id=model_id,
-                name=name,
-                network=network,
-                path=path,
-                shipped=False,
-                created=created,
-                test_accuracy=_float_or_none(info.get("test_accuracy")),
-                source_run=info.get("source_run"),
-            )
-        with self._lock:
-            self._entries = entries
-            stored = self.store.get_meta(DEFAULT_KEY)
-            self._default = stored if stored in entries else self._fallback_default()
+        return entries
 
     def _fallback_default(self) -> str | None:
         if PREFERRED_DEFAULT in self._entries:
@@ -163,8 +222,14 @@ class ModelRegistry:
         return self._default
 
     def list(self) -> list[ModelEntry]:
+        """Every model, the broken ones last."""
         with self._lock:
-            return list(self._entries.values())
+            return [*self._entries.values(), *self._broken.values()]
+
+    def lookup(self, model_id: str) -> ModelEntry:
+        """The model `model_id`, broken or not (a broken one has no network)."""
+        entry = self._broken.get(model_id)
+        return entry if entry is not None else self.get(model_id)
 
     def get(self, model_id: str | None) -> ModelEntry:
         """The model `model_id`, or the default model when it is None."""
@@ -182,6 +247,7 @@ class ModelRegistry:
     def network_json_bytes(self, model_id: str) -> bytes:
         """The NetworkJSON of a model, serialised once: models never change after loading."""
         entry = self.get(model_id)
+        assert entry.network is not None  # get() never answers a broken model
         cached = self._network_json.get(entry.id)
         if cached is None:
             cached = json.dumps(network_json(entry.network), separators=(",", ":")).encode()
@@ -198,7 +264,7 @@ class ModelRegistry:
     def _new_id(self) -> str:
         while True:
             model_id = f"m_{secrets.token_hex(4)}"
-            if model_id not in self._entries:
+            if model_id not in self._entries and model_id not in self._broken:
                 return model_id
 
     def add(
@@ -211,6 +277,7 @@ class ModelRegistry:
     ) -> ModelEntry:
         """Store a model: weights first (atomically), then the metadata row that points at them."""
         check_shape(network)
+        check_finite(network)
         with self._lock:
             model_id = self._new_id()
         created = utc_now()
@@ -246,6 +313,7 @@ class ModelRegistry:
         """Validate an uploaded .npz (never unpickled) and store it. Raises ModelFileError."""
         network, metadata = model_from_bytes(data)
         check_shape(network)
+        check_upload_size(network)
         fallback = Path(filename).stem if filename else "uploaded model"
         label = (name or str(metadata.get("name") or "") or fallback).strip()[:MAX_NAME_LENGTH]
         metadata = {k: v for k, v in metadata.items() if k != "source_run"}
@@ -254,12 +322,13 @@ class ModelRegistry:
         return self.add(network, metadata, name=label or fallback)
 
     def delete(self, model_id: str) -> None:
-        entry = self.get(model_id)
+        entry = self.lookup(model_id)
         if entry.shipped:
             raise ShippedModelError(f"{model_id!r} is a shipped model and can't be deleted")
         self.store.delete_model(entry.id)
         with self._lock:
             self._entries.pop(entry.id, None)
+            self._broken.pop(entry.id, None)
             self._network_json.pop(entry.id, None)
             if self._default == entry.id:
                 self._default = self._fallback_default()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -123,3 +124,57 @@ def test_models_survive_a_restart(make_client, settings: Settings) -> None:
     body = second.get("/api/models").json()
     assert body["default"] == mine["id"]
     assert {m["id"]: m["name"] for m in body["models"]}[mine["id"]] == "kept"
+
+
+def _with_raw_metadata(net: Network, metadata_json: str) -> bytes:
+    """A model file whose metadata is this JSON text verbatim (json.dumps can't write 1e400)."""
+    meta = {"format": 1, "sizes": list(net.sizes), "activation": net.activation, "cost": net.cost}
+    text = json.dumps(meta)[:-1] + f', "metadata": {metadata_json}}}'
+    arrays = {"meta": np.frombuffer(text.encode(), dtype=np.uint8)}
+    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_uploads_with_unwritable_metadata_are_422(client: TestClient) -> None:
+    net = Network([784, 4, 10], "relu", "cross_entropy", seed=0)
+    for metadata in ('{"a": 1e400}', '{"a": {"b": [[1, -1e400]]}}', '{"name": "\\ud800"}'):
+        r = client.post("/api/models", files={"file": ("m.npz", _with_raw_metadata(net, metadata))})
+        assert r.status_code == 422 and r.json()["detail"].startswith("file: "), (metadata, r.text)
+    assert len(client.get("/api/models").json()["models"]) == 2  # only the shipped ones
+
+
+def test_uploads_with_non_finite_weights_are_422(client: TestClient) -> None:
+    for bad in (np.nan, np.inf, -np.inf):
+        net = Network([784, 4, 10], seed=0)
+        net.weights[1][2, 3] = bad
+        r = upload(client, net)
+        assert r.status_code == 422 and "NaN or infinite" in r.json()["detail"]
+
+
+def test_uploads_over_the_training_parameter_limit_are_422(client: TestClient) -> None:
+    r = upload(client, Network([784, 3200, 10], seed=0))  # 2,544,010 > 2,500,000
+    assert r.status_code == 422 and "more than the limit of 2,500,000" in r.json()["detail"]
+    assert len(client.get("/api/models").json()["models"]) == 2
+
+
+def test_a_broken_stored_model_is_listed_and_deletable(make_client, settings: Settings) -> None:
+    client = make_client(settings)
+    model = upload(client, Network([784, 4, 10], seed=0), "soon broken").json()
+    client.__exit__(None, None, None)
+    (settings.data_dir / "models" / f"{model['id']}.npz").write_bytes(b"not a zip")
+    client = make_client(settings)
+    listed = {m["id"]: m for m in client.get("/api/models").json()["models"]}
+    broken = listed[model["id"]]
+    assert broken["broken"] is True and broken["name"] == "soon broken"
+    assert "not a valid model file" in broken["reason"]
+    assert listed["accurate"]["broken"] is False and listed["accurate"]["reason"] is None
+    assert client.get(f"/api/models/{model['id']}").json()["broken"] is True
+    pixels = [0.0] * 784
+    r = client.post("/api/predict", json={"pixels": pixels, "model": model["id"]})
+    assert r.status_code == 404
+    assert client.delete(f"/api/models/{model['id']}").status_code == 204
+    assert model["id"] not in {m["id"] for m in client.get("/api/models").json()["models"]}
+    assert not (settings.data_dir / "models" / f"{model['id']}.npz").exists()

@@ -160,3 +160,9 @@ def test_a_real_drawing_has_a_null_note(client: TestClient) -> None:
             pixels[row * 28 + col] = 1.0
     dot = client.post("/api/predict", json={"pixels": pixels}).json()
     assert dot["note"]["code"] == "too_small"
+
+
+def test_booleans_are_not_pixels(client: TestClient) -> None:
+    r = client.post("/api/predict", json={"pixels": [True] * 784})
+    assert r.status_code == 422
+    assert client.post("/api/predict", json={"pixels": [1] * 784}).status_code == 200

@@ -147,7 +147,7 @@ def test_pause_step_resume_stop(client: TestClient) -> None:
     wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["progress"]["step"] == step + 1)
     r = client.patch(f"/api/runs/{run_id}", json={"learning_rate": 0.02})
     assert r.status_code == 200 and r.json()["config"]["learning_rate"] == 0.02
-    for bad in ({"learning_rate": 0}, {"learning_rate": -1}, {"learning_rate": 100}, {}):
+    for bad in ({"learning_rate": 0}, {"learning_rate": -1}, {"learning_rate": 1e11}, {}):
         assert client.patch(f"/api/runs/{run_id}", json=bad).status_code == 422, bad
     assert client.post(f"/api/runs/{run_id}/resume").json()["status"] == "running"
     wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["latest"]["learning_rate"] == 0.02)
@@ -205,3 +205,60 @@ def test_deleting_a_live_run_stops_it_and_leaves_nothing(
     assert client.get("/api/runs").json()["runs"] == []
     assert not (settings.data_dir / "runs" / f"{run_id}.npz").exists()
     assert client.get("/healthz").json()["live_runs"] == 0
+
+
+def test_wrong_types_are_422_not_coerced(client: TestClient) -> None:
+    for bad in (
+        {"layers": ["16"]},
+        {"layers": [True]},
+        {"layers": [16.0]},
+        {"augment": "yes"},
+        {"augment": 1},
+        {"epochs": True},
+        {"epochs": "3"},
+        {"learning_rate": "0.1"},
+        {"learning_rate": True},
+    ):
+        r = client.post("/api/runs", json={**SHORT_RUN, **bad})
+        assert r.status_code == 422, bad
+        field = next(iter(bad))
+        assert any(field in e["loc"] for e in r.json()["detail"]), (bad, r.json())
+    assert client.get("/api/runs").json()["runs"] == []
+
+
+def test_an_integer_learning_rate_is_a_valid_float(client: TestClient) -> None:
+    r = client.post("/api/runs", json={**LONG_RUN, "learning_rate": 1})
+    assert r.status_code == 201 and r.json()["config"]["learning_rate"] == 1.0
+    run_id = r.json()["id"]
+    assert client.patch(f"/api/runs/{run_id}", json={"learning_rate": 2}).status_code == 200
+    client.delete(f"/api/runs/{run_id}")
+
+
+def test_learning_rate_limit_is_the_same_on_creation_and_patch(client: TestClient) -> None:
+    # One bound, 0 < rate <= 1e10, for both (1e10 still lets a run diverge on purpose).
+    assert client.post("/api/runs", json={**LONG_RUN, "learning_rate": 1e308}).status_code == 422
+    assert client.post("/api/runs", json={**LONG_RUN, "learning_rate": 1.1e10}).status_code == 422
+    r = client.post("/api/runs", json={**LONG_RUN, "learning_rate": 1e10})
+    assert r.status_code == 201
+    client.delete(f"/api/runs/{r.json()['id']}")
+    # A sane rate for the PATCH part: a 1e10 run may diverge (and end) before the PATCH.
+    run_id = client.post("/api/runs", json={**LONG_RUN, "learning_rate": 0.1}).json()["id"]
+    client.post(f"/api/runs/{run_id}/pause")
+    assert client.patch(f"/api/runs/{run_id}", json={"learning_rate": 1.1e10}).status_code == 422
+    assert client.patch(f"/api/runs/{run_id}", json={"learning_rate": 1e10}).status_code == 200
+    client.delete(f"/api/runs/{run_id}")
+
+
+def test_non_finite_weights_are_409_for_network_and_save(client: TestClient, monkeypatch) -> None:
+    r = client.post("/api/runs", json=SHORT_RUN)
+    run_id = r.json()["id"]
+    finished(client, run_id)
+    runs = client.app.state.services.runs
+    poisoned = runs.network(run_id)
+    poisoned.weights[0][0, 0] = np.inf
+    # Stand-in for a run whose weights went non-finite (the trainer keeps finite ones today).
+    monkeypatch.setattr(runs, "network", lambda _id: poisoned)
+    for method, path in (("GET", "network"), ("POST", "save")):
+        r = client.request(method, f"/api/runs/{run_id}/{path}")
+        assert r.status_code == 409 and "NaN or infinite" in r.json()["detail"], r.text
+    assert all(m["shipped"] for m in client.get("/api/models").json()["models"])

@@ -247,3 +247,32 @@ def _npy(array: np.ndarray) -> bytes:
     out = io.BytesIO()
     np.save(out, array, allow_pickle=False)
     return out.getvalue()
+
+
+def _raw_meta_npz(net: Network, metadata_json: str) -> bytes:
+    """A model whose metadata is this JSON text, verbatim (json.dumps can't write 1e400)."""
+    meta = {"format": 1, "sizes": SIZES, "activation": "sigmoid", "cost": "quadratic"}
+    text = json.dumps(meta)[:-1] + f', "metadata": {metadata_json}}}'
+    arrays = _arrays(net)
+    arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
+    return _npz(arrays)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ['{"a": 1e400}', '{"a": [{"b": [-1e400]}]}', '{"config": {"lr": 1E999}}'],
+)
+def test_metadata_numbers_out_of_range_are_refused_at_any_depth(
+    net: Network, metadata: str
+) -> None:
+    _assert_rejected(_raw_meta_npz(net, metadata), "out of range")
+
+
+@pytest.mark.parametrize("metadata", ['{"name": "\\ud800"}', '{"a": [{"b": "x\\udfff"}]}'])
+def test_metadata_lone_surrogates_are_refused(net: Network, metadata: str) -> None:
+    _assert_rejected(_raw_meta_npz(net, metadata), "not valid Unicode")
+
+
+def test_metadata_with_a_valid_surrogate_pair_loads(net: Network) -> None:
+    _, metadata = model_from_bytes(_raw_meta_npz(net, '{"name": "\\ud83d\\ude00"}'))
+    assert metadata["name"] == "\U0001f600"

@@ -12,7 +12,13 @@ from app.nn.network import Network
 from app.nn.serialize import ModelFileError, model_to_bytes, save_model
 from app.store.db import Store, StoredRun
 from app.store.files import is_valid_id, path_for, write_atomic
-from app.store.models import ModelNotFound, ModelRegistry, ShippedModelError
+from app.store.models import (
+    ModelNotFound,
+    ModelRegistry,
+    NonFiniteModel,
+    ShippedModelError,
+    network_json,
+)
 
 
 def run(run_id: str, status: str = "queued") -> StoredRun:
@@ -116,3 +122,63 @@ def test_registry(tmp_path: Path) -> None:
     again.delete(entry.id)
     assert again.default_id == "accurate" and not entry.path.exists()
     assert len(list((tmp_path / "models").iterdir())) == 0
+
+
+def _registry(tmp_path: Path) -> ModelRegistry:
+    return ModelRegistry(Store(tmp_path / "db.sqlite3"), tmp_path / "models", tmp_path / "none")
+
+
+def test_a_saved_model_that_fails_to_load_is_listed_broken_and_can_be_deleted(
+    tmp_path: Path,
+) -> None:
+    registry = _registry(tmp_path)
+    registry.load()
+    good = registry.add(Network([784, 4, 10], seed=0), {}, name="good")
+    bad = registry.add(Network([784, 4, 10], seed=1), {}, name="bad")
+    bad.path.write_bytes(b"damaged on disk")
+    again = _registry(tmp_path)
+    again.load()
+    listed = {e.id: e.info() for e in again.list()}
+    assert set(listed) == {good.id, bad.id}
+    assert listed[bad.id]["broken"] is True and "not a valid model file" in listed[bad.id]["reason"]
+    assert "broken" not in listed[good.id]
+    with pytest.raises(ModelNotFound):  # not usable for predictions
+        again.get(bad.id)
+    again.delete(bad.id)
+    assert not bad.path.exists() and [e.id for e in again.list()] == [good.id]
+    third = _registry(tmp_path)
+    third.load()
+    assert [e.id for e in third.list()] == [good.id]  # the row is gone too
+
+
+def test_start_up_removes_leftover_temporary_files(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    leftover = models / ".m_0123abcd.npz.k2j4h5.tmp"  # what write_atomic leaves on a kill -9
+    leftover.write_bytes(b"\0" * 1000)
+    unrelated = models / "notes.tmp"
+    unrelated.write_bytes(b"keep")
+    _registry(tmp_path).load()
+    assert not leftover.exists() and unrelated.exists()
+
+
+def test_non_finite_networks_are_neither_stored_nor_answered_as_json(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.load()
+    net = Network([784, 4, 10], seed=0)
+    net.biases[1][3] = np.nan
+    with pytest.raises(NonFiniteModel, match="NaN or infinite"):
+        registry.add(net, {}, name="diverged")
+    with pytest.raises(NonFiniteModel):
+        network_json(net)
+    assert registry.list() == [] and list((tmp_path / "models").iterdir()) == []
+
+
+def test_uploads_obey_the_training_parameter_limit(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.load()
+    big = Network([784, 3200, 10], seed=0)  # 2,544,010 parameters > 2,500,000
+    with pytest.raises(ModelFileError, match="more than the limit of 2,500,000"):
+        registry.add_upload(model_to_bytes(big), None, "big.npz")
+    ok = Network([784, 3000, 10], seed=0)  # 2,385,010
+    assert registry.add_upload(model_to_bytes(ok), None, "ok.npz").name == "ok"

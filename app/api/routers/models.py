@@ -58,7 +58,7 @@ async def upload_model(
 
 @router.get("/{model_id}", response_model=ModelInfo, responses=responses(404, 422))
 def get_model(model_id: ModelId, models: ModelsDep) -> dict:
-    return models.info(models.get(model_id))
+    return models.info(models.lookup(model_id))
 
 
 @router.get(
@@ -76,7 +76,7 @@ def get_weights(model_id: ModelId, models: ModelsDep) -> FileResponse:
     )
 
 
-@router.get("/{model_id}/network", response_model=NetworkJSON, responses=responses(404, 422))
+@router.get("/{model_id}/network", response_model=NetworkJSON, responses=responses(404, 409, 422))
 def get_network(model_id: ModelId, models: ModelsDep) -> Response:
     # Serialised once per model and cached: these are big and never change.
     return Response(models.network_json_bytes(model_id), media_type="application/json")
