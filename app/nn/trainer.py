@@ -312,6 +312,14 @@ class BatchProducer:
             self._thread.join()
 
 
+# A first evaluation at or below this accuracy (10 classes: chance is 10%) means the run
+# collapsed — the learning rate is almost always too large.
+COLLAPSE_ACCURACY = 0.15
+# ...provided the first epoch had at least this many steps: a slow learner (sigmoid, SGD) on a
+# tiny subset can legitimately still be at chance after a few dozen steps.
+COLLAPSE_MIN_STEPS = 200
+
+
 class Trainer:
     """Trains `network` (a new one from `config` when None) on `data`; see the module doc.
 
@@ -542,9 +550,25 @@ class Trainer:
                 self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
                 w_steps = w_samples = w_correct = 0
                 w_cost = 0.0
-            self._evaluate(epoch + 1)
+            evaluation = self._evaluate(epoch + 1)
+            if epoch == 0 and (reason := self._collapse_reason(evaluation)):
+                self._set_status("diverged", reason)
+                return
             w_start = time.perf_counter()
         self._set_status("finished")
+
+    def _collapse_reason(self, evaluation: EvaluationEvent) -> str | None:
+        """Why a run whose first evaluation is at chance level (≤ COLLAPSE_ACCURACY) collapsed."""
+        accuracy = evaluation.validation_accuracy
+        if accuracy is None:
+            accuracy = evaluation.test_accuracy
+        if accuracy > COLLAPSE_ACCURACY or self.step_count < COLLAPSE_MIN_STEPS:
+            return None
+        lr = self.config.learning_rate
+        return (
+            f"collapsed: accuracy {accuracy:.1%} after the first epoch is chance level; "
+            f"the learning rate {lr:g} is likely too large, try {lr / 10:g} (10× smaller)"
+        )
 
     def _divergence_reason(self, cost: float, lr: float) -> str:
         reason = (

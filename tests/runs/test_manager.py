@@ -92,3 +92,23 @@ def test_restart_marks_live_runs_interrupted_and_keeps_history(make_manager) -> 
     again = second.get(run.id)
     assert again.status == "interrupted" and again.reason
     assert again.steps[: len(kept)] == kept and len(again.steps) >= len(kept) > 0
+
+
+def test_a_run_at_chance_after_its_first_evaluation_is_reported_as_collapsed(make_manager) -> None:
+    manager = make_manager()
+    config = {
+        **SHORT,
+        "epochs": 3,
+        "train_subset": 8000,
+        "batch_size": 32,
+        "optimizer": "sgd",
+        "learning_rate": 1000.0,
+    }
+    run = manager.create(None, config)
+    wait_for(lambda: run.status not in {"queued", "downloading", "running"})
+    assert run.status == "diverged"
+    # Either the cost overflowed outright, or the first evaluation found chance-level accuracy.
+    assert "learning rate 1000" in run.reason and "smaller" in run.reason
+    if run.reason.startswith("collapsed"):
+        assert len(run.evaluations) == 1  # stopped after the first epoch, not all three
+        assert "try 100" in run.reason
