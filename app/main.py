@@ -21,6 +21,7 @@ from app.api import errors
 from app.api.deps import Services
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import digits, events, explain, health, models, pages, predict, presets, runs
+from app.api.security import SecurityMiddleware, allowed_hosts
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.fanout import FanOut
@@ -92,6 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_request_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(
+        SecurityMiddleware,
+        allowed_hosts=allowed_hosts(settings.allowed_hosts, settings.host),
+        allowed_origins=settings.allowed_origins,
+    )
     errors.install(app)
     for module in (predict, explain, models, runs, events, digits, presets, health, pages):
         app.include_router(module.router)

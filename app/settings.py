@@ -45,6 +45,14 @@ class Settings(BaseSettings):
         default=None,
         description="Base URLs to download MNIST from, as a JSON list (default: public mirrors)",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra Host names (JSON list) besides localhost, 127.0.0.1, [::1] and host",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description='Extra origins (JSON list, e.g. ["http://pc:8000"]) allowed to mutate',
+    )
     mnist_download: bool = Field(
         default=True, description="Download MNIST on first use when it is not found locally"
     )

@@ -47,7 +47,10 @@ def make_client(
     clients: list[TestClient] = []
 
     def make(settings: Settings) -> TestClient:
-        client = TestClient(main.create_app(settings))
+        # TestClient's websocket_connect always sends Host: testserver.
+        hosts = [*settings.allowed_hosts, "testserver"]
+        app = main.create_app(settings.model_copy(update={"allowed_hosts": hosts}))
+        client = TestClient(app, base_url="http://localhost")
         client.__enter__()
         clients.append(client)
         return client

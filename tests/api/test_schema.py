@@ -36,6 +36,7 @@ def api_schema(
             cache_dir=tmp / "cache",
             mnist_download=False,
             max_runs=2,
+            allowed_hosts=["testserver"],
         )
     )
     try:

@@ -1,0 +1,125 @@
+"""Only the page and local clients drive the server (issue 11, section 1).
+
+A pure ASGI middleware that, for HTTP and WebSocket alike:
+- refuses a Host that is not allowed (400): defeats DNS rebinding;
+- refuses a mutation (POST/PUT/PATCH/DELETE) or a WebSocket handshake whose Origin (or, without
+  one, Referer) is not the server's own origin nor an allowed one (403); `Origin: null` is
+  refused; a request without Origin and Referer (curl, httpx, the CLI) is let through;
+- adds the security headers (CSP and friends) to every HTTP response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+MUTATIONS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    )
+)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+def host_name(host: str) -> str:
+    """`example.com:8000` → `example.com`; `[::1]:8000` → `[::1]`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class SecurityMiddleware:
+    def __init__(
+        self, app: ASGIApp, allowed_hosts: Iterable[str], allowed_origins: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.hosts = {host_name(h) for h in allowed_hosts}
+        self.origins = {o.rstrip("/").lower() for o in allowed_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        problem = self.check(scope)
+        if problem is not None:
+            status, detail = problem
+            await self.refuse(scope, send, status, detail)
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    def check(self, scope: Scope) -> tuple[int, str] | None:
+        host = _header(scope, b"host") or ""
+        if host_name(host) not in self.hosts:
+            return 400, f"Host {host!r} is not allowed"
+        if scope["type"] == "http" and scope["method"] not in MUTATIONS:
+            return None
+        origin = _header(scope, b"origin")
+        if origin is None:
+            referer = _header(scope, b"referer")
+            if referer is None:
+                return None
+            parts = urlsplit(referer)
+            origin = f"{parts.scheme}://{parts.netloc}"
+        if self.origin_allowed(scope, host, origin):
+            return None
+        return 403, f"Origin {origin!r} may not drive this server"
+
+    def origin_allowed(self, scope: Scope, host: str, origin: str) -> bool:
+        origin = origin.strip().rstrip("/").lower()
+        if origin in self.origins:
+            return True
+        secure = scope.get("scheme") in ("https", "wss")
+        own = f"{'https' if secure else 'http'}://{host.lower()}"
+        return origin == own
+
+    async def refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
+        if scope["type"] == "websocket":
+            # Before accept: the server answers the handshake with 403 and no data is sent.
+            await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
+            return
+        body = json.dumps({"detail": detail}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *SECURITY_HEADERS,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def allowed_hosts(extra: Iterable[str], bind_host: str) -> list[str]:
+    return [*LOOPBACK_HOSTS, *extra, bind_host]
