@@ -28,6 +28,9 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from waits import wait_for  # noqa: E402
+
 CHROMIUM = os.environ.get("NNP_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -99,14 +102,14 @@ def stroke(page, points) -> None:
 
 def latency(page, model: str, rounds: int) -> dict:
     page.get_by_test_id("model-select").select_option(model)
-    page.wait_for_function("m => (window.__nnp.selected() || {}).id === m", arg=model)
+    wait_for(page, "m => (window.__nnp.selected() || {}).id === m", arg=model)
     dom, painted = [], []
     for i in range(rounds):
         page.get_by_test_id("clear").click()
         before = page.evaluate("window.__nnp.predictions")
         stroke(page, [ONE, ZERO, SEVEN][i % 3])
-        page.wait_for_function("n => window.__nnp.predictions > n", arg=before)
-        page.wait_for_function("() => window.__nnp.lastPredictPaintMs !== null")
+        wait_for(page, "n => window.__nnp.predictions > n", arg=before)
+        wait_for(page, "() => window.__nnp.lastPredictPaintMs !== null")
         dom.append(page.evaluate("window.__nnp.lastPredictLatencyMs"))
         painted.append(page.evaluate("window.__nnp.lastPredictPaintMs"))
         page.evaluate("window.__nnp.lastPredictPaintMs = null")
@@ -144,7 +147,7 @@ def main() -> None:
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(url)
-            page.wait_for_function("window.__nnp && window.__nnp.ready")
+            wait_for(page, "window.__nnp && window.__nnp.ready")
             for model in ["3b1b", "accurate"]:
                 results[f"latency_{model}"] = lat = latency(page, model, opts.rounds)
                 print(
@@ -164,8 +167,10 @@ def main() -> None:
             page.fill("#f-epochs", "30")
             page.fill("#f-batch_size", "32")
             page.get_by_test_id("train-start").click()
-            page.wait_for_function(
-                "() => window.__nnp.metricsMessages > 5 && window.__nnp.probes > 2", timeout=60000
+            wait_for(
+                page,
+                "() => window.__nnp.metricsMessages > 5 && window.__nnp.probes > 2",
+                timeout=60000,
             )
             fps = page.evaluate("ms => window.__nnp.measureFps(ms)", ms)
             fps["metrics_messages"] = page.evaluate("window.__nnp.metricsMessages")
@@ -184,8 +189,9 @@ def main() -> None:
                     f"max {st['maxMs']:.1f} ms (whole session)"
                 )
             page.get_by_test_id("train-stop").click()
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=run-status]').textContent === 'stopped'"
+            wait_for(
+                page,
+                "() => document.querySelector('[data-testid=run-status]').textContent === 'stopped'",
             )
             results["console_errors"] = errors
             if errors:

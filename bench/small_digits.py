@@ -17,6 +17,7 @@ sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests" / "e2e")]
 
 from digit_strokes import CORNERS, DIGITS, SMALL, place  # noqa: E402
 from page_bench import ARGS, CHROMIUM, start_server  # noqa: E402
+from waits import wait_for  # noqa: E402
 
 
 def draw_digit(page, strokes) -> str:
@@ -30,7 +31,7 @@ def draw_digit(page, strokes) -> str:
         for p in at[1:]:
             page.mouse.move(*p, steps=2)
         page.mouse.up()
-    page.wait_for_function("window.__nnp.settled()", timeout=10000)
+    wait_for(page, "window.__nnp.settled()", timeout=10000)
     return page.get_by_test_id("prediction").text_content() or ""
 
 
@@ -41,9 +42,9 @@ def run(url: str, model: str) -> tuple[int, int, list[str]]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(url + "/")
-        page.wait_for_function("window.__nnp && window.__nnp.ready", timeout=15000)
+        wait_for(page, "window.__nnp && window.__nnp.ready", timeout=15000)
         page.get_by_test_id("model-select").select_option(model)
-        page.wait_for_function("v => (window.__nnp.selected() || {}).id === v", arg=model)
+        wait_for(page, "v => (window.__nnp.selected() || {}).id === v", arg=model)
         small, large, wrong = 0, 0, []
         for d, strokes in DIGITS.items():
             for k in range(2):

@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .waits import wait_for
+
 CHROMIUM = Path(os.environ.get("NNP_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -194,7 +196,7 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
         )
         page.on("pageerror", lambda e: page_errors.errors.append(f"pageerror: {e}"))
         page.goto((base or server) + path)
-        page.wait_for_function("window.__nnp && window.__nnp.ready", timeout=15000)
+        wait_for(page, "window.__nnp && window.__nnp.ready", timeout=15000)
         return page
 
     yield _open

@@ -21,6 +21,7 @@ import pytest
 from app.data.mnist import MNIST_FILES
 
 from .conftest import run_server
+from .waits import wait_for
 
 CHUNK = 64 * 1024
 CHUNK_PAUSE = 0.01  # ~6 MB/s: the 11 MB download takes about two seconds
@@ -67,15 +68,14 @@ def test_first_run_downloads_mnist_with_a_progress_bar(open_page, mirror, tmp_pa
         page.fill("#f-train_subset", "2000")
         page.get_by_test_id("train-start").click()
 
-        page.wait_for_function(
-            "() => window.__dl.some(v => v > 0 && v < 1)", timeout=30000
-        )  # seen mid-way
+        wait_for(page, "() => window.__dl.some(v => v > 0 && v < 1)", timeout=30000)  # seen mid-way
         assert "MB" in (page.locator("#download-text").text_content() or "")
-        page.wait_for_function(
+        wait_for(
+            page,
             "() => Number(document.querySelector('[data-testid=run-step]').textContent) > 0",
             timeout=60000,
         )
-        page.wait_for_function("() => document.getElementById('download-block').hidden")
+        wait_for(page, "() => document.getElementById('download-block').hidden")
         seen = page.evaluate("window.__dl")
         assert seen == sorted(seen), "the download bar went backwards"
         page.close()  # before its server stops, or the page would (rightly) retry and complain

@@ -14,6 +14,8 @@ import time
 import httpx
 import pytest
 
+from .waits import wait_for
+
 # Strokes in fractions of the pad (0..1): what a person would draw.
 ONE = [(0.53, 0.14), (0.51, 0.4), (0.49, 0.62), (0.47, 0.86)]
 SEVEN = [(0.24, 0.2), (0.5, 0.19), (0.76, 0.2), (0.62, 0.45), (0.52, 0.66), (0.44, 0.86)]
@@ -58,13 +60,14 @@ def predictions(page) -> int:
 def draw_and_predict(page, points) -> str:
     before = predictions(page)
     stroke(page, points)
-    page.wait_for_function("n => window.__nnp.predictions > n", arg=before, timeout=10000)
+    wait_for(page, "n => window.__nnp.predictions > n", arg=before, timeout=10000)
     return page.get_by_test_id("prediction").text_content()
 
 
 def choose_model(page, value: str) -> None:
     page.get_by_test_id("model-select").select_option(value)
-    page.wait_for_function(
+    wait_for(
+        page,
         "v => { const s = window.__nnp.selected();"
         " return s && (s.kind === 'run' ? 'run:' + s.id : s.id) === v; }",
         arg=value,
@@ -81,7 +84,8 @@ def step_of(page) -> int:
 
 
 def wait_step_above(page, n: int, timeout: float = 30000) -> None:
-    page.wait_for_function(
+    wait_for(
+        page,
         "n => Number(document.querySelector('[data-testid=run-step]').textContent) > n",
         arg=n,
         timeout=timeout,
@@ -89,7 +93,8 @@ def wait_step_above(page, n: int, timeout: float = 30000) -> None:
 
 
 def wait_text(page, selector: str, fragment: str, timeout: float = 15000) -> None:
-    page.wait_for_function(
+    wait_for(
+        page,
         "([sel, frag]) => (document.querySelector(sel).textContent || '').includes(frag)",
         arg=[selector, fragment],
         timeout=timeout,
@@ -97,7 +102,8 @@ def wait_text(page, selector: str, fragment: str, timeout: float = 15000) -> Non
 
 
 def wait_status(page, status: str, timeout: float = 30000) -> None:
-    page.wait_for_function(
+    wait_for(
+        page,
         "s => document.querySelector('[data-testid=run-status]').textContent === s",
         arg=status,
         timeout=timeout,
@@ -135,7 +141,7 @@ def test_draw_digits_and_clear(open_page, artifacts) -> None:
     draw_and_predict(page, [(0.15, 0.85), (0.18, 0.86)])
     before = predictions(page)
     page.keyboard.press("Control+z")
-    page.wait_for_function("n => window.__nnp.predictions > n", arg=before)
+    wait_for(page, "n => window.__nnp.predictions > n", arg=before)
     assert page.get_by_test_id("prediction").text_content() == "1"
     # Escape clears.
     page.get_by_test_id("draw-canvas").focus()
@@ -167,7 +173,7 @@ def test_first_prediction_latency(open_page, record) -> None:
 def test_neuron_details(open_page) -> None:
     page = open_page()
     draw_and_predict(page, ONE)
-    page.wait_for_function("() => window.__nnp.neuronPoint(1, 0) !== null")
+    wait_for(page, "() => window.__nnp.neuronPoint(1, 0) !== null")
     # First hidden layer: bias, z, activation and the 28×28 weight heat map.
     p = neuron_point(page, 1, 3)
     page.mouse.move(p["x"], p["y"])
@@ -190,7 +196,7 @@ def test_random_test_digit(open_page) -> None:
     choose_model(page, "accurate")
     before = predictions(page)
     page.get_by_role("button", name="Random test digit").click()
-    page.wait_for_function("n => window.__nnp.predictions > n", arg=before, timeout=15000)
+    wait_for(page, "n => window.__nnp.predictions > n", arg=before, timeout=15000)
     label = page.locator("#digit-label").text_content()
     assert "labelled" in label
     assert page.get_by_test_id("prediction").text_content() in list("0123456789")
@@ -224,7 +230,7 @@ def test_server_unreachable_banner(open_page, page_errors) -> None:
 def test_train_live(open_page, server, artifacts, record) -> None:
     page = open_page()
     stroke(page, SEVEN)  # the probe: it should be re-predicted as the network learns
-    page.wait_for_function("() => window.__nnp.predictions > 0")
+    wait_for(page, "() => window.__nnp.predictions > 0")
     page.select_option("#f-preset", "3b1b")
     for sel, value in RUN_FORM.items():
         page.fill(sel, value)
@@ -237,9 +243,9 @@ def test_train_live(open_page, server, artifacts, record) -> None:
 
     # run-step advances, the chart receives points over the WebSocket, the probe updates.
     wait_step_above(page, 200)
-    page.wait_for_function("() => window.__nnp.chartPoints() > 20")
-    page.wait_for_function("() => window.__nnp.metricsMessages > 3")
-    page.wait_for_function("() => window.__nnp.probes >= 3", timeout=20000)
+    wait_for(page, "() => window.__nnp.chartPoints() > 20")
+    wait_for(page, "() => window.__nnp.metricsMessages > 3")
+    wait_for(page, "() => window.__nnp.probes >= 3", timeout=20000)
     assert page.get_by_test_id("prediction").text_content() in list("0123456789")
     # After an epoch: accuracy points, a confusion matrix and the mistakes gallery.
     page.wait_for_selector("#confusion table.cm", timeout=30000)
@@ -264,7 +270,8 @@ def test_train_live(open_page, server, artifacts, record) -> None:
         "fetch('/api/runs').then(r => r.json())"
         ".then(d => d.runs.find(r => r.status === 'paused').progress.step)"
     )
-    page.wait_for_function(
+    wait_for(
+        page,
         "n => Number(document.querySelector('[data-testid=run-step]').textContent) === n",
         arg=paused_at,
         timeout=10000,
@@ -280,21 +287,21 @@ def test_train_live(open_page, server, artifacts, record) -> None:
     # A dropped WebSocket reconnects by itself and resynchronises from a new snapshot.
     snapshots = page.evaluate("window.__nnp.snapshots")
     page.evaluate("window.__nnp.dropRunSocket()")
-    page.wait_for_function("n => window.__nnp.snapshots > n", arg=snapshots, timeout=10000)
+    wait_for(page, "n => window.__nnp.snapshots > n", arg=snapshots, timeout=10000)
     wait_step_above(page, step_of(page))
 
     # A second tab joins the run and gets the whole curve so far.
     other = open_page(390, 844)
     wait_status(other, "running")
-    other.wait_for_function("() => window.__nnp.chartPoints() > 20")
+    wait_for(other, "() => window.__nnp.chartPoints() > 20")
     other.screenshot(path=str(artifacts / "training-390x844.png"), full_page=True)
 
     # Reload mid-training: the curve comes back from the snapshot.
     points_before = page.evaluate("window.__nnp.chartPoints()")
     page.reload()
-    page.wait_for_function("window.__nnp && window.__nnp.ready")
+    wait_for(page, "window.__nnp && window.__nnp.ready")
     wait_status(page, "running")
-    page.wait_for_function("n => window.__nnp.chartPoints() >= n", arg=points_before)
+    wait_for(page, "n => window.__nnp.chartPoints() >= n", arg=points_before)
 
     # Stop, save as a model, and pick it in the model select.
     page.get_by_test_id("train-stop").click()
@@ -326,7 +333,7 @@ def test_screenshots(open_page, artifacts) -> None:
     # The light theme, persisted across a reload.
     page.get_by_role("button", name="Switch to light theme").click()
     page.reload()
-    page.wait_for_function("window.__nnp && window.__nnp.ready")
+    wait_for(page, "window.__nnp && window.__nnp.ready")
     assert page.evaluate("document.documentElement.dataset.theme") == "light"
     draw_and_predict(page, SEVEN)
     page.screenshot(path=str(artifacts / "page-390x844-light.png"), full_page=True)

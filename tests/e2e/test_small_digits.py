@@ -9,6 +9,7 @@ import statistics
 
 from .digit_strokes import CORNERS, DIGITS, SMALL, place
 from .test_playground import choose_model
+from .waits import wait_for
 
 # The "what the network sees" preview is the server's `input`: its ink, read back from the
 # 28×28 canvas (0..255 per pixel), measures the stroke thickness the network got.
@@ -32,7 +33,7 @@ def draw(page, strokes) -> str:
         for p in at[1:]:
             page.mouse.move(*p, steps=2)
         page.mouse.up()
-    page.wait_for_function("window.__nnp.settled()", timeout=10000)
+    wait_for(page, "window.__nnp.settled()", timeout=10000)
     return page.get_by_test_id("prediction").text_content() or ""
 
 
