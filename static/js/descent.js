@@ -181,8 +181,12 @@ class DescentPanel {
       set(status, running && w.status === "ready" ? "rolling downhill" : describe(w, item.where(w)));
       status.dataset.status = w.status;
     }
+    const [curve] = this.items;
+    const x = curve.walker.p[0];
+    const inView = Number.isFinite(x) ? Math.max(CURVE.min, Math.min(CURVE.max, x)) : CURVE.start;
+    curve.view.canvas.setAttribute("aria-valuenow", String(+inView.toFixed(4)));
+    curve.view.canvas.setAttribute("aria-valuetext", `x = ${fmt(x)}, slope ${fmt(CURVE.df(x))}`);
     set(this.runButton, this.running ? "Pause" : "Run");
-    this.runButton.setAttribute("aria-pressed", String(this.running));
   }
 
   hooks() {

@@ -238,14 +238,22 @@ def test_click_drag_and_keys_move_the_ball(page) -> None:
     page.keyboard.press("ArrowRight")
     after = page.evaluate("() => window.__nnp.descent.state().x")
     assert after == pytest.approx(before + 0.05, abs=1e-9)
+    slider = page.get_by_role("slider", name="Where the ball is on the curve")
+    wait_for(
+        page,
+        "(x) => Math.abs(+document.querySelector('#descent-curve')"
+        ".getAttribute('aria-valuenow') - x) < 1e-3",
+        after,
+    )
+    assert slider.get_attribute("aria-valuetext").startswith(f"x = {after:.4g}")
     p = page.evaluate("() => window.__nnp.descent.clientPoint2d(-2, 1)")
     page.mouse.click(p["x"], p["y"])
     x, y = page.evaluate("() => window.__nnp.descent.state2d().p")
     assert (x, y) == (pytest.approx(-2, abs=0.03), pytest.approx(1, abs=0.03))
     # The step-size slider (log10 η in steps of 0.01) is a keyboard control that feeds the field.
     set_eta(page, 0.05)
-    slider = page.get_by_test_id("descent-eta-range")
-    slider.focus()
+    eta_slider = page.get_by_test_id("descent-eta-range")
+    eta_slider.focus()
     page.keyboard.press("ArrowRight")
     expected = float(f"{10 ** (round(math.log10(0.05), 2) + 0.01):.3g}")
     assert float(page.get_by_test_id("descent-eta").input_value()) == expected
