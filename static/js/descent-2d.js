@@ -48,7 +48,8 @@ function gauss(w, x, y) {
 const GRID = 150; // heat-map and contour grid, cells per side
 const LEVELS = 16;
 const M = { left: 30, right: 10, top: 10, bottom: 24 };
-const ARROW_SCALE = 0.6; // −∇f drawn 0.6 units long per unit of gradient
+const ARROW_SCALE = 1; // −∇f drawn 1 unit long per unit of gradient…
+const ARROW_MAX = 1.2; // …and at most this long
 const KEY_STEP = 0.05;
 
 export class SurfaceView {
@@ -135,7 +136,8 @@ export class SurfaceView {
     }
     const [bx, by] = this.toPx(w.p);
     const g = SURFACE.grad(w.p);
-    const [ax, ay] = this.toPx([w.p[0] - ARROW_SCALE * g[0], w.p[1] - ARROW_SCALE * g[1]]);
+    const k = Math.min(ARROW_SCALE, ARROW_MAX / (Math.hypot(g[0], g[1]) || 1));
+    const [ax, ay] = this.toPx([w.p[0] - k * g[0], w.p[1] - k * g[1]]);
     arrow(ctx, bx, by, ax, ay, t.brown, 2.5);
     if (Math.hypot(ax - bx, ay - by) > 14) {
       ctx.fillStyle = t.brown;
