@@ -7,6 +7,7 @@ import { ApiError, NetworkError, RunSocket, describeError, get, onReachability, 
 import { CostChart } from "./chart.js";
 import { resetTheme } from "./colors.js";
 import { ConfusionView, showGallery } from "./confusion.js";
+import { initDescent } from "./descent.js";
 import { DrawPad, drawDigit } from "./draw.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { NetworkView, argmax } from "./network-view.js";
@@ -46,6 +47,7 @@ const pad = new DrawPad($("draw-canvas"), { onChange: () => drawingChanged() });
 const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => showNeuron(sel) });
 const detail = new NeuronDetail($("neuron-detail"));
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
+hooks.descent = initDescent($("descent")); // the gradient-descent toys (window.__nnp.descent)
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => showCell(r, c) });
 const panel = new TrainPanel({
   start: (cfg) => startRun(cfg),
