@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -186,3 +187,23 @@ def test_websocket_handshake_with_a_foreign_origin_gets_403_and_no_data(
                 assert first["type"] == "snapshot", first
         finally:
             httpx.post(f"{url}/api/runs/{run['id']}/stop", timeout=10)
+
+
+# ---- offline docs ---------------------------------------------------------------------------
+
+
+def test_docs_page_loads_only_same_origin_files_and_no_inline_script(client: TestClient) -> None:
+    r = client.get("/docs")
+    assert r.status_code == 200 and "content-security-policy" in r.headers
+    html = r.text
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert len(scripts) == 2
+    assert all('src="' in attrs and body.strip() == "" for attrs, body in scripts)
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    assert 'data-openapi-url="/openapi.json"' in html
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/redoc").status_code == 404
