@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import errors
 from app.api.deps import Services
+from app.api.finite import FiniteJSONResponse
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import digits, events, explain, health, models, pages, predict, presets, runs
 from app.api.security import SecurityMiddleware, allowed_hosts
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Draw a digit, watch a NumPy neural network light up, and train it live.",
         lifespan=lifespan,
+        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
     )
 
     def body_limit(method: str, path: str) -> int:

@@ -12,11 +12,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
+from app.api.finite import NonFiniteAnswer
 from app.api.schemas import ErrorResponse
 from app.api.security import MUTATIONS
 from app.data.mnist import MNISTUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
-from app.store.models import ModelNotFound, NonFiniteModel, ShippedModelError
+from app.store.models import (
+    ModelNotFound,
+    NonFiniteModel,
+    ShippedModelError,
+    UploadLimitReached,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +140,8 @@ def install(app: FastAPI) -> None:
         RunStateError: 409,
         ShippedModelError: 409,
         NonFiniteModel: 409,
+        NonFiniteAnswer: 409,
+        UploadLimitReached: 409,
         TooManyRuns: 429,
         MNISTUnavailable: 503,
     }

@@ -128,6 +128,11 @@ class NetworkJSON(BaseModel):
     cost: str
     weights: list[list[list[float]]]
     biases: list[list[float]]
+    downsampled: bool = Field(
+        description="true for a big network: each layer's weights keep only its "
+        "`kept_per_layer` strongest, the rest are 0 (the .npz download has them all)"
+    )
+    kept_per_layer: int | None = Field(description="with `downsampled`; else null")
 
 
 # -- digits -------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from app.api.deps import ModelsDep
 from app.api.errors import error, responses
+from app.api.finite import dumps
 from app.api.schemas import PredictRequest, PredictResponse
 from app.data.preprocess import (
     EmptyDrawingError,
@@ -112,7 +112,7 @@ def answer(
 @router.post(
     "",
     response_model=PredictResponse,
-    responses=responses(404, 413, 422),
+    responses=responses(404, 409, 413, 422),
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )
@@ -156,6 +156,5 @@ async def predict(request: Request, models: ModelsDep) -> Response:
     except InputError as exc:
         return error(422, str(exc))
     return Response(
-        json.dumps(answer(entry, x, include, note), separators=(",", ":")),
-        media_type="application/json",
+        dumps(answer(entry, x, include, note), "the prediction"), media_type="application/json"
     )

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from app.api.deps import ModelsDep, RunsDep, SettingsDep
 from app.api.errors import error, responses
@@ -25,7 +24,7 @@ from app.api.schemas import (
 )
 from app.presets import ConfigError
 from app.store.files import ID_PATTERN
-from app.store.models import network_json
+from app.store.models import network_json_bytes
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -123,8 +122,9 @@ async def save_run(
 
 
 @router.get("/{run_id}/network", response_model=NetworkJSON, responses=_CONTROL)
-def run_network(run_id: RunId, runs: RunsDep) -> JSONResponse:
-    return JSONResponse(network_json(runs.network(run_id)))
+def run_network(run_id: RunId, runs: RunsDep) -> Response:
+    """Bounded in size like a model's (see network_json_bytes)."""
+    return Response(network_json_bytes(runs.network(run_id)), media_type="application/json")
 
 
 @router.get("/{run_id}/digits", response_model=RunDigits, responses=responses(404, 422, 503))
