@@ -186,13 +186,16 @@ def _sparse_row_json(row: np.ndarray) -> str:
     return "[" + ",".join(parts) + "]"
 
 
-def _sparse_matrix_json(w: np.ndarray) -> str:
-    """JSON rows of a mostly-zero matrix: "0" for each zero, no Python float per zero."""
+def _matrix_json(w: np.ndarray, *, sparse: bool) -> str:
+    """JSON rows of a matrix, one row at a time: each call holds the GIL only briefly, so the
+    event loop keeps running while a big network is encoded. `sparse`: "0" for each zero,
+    without a Python float per zero."""
+    if not sparse:
+        return "[" + ",".join(json.dumps(row.astype(np.float64).tolist()) for row in w) + "]"
     zero_row = "[" + ",".join("0" * w.shape[1]) + "]"
     used = np.any(w != 0, axis=1)
     rows = (
-        _sparse_row_json(row) if any_used else zero_row
-        for row, any_used in zip(w, used, strict=True)
+        _sparse_row_json(r) if any_used else zero_row for r, any_used in zip(w, used, strict=True)
     )
     return "[" + ",".join(rows) + "]"
 
@@ -201,20 +204,22 @@ def network_json_bytes(network: Network) -> bytes:
     """NetworkJSON of bounded size: every weight up to FULL_NETWORK_WEIGHTS of them; above,
     `downsampled` is true and each layer keeps only its KEPT_WEIGHTS_PER_LAYER strongest
     weights (the rest are 0; the .npz download has them all)."""
-    if sum(w.size for w in network.weights) <= FULL_NETWORK_WEIGHTS:
-        return json.dumps(network_json(network), separators=(",", ":"), allow_nan=False).encode()
-    check_finite(network)
+    check_finite(network)  # NaN is not JSON
+    downsampled = sum(w.size for w in network.weights) > FULL_NETWORK_WEIGHTS
     head = {
         "sizes": list(network.sizes),
         "activation": network.activation,
         "cost": network.cost,
         "biases": [b.astype(np.float64).tolist() for b in network.biases],
-        "downsampled": True,
-        "kept_per_layer": KEPT_WEIGHTS_PER_LAYER,
+        "downsampled": downsampled,
+        "kept_per_layer": KEPT_WEIGHTS_PER_LAYER if downsampled else None,
     }
     text = json.dumps(head, separators=(",", ":"), allow_nan=False)
     layers = ",".join(
-        _sparse_matrix_json(strongest(w, KEPT_WEIGHTS_PER_LAYER)) for w in network.weights
+        _matrix_json(strongest(w, KEPT_WEIGHTS_PER_LAYER), sparse=True)
+        if downsampled
+        else _matrix_json(w, sparse=False)
+        for w in network.weights
     )
     return f'{text[:-1]},"weights":[{layers}]}}'.encode()
 
