@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
 from typing import Any
 
 import numpy as np
@@ -66,12 +67,19 @@ def decode_image(text: str) -> bytes:
         raise InputError("image: not valid base64") from None
 
 
+# Image decodes at once, per process: a 16-megapixel drawing takes ~100 MB of arrays and a core
+# for a while; more at once would only add memory and GIL contention, not throughput. Callers
+# run in worker threads, so waiting here never blocks the event loop.
+IMAGE_DECODES = threading.BoundedSemaphore(2)
+
+
 def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note | None]:
     """The network's (784,) input from image bytes or a pixel list, and the readability note;
-    InputError on bad input."""
+    InputError on bad input. Blocking work: call it from a worker thread."""
     try:
         if image is not None:
-            return image_to_input_with_note(image)
+            with IMAGE_DECODES:
+                return image_to_input_with_note(image)
         values = pixels_to_input(pixels)
         return values, pixels_note(values)
     except EmptyDrawingError as exc:
