@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import numpy as np
@@ -101,9 +100,10 @@ def stop_run(run_id: RunId, runs: RunsDep) -> dict:
     status_code=status.HTTP_201_CREATED,
     responses=_CONTROL,
 )
-async def save_run(
+def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
 ) -> dict:
+    """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
     run = runs.get(run_id)
     network = runs.network(run_id)  # RunStateError (409) before training has begun
     last = run.evaluations[-1] if run.evaluations else {}
@@ -115,8 +115,7 @@ async def save_run(
         "test_accuracy": last.get("test_accuracy"),
     }
     name = (body.name.strip() if body and body.name else "") or f"run {run.id}"
-    # Serialising and fsyncing the weights is blocking: do it in a thread.
-    entry = await asyncio.to_thread(models.add, network, metadata, name=name)
+    entry = models.add(network, metadata, name=name)
     runs.set_model(run, entry.id)
     return models.info(entry)
 
