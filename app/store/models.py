@@ -153,21 +153,6 @@ def check_uncompressed_size(data: bytes) -> None:
         )
 
 
-def network_json(network: Network) -> dict[str, Any]:
-    """Every weight, as NetworkJSON (for a network of any size; the API answers
-    network_json_bytes, which bounds big ones)."""
-    check_finite(network)  # NaN is not JSON
-    return {
-        "sizes": list(network.sizes),
-        "activation": network.activation,
-        "cost": network.cost,
-        "weights": [w.tolist() for w in network.weights],
-        "biases": [b.tolist() for b in network.biases],
-        "downsampled": False,
-        "kept_per_layer": None,
-    }
-
-
 def strongest(w: np.ndarray, keep: int) -> np.ndarray:
     """`w` with all but its `keep` largest-magnitude entries set to 0."""
     if w.size <= keep:

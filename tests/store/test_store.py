@@ -24,7 +24,6 @@ from app.store.models import (
     ShippedModelError,
     UploadLimitReached,
     UploadLimits,
-    network_json,
     network_json_bytes,
 )
 
@@ -182,7 +181,7 @@ def test_non_finite_networks_are_neither_stored_nor_answered_as_json(tmp_path: P
     with pytest.raises(NonFiniteModel, match="NaN or infinite"):
         registry.add(net, {}, name="diverged")
     with pytest.raises(NonFiniteModel):
-        network_json(net)
+        network_json_bytes(net)
     assert registry.list() == [] and list((tmp_path / "models").iterdir()) == []
 
 
