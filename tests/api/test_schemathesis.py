@@ -4,7 +4,9 @@ All of schemathesis's checks run (no server errors, status codes, content types,
 schemas and headers, negative data rejected, positive data accepted, unsupported methods, ...),
 in every generation mode, with a fixed seed (`derandomize`), and at least MIN_CASES cases.
 The app reads the real MNIST (the digit endpoints need it); every run a case starts is stopped
-after the case, so generated configs never train for long.
+after the case, so generated configs never train for long. Valid generated ids are also swapped
+for ids that exist (shipped and uploaded models, a finished run), so operations meet real
+resources, not only 404s.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 import app.main as main
+from app.nn.network import Network
+from app.nn.serialize import model_to_bytes
 from app.settings import Settings
+from app.store.files import is_valid_id
 
-from .api_support import wait_for
+from .api_support import SHORT_RUN, wait_for
 from .test_server import free_port
 
 MIN_CASES = 1_000
@@ -88,10 +95,46 @@ CONFIG = {
 }
 
 
+def _real_ids(url: str) -> dict[str, list[str]]:
+    """Ids that exist: the shipped models, an upload, and a short run that has finished."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        net = Network([784, 8, 10], "relu", "cross_entropy", seed=0)
+        upload = http.post("/api/models", files={"file": ("n.npz", model_to_bytes(net, {}))})
+        run = http.post("/api/runs", json={**SHORT_RUN, "epochs": 1}).json()
+        wait_for(lambda: http.get(f"/api/runs/{run['id']}").json()["status"] == "finished", 120)
+    return {"model_id": ["accurate", "3b1b", upload.json()["id"]], "run_id": [run["id"]]}
+
+
 @pytest.fixture(scope="module")
 def api_schema(live_url: str) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(CONFIG)
-    return schemathesis.openapi.from_url(f"{live_url}/openapi.json", config=config)
+    loaded = schemathesis.openapi.from_url(f"{live_url}/openapi.json", config=config)
+    real = _real_ids(live_url)
+
+    @loaded.hook
+    def flatmap_path_parameters(
+        context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
+    ) -> st.SearchStrategy[dict[str, Any] | None]:
+        # Random ids rarely exist: also try ids that do (so pause, save, delete, network...
+        # meet real runs and models). Only a valid id is swapped for another valid one, so a
+        # negative case stays negative. The run is never deleted, so every run operation
+        # meets it (test_runs deletes runs).
+        if not path_parameters:
+            return st.just(path_parameters)
+        deleting = context.operation is not None and context.operation.method.upper() == "DELETE"
+        names = [
+            n
+            for n in real
+            if isinstance(path_parameters.get(n), str) and not (deleting and n == "run_id")
+        ]
+        if not names or not all(is_valid_id(path_parameters[n]) for n in names):
+            return st.just(path_parameters)
+        swapped = st.fixed_dictionaries({n: st.sampled_from(real[n]) for n in names})
+        return st.one_of(
+            st.just(path_parameters), swapped.map(lambda ids: {**path_parameters, **ids})
+        )
+
+    return loaded
 
 
 def _stop_live_runs(url: str) -> None:
