@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.api import errors
 from app.api.deps import Services
+from app.api.finite import FiniteJSONResponse
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import (
     digits,
@@ -35,7 +36,6 @@ from app.api.routers import (
 from app.api.security import (
     SecurityMiddleware,
     allowed_hosts,
-    install_openapi_415,
     require_content_type,
 )
 from app.nn.network import set_blas_threads
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(require_content_type)],
+        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
     )
 
     def body_limit(method: str, path: str) -> int:
@@ -122,6 +123,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (predict, explain, models, runs, events, digits, presets, health, pages, docs):
         app.include_router(module.router)
-    install_openapi_415(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
     max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")
+    max_uploaded_models: int = Field(
+        default=50, ge=0, description="How many uploaded models may be stored at once"
+    )
+    max_uploaded_bytes: int = Field(
+        default=250_000_000, ge=0, description="Total size of the stored uploaded models' files"
+    )
     mnist_mirrors: list[str] | None = Field(
         default=None,
         description="Base URLs to download MNIST from, as a JSON list (default: public mirrors)",

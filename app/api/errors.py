@@ -10,18 +10,29 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
+from app.api.finite import NonFiniteAnswer
 from app.api.schemas import ErrorResponse
+from app.api.security import MUTATIONS
 from app.data.mnist import MNISTUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
-from app.store.models import ModelNotFound, NonFiniteModel, ShippedModelError
+from app.store.models import (
+    ModelNotFound,
+    NonFiniteModel,
+    ShippedModelError,
+    UploadLimitReached,
+)
 
 log = logging.getLogger(__name__)
 
 _DESCRIPTIONS = {
+    400: "The Host header is not an allowed name (see NNP_ALLOWED_HOSTS)",
+    403: "A mutation or WebSocket from another origin (see NNP_ALLOWED_ORIGINS)",
     404: "Not found",
     409: "Not possible in the current state",
     413: "Request body too large",
+    415: "The body is not of a content type this operation takes",
     422: "Invalid input",
     429: "Too many training runs",
     503: "MNIST is not available (not found and could not be downloaded)",
@@ -33,6 +44,51 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
+def _common_codes(method: str, operation: dict[str, Any]) -> list[int]:
+    """The errors any operation of this kind can answer, whatever its handler does: the
+    security middleware's 400 (Host) and 403 (Origin, mutations only), the body limit's 413,
+    a wrong content type's 415, and 422 for bad parameters or bodies."""
+    codes = [400]
+    if method.upper() in MUTATIONS:
+        codes.append(403)
+    if "requestBody" in operation:
+        codes += [413, 415]
+    if "requestBody" in operation or operation.get("parameters"):
+        codes.append(422)
+    return codes
+
+
+def add_common_errors(schema: dict[str, Any]) -> None:
+    """Declare every operation's common error answers (see _common_codes) with ErrorResponse."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+    ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            answers = operation.setdefault("responses", {})
+            for code in _common_codes(method, operation):
+                answers.setdefault(
+                    str(code),
+                    {
+                        "description": _DESCRIPTIONS[code],
+                        "content": {"application/json": {"schema": ref}},
+                    },
+                )
+
+
+def document(app: FastAPI) -> None:
+    """Make app.openapi() include the common error answers."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            add_common_errors(base())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def error(status: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -40,6 +96,40 @@ def error(status: int, detail: str) -> JSONResponse:
 def _message(exc: BaseException) -> str:
     # KeyError's str() adds quotes around the message; use the argument itself.
     return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def path_methods(request: Request, known: str = "") -> list[str]:
+    """Every method some route serves at this request's path (Starlette's 405 names only the
+    first matching route's, `known`, but FastAPI has one route per method).
+
+    A concrete path of the schema (`/api/models/default`) takes precedence over a templated one
+    that also matches it (`/api/models/{model_id}`), as in OpenAPI."""
+    methods = {"OPTIONS", *(m.strip() for m in known.split(",") if m.strip())}
+    concrete = request.app.openapi().get("paths", {}).get(request.url.path)
+    if concrete is not None:
+        return sorted(methods | {method.upper() for method in concrete})
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    for method in _METHODS:
+        probe = {**request.scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in routes):
+            methods.add(method)
+    return sorted(methods)
+
+
+def method_not_allowed(request: Request, exc: StarletteHTTPException) -> Response:
+    """OPTIONS: 204 with every method of the path in `Allow`; any other method: 405, same."""
+    known = (exc.headers or {}).get("Allow", "")
+    allow = {"Allow": ", ".join(path_methods(request, known))}
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=allow)
+    return JSONResponse(
+        {"detail": f"{request.method} is not allowed here; allowed: {allow['Allow']}"},
+        status_code=405,
+        headers=allow,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -50,6 +140,8 @@ def install(app: FastAPI) -> None:
         RunStateError: 409,
         ShippedModelError: 409,
         NonFiniteModel: 409,
+        NonFiniteAnswer: 409,
+        UploadLimitReached: 409,
         TooManyRuns: 429,
         MNISTUnavailable: 503,
     }
@@ -76,6 +168,8 @@ def install(app: FastAPI) -> None:
         # invalid input like any other, so it gets the same 422 as the rest.
         if exc.status_code == 400:
             return error(422, f"the request body could not be parsed: {exc.detail}")
+        if exc.status_code == 405:
+            return method_not_allowed(request, exc)
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -86,3 +180,4 @@ def install(app: FastAPI) -> None:
         return error(500, "internal server error (logged on the server)")
 
     app.add_exception_handler(Exception, unexpected)
+    document(app)

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.presets import MAX_LEARNING_RATE
+from app.nn.activations import ACTIVATIONS
+from app.nn.network import COSTS
+from app.nn.optim import OPTIMIZERS
+from app.nn.trainer import LR_SCHEDULES
+from app.presets import (
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_LAYER_SIZE,
+    MAX_LAYERS,
+    MAX_LEARNING_RATE,
+    MAX_TRAIN_SUBSET,
+    MAX_VALIDATION_SIZE,
+    PRESETS,
+)
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
@@ -115,6 +128,11 @@ class NetworkJSON(BaseModel):
     cost: str
     weights: list[list[list[float]]]
     biases: list[list[float]]
+    downsampled: bool = Field(
+        description="true for a big network: each layer's weights keep only its "
+        "`kept_per_layer` strongest, the rest are 0 (the .npz download has them all)"
+    )
+    kept_per_layer: int | None = Field(description="with `downsampled`; else null")
 
 
 # -- digits -------------------------------------------------------------------------------
@@ -141,24 +159,34 @@ class RunDigits(BaseModel):
 # -- runs ---------------------------------------------------------------------------------
 
 
-class RunCreate(Strict):
-    """A training config; every field optional: `preset` fills the rest, fields override."""
+def _one_of(choices: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """The schema's enum for an optional choice; app/presets validates it (ConfigError → 422)."""
+    return {"enum": [*choices, None]}
 
-    preset: str | None = Field(default=None, max_length=64)
-    layers: list[int] | None = Field(default=None, max_length=64)
-    activation: str | None = Field(default=None, max_length=32)
-    cost: str | None = Field(default=None, max_length=32)
-    optimizer: str | None = Field(default=None, max_length=32)
+
+class RunCreate(Strict):
+    """A training config; every field optional: `preset` fills the rest, fields override.
+
+    The bounds are app/presets' limits (declared there once); the parameter limit
+    (`max_parameters` in /api/presets) is checked on the whole network."""
+
+    preset: str | None = Field(default=None, json_schema_extra=_one_of(list(PRESETS)))
+    layers: list[Annotated[int, Field(ge=1, le=MAX_LAYER_SIZE)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_LAYERS
+    )
+    activation: str | None = Field(default=None, json_schema_extra=_one_of(ACTIVATIONS))
+    cost: str | None = Field(default=None, json_schema_extra=_one_of(COSTS))
+    optimizer: str | None = Field(default=None, json_schema_extra=_one_of(OPTIMIZERS))
     learning_rate: float | None = Field(default=None, gt=0, le=MAX_LEARNING_RATE)
-    batch_size: int | None = None
-    epochs: int | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
+    epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
     augment: bool | None = None
-    seed: int | None = None
-    train_subset: int | None = None
-    l2: float | None = None
-    momentum: float | None = None
-    lr_schedule: str | None = Field(default=None, max_length=32)
-    validation_size: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    train_subset: int | None = Field(default=None, ge=1, le=MAX_TRAIN_SUBSET)
+    l2: float | None = Field(default=None, ge=0)
+    momentum: float | None = Field(default=None, ge=0, lt=1)
+    lr_schedule: str | None = Field(default=None, json_schema_extra=_one_of(LR_SCHEDULES))
+    validation_size: int | None = Field(default=None, ge=0, le=MAX_VALIDATION_SIZE)
 
 
 class RunPatch(Strict):

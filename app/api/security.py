@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException
+from fastapi import HTTPException
 from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -180,32 +179,3 @@ async def require_content_type(conn: HTTPConnection) -> None:
         wanted = " or ".join(sorted(accepted))
         problem = f"Content-Type {given!r} is not accepted" if given else "No Content-Type given"
         raise HTTPException(415, f"{problem}: send the body as {wanted}")
-
-
-def document_415(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the 415 answer to every operation of an OpenAPI schema that takes a body."""
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault(
-                    "415",
-                    {
-                        "description": "Unsupported media type (JSON bodies need application/json)",
-                        "content": {
-                            JSON: {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
-                        },
-                    },
-                )
-    return schema
-
-
-def install_openapi_415(app: FastAPI) -> None:
-    """Make `app.openapi()` declare the 415 that `require_content_type` answers."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = document_415(build())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

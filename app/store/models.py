@@ -6,10 +6,12 @@ saved/uploaded models lives in SQLite; their weights in `<data_dir>/models/<id>.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import secrets
 import threading
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from app.nn.network import Network
-from app.nn.serialize import ModelFileError, load_model, model_from_bytes, model_to_bytes
+from app.nn.serialize import (
+    MAX_LAYERS,
+    MAX_META_BYTES,
+    ModelFileError,
+    load_model,
+    model_from_bytes,
+    model_to_bytes,
+)
 from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import Store
 from app.store.files import is_valid_id, path_for, write_atomic
@@ -28,6 +37,13 @@ log = logging.getLogger(__name__)
 PREFERRED_DEFAULT = "accurate"
 DEFAULT_KEY = "default_model"
 MAX_NAME_LENGTH = 80
+# The most an upload may unpack to: the parameter limit in float64 (the widest dtype a model
+# file may use), the metadata, and an .npy header per member. Checked on the zip directory
+# before anything is decompressed, so a zip bomb is refused unopened.
+MAX_UPLOAD_UNCOMPRESSED = 8 * MAX_PARAMETERS + MAX_META_BYTES + 4096 * (2 * MAX_LAYERS + 1)
+# GET .../network answers every weight up to this many; above, the strongest of each layer.
+FULL_NETWORK_WEIGHTS = 300_000
+KEPT_WEIGHTS_PER_LAYER = 2_000  # the page draws the 1,400 strongest of each layer
 
 
 def utc_now() -> str:
@@ -85,6 +101,16 @@ class ShippedModelError(Exception):
     pass
 
 
+class UploadLimitReached(Exception):
+    """The uploaded models already fill their allowance (NNP_MAX_UPLOADED_MODELS / _BYTES)."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_models: int
+    max_bytes: int
+
+
 class NonFiniteModel(Exception):
     """The network holds NaN or infinite weights: it can't be stored or answered as JSON."""
 
@@ -112,15 +138,75 @@ def check_shape(network: Network) -> None:
         )
 
 
-def network_json(network: Network) -> dict[str, Any]:
+def check_uncompressed_size(data: bytes) -> None:
+    """Refuse an archive whose members would unpack to more than MAX_UPLOAD_UNCOMPRESSED,
+    reading only its directory (zipfile never inflates a member past its declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise ModelFileError(f"not a valid model file: {exc}") from None
+    if declared > MAX_UPLOAD_UNCOMPRESSED:
+        raise ModelFileError(
+            f"the archive unpacks to {declared:,} bytes, more than the limit of "
+            f"{MAX_UPLOAD_UNCOMPRESSED:,}"
+        )
+
+
+def strongest(w: np.ndarray, keep: int) -> np.ndarray:
+    """`w` with all but its `keep` largest-magnitude entries set to 0."""
+    if w.size <= keep:
+        return w
+    flat = w.ravel()
+    picked = np.argpartition(np.abs(flat), flat.size - keep)[flat.size - keep :]
+    out = np.zeros_like(flat)
+    out[picked] = flat[picked]
+    return out.reshape(w.shape)
+
+
+def _sparse_row_json(row: np.ndarray) -> str:
+    parts = ["0"] * row.size
+    for j in np.flatnonzero(row):
+        parts[j] = repr(float(row[j]))
+    return "[" + ",".join(parts) + "]"
+
+
+def _matrix_json(w: np.ndarray, *, sparse: bool) -> str:
+    """JSON rows of a matrix, one row at a time: each call holds the GIL only briefly, so the
+    event loop keeps running while a big network is encoded. `sparse`: "0" for each zero,
+    without a Python float per zero."""
+    if not sparse:
+        return "[" + ",".join(json.dumps(row.astype(np.float64).tolist()) for row in w) + "]"
+    zero_row = "[" + ",".join("0" * w.shape[1]) + "]"
+    used = np.any(w != 0, axis=1)
+    rows = (
+        _sparse_row_json(r) if any_used else zero_row for r, any_used in zip(w, used, strict=True)
+    )
+    return "[" + ",".join(rows) + "]"
+
+
+def network_json_bytes(network: Network) -> bytes:
+    """NetworkJSON of bounded size: every weight up to FULL_NETWORK_WEIGHTS of them; above,
+    `downsampled` is true and each layer keeps only its KEPT_WEIGHTS_PER_LAYER strongest
+    weights (the rest are 0; the .npz download has them all)."""
     check_finite(network)  # NaN is not JSON
-    return {
+    downsampled = sum(w.size for w in network.weights) > FULL_NETWORK_WEIGHTS
+    head = {
         "sizes": list(network.sizes),
         "activation": network.activation,
         "cost": network.cost,
-        "weights": [w.tolist() for w in network.weights],
-        "biases": [b.tolist() for b in network.biases],
+        "biases": [b.astype(np.float64).tolist() for b in network.biases],
+        "downsampled": downsampled,
+        "kept_per_layer": KEPT_WEIGHTS_PER_LAYER if downsampled else None,
     }
+    text = json.dumps(head, separators=(",", ":"), allow_nan=False)
+    layers = ",".join(
+        _matrix_json(strongest(w, KEPT_WEIGHTS_PER_LAYER), sparse=True)
+        if downsampled
+        else _matrix_json(w, sparse=False)
+        for w in network.weights
+    )
+    return f'{text[:-1]},"weights":[{layers}]}}'.encode()
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -140,6 +226,7 @@ class ModelRegistry:
         self._broken: dict[str, ModelEntry] = {}  # stored models whose file failed to load
         self._network_json: dict[str, bytes] = {}
         self._default: str | None = None
+        self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
 
     # -- loading --------------------------------------------------------------------------
 
@@ -250,7 +337,7 @@ class ModelRegistry:
         assert entry.network is not None  # get() never answers a broken model
         cached = self._network_json.get(entry.id)
         if cached is None:
-            cached = json.dumps(network_json(entry.network), separators=(",", ":")).encode()
+            cached = network_json_bytes(entry.network)
             self._network_json[entry.id] = cached
         return cached
 
@@ -309,17 +396,41 @@ class ModelRegistry:
             self._entries[model_id] = entry
         return entry
 
-    def add_upload(self, data: bytes, name: str | None, filename: str | None) -> ModelEntry:
-        """Validate an uploaded .npz (never unpickled) and store it. Raises ModelFileError."""
+    def uploads(self) -> list[ModelEntry]:
+        """The stored models that came from uploads (not shipped, not saved from a run)."""
+        return [e for e in self.list() if not e.shipped and e.source_run is None]
+
+    def _check_room(self, limits: UploadLimits) -> None:
+        uploads = self.uploads()
+        if len(uploads) >= limits.max_models:
+            raise UploadLimitReached(
+                f"there are already {len(uploads)} uploaded models, the limit "
+                f"(NNP_MAX_UPLOADED_MODELS); delete one first"
+            )
+        used = sum(e.path.stat().st_size for e in uploads if e.path.exists())
+        if used >= limits.max_bytes:
+            raise UploadLimitReached(
+                f"uploaded models already take {used:,} bytes, the limit of "
+                f"{limits.max_bytes:,} (NNP_MAX_UPLOADED_BYTES); delete one first"
+            )
+
+    def add_upload(
+        self, data: bytes, name: str | None, filename: str | None, limits: UploadLimits
+    ) -> ModelEntry:
+        """Validate an uploaded .npz (never unpickled) and store it. Raises ModelFileError,
+        or UploadLimitReached when the uploads already fill `limits`."""
+        check_uncompressed_size(data)
         network, metadata = model_from_bytes(data)
         check_shape(network)
         check_upload_size(network)
         fallback = Path(filename).stem if filename else "uploaded model"
         label = (name or str(metadata.get("name") or "") or fallback).strip()[:MAX_NAME_LENGTH]
         metadata = {k: v for k, v in metadata.items() if k != "source_run"}
-        # Re-serialise rather than keep the uploaded bytes: the stored file then holds only what
-        # this program wrote (no extra arrays smuggled in the archive).
-        return self.add(network, metadata, name=label or fallback)
+        with self._upload_lock:
+            self._check_room(limits)
+            # Re-serialise rather than keep the uploaded bytes: the stored file then holds only
+            # what this program wrote (no extra arrays smuggled in the archive).
+            return self.add(network, metadata, name=label or fallback)
 
     def delete(self, model_id: str) -> None:
         entry = self.lookup(model_id)

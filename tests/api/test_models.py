@@ -178,3 +178,48 @@ def test_a_broken_stored_model_is_listed_and_deletable(make_client, settings: Se
     assert client.delete(f"/api/models/{model['id']}").status_code == 204
     assert model["id"] not in {m["id"] for m in client.get("/api/models").json()["models"]}
     assert not (settings.data_dir / "models" / f"{model['id']}.npz").exists()
+
+
+def test_upload_count_limit_is_a_setting(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_uploaded_models": 1}))
+    assert upload(client, Network([784, 4, 10], seed=0)).status_code == 201
+    r = upload(client, Network([784, 4, 10], seed=1))
+    assert r.status_code == 409 and "NNP_MAX_UPLOADED_MODELS" in r.json()["detail"]
+    assert len(client.get("/api/models").json()["models"]) == 3  # two shipped + one upload
+
+
+def test_upload_bytes_limit_is_a_setting(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_uploaded_bytes": 1}))
+    assert upload(client, Network([784, 4, 10], seed=0)).status_code == 201
+    r = upload(client, Network([784, 4, 10], seed=1))
+    assert r.status_code == 409 and "NNP_MAX_UPLOADED_BYTES" in r.json()["detail"]
+
+
+def test_a_zip_bomb_upload_is_422_and_stores_nothing(client: TestClient) -> None:
+    buffer = io.BytesIO()
+    base = zipfile.ZipFile(io.BytesIO(model_to_bytes(Network([784, 4, 10], seed=0), {})))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in base.infolist():
+            if info.filename != "b0.npy":
+                archive.writestr(info.filename, base.read(info))
+        archive.writestr("b0.npy", b"\0" * 50_000_000)  # b0 as 50 MB of zeros (~50 KB zipped)
+    r = client.post("/api/models", files={"file": ("bomb.npz", buffer.getvalue())})
+    assert r.status_code == 422 and "unpacks to" in r.json()["detail"], r.text
+    assert len(client.get("/api/models").json()["models"]) == 2
+
+
+def test_a_big_models_network_is_downsampled_and_its_weights_download_whole(
+    client: TestClient,
+) -> None:
+    net = Network([784, 1000, 10], "relu", "cross_entropy", seed=4)  # 794,000 weights
+    model_id = upload(client, net).json()["id"]
+    r = client.get(f"/api/models/{model_id}/network")
+    assert r.status_code == 200 and len(r.content) < 2_500_000
+    answer = r.json()
+    assert answer["downsampled"] is True and answer["kept_per_layer"] == 2000
+    first = np.array(answer["weights"][0], np.float32)
+    assert first.shape == (1000, 784) and (first != 0).sum() == 2000
+    stored, _ = model_from_bytes(client.get(f"/api/models/{model_id}/weights").content)
+    np.testing.assert_array_equal(stored.weights[0], net.weights[0])  # the .npz has them all
+    small = client.get("/api/models/accurate/network").json()
+    assert small["downsampled"] is False and small["kept_per_layer"] is None

@@ -262,3 +262,17 @@ def test_non_finite_weights_are_409_for_network_and_save(client: TestClient, mon
         r = client.request(method, f"/api/runs/{run_id}/{path}")
         assert r.status_code == 409 and "NaN or infinite" in r.json()["detail"], r.text
     assert all(m["shipped"] for m in client.get("/api/models").json()["models"])
+
+
+def test_a_big_runs_network_is_answered_downsampled(client: TestClient) -> None:
+    # 784·512 + 512·10 = 406,528 weights: above the 300,000 answered in full.
+    run_id = client.post("/api/runs", json={**LONG_RUN, "layers": [512]}).json()["id"]
+    r = wait_for(
+        lambda: (resp := client.get(f"/api/runs/{run_id}/network")).status_code == 200 and resp
+    )
+    net = r.json()
+    assert net["downsampled"] is True and net["kept_per_layer"] == 2000
+    assert [len(w) for w in net["weights"]] == [512, 10]
+    assert sum(v != 0 for row in net["weights"][0] for v in row) == 2000
+    assert len(r.content) < 1_500_000  # ~2 bytes per dropped weight, not ~20 per weight
+    client.delete(f"/api/runs/{run_id}")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app.nn.network import Network
-from app.nn.serialize import ModelFileError, model_to_bytes, save_model
+from app.nn.serialize import ModelFileError, load_model, model_to_bytes, save_model
+from app.paths import SHIPPED_MODELS_DIR
 from app.store.db import Store, StoredRun
 from app.store.files import is_valid_id, path_for, write_atomic
 from app.store.models import (
@@ -17,8 +22,12 @@ from app.store.models import (
     ModelRegistry,
     NonFiniteModel,
     ShippedModelError,
-    network_json,
+    UploadLimitReached,
+    UploadLimits,
+    network_json_bytes,
 )
+
+ROOMY = UploadLimits(max_models=100, max_bytes=10**9)
 
 
 def run(run_id: str, status: str = "queued") -> StoredRun:
@@ -104,10 +113,12 @@ def test_registry(tmp_path: Path) -> None:
     registry = ModelRegistry(store, tmp_path / "models", shipped)
     registry.load()
     assert [e.id for e in registry.list()] == ["accurate"] and registry.default_id == "accurate"
-    entry = registry.add_upload(model_to_bytes(Network([784, 4, 10], seed=1), {}), None, "up.npz")
+    entry = registry.add_upload(
+        model_to_bytes(Network([784, 4, 10], seed=1), {}), None, "up.npz", ROOMY
+    )
     assert entry.name == "up" and entry.path.parent == tmp_path / "models"
     with pytest.raises(ModelFileError):
-        registry.add_upload(b"junk", "x", None)
+        registry.add_upload(b"junk", "x", None, ROOMY)
     with pytest.raises(ShippedModelError):
         registry.delete("accurate")
     with pytest.raises(ModelNotFound):
@@ -170,7 +181,7 @@ def test_non_finite_networks_are_neither_stored_nor_answered_as_json(tmp_path: P
     with pytest.raises(NonFiniteModel, match="NaN or infinite"):
         registry.add(net, {}, name="diverged")
     with pytest.raises(NonFiniteModel):
-        network_json(net)
+        network_json_bytes(net)
     assert registry.list() == [] and list((tmp_path / "models").iterdir()) == []
 
 
@@ -179,6 +190,81 @@ def test_uploads_obey_the_training_parameter_limit(tmp_path: Path) -> None:
     registry.load()
     big = Network([784, 3200, 10], seed=0)  # 2,544,010 parameters > 2,500,000
     with pytest.raises(ModelFileError, match="more than the limit of 2,500,000"):
-        registry.add_upload(model_to_bytes(big), None, "big.npz")
+        registry.add_upload(model_to_bytes(big), None, "big.npz", ROOMY)
     ok = Network([784, 3000, 10], seed=0)  # 2,385,010
-    assert registry.add_upload(model_to_bytes(ok), None, "ok.npz").name == "ok"
+    assert registry.add_upload(model_to_bytes(ok), None, "ok.npz", ROOMY).name == "ok"
+
+
+def _bomb(member_bytes: int) -> bytes:
+    """A real model archive plus a member that inflates to `member_bytes` zeros."""
+    buffer = io.BytesIO()
+    base = zipfile.ZipFile(io.BytesIO(model_to_bytes(Network([784, 4, 10], seed=0), {})))
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in base.infolist():
+            archive.writestr(info.filename, base.read(info))
+        archive.writestr("padding.npy", b"\0" * member_bytes)
+    return buffer.getvalue()
+
+
+def test_uploads_that_unpack_past_the_limit_are_refused_unopened(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.load()
+    bomb = _bomb(30_000_000)  # 30 MB of zeros: about 30 KB compressed
+    assert len(bomb) < 100_000
+    with pytest.raises(ModelFileError, match="unpacks to 30,0"):
+        registry.add_upload(bomb, None, "bomb.npz", ROOMY)
+    assert registry.list() == []
+
+
+def test_upload_limits_count_and_bytes(tmp_path: Path) -> None:
+    registry = _registry(tmp_path)
+    registry.load()
+    data = model_to_bytes(Network([784, 4, 10], seed=0), {})
+    two = UploadLimits(max_models=2, max_bytes=10**9)
+    first = registry.add_upload(data, "a", None, two)
+    registry.add_upload(data, "b", None, two)
+    with pytest.raises(UploadLimitReached, match="2 uploaded models"):
+        registry.add_upload(data, "c", None, two)
+    # A model saved from a run is not an upload: it doesn't count.
+    registry.add(Network([784, 4, 10], seed=3), {"source_run": "r_1"}, name="trained")
+    size = first.path.stat().st_size
+    registry.delete(first.id)
+    assert registry.add_upload(data, "c", None, two).name == "c"
+    tight = UploadLimits(max_models=100, max_bytes=size * 2)
+    with pytest.raises(UploadLimitReached, match="bytes"):
+        registry.add_upload(data, "d", None, tight)
+    assert sorted(e.name for e in registry.list()) == ["b", "c", "trained"]
+
+
+def test_network_json_is_complete_for_the_shipped_models() -> None:
+    for path in sorted(SHIPPED_MODELS_DIR.glob("*.npz")):
+        net, _ = load_model(path)
+        answer = json.loads(network_json_bytes(net))
+        assert answer["downsampled"] is False and answer["kept_per_layer"] is None, path.name
+        for w, got in zip(net.weights, answer["weights"], strict=True):
+            np.testing.assert_array_equal(np.array(got, np.float32), w)
+
+
+def test_network_json_of_a_big_network_keeps_each_layers_strongest_weights() -> None:
+    rng = np.random.default_rng(5)
+    sizes = [784, 1000, 40, 10]  # 824,400 weights
+    weights = [rng.normal(size=(o, i)).astype(np.float32) for i, o in itertools.pairwise(sizes)]
+    biases = [rng.normal(size=o).astype(np.float32) for o in sizes[1:]]
+    net = Network.from_parameters(weights, biases, "relu", "cross_entropy")
+    data = network_json_bytes(net)
+    assert len(data) < 2 * 824_400 + 500_000  # about 2 bytes per dropped weight
+    answer = json.loads(data)
+    assert answer["downsampled"] is True and answer["kept_per_layer"] == 2000
+    assert answer["sizes"] == sizes
+    for w, b, got_w, got_b in zip(
+        weights, biases, answer["weights"], answer["biases"], strict=True
+    ):
+        got = np.array(got_w, np.float32)
+        assert got.shape == w.shape
+        np.testing.assert_array_equal(np.array(got_b, np.float32), b)
+        kept = got != 0
+        expected = min(w.size, 2000)
+        assert kept.sum() == expected
+        np.testing.assert_array_equal(got[kept], w[kept])  # kept values are exact
+        # ... and they are the strongest: none dropped is stronger than the weakest kept.
+        assert np.abs(w[~kept]).max(initial=0) <= np.abs(w[kept]).min()

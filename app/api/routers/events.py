@@ -78,6 +78,9 @@ async def handle_client_message(hub: RunHub, watcher: Watcher, text: str) -> Non
     except ValueError:
         watcher.push(_error("message is not valid JSON"))
         return
+    except RecursionError:  # e.g. [[[[…]]]] nested 100,000 deep
+        watcher.push(_error("message is nested too deeply"))
+        return
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         watcher.push(_error('a message must be a JSON object with a "type"'))
         return
@@ -95,7 +98,7 @@ async def handle_client_message(hub: RunHub, watcher: Watcher, text: str) -> Non
         watcher.network = maps
         await hub.network_now(watcher)
     else:
-        watcher.push(_error(f"unknown message type {kind!r}: expected 'probe' or 'network'"))
+        watcher.push(_error(f"unknown message type {kind!r:.60}: expected 'probe' or 'network'"))
 
 
 async def _probe(hub: RunHub, watcher: Watcher, message: dict[str, Any]) -> None:

@@ -85,7 +85,7 @@ def _lists(arrays: list[np.ndarray]) -> list[list[float]]:
     return [a.astype(np.float64).tolist() for a in arrays]
 
 
-@router.post("", response_model=ExplainResponse, responses=responses(404, 422, 503))
+@router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
 def explain(body: ExplainRequest, models: ModelsDep, settings: SettingsDep) -> dict[str, Any]:
     """One drawing's (or a mini-batch's mean) z, a, cost and gradients."""
     entry = models.get(body.model)  # ModelNotFound → 404
@@ -119,7 +119,7 @@ def _state(result: Explanation) -> dict[str, Any]:
     }
 
 
-@router.post("/step", response_model=StepResponse, responses=responses(404, 422))
+@router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422))
 def step(body: StepRequest, models: ModelsDep) -> dict[str, Any]:
     """Gradient-descent steps on this one example, on a scratch copy of the model."""
     entry = models.get(body.model)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
-from app.api.deps import ModelsDep
+from app.api.deps import ModelsDep, SettingsDep
 from app.api.errors import error, responses
 from app.api.schemas import (
     DefaultModel,
@@ -19,6 +19,7 @@ from app.api.schemas import (
 )
 from app.nn.serialize import ModelFileError
 from app.store.files import ID_PATTERN
+from app.store.models import UploadLimits
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -40,17 +41,20 @@ def set_default(body: DefaultModel, models: ModelsDep) -> dict:
     "",
     response_model=ModelInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(413, 422),
+    responses=responses(409, 413, 422),
 )
 async def upload_model(
     models: ModelsDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a model .npz (never unpickled)")],
     name: Annotated[str | None, Form(max_length=80)] = None,
 ):
+    """409 when the uploaded models already fill NNP_MAX_UPLOADED_MODELS or _BYTES."""
     data = await file.read()
+    limits = UploadLimits(settings.max_uploaded_models, settings.max_uploaded_bytes)
     try:
         # Parsing and writing the file is blocking work: keep it off the event loop.
-        entry = await asyncio.to_thread(models.add_upload, data, name, file.filename)
+        entry = await asyncio.to_thread(models.add_upload, data, name, file.filename, limits)
     except ModelFileError as exc:
         return error(422, f"file: {exc}")
     return models.info(entry)

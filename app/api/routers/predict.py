@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import threading
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from app.api.deps import ModelsDep
 from app.api.errors import error, responses
+from app.api.finite import dumps
 from app.api.schemas import PredictRequest, PredictResponse
 from app.data.preprocess import (
     EmptyDrawingError,
@@ -26,7 +28,7 @@ from app.data.preprocess import (
     pixels_to_input,
 )
 from app.store.files import is_valid_id
-from app.store.models import ModelEntry
+from app.store.models import ModelEntry, ModelRegistry
 
 router = APIRouter(prefix="/api/predict", tags=["predict"])
 
@@ -65,12 +67,19 @@ def decode_image(text: str) -> bytes:
         raise InputError("image: not valid base64") from None
 
 
+# Image decodes at once, per process: a 16-megapixel drawing takes ~100 MB of arrays and a core
+# for a while; more at once would only add memory and GIL contention, not throughput. Callers
+# run in worker threads, so waiting here never blocks the event loop.
+IMAGE_DECODES = threading.BoundedSemaphore(2)
+
+
 def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note | None]:
     """The network's (784,) input from image bytes or a pixel list, and the readability note;
-    InputError on bad input."""
+    InputError on bad input. Blocking work: call it from a worker thread."""
     try:
         if image is not None:
-            return image_to_input_with_note(image)
+            with IMAGE_DECODES:
+                return image_to_input_with_note(image)
         values = pixels_to_input(pixels)
         return values, pixels_note(values)
     except EmptyDrawingError as exc:
@@ -112,50 +121,61 @@ def answer(
 @router.post(
     "",
     response_model=PredictResponse,
-    responses=responses(404, 413, 422),
+    responses=responses(404, 409, 413, 422),
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )
 async def predict(request: Request, models: ModelsDep) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
-    The work is done inline on the event loop: decoding a 280×280 PNG and one forward pass take
-    about a millisecond, less than a hop to the thread pool costs, and it keeps latency low
-    while a training thread competes for the GIL.
+    The body is read on the event loop; decoding the image, the forward pass and the JSON
+    encoding run in the thread pool, so a big image never stalls other requests.
     """
     content_type = request.headers.get("content-type", "")
-    include: list[str] = []
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=4)
+        except HTTPException as exc:  # Starlette reports a malformed multipart body as 400
+            return error(422, f"the multipart body is malformed: {exc.detail}")
+        upload = form.get("file")
+        model_id = form.get("model") or None
+        if not isinstance(upload, UploadFile):
+            return error(422, "file: a multipart request needs a 'file' field with the image")
+        if model_id is not None and not isinstance(model_id, str):
+            return error(422, "model: must be a model id")
+        data = await upload.read()
+        return await run_in_threadpool(_predict, models, model_id, data, None, [])
+    body = await request.body()
+    return await run_in_threadpool(_predict_json, models, body)
+
+
+def _predict_json(models: ModelRegistry, body: bytes) -> Response:
     try:
-        if content_type.startswith("multipart/form-data"):
-            try:
-                form = await request.form(max_files=1, max_fields=4)
-            except HTTPException as exc:  # Starlette reports a malformed multipart body as 400
-                return error(422, f"the multipart body is malformed: {exc.detail}")
-            upload = form.get("file")
-            model_id = form.get("model") or None
-            if not isinstance(upload, UploadFile):
-                return error(422, "file: a multipart request needs a 'file' field with the image")
-            if model_id is not None and not isinstance(model_id, str):
-                return error(422, "model: must be a model id")
-            data = await upload.read()
-            pixels = None
-        else:
-            try:
-                body = PredictRequest.model_validate_json(await request.body())
-            except ValidationError as exc:
-                raise RequestValidationError(
-                    exc.errors(include_url=False, include_context=False)
-                ) from None
-            model_id, include = body.model, list(body.include)
-            data = decode_image(body.image) if body.image is not None else None
-            pixels = body.pixels
-        if model_id is not None and not is_valid_id(model_id):
-            return error(404, f"no model with id {model_id!r}")
-        entry = models.get(model_id)  # ModelNotFound → 404 before any image work
+        request = PredictRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from None
+    try:
+        data = decode_image(request.image) if request.image is not None else None
+    except InputError as exc:
+        return error(422, str(exc))
+    return _predict(models, request.model, data, request.pixels, list(request.include))
+
+
+def _predict(
+    models: ModelRegistry,
+    model_id: str | None,
+    data: bytes | None,
+    pixels: Any | None,
+    include: list[str],
+) -> Response:
+    """The answer for a decoded request (runs in the thread pool)."""
+    if model_id is not None and not is_valid_id(model_id):
+        return error(404, f"no model with id {model_id!r}")
+    entry = models.get(model_id)  # ModelNotFound → 404 before any image work
+    try:
         x, note = to_input(data, pixels)
     except InputError as exc:
         return error(422, str(exc))
     return Response(
-        json.dumps(answer(entry, x, include, note), separators=(",", ":")),
-        media_type="application/json",
+        dumps(answer(entry, x, include, note), "the prediction"), media_type="application/json"
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Response, status
-from fastapi.responses import JSONResponse
 
 from app.api.deps import ModelsDep, RunsDep, SettingsDep
 from app.api.errors import error, responses
@@ -25,7 +23,7 @@ from app.api.schemas import (
 )
 from app.presets import ConfigError
 from app.store.files import ID_PATTERN
-from app.store.models import network_json
+from app.store.models import network_json_bytes
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -102,9 +100,10 @@ def stop_run(run_id: RunId, runs: RunsDep) -> dict:
     status_code=status.HTTP_201_CREATED,
     responses=_CONTROL,
 )
-async def save_run(
+def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
 ) -> dict:
+    """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
     run = runs.get(run_id)
     network = runs.network(run_id)  # RunStateError (409) before training has begun
     last = run.evaluations[-1] if run.evaluations else {}
@@ -116,15 +115,15 @@ async def save_run(
         "test_accuracy": last.get("test_accuracy"),
     }
     name = (body.name.strip() if body and body.name else "") or f"run {run.id}"
-    # Serialising and fsyncing the weights is blocking: do it in a thread.
-    entry = await asyncio.to_thread(models.add, network, metadata, name=name)
+    entry = models.add(network, metadata, name=name)
     runs.set_model(run, entry.id)
     return models.info(entry)
 
 
 @router.get("/{run_id}/network", response_model=NetworkJSON, responses=_CONTROL)
-def run_network(run_id: RunId, runs: RunsDep) -> JSONResponse:
-    return JSONResponse(network_json(runs.network(run_id)))
+def run_network(run_id: RunId, runs: RunsDep) -> Response:
+    """Bounded in size like a model's (see network_json_bytes)."""
+    return Response(network_json_bytes(runs.network(run_id)), media_type="application/json")
 
 
 @router.get("/{run_id}/digits", response_model=RunDigits, responses=responses(404, 422, 503))
