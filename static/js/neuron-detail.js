@@ -7,9 +7,28 @@ import { divergingInto } from "./colors.js";
 const fmt = (v, d = 3) => (v === null || v === undefined ? "–" : Number(v).toFixed(d));
 
 export class NeuronDetail {
-  constructor(el) {
+  /** describe(sel): the neuron's numbers (NetworkView.describe). */
+  constructor(el, describe) {
     this.el = el;
-    this.heat = null;
+    this.describe = describe;
+    this.sel = null;
+    this.pending = false;
+  }
+
+  /** A neuron was hovered or tapped: {layer, index}. */
+  select(sel) {
+    this.sel = sel;
+    this.refresh();
+  }
+
+  /** Redraw for new numbers; coalesced to one per frame (probes arrive often while training). */
+  refresh() {
+    if (!this.sel || this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.show(this.describe(this.sel));
+    });
   }
 
   /** d: NetworkView.describe(...) */
