@@ -8,20 +8,35 @@ import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
 import { ConfusionView } from "./confusion.js";
 import { DrawPad } from "./draw.js";
+import { Explainer } from "./explainer.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { ModelPicker } from "./models.js";
 import { NetworkView } from "./network-view.js";
 import { NeuronDetail } from "./neuron-detail.js";
 import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
-import { FIRST_MODEL, hooks, state } from "./state.js";
+import { FIRST_MODEL, answeringModel, hooks, onRun, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
 
 const $ = (id) => document.getElementById(id);
 
 const pad = new DrawPad($("draw-canvas"), { onChange: () => predictor.drawingChanged() });
 const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => detail.select(sel) });
-const detail = new NeuronDetail($("neuron-detail"), (sel) => netView.describe(sel));
+const explainer = new Explainer(() => {
+  hooks.explains++;
+  detail.refresh();
+});
+// The explanation of the drawing, if it is of the model now selected (a run can't be explained).
+const explained = () => {
+  const cur = explainer.current;
+  return cur && !onRun() && state.selected && cur.res.model === state.selected.id ? cur.res : null;
+};
+const detail = new NeuronDetail($("neuron-detail"), {
+  describe: (sel) => netView.describe(sel),
+  explained,
+  hiddenKind: () => netView.activation,
+  outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
+});
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
 const panel = new TrainPanel({
@@ -37,8 +52,11 @@ const panel = new TrainPanel({
 
 const predictor = new Predictor(pad, netView, {
   shown: () => detail.refresh(),
-  cleared: () => detail.refresh(),
-  drawing: () => {},
+  cleared: () => {
+    explainer.clear();
+    detail.refresh();
+  },
+  drawing: (body, gen) => (onRun() ? explainer.clear() : explainer.request(body, answeringModel(), gen)),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
 });

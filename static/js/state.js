@@ -33,4 +33,5 @@ export const hooks = {
   probes: 0,
   metricsMessages: 0,
   snapshots: 0,
+  explains: 0, // answers of /api/explain shown (or cleared) in the maths panels
 };

@@ -1,0 +1,131 @@
+"""The maths panels of issue 8 in a real Chromium against a real server.
+
+Every number the page shows is checked against the server's own answers, fetched by the test
+with httpx (the same request body the page sent, captured from the browser), and the model's
+weights read from its downloaded .npz with NumPy: the test never imports app code.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import httpx
+import numpy as np
+import pytest
+
+from .test_playground import SEVEN, neuron_point, stroke
+from .waits import wait_for
+
+MINUS = "\u2212"
+SUP = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def shown(text: str) -> float:
+    """Parse the page's number format ("−1.23", "+0.456", "4.56×10⁻⁵") back to a float."""
+    t = text.strip().replace(MINUS, "-").replace("+", "")
+    if "×10" in t:
+        mant, exp = t.split("×10")
+        return float(mant) * 10 ** int(exp.translate(SUP))
+    return float(t)
+
+
+def close(page_value: float, true_value: float, sig: int = 3) -> bool:
+    """Equal to what the page shows with `sig` significant digits."""
+    unit = 10 ** (np.floor(np.log10(abs(true_value) or 1)) - sig + 1)
+    return abs(page_value - true_value) <= 0.51 * unit
+
+
+@pytest.fixture(scope="module")
+def weights(server: str) -> dict[str, dict[str, np.ndarray]]:
+    out = {}
+    for model in ("3b1b", "accurate"):
+        data = httpx.get(f"{server}/api/models/{model}/weights").content
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
+            out[model] = {k: f[k] for k in f.files if re.fullmatch(r"[Wb]\d+", k)}
+    return out
+
+
+def explain_bodies(page) -> list[dict]:
+    """Record the body of every POST /api/explain for one drawing the page sends."""
+    bodies: list[dict] = []
+
+    def on_request(req) -> None:
+        if req.method == "POST" and req.url.endswith("/api/explain"):
+            body = req.post_data_json
+            if "batch" not in body:
+                bodies.append(body)
+
+    page.on("request", on_request)
+    return bodies
+
+
+def draw(page, points) -> None:
+    before = page.evaluate("window.__nnp.explains")
+    stroke(page, points)
+    ready = "n => window.__nnp.settled() && window.__nnp.explains > n"
+    wait_for(page, ready, arg=before, timeout=15000)
+
+
+def text(page, testid: str) -> str:
+    return page.get_by_test_id(testid).first.text_content()
+
+
+def test_neuron_arithmetic_matches_the_api(open_page, server, weights, artifacts) -> None:
+    page = open_page()
+    sent = explain_bodies(page)
+    draw(page, SEVEN)
+    body = {k: v for k, v in sent[-1].items() if k != "grad_weights"}
+    api = httpx.post(f"{server}/api/explain", json=body).json()
+    seen = httpx.post(f"{server}/api/predict", json={**body, "include": ["input"]}).json()["input"]
+    x = np.array(seen)
+    w = weights["3b1b"]
+
+    p = neuron_point(page, 1, 3)
+    page.mouse.click(p["x"], p["y"])
+    page.wait_for_selector("#neuron-detail [data-testid=term-z]")
+    assert "Hidden layer 1, neuron 3" in page.locator("#neuron-detail").text_content()
+    z_api = api["zs"][0][3]
+    assert close(shown(text(page, "term-z")), z_api)
+    assert close(shown(text(page, "term-a")), api["activations"][0][3])
+    assert close(shown(text(page, "term-bias")), float(w["b0"][3]))
+    # The largest term, computed here from the .npz and the input the server saw.
+    terms = w["W0"][3].astype(np.float64) * x
+    top = terms[np.argmax(np.abs(terms))]
+    cells = page.locator("#neuron-detail [data-testid=term]").all_text_contents()
+    listed = [shown(t) for t in cells]
+    assert close(listed[0], top)
+    assert [abs(t) for t in listed] == sorted((abs(t) for t in listed), reverse=True)
+    rest_text = page.get_by_test_id("terms-rest").text_content()
+    n_more = int(re.search(r"and (\d+) more", rest_text).group(1))
+    assert n_more == 784 - len(listed)
+    rest = shown(page.locator("[data-testid=terms-rest] .v").text_content())
+    # What the page lists adds up to the server's z (within the shown digits' rounding).
+    total = sum(listed) + rest + shown(text(page, "term-bias"))
+    slack = 0.005 * (sum(abs(t) for t in listed) + abs(rest) + abs(z_api)) + 1e-3
+    assert abs(total - z_api) <= slack
+
+    # Three 28×28 images, none blank, and the activation plot.
+    canvases = page.locator("#neuron-detail .triple canvas")
+    assert canvases.count() == 3
+    for i in range(3):
+        assert canvas_has_ink(canvases.nth(i))
+    assert canvas_has_ink(page.locator("#neuron-detail canvas.act-plot"))
+    page.locator("#neuron-detail").screenshot(path=str(artifacts / "explain-neuron-1280.png"))
+
+
+CANVAS_INK = """c => {
+  const ctx = c.getContext('2d');
+  const d = ctx.getImageData(0, 0, c.width, c.height).data;
+  let lo = 255 * 3, hi = 0, alpha = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    const s = d[i] + d[i + 1] + d[i + 2];
+    lo = Math.min(lo, s); hi = Math.max(hi, s); alpha = Math.max(alpha, d[i + 3]);
+  }
+  return alpha > 0 && hi - lo > 60;
+}"""
+
+
+def canvas_has_ink(locator) -> bool:
+    """Not blank: some pixels differ clearly from others."""
+    return locator.evaluate(CANVAS_INK)
