@@ -27,7 +27,7 @@ const value = (v, testid, sign = false) => {
 };
 
 export class NeuronDetail {
-  /** src: {describe(sel), explained() → ExplainResponse | null, hiddenKind(), outputKind()} */
+  /** src: {describe(sel), explained() → ExplainResponse | null, kind(), outputKind()} */
   constructor(root, src) {
     this.el = root;
     this.src = src;
@@ -60,7 +60,7 @@ export class NeuronDetail {
       d.activation = ex.activations[d.layer - 1][d.index];
       if (d.layer > 1) d.prevActivations = ex.activations[d.layer - 2];
     }
-    d.kind = d.isOutput ? this.src.outputKind() : this.src.hiddenKind();
+    d.kind = d.isOutput ? this.src.outputKind() : this.src.kind();
     return d;
   }
 

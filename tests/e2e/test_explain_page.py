@@ -129,3 +129,91 @@ CANVAS_INK = """c => {
 def canvas_has_ink(locator) -> bool:
     """Not blank: some pixels differ clearly from others."""
     return locator.evaluate(CANVAS_INK)
+
+
+def test_layer_matrix_highlights_the_selected_row(open_page, server, weights, artifacts) -> None:
+    page = open_page()
+    draw(page, SEVEN)
+    eq = page.get_by_test_id("layer-equation")
+    assert eq.locator("math").count() == 1
+    assert "σ" in eq.text_content() and "W" in eq.text_content()
+    W = page.get_by_test_id("layer-W")
+    assert W.evaluate("c => [c.width, c.height]") == [784, 16]  # 16×784 drawn cell for cell
+    assert canvas_has_ink(W)
+
+    p = neuron_point(page, 1, 9)
+    page.mouse.click(p["x"], p["y"])
+    mark = page.get_by_test_id("layer-row-mark")
+    mark.wait_for(state="visible")
+    assert mark.get_attribute("data-row") == "9"
+    box, wbox = mark.bounding_box(), W.bounding_box()
+    row_h = wbox["height"] / 16
+    centre = box["y"] + box["height"] / 2
+    assert wbox["y"] + 9 * row_h <= centre <= wbox["y"] + 10 * row_h
+    assert "Row 9" in page.get_by_test_id("layer-row").text_content()
+
+    # Hovering a cell shows that weight, as the .npz has it.
+    page.get_by_test_id("layer-W").scroll_into_view_if_needed()
+    wbox = W.bounding_box()
+    row, col = 4, 400
+    page.mouse.move(
+        wbox["x"] + (col + 0.5) * wbox["width"] / 784, wbox["y"] + (row + 0.5) * wbox["height"] / 16
+    )
+    tip = page.get_by_test_id("layer-tip")
+    tip.wait_for(state="visible")
+    m = re.match(r"W\[(\d+), (\d+)\] = (\S+):", tip.text_content())
+    assert m, tip.text_content()
+    j, i = int(m.group(1)), int(m.group(2))
+    assert j == row and abs(i - col) <= 1
+    assert close(shown(m.group(3)), float(weights["3b1b"]["W0"][j, i]))
+
+    # Another layer: the outputs' 10×16 matrix.
+    page.get_by_test_id("layer-pick").select_option("3")
+    assert W.evaluate("c => [c.width, c.height]") == [16, 10]
+    page.locator(".layer-card").screenshot(path=str(artifacts / "explain-layer-1280.png"))
+
+
+def cost_rows(page) -> tuple[list[float], float]:
+    terms = [shown(t) for t in page.get_by_test_id("cost-term").all_text_contents()]
+    return terms, shown(page.get_by_test_id("cost-sum").text_content())
+
+
+def test_cost_of_this_example(open_page, server, artifacts) -> None:
+    page = open_page()
+    sent = explain_bodies(page)
+    draw(page, SEVEN)
+    body = {k: v for k, v in sent[-1].items() if k not in ("grad_weights", "label")}
+    pred = httpx.post(f"{server}/api/predict", json={**body, "include": ["activations"]}).json()
+    a = np.array(pred["activations"][-1], dtype=np.float64)
+    digit = pred["digit"]
+    picker = page.get_by_test_id("cost-label")
+    assert picker.locator("button[aria-checked=true]").text_content() == str(digit)
+
+    def expected(label: int) -> tuple[np.ndarray, float]:
+        y = np.zeros(10)
+        y[label] = 1
+        return (a - y) ** 2, float(((a - y) ** 2).sum())
+
+    terms, total = cost_rows(page)
+    want_terms, want_total = expected(digit)
+    assert all(close(t, w) for t, w in zip(terms, want_terms, strict=True))
+    assert close(total, want_total)
+
+    # Correct the label: the cost is measured against the new target.
+    other = 3 if digit != 3 else 5
+    before = page.evaluate("window.__nnp.explains")
+    picker.get_by_role("radio", name=str(other)).click()
+    wait_for(page, "n => window.__nnp.explains > n", arg=before)
+    terms, total = cost_rows(page)
+    assert close(total, expected(other)[1])
+    assert total > want_total * 10  # a wrong label costs far more
+
+    # How bad the network is overall: the API's own batch answer (what the page asked for).
+    avg = page.get_by_test_id("cost-avg")
+    wait_for(page, "() => /\\d/.test(document.querySelector('[data-testid=cost-avg]').textContent)")
+    batch = httpx.post(
+        f"{server}/api/explain",
+        json={"model": "3b1b", "batch": {"source": "test", "size": 256, "seed": 0}},
+    ).json()
+    assert close(shown(avg.text_content()), 2 * batch["cost"])  # the video's Σ, without the ½
+    page.locator(".cost-card").screenshot(path=str(artifacts / "explain-cost-1280.png"))
