@@ -8,9 +8,13 @@ export const AVERAGE_SAMPLE = 256; // the largest batch the API averages in one 
 const AVERAGE_SEED = 0; // the same digits every time, so the number is stable per model
 
 export class Explainer {
-  /** onChange(explanation | null, error | null) after every answer or clear. */
-  constructor(onChange) {
+  /**
+   * onChange(explanation | null, error | null) after every answer or clear; grads() → the
+   * grad_weights to ask for (rows of ∂C/∂W, for the nudges).
+   */
+  constructor(onChange, grads = () => []) {
     this.onChange = onChange;
+    this.grads = grads;
     this.want = null; // {body, model, gen}
     this.label = null; // the user's label, or null to follow the prediction
     this.current = null; // {body, model, label, gen, res}
@@ -31,6 +35,11 @@ export class Explainer {
     if (this.want) this.send();
   }
 
+  /** Ask again for the same drawing (e.g. the nudges now want ∂C/∂W). */
+  refresh() {
+    if (this.want) this.send();
+  }
+
   /** The drawing is gone, or no model can explain it (a training run is selected). */
   clear() {
     this.want = null;
@@ -47,7 +56,7 @@ export class Explainer {
     if (!want) return;
     this.inFlight = true;
     const label = this.label;
-    const req = { ...want.body, model: want.model, grad_weights: [] };
+    const req = { ...want.body, model: want.model, grad_weights: this.grads() };
     if (label !== null) req.label = label;
     try {
       const res = await post("/api/explain", req);

@@ -7,50 +7,21 @@ import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
 import { ConfusionView } from "./confusion.js";
-import { CostPanel } from "./cost-panel.js";
 import { DrawPad } from "./draw.js";
-import { Explainer } from "./explainer.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
-import { LayerView } from "./layer-view.js";
+import { createMaths } from "./maths.js";
 import { ModelPicker } from "./models.js";
 import { NetworkView } from "./network-view.js";
-import { NeuronDetail } from "./neuron-detail.js";
 import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
-import { FIRST_MODEL, answeringModel, hooks, onRun, state } from "./state.js";
+import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
 
 const $ = (id) => document.getElementById(id);
 
 const pad = new DrawPad($("draw-canvas"), { onChange: () => predictor.drawingChanged() });
-const netView = new NetworkView($("network-canvas"), {
-  onSelect: (sel) => {
-    detail.select(sel);
-    layer.selectNeuron(sel);
-  },
-});
-const kinds = {
-  kind: () => netView.activation,
-  outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
-};
-const explainer = new Explainer(() => {
-  hooks.explains++;
-  detail.refresh();
-  layer.update();
-  cost.show(explained());
-});
-// The explanation of the drawing, if it is of the model now selected (a run can't be explained).
-const explained = () => {
-  const cur = explainer.current;
-  return cur && !onRun() && state.selected && cur.res.model === state.selected.id ? cur.res : null;
-};
-const detail = new NeuronDetail($("neuron-detail"), {
-  describe: (sel) => netView.describe(sel),
-  explained,
-  ...kinds,
-});
-const layer = new LayerView({ network: () => netView.net, explained, input: () => state.lastInput, ...kinds });
-const cost = new CostPanel((label) => explainer.setLabel(label));
+const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => maths.select(sel) });
+const maths = createMaths(netView);
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
 const panel = new TrainPanel({
@@ -65,13 +36,9 @@ const panel = new TrainPanel({
 });
 
 const predictor = new Predictor(pad, netView, {
-  shown: () => detail.refresh(),
-  cleared: () => {
-    explainer.clear();
-    if (pad.isEmpty()) cost.reset();
-    detail.refresh();
-  },
-  drawing: (body, gen) => (onRun() ? explainer.clear() : explainer.request(body, answeringModel(), gen)),
+  shown: () => maths.refresh(),
+  cleared: () => maths.cleared(pad.isEmpty()),
+  drawing: (body, gen) => maths.drawing(body, gen),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
 });
@@ -86,14 +53,13 @@ const picker = new ModelPicker({
   },
   modelChosen: (id, info) => {
     runs.probe(null);
-    cost.loadAverage(explainer.average(id), () => state.selected.id === id);
+    maths.modelChosen(id);
     if (info) netView.setArchitecture(info.sizes, info.activation);
     if (!pad.isEmpty()) predictor.predict();
   },
   network: (id, net) => {
     netView.setNetwork(net);
-    detail.refresh();
-    layer.update();
+    maths.network();
   },
 });
 
@@ -109,7 +75,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   network: (net) => {
     netView.setNetwork(net);
-    detail.refresh();
+    maths.network();
   },
 });
 

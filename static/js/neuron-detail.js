@@ -59,6 +59,9 @@ export class NeuronDetail {
       d.z = ex.zs[d.layer - 1][d.index];
       d.activation = ex.activations[d.layer - 1][d.index];
       if (d.layer > 1) d.prevActivations = ex.activations[d.layer - 2];
+      const g = ex.grad_weights.find((x) => x.layer === d.layer - 1);
+      const row = g ? g.neurons.indexOf(d.index) : -1;
+      d.gradW = row >= 0 ? g.values[row] : null;
     }
     d.kind = d.isOutput ? this.src.outputKind() : this.src.kind();
     return d;
@@ -175,6 +178,11 @@ export class NeuronDetail {
     row.append(inp);
     const prod = a ? d.weights.map((w, i) => w * a[i]) : null;
     row.append(heat(prod, "Weights times your input, pixel by pixel", "w ⊙ a: what it saw"));
+    if (d.gradW) {
+      const fig = heat(d.gradW.map((g) => -g), "The change in each weight this example wants", "−∂C/∂w: the nudge each weight gets");
+      fig.dataset.testid = "nudge-map";
+      row.append(fig);
+    }
     return row;
   }
 }

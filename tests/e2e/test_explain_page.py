@@ -217,3 +217,63 @@ def test_cost_of_this_example(open_page, server, artifacts) -> None:
     ).json()
     assert close(shown(avg.text_content()), 2 * batch["cost"])  # the video's Σ, without the ½
     page.locator(".cost-card").screenshot(path=str(artifacts / "explain-cost-1280.png"))
+
+
+NET_PIXELS = """() => {
+  const c = document.getElementById('network-canvas');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let h = 0;
+  for (let i = 0; i < d.length; i += 97) h = (h * 31 + d[i]) % 1000000007;
+  return h;
+}"""
+
+
+def test_nudges_view_and_steps_downhill(open_page, server, artifacts) -> None:
+    page = open_page()
+    sent = explain_bodies(page)
+    draw(page, SEVEN)
+    page.locator("#network-canvas").scroll_into_view_if_needed()
+    before_pixels = page.evaluate(NET_PIXELS)
+    n = page.evaluate("window.__nnp.explains")
+    page.get_by_test_id("mode-nudges").check()
+    wait_for(page, "n => window.__nnp.explains > n", arg=n)
+    # The page now asks for every small layer's ∂C/∂W (all three, for 3b1b).
+    assert [g["layer"] for g in sent[-1]["grad_weights"]] == [0, 1, 2]
+    wait_for(page, "h => (" + NET_PIXELS + ")() !== h", arg=before_pixels)
+    # A first-layer neuron shows its ∂C/∂w as a 28×28 map.
+    p = neuron_point(page, 1, 2)
+    page.mouse.click(p["x"], p["y"])
+    nudge_map = page.locator("[data-testid=nudge-map] canvas")
+    nudge_map.wait_for()
+    assert canvas_has_ink(nudge_map)
+    page.locator(".net-card").screenshot(path=str(artifacts / "explain-nudges-1280.png"))
+
+    # Correct the label to one the network does not predict, then take steps downhill.
+    digit = int(page.get_by_test_id("prediction").text_content())
+    label = 3 if digit != 3 else 5
+    n = page.evaluate("window.__nnp.explains")
+    page.get_by_test_id("cost-label").get_by_role("radio", name=str(label)).click()
+    wait_for(page, "n => window.__nnp.explains > n", arg=n)
+    page.get_by_test_id("step-lr").fill("2")
+    for k in range(1, 4):
+        page.get_by_test_id("step-take").click()
+        wait_for(
+            page,
+            "k => document.querySelectorAll('[data-testid=step-state]').length === k + 1",
+            arg=k,
+        )
+    states = page.get_by_test_id("step-state").all_text_contents()
+    costs = [shown(re.search(r"cost (\S+),", s).group(1)) for s in states]
+    assert costs[3] < costs[2] < costs[1] < costs[0], costs
+    # The same steps asked of the API directly give the same costs (the video's Σ, no ½).
+    body = {k: v for k, v in sent[-1].items() if k not in ("grad_weights", "label")}
+    api = httpx.post(
+        f"{server}/api/explain/step",
+        json={**body, "label": label, "learning_rate": 2.0, "steps": 3},
+    ).json()
+    assert all(close(c, 2 * s["cost"]) for c, s in zip(costs, api["states"], strict=True))
+    # The real model is unchanged: the cost panel still shows the first cost.
+    assert close(shown(page.get_by_test_id("cost-sum").text_content()), costs[0])
+    page.locator(".cost-card").screenshot(path=str(artifacts / "explain-steps-1280.png"))
+    page.get_by_role("button", name="Reset").click()
+    assert page.get_by_test_id("step-state").count() == 0

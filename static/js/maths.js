@@ -1,0 +1,71 @@
+// Wires the maths panels of the drawing together: one /api/explain answer (Explainer) feeds
+// the neuron's arithmetic, the layer matrix, the cost of this example and the nudges; the
+// cost's digit picker sets the label they all use.
+
+import { CostPanel } from "./cost-panel.js";
+import { Explainer } from "./explainer.js";
+import { LayerView } from "./layer-view.js";
+import { NeuronDetail } from "./neuron-detail.js";
+import { Nudges } from "./nudges.js";
+import { answeringModel, hooks, onRun, state } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function createMaths(netView) {
+  const kinds = {
+    kind: () => netView.activation,
+    outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
+  };
+  // The explanation of the drawing, if it is of the model now selected (a run can't be explained).
+  const explained = () => {
+    const cur = explainer.current;
+    return cur && !onRun() && state.selected && cur.res.model === state.selected.id ? cur.res : null;
+  };
+  const explainer = new Explainer(() => {
+    hooks.explains++;
+    const res = explained();
+    detail.refresh();
+    layer.update();
+    cost.show(res);
+    nudges.show(res);
+  }, () => nudges.gradRequest(netView.sizes));
+  const detail = new NeuronDetail($("neuron-detail"), { describe: (sel) => netView.describe(sel), explained, ...kinds });
+  const layer = new LayerView({ network: () => netView.net, explained, input: () => state.lastInput, ...kinds });
+  const cost = new CostPanel((label) => {
+    nudges.reset();
+    explainer.setLabel(label);
+  });
+  const nudges = new Nudges(netView, {
+    mode: () => {
+      nudges.show(explained());
+      explainer.refresh();
+    },
+    body: () => {
+      const res = explained();
+      const cur = explainer.current;
+      return res ? { body: cur.body, model: res.model, label: res.label, quadratic: res.cost_function === "quadratic" } : null;
+    },
+  });
+  return {
+    select: (sel) => {
+      detail.select(sel);
+      layer.selectNeuron(sel);
+    },
+    refresh: () => detail.refresh(),
+    drawing: (body, gen) => {
+      nudges.reset();
+      if (onRun()) explainer.clear();
+      else explainer.request(body, answeringModel(), gen);
+    },
+    cleared: (empty) => {
+      explainer.clear();
+      if (empty) cost.reset();
+      detail.refresh();
+    },
+    modelChosen: (id) => cost.loadAverage(explainer.average(id), () => state.selected.id === id),
+    network: () => {
+      detail.refresh();
+      layer.update();
+    },
+  };
+}
