@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from .test_playground import SEVEN, neuron_point, stroke
+from .test_playground import SEVEN, choose_model, neuron_point, stroke
 from .waits import wait_for
 
 MINUS = "\u2212"
@@ -277,3 +277,40 @@ def test_nudges_view_and_steps_downhill(open_page, server, artifacts) -> None:
     page.locator(".cost-card").screenshot(path=str(artifacts / "explain-steps-1280.png"))
     page.get_by_role("button", name="Reset").click()
     assert page.get_by_test_id("step-state").count() == 0
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
+def test_explain_screenshots(open_page, artifacts, theme, width, height) -> None:
+    page = open_page(width, height)
+    if theme == "light":
+        page.get_by_role("button", name="Switch to light theme").click()
+    draw(page, SEVEN)
+    p = neuron_point(page, 1, 2)
+    page.mouse.click(p["x"], p["y"])
+    page.wait_for_selector("#neuron-detail .triple canvas")
+    page.get_by_test_id("layer-row-mark").wait_for(state="visible")
+    tag = f"{width}x{height}-{theme}"
+    for card in ("net-card", "cost-card", "layer-card"):
+        page.locator(f".{card}").screenshot(path=str(artifacts / f"explain-{card}-{tag}.png"))
+    page.screenshot(path=str(artifacts / f"explain-page-{tag}.png"), full_page=True)
+    # The new panels fit a phone: no sideways scrolling.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_cross_entropy_model_and_a_big_layer(open_page, server, artifacts) -> None:
+    page = open_page()
+    choose_model(page, "accurate")
+    sent = explain_bodies(page)
+    draw(page, SEVEN)
+    body = {k: v for k, v in sent[-1].items() if k not in ("grad_weights", "label")}
+    pred = httpx.post(f"{server}/api/predict", json={**body, "include": ["activations"]}).json()
+    a = pred["activations"][-1]
+    # Cross-entropy: the cost is −log a_label, and only the label's row counts.
+    assert "log" in page.locator("#cost-sum-label").text_content()
+    assert close(shown(page.get_by_test_id("cost-sum").text_content()), -np.log(a[pred["digit"]]))
+    # 256×784 weights: drawn downsampled, and the view says so.
+    W = page.get_by_test_id("layer-W")
+    assert W.evaluate("c => [c.width, c.height]") == [784, 128]
+    assert "downsampled" in page.locator("#mx-note").text_content()
+    page.locator(".layer-card").screenshot(path=str(artifacts / "explain-layer-accurate-1280.png"))
