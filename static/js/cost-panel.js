@@ -49,11 +49,12 @@ export class CostPanel {
     });
   }
 
-  /** res: ExplainResponse of one drawing, or null. */
-  show(res) {
+  /** res: ExplainResponse of one drawing, or null (then `why` says what to do). */
+  show(res, why = "Draw a digit: its cost appears here.") {
     $("cost-table").hidden = !res;
     $("cost-empty").hidden = Boolean(res);
     if (!res) {
+      $("cost-empty").textContent = why;
       this.mark(-1);
       $("cost-note").textContent = "";
       return;

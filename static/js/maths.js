@@ -26,11 +26,19 @@ export function createMaths(netView) {
     const res = explained();
     detail.refresh();
     layer.update();
-    cost.show(res);
+    cost.show(res, onRun() ? "The maths panels explain a saved model: pick one in the Model list." : undefined);
     nudges.show(res);
   }, () => nudges.gradRequest(netView.sizes));
   const detail = new NeuronDetail($("neuron-detail"), { describe: (sel) => netView.describe(sel), explained, ...kinds });
-  const layer = new LayerView({ network: () => netView.net, explained, input: () => state.lastInput, ...kinds });
+  const layer = new LayerView(
+    { network: () => netView.net, explained, input: () => state.lastInput, ...kinds },
+    {
+      onRow: (l, j) => {
+        netView.select({ layer: l, index: j });
+        detail.select({ layer: l, index: j });
+      },
+    },
+  );
   const cost = new CostPanel((label) => {
     nudges.reset();
     explainer.setLabel(label);

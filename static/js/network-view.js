@@ -336,6 +336,12 @@ export class NetworkView {
     if (this.onSelect) this.onSelect(hit);
   }
 
+  /** Select a neuron from elsewhere (the layer matrix): ring it, without calling onSelect. */
+  select(sel) {
+    this.selected = sel;
+    invalidate(this);
+  }
+
   /** Viewport coordinates of a neuron's centre (tests and the page bench aim with it). */
   clientPoint(layer, index) {
     if (!this.layout) return null;

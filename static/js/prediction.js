@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 export class Predictor {
   /**
    * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen),
-   * probe(body | null), modelGone()}.
+   * probe(body | null), modelGone()}; drawing() follows each answered prediction.
    */
   constructor(pad, netView, on) {
     this.pad = pad;
@@ -60,13 +60,14 @@ export class Predictor {
     this.body = body;
     const running = onRun();
     if (running) this.on.probe(body);
-    this.on.drawing(body, gen);
     try {
       const include = running ? ["input"] : ["input", "activations", "zs"];
       const res = await post("/api/predict", { ...body, model: answeringModel(), include });
       if (gen !== this.gen && this.pad.isEmpty()) return;
       state.lastInput = res.input || null;
       drawDigit($("seen-canvas"), state.lastInput);
+      // The maths panels ask about a drawing only once the server could read it.
+      this.on.drawing(body, gen);
       if (!running) {
         this.show(res);
         this.measure(upAt);

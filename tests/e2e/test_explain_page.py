@@ -167,6 +167,15 @@ def test_layer_matrix_highlights_the_selected_row(open_page, server, weights, ar
     assert j == row and abs(i - col) <= 1
     assert close(shown(m.group(3)), float(weights["3b1b"]["W0"][j, i]))
 
+    # Clicking a row of W selects that neuron: its arithmetic opens below the network.
+    page.mouse.click(wbox["x"] + wbox["width"] / 2, wbox["y"] + 12.5 * wbox["height"] / 16)
+    wait_for(
+        page,
+        "() => document.querySelector('#neuron-detail').textContent"
+        ".includes('Hidden layer 1, neuron 12')",
+    )
+    assert mark.get_attribute("data-row") == "12"
+
     # Another layer: the outputs' 10×16 matrix.
     page.get_by_test_id("layer-pick").select_option("3")
     assert W.evaluate("c => [c.width, c.height]") == [16, 10]
