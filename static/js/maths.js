@@ -28,6 +28,13 @@ export function createMaths(netView) {
     layer.update();
     cost.show(res, onRun() ? "The maths panels explain a saved model: pick one in the Model list." : undefined);
     nudges.show(res);
+    const upAt = hooks.pointerUpAt;
+    if (res && upAt) {
+      hooks.pointerUpAt = null;
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        hooks.lastExplainPaintMs = performance.now() - upAt;
+      }));
+    }
   }, () => nudges.gradRequest(netView.sizes));
   const detail = new NeuronDetail($("neuron-detail"), { describe: (sel) => netView.describe(sel), explained, ...kinds });
   const layer = new LayerView(
@@ -48,6 +55,8 @@ export function createMaths(netView) {
       nudges.show(explained());
       explainer.refresh();
     },
+    refetch: () => explainer.refresh(),
+    model: () => (state.selected && state.selected.kind === "model" ? state.selected.id : undefined),
     body: () => {
       const res = explained();
       const cur = explainer.current;
@@ -70,7 +79,10 @@ export function createMaths(netView) {
       if (empty) cost.reset();
       detail.refresh();
     },
-    modelChosen: (id) => cost.loadAverage(explainer.average(id), () => state.selected.id === id),
+    modelChosen: (id) => {
+      cost.loadAverage(explainer.average(id), () => state.selected.id === id);
+      nudges.modelChanged();
+    },
     network: () => {
       detail.refresh();
       layer.update();

@@ -106,6 +106,7 @@ export class Predictor {
     // Only a prediction that answers a fresh stroke counts (not a model switch re-predict).
     if (ms > 5000) return;
     this.pad.lastPointerUp = 0;
+    hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
     hooks.lastPredictLatencyMs = ms;
     hooks.predictLatencies.push(ms);
     requestAnimationFrame(() => {

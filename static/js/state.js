@@ -34,4 +34,6 @@ export const hooks = {
   metricsMessages: 0,
   snapshots: 0,
   explains: 0, // answers of /api/explain shown (or cleared) in the maths panels
+  pointerUpAt: null, // the stroke the last prediction answered
+  lastExplainPaintMs: null, // pointer up → the maths panels painted with its explanation
 };

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
 import httpx
 import numpy as np
@@ -65,6 +66,14 @@ def draw(page, points) -> None:
     stroke(page, points)
     ready = "n => window.__nnp.settled() && window.__nnp.explains > n"
     wait_for(page, ready, arg=before, timeout=15000)
+
+
+def poll(page, ok, timeout: float = 10.0) -> None:
+    """Wait (with a deadline) for a condition on what the test recorded from the page."""
+    deadline = time.monotonic() + timeout
+    while not ok():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(20)  # lets Playwright deliver the page's events meanwhile
 
 
 def text(page, testid: str) -> str:
@@ -323,3 +332,44 @@ def test_cross_entropy_model_and_a_big_layer(open_page, server, artifacts) -> No
     assert W.evaluate("c => [c.width, c.height]") == [784, 128]
     assert "downsampled" in page.locator("#mx-note").text_content()
     page.locator(".layer-card").screenshot(path=str(artifacts / "explain-layer-accurate-1280.png"))
+
+
+def test_nudges_of_a_big_model_and_of_a_mini_batch(open_page, server, record, artifacts) -> None:
+    page = open_page()
+    choose_model(page, "accurate")
+    sent = explain_bodies(page)
+    draw(page, SEVEN)
+    record(
+        "explain_paint_after_pointer_up_ms",
+        {"accurate": page.evaluate("window.__nnp.lastExplainPaintMs")},
+    )
+    page.get_by_test_id("mode-nudges").check()
+    # 256×784 and 128×256 are too big to send whole: the page asks for the 32 rows the
+    # server's answer shows to be nudged hardest (largest |∂C/∂b|), then draws them.
+    body = {k: v for k, v in sent[0].items() if k not in ("grad_weights", "label")}
+    api = httpx.post(f"{server}/api/explain", json=body).json()
+
+    def asked_rows() -> dict[int, list[int]]:
+        last = sent[-1]["grad_weights"]
+        return {g["layer"]: g["neurons"] for g in last if "neurons" in g}
+
+    want = {
+        layer: sorted(np.argsort(-np.abs(np.array(api["grad_biases"][layer])), kind="stable")[:32])
+        for layer in (0, 1)
+    }
+    poll(page, lambda: set(asked_rows()) == {0, 1})
+    rows = asked_rows()
+    for layer in (0, 1):
+        # Ties in |∂C/∂b| could order differently; compare the magnitudes chosen.
+        gb = np.abs(np.array(api["grad_biases"][layer]))
+        assert np.allclose(sorted(gb[rows[layer]]), sorted(gb[want[layer]]), rtol=1e-5)
+    assert "most nudged neurons" in page.locator("#nudge-big").text_content()
+    page.locator(".net-card").screenshot(path=str(artifacts / "explain-nudges-accurate-1280.png"))
+
+    # The mini-batch: the average wish of 32 training digits.
+    pixels = page.evaluate(NET_PIXELS)
+    page.get_by_test_id("source-batch").check()
+    wait_text = "() => document.querySelector('[data-testid=batch-note]').textContent"
+    wait_for(page, wait_text + ".includes('average wish')", timeout=15000)
+    wait_for(page, "h => (" + NET_PIXELS + ")() !== h", arg=pixels)
+    page.locator(".net-card").screenshot(path=str(artifacts / "explain-nudges-batch-1280.png"))
