@@ -79,7 +79,10 @@ export function drawActivation(canvas, kind, z, a) {
   ctx.beginPath();
   ctx.arc(px, py, 4, 0, Math.PI * 2);
   ctx.fill();
-  ctx.textAlign = "left";
-  ctx.textBaseline = "top";
-  ctx.fillText(`z = ${num(z)} → a = ${num(a)}`, pad.l + 4, pad.t);
+  // The label goes where the curve is not: top left, or bottom right for a point up high.
+  const high = py < (pad.t + h - pad.b) / 2;
+  ctx.textAlign = high ? "right" : "left";
+  ctx.textBaseline = high ? "bottom" : "top";
+  const label = `z = ${num(z)} → a = ${num(a)}`;
+  ctx.fillText(label, high ? Math.min(w - pad.r - 2, px - 6) : pad.l + 4, high ? h - pad.b - 4 : pad.t);
 }

@@ -13,7 +13,7 @@ const MATHML = "http://www.w3.org/1998/Math/MathML";
 const $ = (id) => document.getElementById(id);
 
 export class LayerView {
-  /** src: {network() → NetworkJSON | null, explained() → ExplainResponse | null, input(), kind()} */
+  /** src: {network() → NetworkJSON | null, state() → the view's {input, zs, activations}, kind(), outputKind()} */
   constructor(src, { onRow } = {}) {
     this.src = src;
     this.onRow = onRow;
@@ -69,16 +69,16 @@ export class LayerView {
     if (!net) return null;
     this.fillPicker(net.sizes);
     const l = this.layer;
-    const ex = this.src.explained();
-    const fits = ex && ex.zs.length === net.sizes.length - 1;
+    const st = this.src.state();
+    const fits = Boolean(st && st.zs && st.activations && st.zs.length === net.sizes.length - 1);
     return {
       l,
       sizes: net.sizes,
       W: net.weights[l - 1],
       b: net.biases[l - 1],
-      z: fits ? ex.zs[l - 1] : null,
-      a: fits ? ex.activations[l - 1] : null,
-      a0: l === 1 ? this.src.input() : fits ? ex.activations[l - 2] : null,
+      z: fits ? st.zs[l - 1] : null,
+      a: fits ? st.activations[l - 1] : null,
+      a0: l === 1 ? st && st.input : fits ? st.activations[l - 2] : null,
       last: l === net.sizes.length - 1,
     };
   }
@@ -100,11 +100,17 @@ export class LayerView {
     const cellW = Math.max(0.25, Math.min(16, (width - side) / Math.ceil(cols / fc)));
     const cellH = Math.max(2, Math.min(16, 260 / Math.ceil(rows / fr)));
     this.geom = { rows, cols, cssW: cellW * Math.ceil(cols / fc), cssH: cellH * Math.ceil(rows / fr) };
-    paintMatrix(this.canvases.W, d.W, fr, fc, this.geom);
+    // W changes only with the weights or the size: not on every probe of a training run.
+    const key = `${this.geom.cssW}x${this.geom.cssH}`;
+    if (this.painted !== d.W || this.paintedKey !== key || this.paintedTheme !== theme()) {
+      paintMatrix(this.canvases.W, d.W, fr, fc, this.geom);
+      [this.painted, this.paintedKey, this.paintedTheme] = [d.W, key, theme()];
+    }
     paintVector(this.canvases.a0, d.a0, "row", this.geom.cssW, 14, d.l === 1 ? "sigmoid" : this.src.kind());
     for (const k of ["b", "z"]) paintVector(this.canvases[k], d[k], "col", 22, this.geom.cssH, "diverging");
     paintVector(this.canvases.a, d.a, "col", 22, this.geom.cssH, d.last ? "sigmoid" : this.src.kind());
     $("mx-empty").hidden = Boolean(d.z);
+    $("mx-a0-h").style.maxWidth = `${Math.max(160, this.geom.cssW)}px`;
     this.placeMark();
   }
 
@@ -117,13 +123,13 @@ export class LayerView {
     }
     const W = this.canvases.W;
     const rowH = this.geom.cssH / d.W.length;
-    const grid = $("mx-grid");
     m.hidden = false;
     m.dataset.row = String(this.row);
     m.style.top = `${W.offsetTop + this.row * rowH - 1}px`;
     m.style.height = `${Math.max(2, rowH) + 2}px`;
     m.style.left = `${W.offsetLeft - 2}px`;
-    m.style.width = `${grid.scrollWidth - W.offsetLeft + 2}px`;
+    const last = this.canvases.a;
+    m.style.width = `${last.offsetLeft + last.offsetWidth - W.offsetLeft + 4}px`;
     $("mx-row").textContent = this.rowText(this.row);
   }
 

@@ -16,10 +16,12 @@ export function createMaths(netView) {
     kind: () => netView.activation,
     outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
   };
-  // The explanation of the drawing, if it is of the model now selected (a run can't be explained).
+  // The explanation of the drawing now shown, if it is of the model now selected (a run
+  // can't be explained); null while the answer for a newer drawing is on its way.
   const explained = () => {
     const cur = explainer.current;
-    return cur && !onRun() && state.selected && cur.res.model === state.selected.id ? cur.res : null;
+    const fresh = cur && explainer.want && cur.gen === explainer.want.gen;
+    return fresh && !onRun() && state.selected && cur.res.model === state.selected.id ? cur.res : null;
   };
   const explainer = new Explainer(() => {
     hooks.explains++;
@@ -38,7 +40,7 @@ export function createMaths(netView) {
   }, () => nudges.gradRequest(netView.sizes));
   const detail = new NeuronDetail($("neuron-detail"), { describe: (sel) => netView.describe(sel), explained, ...kinds });
   const layer = new LayerView(
-    { network: () => netView.net, explained, input: () => state.lastInput, ...kinds },
+    { network: () => netView.net, state: () => netView.state, ...kinds },
     {
       onRow: (l, j) => {
         netView.select({ layer: l, index: j });
@@ -68,7 +70,11 @@ export function createMaths(netView) {
       detail.select(sel);
       layer.selectNeuron(sel);
     },
-    refresh: () => detail.refresh(),
+    // A prediction (or a run's probe) is shown: z and a are known before the explanation.
+    refresh: () => {
+      detail.refresh();
+      layer.update();
+    },
     drawing: (body, gen) => {
       nudges.reset();
       if (onRun()) explainer.clear();

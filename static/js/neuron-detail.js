@@ -1,9 +1,9 @@
 // The panel under the network that explains one neuron's arithmetic on the current drawing:
 // its largest terms w·a, the rest summed, the bias, z and the activation, a plot of the
 // activation function marking z, the bias as a threshold, and for a first-hidden-layer neuron
-// its weights, your input and their product as three 28×28 images. z and a come from
-// /api/explain (or the training run's probe); the products w·a are the server's weights times
-// the server's activations, only sorted and summed here for display.
+// its weights, your input and their product as three 28×28 images. z and a are the server's
+// (/api/predict, the same forward pass /api/explain reports, or a training run's probe); the
+// products w·a are the server's weights times its activations, only sorted and summed here.
 
 import { curveName, drawActivation } from "./activation-plot.js";
 import { divergingInto } from "./colors.js";
@@ -51,18 +51,13 @@ export class NeuronDetail {
     });
   }
 
-  /** The view's description, with z and a from /api/explain when it answered this drawing. */
+  /** The view's description (z and a from the prediction), with ∂C/∂w when explained. */
   numbers(d) {
     if (!d || d.layer === 0) return d;
     const ex = this.src.explained();
-    if (ex && ex.zs.length === d.sizes.length - 1) {
-      d.z = ex.zs[d.layer - 1][d.index];
-      d.activation = ex.activations[d.layer - 1][d.index];
-      if (d.layer > 1) d.prevActivations = ex.activations[d.layer - 2];
-      const g = ex.grad_weights.find((x) => x.layer === d.layer - 1);
-      const row = g ? g.neurons.indexOf(d.index) : -1;
-      d.gradW = row >= 0 ? g.values[row] : null;
-    }
+    const g = ex && ex.zs.length === d.sizes.length - 1 ? ex.grad_weights.find((x) => x.layer === d.layer - 1) : null;
+    const row = g ? g.neurons.indexOf(d.index) : -1;
+    d.gradW = row >= 0 ? g.values[row] : null;
     d.kind = d.isOutput ? this.src.outputKind() : this.src.kind();
     return d;
   }
