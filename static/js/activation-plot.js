@@ -79,8 +79,9 @@ export function drawActivation(canvas, kind, z, a) {
   ctx.beginPath();
   ctx.arc(px, py, 4, 0, Math.PI * 2);
   ctx.fill();
-  // The label goes where the curve is not: top left, or bottom right for a point up high.
-  const high = py < (pad.t + h - pad.b) / 2;
+  // The label goes top left, where the curves are low; bottom right if the point's own
+  // dashed line runs along the top.
+  const high = py < pad.t + 16;
   ctx.textAlign = high ? "right" : "left";
   ctx.textBaseline = high ? "bottom" : "top";
   const label = `z = ${num(z)} → a = ${num(a)}`;

@@ -94,10 +94,11 @@ export class LayerView {
     this.equation(d);
     $("mx-note").textContent = fr > 1 || fc > 1
       ? `W has ${rows}×${cols} weights: drawn downsampled, each pixel the mean of ${fr}×${fc} weights. Hover for exact values.`
-      : `W has ${rows}×${cols} weights, one pixel each. Hover any cell for its value.`;
+      : `W has ${rows}×${cols} weights, one cell each. Hover any cell for its value.`;
     const width = $("mx-grid").clientWidth;
     const side = 3 * 34; // b, z, a columns
     const cellW = Math.max(0.25, Math.min(16, (width - side) / Math.ceil(cols / fc)));
+    if (cellW < 0.9) $("mx-note").textContent += ` On this screen about ${Math.round(1 / cellW)} columns share one screen pixel.`;
     const cellH = Math.max(2, Math.min(16, 260 / Math.ceil(rows / fr)));
     this.geom = { rows, cols, cssW: cellW * Math.ceil(cols / fc), cssH: cellH * Math.ceil(rows / fr) };
     // W changes only with the weights or the size: not on every probe of a training run.
