@@ -373,3 +373,25 @@ def test_nudges_of_a_big_model_and_of_a_mini_batch(open_page, server, record, ar
     wait_for(page, wait_text + ".includes('average wish')", timeout=15000)
     wait_for(page, "h => (" + NET_PIXELS + ")() !== h", arg=pixels)
     page.locator(".net-card").screenshot(path=str(artifacts / "explain-nudges-batch-1280.png"))
+
+
+def test_explain_latency_after_pointer_up(open_page, record) -> None:
+    """Pointer up → the cost panel painted with the new explanation (reported, not a bar)."""
+    page = open_page()
+    results = {}
+    for model in ("3b1b", "accurate"):
+        choose_model(page, model)
+        samples = []
+        for _ in range(5):
+            page.get_by_test_id("clear").click()
+            page.evaluate("window.__nnp.lastExplainPaintMs = null")
+            draw(page, SEVEN)
+            wait_for(page, "() => window.__nnp.lastExplainPaintMs !== null")
+            samples.append(page.evaluate("window.__nnp.lastExplainPaintMs"))
+        samples.sort()
+        results[model] = {
+            "samples_ms": [round(x, 1) for x in samples],
+            "median_ms": round(samples[2], 1),
+        }
+        assert samples[2] < 3000  # sanity only: a shared machine
+    record("explain_paint_after_pointer_up", results)
