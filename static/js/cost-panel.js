@@ -24,9 +24,20 @@ export class CostPanel {
       b.setAttribute("aria-checked", "false");
       b.dataset.digit = String(d);
       b.addEventListener("click", () => this.pick(d));
+      b.addEventListener("keydown", (e) => this.arrow(e, d));
       box.append(b);
       this.buttons.push(b);
     }
+  }
+
+  /** Arrow keys move along the radio group, as in any radio group. */
+  arrow(e, d) {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    if (!step) return;
+    e.preventDefault();
+    const next = (d + step + 10) % 10;
+    this.buttons[next].focus();
+    this.pick(next);
   }
 
   pick(d) {
@@ -45,6 +56,7 @@ export class CostPanel {
   mark(d) {
     this.buttons.forEach((b, i) => {
       b.setAttribute("aria-checked", String(i === d));
+      b.tabIndex = i === d || (d < 0 && i === 0) ? 0 : -1;
       b.classList.toggle("on", i === d);
     });
   }
@@ -94,6 +106,12 @@ export class CostPanel {
     } catch (err) {
       if (current()) this.showAverage(null, describeError(err));
     }
+  }
+
+  /** No average to show (a training run is selected). */
+  noAverage() {
+    $("cost-avg-n").textContent = "the test digits";
+    $("cost-avg").textContent = "– (pick a saved model)";
   }
 
   /** batch: ExplainResponse of the test-set batch (count = digits averaged), or an error text. */

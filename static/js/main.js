@@ -47,6 +47,7 @@ const picker = new ModelPicker({
   message: (text) => predictor.message(text),
   runChosen: (sizes, cfg) => {
     netView.setArchitecture(sizes, cfg && cfg.activation);
+    maths.runChosen();
     predictor.clear();
     runs.refreshNetwork(true);
     if (!pad.isEmpty()) predictor.predict();

@@ -89,6 +89,7 @@ export function createMaths(netView) {
       cost.loadAverage(explainer.average(id), () => state.selected.id === id);
       nudges.modelChanged();
     },
+    runChosen: () => cost.noAverage(),
     network: () => {
       detail.refresh();
       layer.update();

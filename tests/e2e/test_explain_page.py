@@ -226,6 +226,14 @@ def test_cost_of_this_example(open_page, server, artifacts) -> None:
     assert close(total, expected(other)[1])
     assert total > want_total * 10  # a wrong label costs far more
 
+    # The keyboard moves the picker like any radio group.
+    before = page.evaluate("window.__nnp.explains")
+    picker.get_by_role("radio", name=str(other)).press("ArrowRight")
+    wait_for(page, "n => window.__nnp.explains > n", arg=before)
+    nxt = (other + 1) % 10
+    assert picker.locator("button[aria-checked=true]").text_content() == str(nxt)
+    assert close(cost_rows(page)[1], expected(nxt)[1])
+
     # How bad the network is overall: the API's own batch answer (what the page asked for).
     avg = page.get_by_test_id("cost-avg")
     wait_for(page, "() => /\\d/.test(document.querySelector('[data-testid=cost-avg]').textContent)")
