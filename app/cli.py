@@ -8,6 +8,7 @@ goes to stderr, so stdout carries only results (with --json: JSON).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import math
 import sys
@@ -138,6 +139,27 @@ def _print_json(obj: Any, out: TextIO | None = None) -> None:
 # ---- serve ----------------------------------------------------------------------------------
 
 
+def is_loopback(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 and ::1 (with or without brackets) reach only this machine."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:  # a host name other than localhost may resolve to anything
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """The one-line warning `serve` prints when it listens beyond this machine, else None."""
+    if is_loopback(host):
+        return None
+    return (
+        f"warning: serving on {host}, not loopback: anyone who can reach this address can "
+        "control the server (train, upload, delete); NNP_ALLOWED_HOSTS lists the names they use"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app with uvicorn (Settings from NNP_* variables, overridden by options)."""
     from app.settings import Settings
@@ -160,6 +182,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings = Settings(**given)
+    warning = exposure_warning(settings.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
     return 0
 

@@ -13,15 +13,31 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import errors
 from app.api.deps import Services
 from app.api.limits import BodyLimitMiddleware
-from app.api.routers import digits, events, explain, health, models, pages, predict, presets, runs
-from app.api.security import SecurityMiddleware, allowed_hosts
+from app.api.routers import (
+    digits,
+    docs,
+    events,
+    explain,
+    health,
+    models,
+    pages,
+    predict,
+    presets,
+    runs,
+)
+from app.api.security import (
+    SecurityMiddleware,
+    allowed_hosts,
+    install_openapi_415,
+    require_content_type,
+)
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.fanout import FanOut
@@ -85,6 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Draw a digit, watch a NumPy neural network light up, and train it live.",
         lifespan=lifespan,
+        # /docs is served from vendored files by app/api/routers/docs.py (no CDN, no inline
+        # script); ReDoc is not offered.
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(require_content_type)],
     )
 
     def body_limit(method: str, path: str) -> int:
@@ -99,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_origins=settings.allowed_origins,
     )
     errors.install(app)
-    for module in (predict, explain, models, runs, events, digits, presets, health, pages):
+    for module in (predict, explain, models, runs, events, digits, presets, health, pages, docs):
         app.include_router(module.router)
+    install_openapi_415(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

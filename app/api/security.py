@@ -6,14 +6,22 @@ A pure ASGI middleware that, for HTTP and WebSocket alike:
   one, Referer) is not the server's own origin nor an allowed one (403); `Origin: null` is
   refused; a request without Origin and Referer (curl, httpx, the CLI) is let through;
 - adds the security headers (CSP and friends) to every HTTP response.
+
+`require_content_type`, an app-wide dependency, answers 415 to a request body whose media type
+the matched route does not take (JSON routes take only `application/json`): a cross-site page
+can send `text/plain` or a typeless body without a CORS preflight, never `application/json`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi import FastAPI, HTTPException
+from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -123,3 +131,81 @@ class SecurityMiddleware:
 
 def allowed_hosts(extra: Iterable[str], bind_host: str) -> list[str]:
     return [*LOOPBACK_HOSTS, *extra, bind_host]
+
+
+# ---- content types ------------------------------------------------------------------------
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+
+
+def media_type(content_type: str) -> str:
+    """`Application/JSON; charset=utf-8` → `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def accepted_media_types(route: APIRoute) -> frozenset[str]:
+    """The body media types a route takes: what its OpenAPI `requestBody` declares by hand
+    (predict), else its body parameters' kind (JSON model, form, file); empty when it takes
+    no body."""
+    extra = (route.openapi_extra or {}).get("requestBody", {}).get("content")
+    if extra:
+        return frozenset(media_type(name) for name in extra)
+    if route.body_field is None:
+        return frozenset()
+    declared = media_type(getattr(route.body_field.field_info, "media_type", JSON))
+    # Starlette parses a form (File fields included) from either encoding; a urlencoded body
+    # can't hold a file, and then gets the usual 422 for the missing field.
+    return frozenset({FORM, MULTIPART}) if declared in (FORM, MULTIPART) else frozenset({declared})
+
+
+def _has_body(conn: HTTPConnection) -> bool:
+    length = conn.headers.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "transfer-encoding" in conn.headers
+
+
+async def require_content_type(conn: HTTPConnection) -> None:
+    """415 when a request carries a body of a media type its route does not take."""
+    route = conn.scope.get("route")
+    if conn.scope["type"] != "http" or not isinstance(route, APIRoute) or not _has_body(conn):
+        return
+    accepted = accepted_media_types(route)
+    if not accepted:
+        return  # the route reads no body; whatever was sent is ignored
+    given = media_type(conn.headers.get("content-type", ""))
+    if given not in accepted:
+        wanted = " or ".join(sorted(accepted))
+        problem = f"Content-Type {given!r} is not accepted" if given else "No Content-Type given"
+        raise HTTPException(415, f"{problem}: send the body as {wanted}")
+
+
+def document_415(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the 415 answer to every operation of an OpenAPI schema that takes a body."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault(
+                    "415",
+                    {
+                        "description": "Unsupported media type (JSON bodies need application/json)",
+                        "content": {
+                            JSON: {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                        },
+                    },
+                )
+    return schema
+
+
+def install_openapi_415(app: FastAPI) -> None:
+    """Make `app.openapi()` declare the 415 that `require_content_type` answers."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_415(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -7,6 +7,7 @@ import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
 import { ConfusionView } from "./confusion.js";
+import { initDescent } from "./descent.js";
 import { DrawPad } from "./draw.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { createMaths } from "./maths.js";
@@ -23,6 +24,7 @@ const pad = new DrawPad($("draw-canvas"), { onChange: () => predictor.drawingCha
 const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => maths.select(sel) });
 const maths = createMaths(netView);
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
+hooks.descent = initDescent($("descent")); // the gradient-descent toys (window.__nnp.descent)
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
 const panel = new TrainPanel({
   start: (cfg) => runs.start(cfg),

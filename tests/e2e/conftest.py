@@ -34,6 +34,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPO = Path(__file__).resolve().parents[2]
+# Installed in every page before its own scripts (over the DevTools protocol, so the page's CSP
+# does not apply to it): records each Content-Security-Policy violation the page reports.
+CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push({
+    directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile,
+    line: e.lineNumber, sample: e.sample,
+  });
+}, true);
+"""
 ARTIFACTS = Path(os.environ.get("NNP_E2E_ARTIFACTS") or Path(__file__).parent / "artifacts")
 
 
@@ -184,6 +195,7 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
 
     def _open(width: int = 1280, height: int = 800, path: str = "/", base: str | None = None):
         ctx = browser.new_context(viewport={"width": width, "height": height})
+        ctx.add_init_script(script=CSP_RECORDER)
         contexts.append(ctx)
         page = ctx.new_page()
         page.on(
@@ -204,6 +216,13 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
         ctx.close()
     unexpected = page_errors.unexpected()
     assert not unexpected, "console or page errors:\n" + "\n".join(unexpected)
+
+
+def csp_violations(page) -> list[dict]:
+    """The CSP violations the page has reported since it loaded (see CSP_RECORDER)."""
+    violations = page.evaluate("window.__cspViolations")
+    assert isinstance(violations, list), "the CSP recorder is not installed in this page"
+    return violations
 
 
 @pytest.fixture

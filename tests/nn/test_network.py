@@ -102,7 +102,15 @@ def test_float32_gradients_agree_with_float64(activation: str, cost: str) -> Non
     net32 = Network(sizes, activation, cost, seed=0)
     net64 = Network(sizes, activation, cost, seed=0, dtype=np.float64)
     net64.params[...] = net32.params
-    x, y = _batch(sizes, 32)
+    # ReLU has a kink at 0: where a pre-activation is within float32 rounding of 0 the two
+    # precisions may take different sides and both gradients are right. Use a batch with no
+    # hidden pre-activation that close to the kink.
+    for seed in range(100):
+        x, y = _batch(sizes, 32, seed)
+        if min(float(np.abs(z).min()) for z in net64.forward(x).zs[:-1]) > 1e-4:
+            break
+    else:
+        raise AssertionError("no batch clear of the kink")
     c32, dw32, db32 = net32.gradients(x.astype(np.float32), y)
     c64, dw64, db64 = net64.gradients(x, y)
     assert c32 == pytest.approx(c64, rel=1e-5)

@@ -1,0 +1,12 @@
+// Starts the vendored Swagger UI on /docs (templates/docs.html). A file, not an inline script,
+// because the Content-Security-Policy allows scripts from 'self' only.
+const root = document.getElementById("swagger-ui");
+window.ui = window.SwaggerUIBundle({
+  url: root.dataset.openapiUrl,
+  domNode: root,
+  deepLinking: true,
+  layout: "BaseLayout",
+  presets: [window.SwaggerUIBundle.presets.apis],
+  // The default validator badge would ask validator.swagger.io about the schema.
+  validatorUrl: null,
+});
