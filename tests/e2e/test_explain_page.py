@@ -301,7 +301,7 @@ def test_nudges_view_and_steps_downhill(open_page, server, artifacts) -> None:
     # The real model is unchanged: the cost panel still shows the first cost.
     assert close(shown(page.get_by_test_id("cost-sum").text_content()), costs[0])
     page.locator(".cost-card").screenshot(path=str(artifacts / "explain-steps-1280.png"))
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_test_id("step-reset").click()
     assert page.get_by_test_id("step-state").count() == 0
 
 
