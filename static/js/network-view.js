@@ -20,6 +20,8 @@ export class NetworkView {
     this.activation = "sigmoid";
     this.net = null; // NetworkJSON (weights, biases)
     this.state = null; // {input, activations, zs, probabilities}
+    this.mode = "activations"; // or "nudges": colours show −∂C/∂a and −∂C/∂w
+    this.nudges = null; // {acts: [−∂C/∂a per layer], weights: [−∂C/∂W matrix | null per layer]}
     this.layout = null;
     this.conn = document.createElement("canvas");
     this.connDirty = true;
@@ -60,6 +62,14 @@ export class NetworkView {
   /** Activations of the current drawing; null clears the lights. */
   setState(state) {
     this.state = state;
+    invalidate(this);
+  }
+
+  /** "activations" or "nudges" (with nudges = {acts, weights} from /api/explain, or null). */
+  setMode(mode, nudges) {
+    this.mode = mode;
+    this.nudges = nudges;
+    this.connDirty = true;
     invalidate(this);
   }
 
@@ -122,7 +132,12 @@ export class NetworkView {
 
     this.drawInput(ctx, L.layers[0]);
     const acts = this.state && this.state.activations;
+    const nudging = this.mode === "nudges";
     for (let l = 1; l < L.layers.length; l++) {
+      if (nudging) {
+        this.drawNudges(ctx, L.layers[l], this.nudges && this.nudges.acts[l - 1]);
+        continue;
+      }
       const a = acts && acts[l - 1];
       this.drawLayer(ctx, L.layers[l], a, l === L.layers.length - 1);
     }
@@ -174,6 +189,29 @@ export class NetworkView {
     }
   }
 
+  /** Neurons coloured by the change this example wishes for: blue up, orange down. */
+  drawNudges(ctx, lay, g) {
+    let m = 0;
+    if (g) for (const v of g) m = Math.max(m, Math.abs(v));
+    const ring = theme().ring;
+    for (let i = 0; i < lay.n; i++) {
+      const t = g && m ? g[i] / m : 0;
+      ctx.fillStyle = nudgeFill(t);
+      ctx.beginPath();
+      if (lay.round) {
+        ctx.arc(lay.xs[i], lay.ys[i], lay.r * (0.55 + 0.45 * Math.abs(t)), 0, Math.PI * 2);
+        ctx.fill();
+        ctx.lineWidth = 1;
+        ctx.strokeStyle = ring;
+        ctx.beginPath();
+        ctx.arc(lay.xs[i], lay.ys[i], lay.r, 0, Math.PI * 2);
+        ctx.stroke();
+      } else {
+        ctx.fillRect(lay.xs[i] - lay.r, lay.ys[i] - lay.r, lay.r * 2, lay.r * 2);
+      }
+    }
+  }
+
   drawOutputs(ctx, lay) {
     const t = theme();
     const probs = this.state && this.state.probabilities;
@@ -182,6 +220,10 @@ export class NetworkView {
     ctx.textBaseline = "middle";
     const barX = lay.labelX + 14;
     const barW = Math.max(10, this.cssW - barX - 6);
+    if (this.mode === "nudges") {
+      this.drawOutputWishes(ctx, lay, barX, barW);
+      return;
+    }
     for (let i = 0; i < lay.n; i++) {
       const y = lay.ys[i];
       ctx.font = i === winner ? "bold 13px system-ui, sans-serif" : "12px system-ui, sans-serif";
@@ -193,6 +235,26 @@ export class NetworkView {
         ctx.fillStyle = i === winner ? t.accent : t.blue;
         ctx.fillRect(barX, y - 3, Math.max(0, Math.min(1, probs[i])) * barW, 6);
       }
+    }
+  }
+
+  /** Beside each output: ↑ or ↓ and a bar for how much this example wants it to move. */
+  drawOutputWishes(ctx, lay, barX, barW) {
+    const t = theme();
+    const g = this.nudges && this.nudges.acts[this.nudges.acts.length - 1];
+    let m = 0;
+    if (g) for (const v of g) m = Math.max(m, Math.abs(v));
+    const mid = barX + barW / 2;
+    for (let i = 0; i < lay.n; i++) {
+      const y = lay.ys[i];
+      const v = g && m ? g[i] / m : 0;
+      ctx.font = "12px system-ui, sans-serif";
+      ctx.fillStyle = t.text;
+      ctx.fillText(`${i}${v > 0.02 ? "↑" : v < -0.02 ? "↓" : ""}`, lay.labelX, y);
+      ctx.fillStyle = t.grid;
+      ctx.fillRect(mid - 0.5, y - 5, 1, 10);
+      ctx.fillStyle = v >= 0 ? `rgb(${POS})` : `rgb(${NEG})`;
+      ctx.fillRect(v >= 0 ? mid : mid + v * (barW / 2), y - 3, Math.abs(v) * (barW / 2), 6);
     }
   }
 
@@ -222,10 +284,14 @@ export class NetworkView {
     const net = this.net;
     const L = this.layout;
     if (!net || !L || net.weights.length !== L.layers.length - 1) return;
+    // In nudges mode the lines are −∂C/∂w (layers the server sent), else the weights.
+    const nudging = this.mode === "nudges";
+    const mats = nudging ? (this.nudges ? this.nudges.weights : []) : net.weights;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.lineCap = "round";
     for (let l = 1; l < L.layers.length; l++) {
-      const W = net.weights[l - 1];
+      const W = mats[l - 1];
+      if (!W) continue;
       const src = L.layers[l - 1];
       const dst = L.layers[l];
       const picked = strongest(W, MAX_LINES);
@@ -268,6 +334,12 @@ export class NetworkView {
     this.selected = hit;
     invalidate(this);
     if (this.onSelect) this.onSelect(hit);
+  }
+
+  /** Select a neuron from elsewhere (the layer matrix): ring it, without calling onSelect. */
+  select(sel) {
+    this.selected = sel;
+    invalidate(this);
   }
 
   /** Viewport coordinates of a neuron's centre (tests and the page bench aim with it). */
@@ -457,6 +529,14 @@ function strongest(W, limit) {
     cols[n] = keep[n] % colsN;
   }
   return { rows, cols, count: keep.length, max: max || 1 };
+}
+
+/** A neuron's fill for a nudge t in −1..1: blue wants up, orange wants down. */
+function nudgeFill(t) {
+  const base = theme().neuronOff;
+  const c = t >= 0 ? POS : NEG;
+  const k = Math.min(1, Math.abs(t));
+  return `rgb(${[0, 1, 2].map((i) => Math.round(base[i] + (c[i] - base[i]) * k)).join(",")})`;
 }
 
 function brightnessScale(a, kind) {

@@ -278,7 +278,7 @@ def test_train_live(open_page, server, artifacts, record) -> None:
     )
     time.sleep(0.8)  # absence of progress can only be seen over a window of time
     assert step_of(page) == paused_at
-    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_test_id("train-step").click()
     wait_step_above(page, paused_at)
     page.get_by_test_id("train-resume").click()
     wait_status(page, "running")

@@ -1,0 +1,87 @@
+// Asks POST /api/explain about the current drawing and keeps the latest answer for the maths
+// panels (neuron arithmetic, layer matrix, cost, nudges). At most one request is in flight; the
+// newest drawing or label goes next. The test-set average cost is fetched once per model.
+
+import { describeError, post } from "./api.js";
+
+export const AVERAGE_SAMPLE = 256; // the largest batch the API averages in one request
+const AVERAGE_SEED = 0; // the same digits every time, so the number is stable per model
+
+export class Explainer {
+  /**
+   * onChange(explanation | null, error | null) after every answer or clear; grads() → the
+   * grad_weights to ask for (rows of ∂C/∂W, for the nudges).
+   */
+  constructor(onChange, grads = () => []) {
+    this.onChange = onChange;
+    this.grads = grads;
+    this.want = null; // {body, model, gen}
+    this.label = null; // the user's label, or null to follow the prediction
+    this.current = null; // {body, model, label, gen, res}
+    this.inFlight = false;
+    this.again = false;
+    this.averages = new Map(); // model → Promise of the batch explanation
+  }
+
+  /** A new drawing (body as sent to predict) for `model`; gen orders answers. */
+  request(body, model, gen) {
+    this.want = { body, model, gen };
+    this.send();
+  }
+
+  /** The user's label (0..9), or null to measure the cost against the prediction. */
+  setLabel(label) {
+    this.label = label;
+    if (this.want) this.send();
+  }
+
+  /** Ask again for the same drawing (e.g. the nudges now want ∂C/∂W). */
+  refresh() {
+    if (this.want) this.send();
+  }
+
+  /** The drawing is gone, or no model can explain it (a training run is selected). */
+  clear() {
+    this.want = null;
+    this.current = null;
+    this.onChange(null, null);
+  }
+
+  async send() {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    const want = this.want;
+    if (!want) return;
+    this.inFlight = true;
+    const label = this.label;
+    const req = { ...want.body, model: want.model, grad_weights: this.grads() };
+    if (label !== null) req.label = label;
+    try {
+      const res = await post("/api/explain", req);
+      if (this.want === want && this.label === label) {
+        this.current = { ...want, label, res };
+        this.onChange(this.current, null);
+      }
+    } catch (err) {
+      if (this.want === want) this.onChange(null, describeError(err));
+    } finally {
+      this.inFlight = false;
+      if (this.again || (this.want && this.want !== want) || this.label !== label) {
+        this.again = false;
+        this.send();
+      }
+    }
+  }
+
+  /** The model's mean cost over AVERAGE_SAMPLE test digits (cached per model). */
+  average(model) {
+    if (!this.averages.has(model)) {
+      const p = post("/api/explain", { model, batch: { source: "test", size: AVERAGE_SAMPLE, seed: AVERAGE_SEED } });
+      p.catch(() => this.averages.delete(model)); // try again next time
+      this.averages.set(model, p);
+    }
+    return this.averages.get(model);
+  }
+}

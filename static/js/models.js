@@ -1,0 +1,83 @@
+// The model select: the shipped and saved models (and the run being trained), the info line
+// under it, and each model's weights (fetched once: a model's weights never change).
+
+import { describeError, get } from "./api.js";
+import { state } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class ModelPicker {
+  /** on: {message(text), modelChosen(id, info), runChosen(sizes, cfg), network(id, net)} */
+  constructor(on) {
+    this.on = on;
+    this.networks = new Map(); // model id → NetworkJSON
+    $("model-select").addEventListener("change", (e) => this.select(e.target.value));
+  }
+
+  async load() {
+    try {
+      const data = await get("/api/models");
+      state.models = data.models || [];
+    } catch (err) {
+      this.on.message(`Couldn't load the models: ${describeError(err)}`);
+    }
+    this.fill();
+  }
+
+  fill() {
+    const sel = $("model-select");
+    const prev = sel.value;
+    sel.replaceChildren();
+    const group = (label, items) => {
+      if (!items.length) return;
+      const g = document.createElement("optgroup");
+      g.label = label;
+      for (const [value, text] of items) {
+        const o = document.createElement("option");
+        o.value = value;
+        o.textContent = text;
+        g.append(o);
+      }
+      sel.append(g);
+    };
+    const label = (m) => `${m.name || m.id} · ${(m.sizes || []).join("-")}`;
+    group("Shipped", state.models.filter((m) => m.shipped).map((m) => [m.id, label(m)]));
+    group("Saved", state.models.filter((m) => !m.shipped).map((m) => [m.id, label(m)]));
+    const run = state.run;
+    if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.status})`]]);
+    const s = state.selected;
+    const want = s ? (s.kind === "run" ? `run:${s.id}` : s.id) : prev;
+    if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
+  }
+
+  async select(value) {
+    const sel = $("model-select");
+    if (sel.value !== value) sel.value = value;
+    if (value.startsWith("run:")) {
+      state.selected = { kind: "run", id: value.slice(4) };
+      const cfg = state.run && state.run.info && state.run.info.config;
+      const sizes = cfg && cfg.layers ? [784, ...cfg.layers, 10] : null;
+      $("model-info").textContent = `The run that is training: the drawing is re-checked after each update.${
+        sizes ? ` ${sizes.join("-")} · ${cfg.activation}` : ""}`;
+      this.on.runChosen(sizes, cfg);
+      return;
+    }
+    state.selected = { kind: "model", id: value };
+    const m = state.models.find((x) => x.id === value);
+    if (m) {
+      const acc = m.test_accuracy !== null && m.test_accuracy !== undefined ? ` · test accuracy ${(m.test_accuracy * 100).toFixed(1)}%` : "";
+      $("model-info").textContent = `${(m.sizes || []).join("-")} · ${m.activation} · ${m.cost} · ${Number(m.parameters).toLocaleString("en")} parameters${acc}`;
+    }
+    this.on.modelChosen(value, m);
+    try {
+      let net = this.networks.get(value);
+      if (!net) {
+        net = await get(`/api/models/${encodeURIComponent(value)}/network`);
+        this.networks.set(value, net);
+      }
+      if (state.selected.kind === "model" && state.selected.id === value) this.on.network(value, net);
+    } catch (err) {
+      this.on.message(`Couldn't load the model's weights: ${describeError(err)}`);
+    }
+  }
+}

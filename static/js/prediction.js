@@ -1,0 +1,179 @@
+// The drawing → prediction loop: at most one /api/predict in flight (the latest drawing goes
+// next), the answer shown as a digit, a confidence and the 28×28 the network saw, and the
+// network view lit up. While a training run is selected the run's socket answers (a probe)
+// and this only fetches what the server saw.
+
+import { ApiError, describeError, get, post } from "./api.js";
+import { drawDigit } from "./draw.js";
+import { argmax } from "./network-view.js";
+import { answeringModel, hooks, onRun, state } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class Predictor {
+  /**
+   * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen),
+   * probe(body | null), modelGone()}; drawing() follows each answered prediction.
+   */
+  constructor(pad, netView, on) {
+    this.pad = pad;
+    this.netView = netView;
+    this.on = on;
+    this.debounce = null;
+    this.inFlight = false;
+    this.again = false;
+    this.gen = 0; // bumps on every drawing change: stale answers are ignored
+    this.answeredGen = -1; // the gen of the last answer shown
+    this.lastAnnounced = null;
+    this.body = null; // what was sent for the current drawing ({pixels} or {image})
+  }
+
+  /** True once the answer for the current drawing is shown. */
+  settled() {
+    return !this.inFlight && !this.again && this.answeredGen === this.gen;
+  }
+
+  drawingChanged() {
+    this.gen++;
+    clearTimeout(this.debounce);
+    if (this.pad.isEmpty()) {
+      this.body = null;
+      this.showEmpty();
+      this.on.probe(null);
+      return;
+    }
+    // A short debounce merges bursts (undo held down, quick strokes) into one request.
+    this.debounce = setTimeout(() => this.predict(), 12);
+  }
+
+  async predict() {
+    if (this.pad.isEmpty()) return;
+    if (this.inFlight) {
+      this.again = true; // at most one request in flight: the latest drawing goes next
+      return;
+    }
+    this.inFlight = true;
+    const gen = this.gen;
+    const upAt = this.pad.lastPointerUp;
+    const exact = this.pad.exactPixels();
+    const body = exact ? { pixels: exact } : { image: this.pad.toDataURL() };
+    this.body = body;
+    const running = onRun();
+    if (running) this.on.probe(body);
+    try {
+      const include = running ? ["input"] : ["input", "activations", "zs"];
+      const res = await post("/api/predict", { ...body, model: answeringModel(), include });
+      if (gen !== this.gen && this.pad.isEmpty()) return;
+      state.lastInput = res.input || null;
+      drawDigit($("seen-canvas"), state.lastInput);
+      // The maths panels ask about a drawing only once the server could read it.
+      this.on.drawing(body, gen);
+      if (!running) {
+        this.show(res);
+        this.measure(upAt);
+      } else {
+        this.netView.setState({ ...(this.netView.state || {}), input: state.lastInput });
+      }
+      this.message("");
+    } catch (err) {
+      await this.failed(err, running);
+    } finally {
+      this.inFlight = false;
+      this.answeredGen = gen;
+      if (this.again) {
+        this.again = false;
+        this.predict();
+      }
+    }
+  }
+
+  async failed(err, running) {
+    if (err instanceof ApiError && err.status === 422) {
+      // The server's own words, e.g. "The drawing is empty: ..."
+      this.clear();
+      this.message(`${describeError(err)} Draw a bigger digit.`);
+    } else if (err instanceof ApiError && err.status === 404 && !running) {
+      this.message(`The model “${state.selected.id}” is gone; pick another one.`);
+      await this.on.modelGone();
+    } else {
+      this.message(describeError(err));
+    }
+  }
+
+  measure(upAt) {
+    if (!upAt) return;
+    const ms = performance.now() - upAt;
+    // Only a prediction that answers a fresh stroke counts (not a model switch re-predict).
+    if (ms > 5000) return;
+    this.pad.lastPointerUp = 0;
+    hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
+    hooks.lastPredictLatencyMs = ms;
+    hooks.predictLatencies.push(ms);
+    requestAnimationFrame(() => {
+      hooks.lastPredictPaintMs = performance.now() - upAt;
+    });
+  }
+
+  /** Show a prediction: from /api/predict, or a training run's probe. */
+  show(p) {
+    hooks.predictions++;
+    const digit = p.digit ?? argmax(p.probabilities);
+    const conf = p.confidence ?? p.probabilities[digit];
+    $("prediction").textContent = String(digit);
+    $("confidence").textContent = p.note ? "only a guess" : `${Math.round(conf * 100)}% sure`;
+    this.showNote(p.note || null);
+    if (digit !== this.lastAnnounced) {
+      this.lastAnnounced = digit;
+      $("announce").textContent = `The network thinks it's a ${digit}, ${Math.round(conf * 100)} percent sure.`;
+    }
+    this.netView.setState({
+      input: p.input || state.lastInput,
+      activations: p.activations || null,
+      zs: p.zs || null,
+      probabilities: p.probabilities,
+    });
+    this.on.shown(p);
+  }
+
+  // The server's "can't really read this" note; the digit is then marked as a guess.
+  showNote(note) {
+    const el = $("prediction-note");
+    el.textContent = note ? note.message : "";
+    el.hidden = !note;
+    $("prediction").classList.toggle("guess", Boolean(note));
+  }
+
+  clear() {
+    this.showNote(null);
+    $("prediction").textContent = "";
+    $("confidence").textContent = "";
+    this.lastAnnounced = null;
+    this.netView.setState(null);
+    this.on.cleared();
+  }
+
+  showEmpty() {
+    this.clear();
+    state.lastInput = null;
+    drawDigit($("seen-canvas"), null);
+    $("digit-label").textContent = "";
+    $("announce").textContent = "";
+    this.message("Draw a digit from 0 to 9 in the black box.");
+  }
+
+  message(text) {
+    const el = $("draw-message");
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  async randomDigit() {
+    this.message("Fetching a test digit…");
+    try {
+      const d = await get("/api/digits/random");
+      this.pad.setPixels(d.pixels);
+      $("digit-label").textContent = `MNIST test digit #${d.index}, labelled ${d.label}`;
+    } catch (err) {
+      this.message(`No test digit: ${describeError(err)}`);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+// The training run the page watches: its WebSocket events feed the cost chart, the training
+// panel's numbers, the confusion matrix and mistakes gallery, and (while the run is selected)
+// the live probe of the drawing and the network view's weights.
+
+import { RunSocket, describeError, get, post } from "./api.js";
+import { showGallery } from "./confusion.js";
+import { hooks, state } from "./state.js";
+
+const $ = (id) => document.getElementById(id);
+const ACTIVE = new Set(["queued", "downloading", "running", "paused"]);
+
+export class RunController {
+  /**
+   * parts: {chart, panel, confusion, netView}; on: {listChanged(), select(value),
+   * modelsChanged(), probe(msg), reprobe(), network(net)}.
+   */
+  constructor(parts, on) {
+    Object.assign(this, parts);
+    this.on = on;
+    this.galleryCell = null; // null = the most confident mistakes, else one confusion cell
+    this.netFetch = null;
+    this.netFetchedAt = 0;
+    $("gallery-back").addEventListener("click", () => {
+      this.galleryCell = null;
+      this.loadMistakes();
+    });
+  }
+
+  /** Tell the run what to probe (the drawing's body), or stop probing (null). */
+  probe(body) {
+    const run = state.run;
+    if (!run || !run.socket) return;
+    run.socket.send(body ? { type: "probe", ...body } : { type: "probe", pixels: null }, "probe");
+  }
+
+  selectedRun() {
+    const run = state.run;
+    const s = state.selected;
+    return run && s && s.kind === "run" && s.id === run.id ? run : null;
+  }
+
+  /** The run's current weights for the connections; throttled by network size while training. */
+  refreshNetwork(force = false) {
+    const run = this.selectedRun();
+    if (!run || this.netFetch) return;
+    // No weights exist before training begins (the server answers 409 then).
+    if (run.status === "queued" || run.status === "downloading") return;
+    const layers = run.info && run.info.config && run.info.config.layers;
+    const params = layers ? [784, ...layers, 10].reduce((a, n, i, s) => (i ? a + s[i - 1] * n : 0), 0) : 20000;
+    const period = Math.max(3000, params / 20);
+    if (!force && performance.now() - this.netFetchedAt < period) return;
+    const id = run.id;
+    this.netFetchedAt = performance.now();
+    this.netFetch = get(`/api/runs/${encodeURIComponent(id)}/network`)
+      .then((net) => {
+        if (this.selectedRun() && state.run.id === id) this.on.network(net);
+      })
+      .catch(() => {
+        /* the run may not have weights yet (queued/downloading): try again later */
+      })
+      .finally(() => {
+        this.netFetch = null;
+      });
+  }
+
+  async start(cfg) {
+    this.message("");
+    const info = await post("/api/runs", cfg);
+    this.watch(info);
+    this.on.select(`run:${info.id}`);
+  }
+
+  watch(info) {
+    if (state.run && state.run.socket) state.run.socket.close();
+    const run = { id: info.id, status: info.status, info, socket: null };
+    state.run = run;
+    this.galleryCell = null;
+    this.chart.reset();
+    this.panel.resetStats();
+    this.panel.setStatus(info.status, true);
+    this.panel.showTestAccuracy(null);
+    this.on.listChanged();
+    run.socket = new RunSocket(info.id, (msg) => this.onEvent(info.id, msg));
+  }
+
+  onEvent(id, msg) {
+    const run = state.run;
+    if (!run || run.id !== id) return;
+    switch (msg.type) {
+      case "snapshot":
+        hooks.snapshots++;
+        this.applySnapshot(msg.run);
+        break;
+      case "metrics":
+        hooks.metricsMessages++;
+        this.chart.addPoints(msg.points);
+        this.panel.showProgress(msg.progress || { step: msg.step, epoch: msg.epoch });
+        this.panel.showLatest(msg);
+        // Metrics mean training has begun; but the last points of a stopped run may arrive
+        // just after its "stopped" status, and must not revive it.
+        if (run.status === "queued" || run.status === "downloading") this.setStatus("running", null);
+        this.refreshNetwork();
+        break;
+      case "evaluation":
+        this.applyEvaluation(msg);
+        this.refreshNetwork(true);
+        break;
+      case "status":
+        this.setStatus(msg.status, msg.reason);
+        break;
+      case "download":
+        this.panel.showDownload(msg.done, msg.total);
+        break;
+      case "probe":
+        hooks.probes++;
+        if (this.selectedRun()) this.on.probe(msg);
+        break;
+      case "error":
+        this.message(`Server: ${msg.detail}`);
+        break;
+      case "gone":
+        this.message("This run no longer exists on the server.");
+        this.setStatus("stopped", null);
+        break;
+      default:
+        break;
+    }
+  }
+
+  applySnapshot(info) {
+    if (!info) return;
+    state.run.info = info;
+    this.chart.reset();
+    const h = info.history || {};
+    if (h.metrics) this.chart.addPoints(h.metrics);
+    const evals = h.evaluations || [];
+    for (const e of evals) this.chart.addEvaluation(e);
+    this.panel.showProgress(info.progress);
+    this.panel.showLatest(info.latest);
+    this.setStatus(info.status, info.reason);
+    if (evals.length) this.applyEvaluation(evals[evals.length - 1], true);
+    // Re-send the probe: this is a new (or re-)connection.
+    if (this.selectedRun()) this.on.reprobe();
+  }
+
+  applyEvaluation(ev, fromSnapshot = false) {
+    if (!fromSnapshot) this.chart.addEvaluation(ev);
+    this.panel.showTestAccuracy(ev.test_accuracy);
+    this.confusion.show(ev.confusion);
+    this.loadMistakes();
+  }
+
+  async loadMistakes() {
+    if (!state.run) return;
+    const id = state.run.id;
+    const cell = this.galleryCell;
+    const query = cell ? `label=${cell[0]}&predicted=${cell[1]}&limit=24` : "limit=24";
+    $("gallery-title").textContent = cell ? `Test digits that are ${cell[0]}, predicted ${cell[1]}` : "Most confident mistakes";
+    $("gallery-back").hidden = !cell;
+    try {
+      const data = await get(`/api/runs/${encodeURIComponent(id)}/digits?${query}`);
+      if (state.run && state.run.id === id && cell === this.galleryCell) {
+        showGallery($("gallery"), data.digits, cell ? "None." : "No mistakes. Impressive.");
+      }
+    } catch (err) {
+      showGallery($("gallery"), [], `Couldn't load the digits: ${describeError(err)}`);
+    }
+  }
+
+  /** A confusion-matrix cell was clicked: show those test digits (kept across evaluations). */
+  showCell(label, predicted) {
+    this.galleryCell = [label, predicted];
+    this.loadMistakes();
+  }
+
+  setStatus(status, reason) {
+    const run = state.run;
+    const changed = run.status !== status;
+    run.status = status;
+    if (run.info) run.info.status = status;
+    this.panel.setStatus(status, true);
+    if (status !== "downloading") this.panel.showDownload(null);
+    if (changed) this.on.listChanged();
+    if (status === "diverged") {
+      const info = run.info;
+      const lr = info && info.latest ? info.latest.learning_rate : info && info.config && info.config.learning_rate;
+      const lower = lr ? ` Try a lower learning rate, e.g. ${+(lr / 10).toPrecision(2)} instead of ${lr}.` : " Try a lower learning rate.";
+      this.message(`The run diverged: the cost became infinite or NaN${reason ? ` (${reason})` : ""}. The steps were too big for this network.${lower}`, true);
+    } else if (status === "failed") {
+      this.message(`The run failed${reason ? `: ${reason}` : "."}`, true);
+    } else if (status === "interrupted") {
+      this.message("The run was interrupted when the server stopped. Its history is kept; start a new run to continue.");
+    } else if (status === "finished" && changed) {
+      this.message("Finished. Save it as a model to keep it.");
+      this.refreshNetwork(true);
+    } else if (changed && (status === "paused" || status === "stopped")) {
+      this.refreshNetwork(true);
+      this.message(status === "paused" ? "Paused. Step trains one mini-batch." : "Stopped.");
+    } else if (changed && status === "running") {
+      this.message("");
+    }
+  }
+
+  async control(action) {
+    const run = state.run;
+    const info = await post(`/api/runs/${encodeURIComponent(run.id)}/${action}`);
+    if (info && info.status && state.run && info.id === state.run.id) {
+      this.setStatus(info.status, info.reason);
+      // The reply can arrive after a newer metrics message over the WebSocket (a single step
+      // trains in well under a millisecond): never let it move the shown step backwards.
+      const shown = Number(document.querySelector('[data-testid="run-step"]').textContent) || 0;
+      if (info.progress && (info.progress.step ?? 0) >= shown) this.panel.showProgress(info.progress);
+    }
+  }
+
+  async save() {
+    const name = $("save-name").value.trim();
+    const m = await post(`/api/runs/${encodeURIComponent(state.run.id)}/save`, name ? { name } : {});
+    await this.on.modelsChanged();
+    this.message(`Saved as model “${m.name || m.id}”: pick it in the Model list.`);
+  }
+
+  message(text, alarm = false) {
+    const el = $("run-message");
+    el.textContent = text;
+    el.classList.toggle("alarm", alarm);
+  }
+
+  /** Join the newest run that is still going (a reload, a second tab). */
+  async joinRunning(presetsLoaded) {
+    try {
+      const data = await get("/api/runs");
+      const runs = (data.runs || []).filter((r) => ACTIVE.has(r.status));
+      runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
+      if (runs.length) {
+        this.watch(runs[0]);
+        await presetsLoaded;
+        this.panel.showConfig(runs[0].config);
+        this.message(`Joined run ${runs[0].id}, which is ${runs[0].status}.`);
+      }
+    } catch {
+      /* the banner tells the story */
+    }
+  }
+}
