@@ -23,9 +23,12 @@ class GradWeights(_Strict):
     )
 
 
+MAX_BATCH = 10_000  # the whole MNIST test set: the page's "how bad the network is overall"
+
+
 class BatchSpec(_Strict):
     source: Literal["train", "test"] = "train"
-    size: int = Field(default=32, ge=1, le=256)
+    size: int = Field(default=32, ge=1, le=MAX_BATCH)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
 
 
