@@ -1,7 +1,8 @@
-"""Mini-batch training of a `Network` on MNIST, driven from a background thread.
+"""Mini-batch training of a `Network` on MNIST, driven from another thread.
 
-`Trainer.run()` blocks until the run ends; other threads control it with `pause`, `resume`,
-`step`, `stop` and `set_learning_rate`, and read it with `snapshot`. Progress leaves only
+`Trainer.run()` blocks until the run ends; another thread controls and queries it with the
+typed commands of app/nn/protocol.py through `handle(command)` (or the equivalent methods
+`pause`, `resume`, `step`, `stop`, `set_learning_rate`, `snapshot`). Progress leaves only
 through the `on_event` callback (no I/O here): a `MetricsEvent` every `report_every` steps, an
 `EvaluationEvent` after every epoch and a `StatusEvent` on every status change. The callback
 runs on the training thread, so it should be quick.
@@ -16,12 +17,30 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
+from app.nn.protocol import (
+    Command,
+    EvaluationEvent,
+    MetricsEvent,
+    Pause,
+    Probe,
+    ProbeResult,
+    Reply,
+    Resume,
+    SetLearningRate,
+    SnapshotWeights,
+    Status,
+    StatusEvent,
+    Step,
+    Stop,
+    TrainerEvent,
+    Weights,
+)
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -84,45 +103,6 @@ class TrainConfig:
         if "layers" in values and values["layers"] is not None:
             values["layers"] = list(values["layers"])
         return cls(**values)
-
-
-@dataclass
-class MetricsEvent:
-    """Training metrics averaged over the steps since the previous MetricsEvent."""
-
-    step: int  # global steps done so far
-    epoch: float  # epoch_index + epoch_fraction: 1.5 = half-way through the second epoch
-    samples_seen: int
-    cost: float  # mean of the per-batch mean costs over the window
-    batch_accuracy: float  # correct / samples over the window's batches
-    samples_per_second: float  # over the window, excluding pauses and evaluation
-    learning_rate: float  # the rate used for the latest step
-    epoch_index: int  # 0-based epoch being trained
-    epoch_fraction: float  # 0..1 of that epoch done
-    eta_seconds: float  # estimated seconds left, from the run's pace so far (pauses excluded)
-
-
-@dataclass
-class EvaluationEvent:
-    """End-of-epoch evaluation. `test_predictions` / `test_confidence` are (n_test,) arrays:
-    the predicted digit and its probability for every test image (for the mistakes gallery)."""
-
-    epoch: int  # epochs completed (1-based)
-    step: int
-    validation_accuracy: float | None  # None when validation_size is 0
-    test_accuracy: float
-    confusion: list[list[int]]  # 10x10, rows = true label, columns = predicted
-    test_predictions: np.ndarray
-    test_confidence: np.ndarray
-
-
-@dataclass
-class StatusEvent:
-    status: str
-    reason: str | None = None
-
-
-TrainerEvent = MetricsEvent | EvaluationEvent | StatusEvent
 
 
 def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
@@ -363,7 +343,7 @@ class Trainer:
 
         self.steps_per_epoch = math.ceil(used / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
-        self.status = "pending"
+        self.status: Status | Literal["pending"] = "pending"
         self.reason: str | None = None
         self.step_count = 0
         self.samples_seen = 0
@@ -427,13 +407,44 @@ class Trainer:
         with self._network_lock:
             return self.network.copy()
 
+    def weights(self) -> Weights:
+        """The parameters between two mini-batches, with the latest step's gradient norms."""
+        with self._network_lock:
+            return Weights.of(self.network, self.step_count, with_grads=True)
+
+    def probe(self, inputs: np.ndarray) -> ProbeResult:
+        """Every layer's z and activation for `inputs` (B, 784) through the current weights."""
+        with self._network_lock:
+            step = self.step_count
+            forward = self.network.forward(np.asarray(inputs, dtype=np.float32))
+        return ProbeResult(step, forward.zs, forward.activations[1:])
+
+    def handle(self, command: Command) -> Reply | None:
+        """Obey one command (from any thread); queries are answered, controls return None."""
+        match command:
+            case Pause():
+                self.pause()
+            case Resume():
+                self.resume()
+            case Step():
+                self.step()
+            case Stop():
+                self.stop()
+            case SetLearningRate(learning_rate=rate):
+                self.set_learning_rate(rate)
+            case SnapshotWeights():
+                return self.weights()
+            case Probe(inputs=inputs):
+                return self.probe(inputs)
+        return None
+
     @property
     def learning_rate(self) -> float:
         return float(self.optimizer.learning_rate)
 
     # ---- the run ------------------------------------------------------------------------
 
-    def _set_status(self, status: str, reason: str | None = None) -> None:
+    def _set_status(self, status: Status, reason: str | None = None) -> None:
         self.status, self.reason = status, reason
         self._emit(StatusEvent(status, reason))
 
@@ -447,7 +458,7 @@ class Trainer:
                     return False
                 if not self._paused:
                     self._attention = False
-                    wanted = "running"
+                    wanted: Status = "running"
                 else:
                     wanted = "paused"
                     if self.status == "paused":

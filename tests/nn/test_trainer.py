@@ -13,6 +13,17 @@ import numpy as np
 import pytest
 
 from app.data.mnist import MNIST, load_mnist
+from app.nn.protocol import (
+    Pause,
+    Probe,
+    ProbeResult,
+    Resume,
+    SetLearningRate,
+    SnapshotWeights,
+    Step,
+    Stop,
+    Weights,
+)
 from app.nn.trainer import (
     EvaluationEvent,
     MetricsEvent,
@@ -306,3 +317,40 @@ def test_config_round_trips_and_rejects_unknown_keys() -> None:
     assert config.sizes() == [784, 64, 32, 10]
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig.from_dict({"dropout": 0.5})
+
+
+def test_typed_commands_drive_the_trainer_and_queries_answer(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=50, report_every=1000), small_mnist, on_event=record)
+    assert trainer.handle(Pause()) is None
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.status == "paused", "the pause")
+        before = trainer.handle(SnapshotWeights())
+        assert isinstance(before, Weights) and before.step == 0
+        assert trainer.handle(SetLearningRate(0.0456)) is None
+        trainer.handle(Step())
+        wait_until(lambda: trainer.step_count == 1, "one step")
+        after = trainer.handle(SnapshotWeights())
+        assert isinstance(after, Weights) and after.step == 1
+        assert not np.array_equal(before.params, after.params)
+        # The gradient norms are those of the step just taken, one per layer, all positive.
+        assert after.grad_norms is not None and len(after.grad_norms) == 2
+        assert all(g is not None and g > 0 for g in after.grad_norms)
+        assert record.of(MetricsEvent)[-1].learning_rate == pytest.approx(0.0456)
+        # A probe is a forward pass through the current weights, computed independently here.
+        inputs = small_mnist.test_images[:3].reshape(3, -1).astype(np.float32) / 255
+        probe = trainer.handle(Probe(inputs))
+        assert isinstance(probe, ProbeResult) and probe.step == 1
+        rebuilt = after.network()
+        hidden = np.maximum(inputs @ rebuilt.weights[0].T + rebuilt.biases[0], 0)
+        np.testing.assert_allclose(probe.activations[0], hidden, rtol=1e-5, atol=1e-6)
+        assert [a.shape for a in probe.activations] == [(3, 32), (3, 10)]
+        trainer.handle(Resume())
+        wait_until(lambda: trainer.step_count > 5, "progress after resume")
+        trainer.handle(Stop())
+        thread.join(DEADLINE)
+    finally:
+        finish(trainer, thread)
+    assert trainer.status == "stopped"
+    assert [s.status for s in record.of(StatusEvent)] == ["running", "paused", "running", "stopped"]
