@@ -24,8 +24,9 @@ from app.api.routers import digits, events, explain, health, models, pages, pred
 from app.api.security import SecurityMiddleware, allowed_hosts
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
+from app.runs.executor import DataSource, make_executor
 from app.runs.fanout import FanOut
-from app.runs.manager import DataSource, RunManager
+from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
 from app.store.models import ModelRegistry
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tuple(settings.mnist_mirrors) if settings.mnist_mirrors else None,
             ),
             max_runs=settings.max_runs,
+            max_queued=settings.max_queued,
+            executor=make_executor(settings.executor),
         )
         manager.start()
         fanout = FanOut()

@@ -23,7 +23,7 @@ _DESCRIPTIONS = {
     409: "Not possible in the current state",
     413: "Request body too large",
     422: "Invalid input",
-    429: "Too many training runs",
+    429: "Too many training runs (every slot is busy and the queue is full)",
     503: "MNIST is not available (not found and could not be downloaded)",
 }
 

@@ -6,14 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.nn.protocol import Status
 from app.presets import MAX_LEARNING_RATE
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
-RunStatus = Literal[
-    "queued", "downloading", "running", "paused", "finished", "stopped", "diverged", "failed",
-    "interrupted",
-]  # fmt: skip
+RunStatus = Status  # declared once, in app/nn/protocol.py
 
 MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
 
@@ -225,6 +223,9 @@ class RunInfo(BaseModel):
     finished: str | None
     reason: str | None
     model_id: str | None
+    queue_position: int | None = Field(
+        default=None, description="while queued for a training slot: 1 = the next to start"
+    )
     progress: Progress
     latest: Latest | None
 

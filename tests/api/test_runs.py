@@ -115,7 +115,7 @@ def test_invalid_configs_are_422_naming_the_field(client: TestClient) -> None:
 
 
 def test_too_many_runs_is_429(make_client, settings: Settings) -> None:
-    client = make_client(settings.model_copy(update={"max_runs": 1}))
+    client = make_client(settings.model_copy(update={"max_runs": 1, "max_queued": 0}))
     first = client.post("/api/runs", json=LONG_RUN).json()
     r = client.post("/api/runs", json=SHORT_RUN)
     assert r.status_code == 429 and "limit" in r.json()["detail"]
@@ -200,8 +200,8 @@ def test_deleting_a_live_run_stops_it_and_leaves_nothing(
     running(client, run_id)
     run = client.app.state.services.runs.get(run_id)
     assert client.delete(f"/api/runs/{run_id}").status_code == 204
-    run.thread.join(10)
-    assert not run.thread.is_alive()  # the training thread ended
+    assert run.handle.join(10)
+    assert not run.handle.alive()  # the worker process ended
     assert client.get("/api/runs").json()["runs"] == []
     assert not (settings.data_dir / "runs" / f"{run_id}.npz").exists()
     assert client.get("/healthz").json()["live_runs"] == 0

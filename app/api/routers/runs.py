@@ -106,7 +106,8 @@ async def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
 ) -> dict:
     run = runs.get(run_id)
-    network = runs.network(run_id)  # RunStateError (409) before training has begun
+    # RunStateError (409) before training has begun; asking the worker waits on its pipe.
+    network = await asyncio.to_thread(runs.network, run_id)
     last = run.evaluations[-1] if run.evaluations else {}
     metadata = {
         "source_run": run.id,
