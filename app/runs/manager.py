@@ -280,6 +280,7 @@ class RunManager:
             queued = run in self._queue
             if queued:
                 self._queue.remove(run)
+                run.set_queue_position(None)
                 self._renumber()
         if queued:
             self._finish(run, "stopped", STOPPED_REASON, None)

@@ -262,3 +262,28 @@ def test_non_finite_weights_are_409_for_network_and_save(client: TestClient, mon
         r = client.request(method, f"/api/runs/{run_id}/{path}")
         assert r.status_code == 409 and "NaN or infinite" in r.json()["detail"], r.text
     assert all(m["shipped"] for m in client.get("/api/models").json()["models"])
+
+
+def test_a_run_waits_in_the_queue_for_a_slot(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_runs": 1, "max_queued": 1}))
+    first = client.post("/api/runs", json=LONG_RUN).json()
+    r = client.post("/api/runs", json=SHORT_RUN)
+    assert r.status_code == 201
+    waiting = r.json()
+    assert waiting["status"] == "queued" and waiting["queue_position"] == 1
+    r = client.post("/api/runs", json=SHORT_RUN)  # one training, one waiting: the limit
+    assert r.status_code == 429 and "limit" in r.json()["detail"]
+    running(client, first["id"])
+    assert client.get(f"/api/runs/{waiting['id']}").json()["queue_position"] == 1
+    with client.websocket_connect(f"/api/runs/{waiting['id']}/events") as ws:
+        snapshot = ws.receive_json()
+        assert snapshot["run"]["status"] == "queued" and snapshot["run"]["queue_position"] == 1
+        client.post(f"/api/runs/{first['id']}/stop")  # frees the slot: the queued run starts
+        statuses = []
+        while not statuses or statuses[-1]["status"] != "finished":
+            message = ws.receive_json()
+            if message["type"] == "status":
+                statuses.append(message)
+    assert statuses[0]["queue_position"] is None  # told it left the queue
+    assert "running" in [s["status"] for s in statuses]
+    assert client.get(f"/api/runs/{waiting['id']}").json()["queue_position"] is None
