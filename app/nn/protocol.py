@@ -104,7 +104,8 @@ class ProbeResult:
 
 @dataclass
 class CheckpointEvent:
-    """The weights at a point a run could be saved (or resumed) from."""
+    """The weights at a point a run could be saved from: after every epoch and at least every
+    `checkpoint_seconds` (when the Trainer was given it)."""
 
     weights: Weights
     epoch: float

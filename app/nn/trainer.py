@@ -24,6 +24,7 @@ import numpy as np
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
 from app.nn.protocol import (
+    CheckpointEvent,
     Command,
     EvaluationEvent,
     MetricsEvent,
@@ -314,8 +315,13 @@ class Trainer:
         *,
         on_event: Callable[[TrainerEvent], None] | None = None,
         network: Network | None = None,
+        checkpoint_seconds: float | None = None,
     ) -> None:
+        """`checkpoint_seconds`: emit a CheckpointEvent after every epoch and at least this
+        often (None: no checkpoints)."""
         self.config = config
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.perf_counter()
         self._emit = on_event or (lambda event: None)
         prepared = prepare_data(data)
         n_train = len(prepared.train_pixels) - config.validation_size
@@ -565,6 +571,8 @@ class Trainer:
             if epoch == 0 and (reason := self._collapse_reason(evaluation)):
                 self._set_status("diverged", reason)
                 return
+            if self.checkpoint_seconds is not None:
+                self._checkpoint(float(epoch + 1))
             w_start = time.perf_counter()
         self._set_status("finished")
 
@@ -604,6 +612,11 @@ class Trainer:
         per_step = (self._active_seconds() - self.eval_seconds) / steps_done
         evals_left = self.config.epochs - epoch
         per_eval = self.eval_seconds / epoch if epoch else 0.0
+        if (
+            self.checkpoint_seconds is not None
+            and time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds
+        ):
+            self._checkpoint(epoch + fraction)
         self._emit(
             MetricsEvent(
                 step=self.step_count,
@@ -618,6 +631,11 @@ class Trainer:
                 eta_seconds=(self.total_steps - self.step_count) * per_step + evals_left * per_eval,
             )
         )
+
+    def _checkpoint(self, epoch: float) -> None:
+        self._last_checkpoint = time.perf_counter()
+        weights = Weights.of(self.network, self.step_count)  # this thread alone writes them
+        self._emit(CheckpointEvent(weights, epoch))
 
     def _evaluate(self, epochs_done: int) -> EvaluationEvent:
         """Accuracy on the validation split and the test set, with the test confusion."""

@@ -46,6 +46,7 @@ class Job:
     run_id: str
     config: TrainConfig
     data: DataSource
+    checkpoint_seconds: float = 30.0  # a checkpoint every epoch and at least this often
 
 
 # ---- messages from a worker, besides the trainer's own events ---------------------------------

@@ -342,7 +342,9 @@ def _train(job: Job, outbox: Outbox, state: WorkerState) -> Ended:
         return Ended("stopped", STOPPED_REASON, None)
     except MNISTUnavailable as exc:
         return Ended("failed", str(exc), None)
-    trainer = Trainer(job.config, data, on_event=outbox.emit)
+    trainer = Trainer(
+        job.config, data, on_event=outbox.emit, checkpoint_seconds=job.checkpoint_seconds
+    )
     state.attach(trainer)
     try:
         trainer.run()

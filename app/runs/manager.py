@@ -25,6 +25,7 @@ import numpy as np
 
 from app.nn.network import Network
 from app.nn.protocol import (
+    CheckpointEvent,
     Control,
     EvaluationEvent,
     MetricsEvent,
@@ -334,6 +335,8 @@ class RunManager:
             self._on_status(run, message)
         elif isinstance(message, Download):
             run.record_download(message)
+        elif isinstance(message, CheckpointEvent):
+            self._on_checkpoint(run, message)
         elif isinstance(message, Ended):
             self._on_end(run, message.status, message.reason, message.weights)
         elif isinstance(message, WorkerDied):
@@ -396,10 +399,25 @@ class RunManager:
             # The store closed under a worker that answered past the shutdown deadline.
             log.info("run %s ended after the store closed", run.id)
 
-    def _save_final(self, run: Run, weights: Weights) -> None:
+    def _on_checkpoint(self, run: Run, event: CheckpointEvent) -> None:
+        """Write the checkpoint where the final weights go: a run that dies (worker killed,
+        server killed) can still be saved as a model from it."""
+        if self._runs.get(run.id) is not run or not run.live:
+            return
+        try:
+            self._save_final(run, event.weights, checkpoint=True)
+        except Exception:
+            log.exception("could not write the checkpoint of run %s", run.id)
+
+    def _save_final(self, run: Run, weights: Weights, *, checkpoint: bool = False) -> None:
         from app.nn.serialize import model_to_bytes
 
-        metadata = {"source_run": run.id, "config": run.config, "step": weights.step}
+        metadata = {
+            "source_run": run.id,
+            "config": run.config,
+            "step": weights.step,
+            "checkpoint": checkpoint,
+        }
         write_atomic(path_for(self.runs_dir, run.id), model_to_bytes(weights.network(), metadata))
 
     def _load_final(self, run: Run) -> Weights | None:

@@ -14,6 +14,7 @@ import pytest
 
 from app.data.mnist import MNIST, load_mnist
 from app.nn.protocol import (
+    CheckpointEvent,
     Pause,
     Probe,
     ProbeResult,
@@ -134,6 +135,7 @@ def test_training_learns_and_reports(small_mnist: MNIST) -> None:
 
     statuses = [s.status for s in record.of(StatusEvent)]
     assert statuses == ["running", "finished"]
+    assert not record.of(CheckpointEvent)  # only when asked for (checkpoint_seconds)
 
 
 def test_pause_blocks_and_resume_continues(small_mnist: MNIST) -> None:
@@ -354,3 +356,17 @@ def test_typed_commands_drive_the_trainer_and_queries_answer(small_mnist: MNIST)
         finish(trainer, thread)
     assert trainer.status == "stopped"
     assert [s.status for s in record.of(StatusEvent)] == ["running", "paused", "running", "stopped"]
+
+
+def test_checkpoints_after_every_epoch_and_on_a_clock(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=2), small_mnist, on_event=record, checkpoint_seconds=1e9)
+    trainer.run()
+    checkpoints = record.of(CheckpointEvent)
+    # 2500 images in batches of 32 = 79 steps an epoch; a long clock leaves the epoch ends.
+    assert [(c.epoch, c.weights.step) for c in checkpoints] == [(1.0, 79), (2.0, 158)]
+    assert np.array_equal(checkpoints[-1].weights.params, trainer.network.params)
+    assert not np.array_equal(checkpoints[0].weights.params, checkpoints[1].weights.params)
+    clocked = Recorder()
+    Trainer(relu_config(epochs=1), small_mnist, on_event=clocked, checkpoint_seconds=0.0).run()
+    assert len(clocked.of(CheckpointEvent)) > 1  # every metrics window, and the epoch's end

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
+from app.nn.serialize import load_model
 from app.runs.manager import DataSource, RunManager, TooManyRuns
 from app.store.db import Store
 
@@ -58,9 +60,18 @@ def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> 
     victim, survivor = manager.create(None, LONG), manager.create(None, LONG)
     for run in (victim, survivor):
         wait_for(lambda run=run: run.status == "running" and run.steps, what="both training")
+    # After its first epoch a run has a checkpoint on disk.
+    wait_for(lambda: victim.evaluations, what="a first epoch")
+    checkpoint = manager.runs_dir / f"{victim.id}.npz"
+    wait_for(checkpoint.exists, what="the first checkpoint")
     os.kill(victim.handle.pid, signal.SIGKILL)
     wait_for(lambda: victim.status == "failed", what="the victim's failure")
     assert "worker process died" in victim.reason and "SIGKILL" in victim.reason
+    # Its weights are not lost: the last checkpoint is what save and /network use.
+    network, metadata = load_model(checkpoint)
+    assert metadata["checkpoint"] is True and metadata["step"] >= victim.steps[0]
+    assert np.array_equal(manager.network(victim.id).params, network.params)
+    assert network.sizes == [784, 16, 10]
     (stored,) = [s for s in manager.store.load_runs() if s.id == victim.id]
     assert stored.status == "failed" and "SIGKILL" in stored.reason
     # The other run still trains (its step moves on) and obeys.
@@ -176,10 +187,10 @@ def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> 
         ids = [httpx.post(f"{url}/api/runs", json=LONG).json()["id"] for _ in range(2)]
         for run_id in ids:
             wait_for(
-                lambda run_id=run_id: (
-                    httpx.get(f"{url}/api/runs/{run_id}").json()["status"] == "running"
-                ),
-                what="the runs to train",
+                lambda run_id=run_id: httpx.get(f"{url}/api/runs/{run_id}").json()["history"][
+                    "evaluations"
+                ],
+                what="the runs to train an epoch (and checkpoint it)",
             )
         workers = wait_for(lambda: len(children_of(proc.pid)) >= 2 and children_of(proc.pid))
         assert all(running(pid) for pid in workers)
@@ -199,6 +210,9 @@ def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> 
         for run_id in ids:
             info = httpx.get(f"{url}/api/runs/{run_id}").json()
             assert info["status"] == "interrupted" and info["reason"]
+            # ...and can still be saved as a model, from their last checkpoint.
+            r = httpx.post(f"{url}/api/runs/{run_id}/save", json={"name": run_id})
+            assert r.status_code == 201 and r.json()["source_run"] == run_id
     finally:
         proc.kill()
         proc.wait(10)
