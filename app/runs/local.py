@@ -32,7 +32,6 @@ from typing import get_args
 
 from app.data.mnist import MNIST, MNISTUnavailable, load_mnist
 from app.nn.protocol import (
-    Command,
     Control,
     MetricsEvent,
     Query,
@@ -140,7 +139,7 @@ class LocalHandle:
     def join(self, timeout: float) -> bool:
         return self._done.wait(timeout)
 
-    def _send(self, message: Command | Request) -> bool:
+    def _send(self, message: Control | Request) -> bool:
         with self._send_lock:
             try:
                 self._conn.send(message)
@@ -280,7 +279,7 @@ class WorkerState:
         self.early: list[Control] = []
         self.stopped = False
 
-    def obey(self, message: Command | Request, outbox: Outbox) -> None:
+    def obey(self, message: Control | Request, outbox: Outbox) -> None:
         with self.lock:
             trainer = self.trainer
             if trainer is None and not isinstance(message, Request):
@@ -367,13 +366,15 @@ def _load_mnist(job: Job, outbox: Outbox, state: WorkerState) -> MNIST:
             outbox.send(Download(int(done), int(total)))
 
     source = job.data
-    data = load_mnist(
-        source.mnist_dir,
-        source.cache_dir,
-        download=source.download,
-        progress=progress,
-        **({"mirrors": source.mirrors} if source.mirrors else {}),
-    )
+    if source.mirrors:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
+            mirrors=source.mirrors,
+        )  # fmt: skip
+    else:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress
+        )
     if state.stopped:
         raise _Cancelled
     return data
