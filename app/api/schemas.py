@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.nn.protocol import Status
+from app.nn.protocol import MAX_SPEED, Status
 from app.presets import MAX_LEARNING_RATE
 from app.store.files import ID_PATTERN
 
@@ -165,6 +165,14 @@ class RunPatch(Strict):
     )
 
 
+class SpeedRequest(Strict):
+    batches_per_second: float | None = Field(
+        gt=0,
+        le=MAX_SPEED,
+        description="slow motion: at most this many mini-batches a second; null = full speed",
+    )
+
+
 class SaveRequest(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=80)
 
@@ -225,6 +233,9 @@ class RunInfo(BaseModel):
     model_id: str | None
     queue_position: int | None = Field(
         default=None, description="while queued for a training slot: 1 = the next to start"
+    )
+    speed: float | None = Field(
+        default=None, description="mini-batches a second in slow motion; null = full speed"
     )
     progress: Progress
     latest: Latest | None

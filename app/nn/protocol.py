@@ -25,6 +25,7 @@ Status = Literal[
     "finished", "stopped", "diverged", "failed", "interrupted",
 ]  # fmt: skip
 STATUSES: tuple[Status, ...] = get_args(Status)
+MAX_SPEED = 1000.0  # the largest finite SetSpeed, in mini-batches a second
 LIVE_STATUSES: frozenset[Status] = frozenset(STATUSES[:4])
 ENDED_STATUSES: frozenset[Status] = frozenset(STATUSES[4:])
 
@@ -143,6 +144,14 @@ class SetLearningRate:
 
 
 @dataclass(frozen=True)
+class SetSpeed:
+    """Train at most `batches_per_second` mini-batches a second (slow motion, reporting every
+    batch); None: full speed."""
+
+    batches_per_second: float | None
+
+
+@dataclass(frozen=True)
 class SnapshotWeights:
     """Answered with `Weights` (with the latest gradient norms)."""
 
@@ -154,7 +163,7 @@ class Probe:
     inputs: np.ndarray
 
 
-Control = Pause | Resume | Step | Stop | SetLearningRate
+Control = Pause | Resume | Step | Stop | SetLearningRate | SetSpeed
 Query = SnapshotWeights | Probe
 Command = Control | Query
 Reply = Weights | ProbeResult

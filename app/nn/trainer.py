@@ -24,6 +24,7 @@ import numpy as np
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
 from app.nn.protocol import (
+    MAX_SPEED,
     CheckpointEvent,
     Command,
     EvaluationEvent,
@@ -34,6 +35,7 @@ from app.nn.protocol import (
     Reply,
     Resume,
     SetLearningRate,
+    SetSpeed,
     SnapshotWeights,
     Status,
     StatusEvent,
@@ -366,6 +368,8 @@ class Trainer:
         self._stop_requested = False
         self._pending_steps = 0
         self._lr_override: float | None = None
+        self._step_interval: float | None = None  # seconds between batches in slow motion
+        self._last_step_end = 0.0
         self._started = 0.0
         self._paused_seconds = 0.0
         # Read without the lock in the hot loop: a single bool is enough to take the slow path.
@@ -408,6 +412,18 @@ class Trainer:
         with self._control:
             self._lr_override = float(learning_rate)
 
+    def set_speed(self, batches_per_second: float | None) -> None:
+        """Slow motion: at most this many mini-batches a second, each reported as it is done
+        (None: full speed again). Takes effect at once, even mid-wait."""
+        if batches_per_second is not None and not (
+            math.isfinite(batches_per_second) and 0 < batches_per_second <= MAX_SPEED
+        ):
+            raise ValueError(f"batches_per_second must be in (0, {MAX_SPEED:g}] or None")
+        with self._control:
+            self._step_interval = None if batches_per_second is None else 1.0 / batches_per_second
+            self._attention = True
+            self._control.notify_all()
+
     def snapshot(self) -> Network:
         """A copy of the network between two mini-batches."""
         with self._network_lock:
@@ -438,6 +454,8 @@ class Trainer:
                 self.stop()
             case SetLearningRate(learning_rate=rate):
                 self.set_learning_rate(rate)
+            case SetSpeed(batches_per_second=speed):
+                self.set_speed(speed)
             case SnapshotWeights():
                 return self.weights()
             case Probe(inputs=inputs):
@@ -455,7 +473,8 @@ class Trainer:
         self._emit(StatusEvent(status, reason))
 
     def _wait_for_go(self) -> bool:
-        """Block while paused; return False when the run must stop. A pending single step
+        """Block while paused (the time counts as paused) or until the next batch is due in
+        slow motion (it does not); return False when the run must stop. A pending single step
         lets one batch through and leaves the run paused. Status events are emitted outside
         the lock so a slow callback never blocks the controlling threads."""
         while True:
@@ -463,15 +482,23 @@ class Trainer:
                 if self._stop_requested:
                     return False
                 if not self._paused:
-                    self._attention = False
+                    interval = self._step_interval
+                    self._attention = interval is not None
                     wanted: Status = "running"
+                    if interval is not None and self.status == "running":
+                        delay = self._last_step_end + interval - time.perf_counter()
+                        if delay > 0:
+                            self._control.wait(delay)
+                            continue
                 else:
                     wanted = "paused"
                     if self.status == "paused":
                         if self._pending_steps > 0:
                             self._pending_steps -= 1
                             return True
+                        began = time.perf_counter()
                         self._control.wait()
+                        self._paused_seconds += time.perf_counter() - began
                         continue
             if self.status != wanted:
                 self._set_status(wanted)
@@ -530,14 +557,13 @@ class Trainer:
                         self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
                         w_steps = w_samples = w_correct = 0
                         w_cost = 0.0
-                    pause_began = time.perf_counter()
+                    paused_before = self._paused_seconds
                     if not self._wait_for_go():
                         self._set_status("stopped", "stopped by request")
                         return
-                    single_step = self.status == "paused"
-                    waited = time.perf_counter() - pause_began
-                    self._paused_seconds += waited
-                    w_start += waited
+                    # Report a single step, or every step in slow motion, as it is done.
+                    single_step = self.status == "paused" or self._step_interval is not None
+                    w_start += self._paused_seconds - paused_before
                 x, y = next(batches)
                 lr = self._lr_override
                 if lr is None:
@@ -548,7 +574,8 @@ class Trainer:
                 step_began = time.perf_counter()
                 with lock:
                     cost, correct = network.train_step(x, y, optimizer)
-                self.train_seconds += time.perf_counter() - step_began
+                self._last_step_end = time.perf_counter()
+                self.train_seconds += self._last_step_end - step_began
                 if not math.isfinite(cost):
                     self._set_status("diverged", self._divergence_reason(cost, lr))
                     return

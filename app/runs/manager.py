@@ -32,6 +32,7 @@ from app.nn.protocol import (
     Pause,
     Resume,
     SetLearningRate,
+    SetSpeed,
     Status,
     StatusEvent,
     Step,
@@ -243,6 +244,16 @@ class RunManager:
         self.store.update_run(run.id, latest=run.latest, config=run.config)
         return run
 
+    def set_speed(self, run_id: str, batches_per_second: float | None) -> Run:
+        """Slow motion (at most this many mini-batches a second) or full speed (None)."""
+        run = self.get(run_id)
+        if not run.live:
+            raise RunStateError(f"run {run_id} has ended ({run.status}); it has no speed")
+        run.speed = batches_per_second
+        if run.handle is not None:
+            run.handle.send(SetSpeed(batches_per_second))
+        return run
+
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
         with self._lock:
@@ -313,6 +324,8 @@ class RunManager:
         run.set_queue_position(None)
         job = Job(run.id, config, self.data)
         run.handle = self.executor.start(job, lambda message: self._on_message(run, message))
+        if run.speed is not None:  # chosen while it waited
+            run.handle.send(SetSpeed(run.speed))
 
     def _release(self, run: Run) -> None:
         with self._lock:

@@ -113,6 +113,7 @@ class Run:
     predictions: np.ndarray | None = None
     confidence: np.ndarray | None = None
     queue_position: int | None = None  # 1 = next to start, while queued for a slot
+    speed: float | None = None  # slow motion: mini-batches a second; None = full speed
 
     # Process-local machinery (none of it persisted).
     handle: RunHandle | None = None  # its worker, from launch until the run ends
@@ -183,6 +184,7 @@ class Run:
             "reason": self.reason,
             "model_id": self.model_id,
             "queue_position": self.queue_position,
+            "speed": self.speed,
             "progress": self.progress(),
             "latest": self.latest,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from fastapi.testclient import TestClient
 
@@ -287,3 +289,32 @@ def test_a_run_waits_in_the_queue_for_a_slot(make_client, settings: Settings) ->
     assert statuses[0]["queue_position"] is None  # told it left the queue
     assert "running" in [s["status"] for s in statuses]
     assert client.get(f"/api/runs/{waiting['id']}").json()["queue_position"] is None
+
+
+def test_slow_motion_speed_is_a_command_of_the_run(client: TestClient) -> None:
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
+    running(client, run_id)
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": 5})
+    assert r.status_code == 200 and r.json()["speed"] == 5
+
+    # In slow motion every mini-batch is reported as it is done (the 3b1b preset reports every
+    # 25 at full speed): the history soon ends in consecutive steps.
+    def tail() -> list[int]:
+        return client.get(f"/api/runs/{run_id}").json()["history"]["metrics"]["step"][-4:]
+
+    wait_for(lambda: (steps := tail()) == list(range(steps[0], steps[0] + 4)))
+    # ...and at most 5 a second (a busy machine can only make it slower).
+    t0, s0 = time.monotonic(), tail()[-1]
+    wait_for(lambda: time.monotonic() - t0 >= 1.0)
+    t1, s1 = time.monotonic(), tail()[-1]
+    assert (s1 - s0) / (t1 - t0) <= 5 * 1.2
+    for bad in ({"batches_per_second": 0}, {"batches_per_second": -1},
+                {"batches_per_second": 1e9}, {"batches_per_second": "fast"}, {}):  # fmt: skip
+        assert client.post(f"/api/runs/{run_id}/speed", json=bad).status_code == 422, bad
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": None})
+    assert r.status_code == 200 and r.json()["speed"] is None
+    client.post(f"/api/runs/{run_id}/stop")
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": 1})
+    assert r.status_code == 409 and r.json()["detail"]
+    r = client.post("/api/runs/r_00000000/speed", json={"batches_per_second": 1})
+    assert r.status_code == 404

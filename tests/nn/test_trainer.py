@@ -20,6 +20,7 @@ from app.nn.protocol import (
     ProbeResult,
     Resume,
     SetLearningRate,
+    SetSpeed,
     SnapshotWeights,
     Step,
     Stop,
@@ -370,3 +371,28 @@ def test_checkpoints_after_every_epoch_and_on_a_clock(small_mnist: MNIST) -> Non
     clocked = Recorder()
     Trainer(relu_config(epochs=1), small_mnist, on_event=clocked, checkpoint_seconds=0.0).run()
     assert len(clocked.of(CheckpointEvent)) > 1  # every metrics window, and the epoch's end
+
+
+def test_slow_motion_trains_at_the_set_speed_and_reports_every_batch(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=50, report_every=1000), small_mnist, on_event=record)
+    trainer.handle(SetSpeed(4.0))
+    began = time.monotonic()
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.step_count >= 4, "four slow steps")
+        # Four batches at 4 a second take at least 3 intervals of 0.25 s, however fast the CPU.
+        assert time.monotonic() - began >= 3 / 4
+        steps = [m.step for m in record.of(MetricsEvent)]
+        assert steps == list(range(1, len(steps) + 1))  # one report per batch
+        with pytest.raises(ValueError):
+            trainer.set_speed(0.0)
+        with pytest.raises(ValueError):
+            trainer.set_speed(math.inf)
+        trainer.handle(SetSpeed(None))  # full speed again, at once
+        # 100 more batches within the deadline (20 s): at 4 a second they would take 25 s.
+        slow_until = trainer.step_count
+        wait_until(lambda: trainer.step_count >= slow_until + 100, "full speed")
+    finally:
+        finish(trainer, thread)
+    assert trainer.status == "stopped"

@@ -22,6 +22,7 @@ from app.api.schemas import (
     RunList,
     RunPatch,
     SaveRequest,
+    SpeedRequest,
 )
 from app.presets import ConfigError
 from app.store.files import ID_PATTERN
@@ -94,6 +95,11 @@ def step_run(run_id: RunId, runs: RunsDep) -> dict:
 @router.post("/{run_id}/stop", response_model=RunInfo, responses=_CONTROL)
 def stop_run(run_id: RunId, runs: RunsDep) -> dict:
     return runs.stop(run_id).info(history=False)
+
+
+@router.post("/{run_id}/speed", response_model=RunInfo, responses=_CONTROL)
+def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> dict:
+    return runs.set_speed(run_id, body.batches_per_second).info(history=False)
 
 
 @router.post(
