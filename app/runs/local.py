@@ -320,6 +320,9 @@ def worker_main(conn: Connection, job: Job, parent: int) -> None:
     from app.nn.network import set_blas_threads
 
     set_blas_threads(1)  # one core per run: the slots are the machine's cores
+    # Ctrl-C in a terminal reaches the whole process group: the server handles it (and stops
+    # this worker, so the run ends `interrupted`), the worker must not die of it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     outbox = Outbox(conn)
     state = WorkerState()
     threading.Thread(
