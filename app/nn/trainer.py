@@ -360,6 +360,9 @@ class Trainer:
         self.eval_seconds = 0.0  # of which spent in the per-epoch evaluations
         self.evaluations: list[EvaluationEvent] = []
 
+        self._init_control()
+
+    def _init_control(self) -> None:
         # _network_lock makes each train_step atomic for snapshot(); _control guards the
         # pause/step/stop flags and wakes a paused run.
         self._network_lock = threading.Lock()
