@@ -372,6 +372,8 @@ class RunManager:
         elif run.stop_requested and status in ("failed", "stopped"):
             status, reason = "stopped", STOPPED_REASON  # killed after a stop that hung
         self._finish(run, status, reason, weights)
+        if weights is None and run.final_weights is None:
+            self._load_final(run)  # its last checkpoint, for probes and the network view
         self._release(run)
 
     def test_labels(self) -> np.ndarray | None:

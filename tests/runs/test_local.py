@@ -71,6 +71,8 @@ def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> 
     network, metadata = load_model(checkpoint)
     assert metadata["checkpoint"] is True and metadata["step"] >= victim.steps[0]
     assert np.array_equal(manager.network(victim.id).params, network.params)
+    probe = victim.probe(np.zeros((1, 784), np.float32))  # what a watcher's drawing gets
+    assert probe is not None and probe.step == metadata["step"]
     assert network.sizes == [784, 16, 10]
     (stored,) = [s for s in manager.store.load_runs() if s.id == victim.id]
     assert stored.status == "failed" and "SIGKILL" in stored.reason
