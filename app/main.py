@@ -1,8 +1,9 @@
 """The application factory.
 
-One process owns all state (the SQLite store, the models in memory, the training threads and
-their WebSocket watchers), so the server must run with a single worker: `uvicorn --workers 1`,
-which is what `nn-playground serve` does. More workers would each train and store on their own.
+One process owns all state (the SQLite store, the models in memory, the runs and their
+WebSocket watchers), so the server must run with a single worker: `uvicorn --workers 1`, which
+is what `nn-playground serve` does. More workers would each keep runs and store on their own.
+Training itself happens in worker processes (app/runs/local.py), one per run.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from app.api.security import (
 )
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
+from app.runs.executor import DataSource, make_executor
 from app.runs.fanout import FanOut
-from app.runs.manager import DataSource, RunManager
+from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
 from app.store.models import ModelRegistry
@@ -57,15 +59,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Training threads hold the GIL between NumPy calls; a request waiting for it would
-        # wait up to the switch interval (5 ms by default) at every hand-over. 0.5 ms keeps
-        # predict's p99 low while training, at a negligible cost to training (measured with
-        # bench/load_predict.py).
+        # The runs' reader threads hold the GIL while they apply events; a request waiting
+        # for it would wait up to the switch interval (5 ms by default) at every hand-over.
+        # 0.5 ms keeps predict's p99 low while runs train (measured, with training threads in
+        # this process, with bench/load_predict.py).
         previous_switch = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL)
-        # One BLAS thread per training thread: a multithreaded BLAS would take every core for
-        # one run's matrix products and leave none for requests (and on a busy machine it is
-        # slower anyway; see set_blas_threads).
+        # One BLAS thread for predictions: a multithreaded BLAS would take every core from the
+        # workers (and on a busy machine it is slower anyway; see set_blas_threads).
         set_blas_threads(1)
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tuple(settings.mnist_mirrors) if settings.mnist_mirrors else None,
             ),
             max_runs=settings.max_runs,
+            max_queued=settings.max_queued,
+            executor=make_executor(settings.executor),
         )
         manager.start()
         fanout = FanOut()
@@ -89,8 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # Watchers first (no more sends), then the training threads (bounded wait), then
-            # the database they write to.
+            # Watchers first (no more sends), then the workers (bounded wait), then the
+            # database the manager writes to.
             await fanout.close()
             await asyncio.to_thread(manager.shutdown)
             store.close()

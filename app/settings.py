@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.runs.executor import ExecutorName
+
 
 def _xdg(var: str, fallback: str) -> Path:
     base = os.environ.get(var)
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     max_runs: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, description="Concurrent training runs"
+    )
+    max_queued: int = Field(
+        default=100, ge=0, description="Runs that may wait for a free slot before POST gets 429"
+    )
+    executor: ExecutorName = Field(
+        default="local", description="Where runs train: local = a worker process per run"
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
     max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")

@@ -34,7 +34,7 @@ _DESCRIPTIONS = {
     413: "Request body too large",
     415: "The body is not of a content type this operation takes",
     422: "Invalid input",
-    429: "Too many training runs",
+    429: "Too many training runs (every slot is busy and the queue is full)",
     503: "MNIST is not available (not found and could not be downloaded)",
 }
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.nn.activations import ACTIVATIONS
 from app.nn.network import COSTS
 from app.nn.optim import OPTIMIZERS
+from app.nn.protocol import MAX_SPEED, Status
 from app.nn.trainer import LR_SCHEDULES
 from app.presets import (
     MAX_BATCH_SIZE,
@@ -23,10 +24,7 @@ from app.presets import (
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
-RunStatus = Literal[
-    "queued", "downloading", "running", "paused", "finished", "stopped", "diverged", "failed",
-    "interrupted",
-]  # fmt: skip
+RunStatus = Status  # declared once, in app/nn/protocol.py
 
 MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
 
@@ -195,6 +193,14 @@ class RunPatch(Strict):
     )
 
 
+class SpeedRequest(Strict):
+    batches_per_second: float | None = Field(
+        gt=0,
+        le=MAX_SPEED,
+        description="slow motion: at most this many mini-batches a second; null = full speed",
+    )
+
+
 class SaveRequest(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=80)
 
@@ -253,6 +259,12 @@ class RunInfo(BaseModel):
     finished: str | None
     reason: str | None
     model_id: str | None
+    queue_position: int | None = Field(
+        default=None, description="while queued for a training slot: 1 = the next to start"
+    )
+    speed: float | None = Field(
+        default=None, description="mini-batches a second in slow motion; null = full speed"
+    )
     progress: Progress
     latest: Latest | None
 

@@ -146,6 +146,18 @@ class Network:
             b.fill(0.0)
 
     @classmethod
+    def from_flat(
+        cls, sizes: Sequence[int], activation: str, cost: str, params: np.ndarray
+    ) -> Network:
+        """A network whose flat parameter buffer (the layout of `params`) is a copy of `params`."""
+        net = cls.__new__(cls)
+        net._allocate(sizes, activation, cost, np.asarray(params).dtype)
+        if np.shape(params) != net.params.shape:
+            raise ValueError(f"expected {net.params.size} parameters, got {np.size(params)}")
+        net.params[...] = params
+        return net
+
+    @classmethod
     def from_parameters(
         cls,
         weights: Sequence[np.ndarray],

@@ -1,7 +1,8 @@
-"""Mini-batch training of a `Network` on MNIST, driven from a background thread.
+"""Mini-batch training of a `Network` on MNIST, driven from another thread.
 
-`Trainer.run()` blocks until the run ends; other threads control it with `pause`, `resume`,
-`step`, `stop` and `set_learning_rate`, and read it with `snapshot`. Progress leaves only
+`Trainer.run()` blocks until the run ends; another thread controls and queries it with the
+typed commands of app/nn/protocol.py through `handle(command)` (or the equivalent methods
+`pause`, `resume`, `step`, `stop`, `set_learning_rate`, `snapshot`). Progress leaves only
 through the `on_event` callback (no I/O here): a `MetricsEvent` every `report_every` steps, an
 `EvaluationEvent` after every epoch and a `StatusEvent` on every status change. The callback
 runs on the training thread, so it should be quick.
@@ -16,12 +17,33 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
+from app.nn.protocol import (
+    MAX_SPEED,
+    CheckpointEvent,
+    Command,
+    EvaluationEvent,
+    MetricsEvent,
+    Pause,
+    Probe,
+    ProbeResult,
+    Reply,
+    Resume,
+    SetLearningRate,
+    SetSpeed,
+    SnapshotWeights,
+    Status,
+    StatusEvent,
+    Step,
+    Stop,
+    TrainerEvent,
+    Weights,
+)
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -84,45 +106,6 @@ class TrainConfig:
         if "layers" in values and values["layers"] is not None:
             values["layers"] = list(values["layers"])
         return cls(**values)
-
-
-@dataclass
-class MetricsEvent:
-    """Training metrics averaged over the steps since the previous MetricsEvent."""
-
-    step: int  # global steps done so far
-    epoch: float  # epoch_index + epoch_fraction: 1.5 = half-way through the second epoch
-    samples_seen: int
-    cost: float  # mean of the per-batch mean costs over the window
-    batch_accuracy: float  # correct / samples over the window's batches
-    samples_per_second: float  # over the window, excluding pauses and evaluation
-    learning_rate: float  # the rate used for the latest step
-    epoch_index: int  # 0-based epoch being trained
-    epoch_fraction: float  # 0..1 of that epoch done
-    eta_seconds: float  # estimated seconds left, from the run's pace so far (pauses excluded)
-
-
-@dataclass
-class EvaluationEvent:
-    """End-of-epoch evaluation. `test_predictions` / `test_confidence` are (n_test,) arrays:
-    the predicted digit and its probability for every test image (for the mistakes gallery)."""
-
-    epoch: int  # epochs completed (1-based)
-    step: int
-    validation_accuracy: float | None  # None when validation_size is 0
-    test_accuracy: float
-    confusion: list[list[int]]  # 10x10, rows = true label, columns = predicted
-    test_predictions: np.ndarray
-    test_confidence: np.ndarray
-
-
-@dataclass
-class StatusEvent:
-    status: str
-    reason: str | None = None
-
-
-TrainerEvent = MetricsEvent | EvaluationEvent | StatusEvent
 
 
 def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
@@ -334,8 +317,13 @@ class Trainer:
         *,
         on_event: Callable[[TrainerEvent], None] | None = None,
         network: Network | None = None,
+        checkpoint_seconds: float | None = None,
     ) -> None:
+        """`checkpoint_seconds`: emit a CheckpointEvent after every epoch and at least this
+        often (None: no checkpoints)."""
         self.config = config
+        self.checkpoint_seconds = checkpoint_seconds
+        self._last_checkpoint = time.perf_counter()
         self._emit = on_event or (lambda event: None)
         prepared = prepare_data(data)
         n_train = len(prepared.train_pixels) - config.validation_size
@@ -363,7 +351,7 @@ class Trainer:
 
         self.steps_per_epoch = math.ceil(used / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
-        self.status = "pending"
+        self.status: Status | Literal["pending"] = "pending"
         self.reason: str | None = None
         self.step_count = 0
         self.samples_seen = 0
@@ -372,6 +360,9 @@ class Trainer:
         self.eval_seconds = 0.0  # of which spent in the per-epoch evaluations
         self.evaluations: list[EvaluationEvent] = []
 
+        self._init_control()
+
+    def _init_control(self) -> None:
         # _network_lock makes each train_step atomic for snapshot(); _control guards the
         # pause/step/stop flags and wakes a paused run.
         self._network_lock = threading.Lock()
@@ -380,6 +371,8 @@ class Trainer:
         self._stop_requested = False
         self._pending_steps = 0
         self._lr_override: float | None = None
+        self._step_interval: float | None = None  # seconds between batches in slow motion
+        self._last_step_end = 0.0
         self._started = 0.0
         self._paused_seconds = 0.0
         # Read without the lock in the hot loop: a single bool is enough to take the slow path.
@@ -422,10 +415,55 @@ class Trainer:
         with self._control:
             self._lr_override = float(learning_rate)
 
+    def set_speed(self, batches_per_second: float | None) -> None:
+        """Slow motion: at most this many mini-batches a second, each reported as it is done
+        (None: full speed again). Takes effect at once, even mid-wait."""
+        if batches_per_second is not None and not (
+            math.isfinite(batches_per_second) and 0 < batches_per_second <= MAX_SPEED
+        ):
+            raise ValueError(f"batches_per_second must be in (0, {MAX_SPEED:g}] or None")
+        with self._control:
+            self._step_interval = None if batches_per_second is None else 1.0 / batches_per_second
+            self._attention = True
+            self._control.notify_all()
+
     def snapshot(self) -> Network:
         """A copy of the network between two mini-batches."""
         with self._network_lock:
             return self.network.copy()
+
+    def weights(self) -> Weights:
+        """The parameters between two mini-batches, with the latest step's gradient norms."""
+        with self._network_lock:
+            return Weights.of(self.network, self.step_count, with_grads=True)
+
+    def probe(self, inputs: np.ndarray) -> ProbeResult:
+        """Every layer's z and activation for `inputs` (B, 784) through the current weights."""
+        with self._network_lock:
+            step = self.step_count
+            forward = self.network.forward(np.asarray(inputs, dtype=np.float32))
+        return ProbeResult(step, forward.zs, forward.activations[1:])
+
+    def handle(self, command: Command) -> Reply | None:
+        """Obey one command (from any thread); queries are answered, controls return None."""
+        match command:
+            case Pause():
+                self.pause()
+            case Resume():
+                self.resume()
+            case Step():
+                self.step()
+            case Stop():
+                self.stop()
+            case SetLearningRate(learning_rate=rate):
+                self.set_learning_rate(rate)
+            case SetSpeed(batches_per_second=speed):
+                self.set_speed(speed)
+            case SnapshotWeights():
+                return self.weights()
+            case Probe(inputs=inputs):
+                return self.probe(inputs)
+        return None
 
     @property
     def learning_rate(self) -> float:
@@ -433,12 +471,13 @@ class Trainer:
 
     # ---- the run ------------------------------------------------------------------------
 
-    def _set_status(self, status: str, reason: str | None = None) -> None:
+    def _set_status(self, status: Status, reason: str | None = None) -> None:
         self.status, self.reason = status, reason
         self._emit(StatusEvent(status, reason))
 
     def _wait_for_go(self) -> bool:
-        """Block while paused; return False when the run must stop. A pending single step
+        """Block while paused (the time counts as paused) or until the next batch is due in
+        slow motion (it does not); return False when the run must stop. A pending single step
         lets one batch through and leaves the run paused. Status events are emitted outside
         the lock so a slow callback never blocks the controlling threads."""
         while True:
@@ -446,15 +485,23 @@ class Trainer:
                 if self._stop_requested:
                     return False
                 if not self._paused:
-                    self._attention = False
-                    wanted = "running"
+                    interval = self._step_interval
+                    self._attention = interval is not None
+                    wanted: Status = "running"
+                    if interval is not None and self.status == "running":
+                        delay = self._last_step_end + interval - time.perf_counter()
+                        if delay > 0:
+                            self._control.wait(delay)
+                            continue
                 else:
                     wanted = "paused"
                     if self.status == "paused":
                         if self._pending_steps > 0:
                             self._pending_steps -= 1
                             return True
+                        began = time.perf_counter()
                         self._control.wait()
+                        self._paused_seconds += time.perf_counter() - began
                         continue
             if self.status != wanted:
                 self._set_status(wanted)
@@ -513,14 +560,13 @@ class Trainer:
                         self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
                         w_steps = w_samples = w_correct = 0
                         w_cost = 0.0
-                    pause_began = time.perf_counter()
+                    paused_before = self._paused_seconds
                     if not self._wait_for_go():
                         self._set_status("stopped", "stopped by request")
                         return
-                    single_step = self.status == "paused"
-                    waited = time.perf_counter() - pause_began
-                    self._paused_seconds += waited
-                    w_start += waited
+                    # Report a single step, or every step in slow motion, as it is done.
+                    single_step = self.status == "paused" or self._step_interval is not None
+                    w_start += self._paused_seconds - paused_before
                 x, y = next(batches)
                 lr = self._lr_override
                 if lr is None:
@@ -531,7 +577,8 @@ class Trainer:
                 step_began = time.perf_counter()
                 with lock:
                     cost, correct = network.train_step(x, y, optimizer)
-                self.train_seconds += time.perf_counter() - step_began
+                self._last_step_end = time.perf_counter()
+                self.train_seconds += self._last_step_end - step_began
                 if not math.isfinite(cost):
                     self._set_status("diverged", self._divergence_reason(cost, lr))
                     return
@@ -554,6 +601,8 @@ class Trainer:
             if epoch == 0 and (reason := self._collapse_reason(evaluation)):
                 self._set_status("diverged", reason)
                 return
+            if self.checkpoint_seconds is not None:
+                self._checkpoint(float(epoch + 1))
             w_start = time.perf_counter()
         self._set_status("finished")
 
@@ -593,6 +642,11 @@ class Trainer:
         per_step = (self._active_seconds() - self.eval_seconds) / steps_done
         evals_left = self.config.epochs - epoch
         per_eval = self.eval_seconds / epoch if epoch else 0.0
+        if (
+            self.checkpoint_seconds is not None
+            and time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds
+        ):
+            self._checkpoint(epoch + fraction)
         self._emit(
             MetricsEvent(
                 step=self.step_count,
@@ -607,6 +661,11 @@ class Trainer:
                 eta_seconds=(self.total_steps - self.step_count) * per_step + evals_left * per_eval,
             )
         )
+
+    def _checkpoint(self, epoch: float) -> None:
+        self._last_checkpoint = time.perf_counter()
+        weights = Weights.of(self.network, self.step_count)  # this thread alone writes them
+        self._emit(CheckpointEvent(weights, epoch))
 
     def _evaluate(self, epochs_done: int) -> EvaluationEvent:
         """Accuracy on the validation split and the test set, with the test confusion."""

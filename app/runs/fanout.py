@@ -1,16 +1,18 @@
 """Live events of a run, fanned out to its WebSocket watchers without slowing training.
 
-Why it is built this way: training runs in a thread that needs the GIL for its Python
-overhead, so every microsecond the event loop spends here is taken from training. Hence:
+Why it is built this way: the web process is shared by every run's reader thread, the
+requests and the watchers, so the event loop must stay cheap however fast a run trains:
 
-* the training thread never pushes metrics: it appends to the run's history (see run.py) and
+* the reader thread never pushes metrics: it appends to the run's history (see run.py) and
   the hub *polls* that history on a timer (≤ 20 Hz), so its cost does not grow with the
   training speed;
 * each message is serialised once and the same text goes to every watcher that is caught up;
   only a watcher that fell behind gets a message of its own (covering everything it missed);
 * each watcher has a small bounded queue drained by its own sender task, so a slow client only
   delays itself; one that falls too far behind (or vanishes) is dropped quietly;
-* rare events (status, evaluation) hop from the training thread with call_soon_threadsafe.
+* rare events (status, evaluation) hop from the run's reader thread with call_soon_threadsafe;
+* weights and probes are asked from the run's worker on a thread (asyncio.to_thread), never
+  on the event loop.
 
 All methods run on the event loop unless stated otherwise.
 """
@@ -28,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from app.nn.network import Network
+from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
 
 log = logging.getLogger(__name__)
@@ -46,53 +50,49 @@ def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
-def layer_stats(network: Any, live: Any) -> list[dict[str, float | None]]:
-    grads = getattr(live, "grad_weights", None) if live is not None else None
+def layer_stats(weights: Weights, network: Network) -> list[dict[str, float | None]]:
+    grads = weights.grad_norms or []
     layers = []
     for i, (w, b) in enumerate(zip(network.weights, network.biases, strict=True)):
-        grad_norm = None
-        if grads is not None and i < len(grads):
-            g = float(np.linalg.norm(grads[i]))
-            grad_norm = g if np.isfinite(g) else None
         layers.append(
             {
                 "weight_mean": float(w.mean()),
                 "weight_std": float(w.std()),
                 "weight_abs_max": float(np.abs(w).max()) if w.size else 0.0,
-                "grad_norm": grad_norm,
+                "grad_norm": grads[i] if i < len(grads) else None,
                 "bias_mean": float(b.mean()) if b.size else 0.0,
             }
         )
     return layers
 
 
-def network_frames(network: Any, live: Any) -> tuple[str, str]:
+def network_frames(weights: Weights) -> tuple[str, str]:
     """The `network` message without and with the first layer's 28×28 maps."""
-    layers = layer_stats(network, live)
+    network = weights.network()
+    layers = layer_stats(weights, network)
     plain = dumps({"type": "network", "layers": layers, "maps": None})
     first = network.weights[0]
     maps = np.round(first.astype(np.float64), 4).tolist() if first.shape[1] == 784 else None
     return plain, dumps({"type": "network", "layers": layers, "maps": maps})
 
 
-def probe_messages(network: Any, inputs: np.ndarray, step: int) -> list[dict[str, Any]]:
-    """One forward pass for every probing watcher at once (one row each)."""
-    forward = network.forward(inputs)
-    outputs = forward.activations[-1]
+def probe_messages(result: ProbeResult) -> list[dict[str, Any]]:
+    """The `probe` message of each row of one forward pass (one row per probing watcher)."""
+    outputs = result.activations[-1]
     out = []
-    for row in range(inputs.shape[0]):
+    for row in range(outputs.shape[0]):
         p = outputs[row].astype(np.float64)
         total = p.sum()
         probabilities = p / total if total > 0 else np.full_like(p, 1 / len(p))
         out.append(
             {
                 "type": "probe",
-                "step": step,
+                "step": result.step,
                 "digit": int(np.argmax(probabilities)),
                 "confidence": float(probabilities.max()),
                 "probabilities": probabilities.tolist(),
-                "activations": [a[row].tolist() for a in forward.activations[1:]],
-                "zs": [z[row].tolist() for z in forward.zs],
+                "activations": [a[row].tolist() for a in result.activations],
+                "zs": [z[row].tolist() for z in result.zs],
             }
         )
     return out
@@ -157,6 +157,7 @@ class RunHub:
         self.last_network = 0.0
         self.last_network_step = -1
         self.network_busy = False
+        self.probe_busy = False
         self.pending: list[str] = []  # evaluation messages waiting for the next tick
         self.ticker: asyncio.Task[None] | None = None
         run.on_change = self._from_thread
@@ -237,10 +238,15 @@ class RunHub:
         self.flush_metrics()
         now = time.monotonic()
         step = self.current_step()
-        if now - self.last_probe >= PROBE_INTERVAL and step != self.last_probe_step:
+        if (
+            now - self.last_probe >= PROBE_INTERVAL
+            and step != self.last_probe_step
+            and not self.probe_busy
+        ):
             probing = [w for w in self.watchers if w.probe is not None]
-            if probing and self.send_probes(probing):
+            if probing:
                 self.last_probe, self.last_probe_step = now, step
+                self.loop.create_task(self.send_probes(probing))
         if (
             now - self.last_network >= NETWORK_INTERVAL
             and step != self.last_network_step
@@ -255,8 +261,7 @@ class RunHub:
             self.watchers.discard(watcher)
 
     def current_step(self) -> int:
-        state = self.run.progress_state
-        return int(state["step"]) if state else -1
+        return self.run.current_step()
 
     def metrics_message(self, start: int, end: int) -> str:
         run = self.run
@@ -303,46 +308,52 @@ class RunHub:
 
     # -- probe and network ---------------------------------------------------------------
 
-    def send_probes(self, watchers: list[Watcher]) -> bool:
-        network = self.run.network()
-        if network is None:
-            return False
-        inputs = np.stack([w.probe for w in watchers]).astype(np.float32)
-        for watcher, message in zip(
-            watchers, probe_messages(network, inputs, self.current_step()), strict=True
-        ):
+    async def send_probes(self, watchers: list[Watcher]) -> None:
+        """One forward pass for every probing watcher at once (in the worker while it trains:
+        asking it waits on a pipe, so never on the event loop)."""
+        self.probe_busy = True
+        try:
+            inputs = np.stack([w.probe for w in watchers if w.probe is not None])
+            result = await asyncio.to_thread(self.run.probe, inputs.astype(np.float32))
+        finally:
+            self.probe_busy = False
+        if result is None:
+            self.last_probe_step = -1  # nothing to answer yet: try again on the next tick
+            return
+        for watcher, message in zip(watchers, probe_messages(result), strict=True):
             watcher.push(dumps(message))
-        return True
+
+    async def _frames(self) -> tuple[str, str] | None:
+        def build() -> tuple[str, str] | None:
+            weights = self.run.weights()
+            return network_frames(weights) if weights is not None else None
+
+        # Asking the worker and building 784-wide maps: both off the event loop.
+        return await asyncio.to_thread(build)
 
     async def send_network(self) -> None:
-        network = self.run.network()
-        if network is None:
-            return
         self.network_busy = True
         try:
-            # Building 784-wide maps is real work: keep it off the event loop.
-            plain, with_maps = await asyncio.to_thread(
-                network_frames, network, self.run.trainer and self.run.trainer.network
-            )
+            frames = await self._frames()
         finally:
             self.network_busy = False
+        if frames is None:
+            self.last_network_step = -1  # no weights yet: try again on the next tick
+            return
+        plain, with_maps = frames
         for watcher in self.watchers:
             if watcher.network is not None:
                 watcher.push(with_maps if watcher.network else plain)
 
-    def probe_now(self, watcher: Watcher) -> None:
+    async def probe_now(self, watcher: Watcher) -> None:
         """Answer a new probe at once, rather than on the next training update."""
         if watcher.probe is not None:
-            self.send_probes([watcher])
+            await self.send_probes([watcher])
 
     async def network_now(self, watcher: Watcher) -> None:
-        network = self.run.network()
-        if network is None:
-            return
-        plain, with_maps = await asyncio.to_thread(
-            network_frames, network, self.run.trainer and self.run.trainer.network
-        )
-        watcher.push(with_maps if watcher.network else plain)
+        frames = await self._frames()
+        if frames is not None:
+            watcher.push(frames[1] if watcher.network else frames[0])
 
 
 class FanOut:

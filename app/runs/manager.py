@@ -1,9 +1,13 @@
-"""RunManager: creates runs, trains each in its own thread, persists them, controls them.
+"""RunManager: creates runs, queues them for a training slot, controls and persists them.
 
-Training never runs on the event loop: each run gets a daemon thread that loads MNIST
-(downloading it on first use) and then blocks in `Trainer.run()`. The manager's flusher thread
-writes every live run's new metric points to SQLite every `flush_interval` seconds, so a crash
-loses at most that much history; a run's end writes everything.
+Training never happens in this process: a run with a slot is a `Job` on the executor
+(app/runs/executor.py; `local` = a worker process per run), which reports back on a thread of
+its own; `_on_message` applies each message to the `Run` (the one owner of its state) and
+persists what must survive. At most `max_runs` runs hold a slot; later ones wait `queued`, in
+order, up to `max_queued` of them, and start by themselves when a slot frees.
+
+The flusher thread writes every live run's new metric points to SQLite every `flush_interval`
+seconds, so a crash loses at most that much history; a run's end writes everything.
 """
 
 from __future__ import annotations
@@ -13,21 +17,53 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from app.nn.network import Network
+from app.nn.protocol import (
+    CheckpointEvent,
+    Control,
+    EvaluationEvent,
+    MetricsEvent,
+    Pause,
+    Resume,
+    SetLearningRate,
+    SetSpeed,
+    Status,
+    StatusEvent,
+    Step,
+    Stop,
+    Weights,
+)
+from app.nn.trainer import TrainConfig
+from app.runs.executor import (
+    DataSource,
+    Download,
+    Ended,
+    Executor,
+    Job,
+    WorkerDied,
+    WorkerMessage,
+    make_executor,
+)
 from app.runs.run import ENDED, LIVE, Run
 from app.store.db import Store, StoredRun
 from app.store.files import path_for, write_atomic
 from app.store.models import utc_now
+
+__all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]
 
 log = logging.getLogger(__name__)
 
 INTERRUPTED_REASON = "the server stopped while this run was live"
 SHUTDOWN_REASON = "the server shut down"
 STOPPED_REASON = "stopped by request"
-PAUSE_WAIT_SECONDS = 2.0
+PAUSE_WAIT_SECONDS = 2.0  # how long pause/resume wait for the worker to confirm
+STOP_WAIT_SECONDS = 5.0  # how long stop waits for the worker to end before killing it
 
 
 class RunNotFound(KeyError):
@@ -39,17 +75,7 @@ class RunStateError(Exception):
 
 
 class TooManyRuns(Exception):
-    """Every training slot is busy (→ 429)."""
-
-
-@dataclass
-class DataSource:
-    """Where runs get MNIST from (kept here so app/runs never reads Settings)."""
-
-    mnist_dir: Path | None
-    cache_dir: Path
-    download: bool = True
-    mirrors: tuple[str, ...] | None = None  # None: the built-in public mirrors
+    """Every training slot is busy and the queue is full (→ 429)."""
 
 
 class RunManager:
@@ -60,17 +86,24 @@ class RunManager:
         data: DataSource,
         *,
         max_runs: int,
+        max_queued: int = 100,
+        executor: Executor | None = None,
         flush_interval: float = 2.0,
     ) -> None:
         self.store = store
         self.runs_dir = runs_dir
         self.data = data
         self.max_runs = max_runs
+        self.max_queued = max_queued
+        self.executor = executor or make_executor("local")
         self.flush_interval = flush_interval
         self._runs: dict[str, Run] = {}
-        self._lock = threading.Lock()
+        self._slots: set[str] = set()  # ids of the runs whose job is on the executor
+        self._queue: deque[Run] = deque()
+        self._lock = threading.RLock()
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._test_labels: np.ndarray | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -84,24 +117,32 @@ class RunManager:
         self._flusher.start()
 
     def shutdown(self, timeout: float = 3.0) -> None:
-        """Stop every training thread and persist; returns within about `timeout` seconds."""
+        """Stop every run (queued and training) and persist; returns within about `timeout`
+        seconds, having killed any worker that did not stop by then."""
         self._closing.set()
-        # Every run whose thread still works, including runs already reported stopped whose
-        # thread is finishing its mini-batch: all must be done before the store closes.
-        busy = [run for run in self.list() if run.live or (run.thread and run.thread.is_alive())]
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+            busy = [run for run in self._runs.values() if run.id in self._slots]
+        for run in queued:
+            self._finish(run, "interrupted", SHUTDOWN_REASON, None)
         for run in busy:
             run.shutting_down = run.live
             run.stop_requested = True
-            if run.trainer is not None:
-                run.trainer.stop()
+            if run.handle is not None:
+                run.handle.send(Stop())
         deadline = time.monotonic() + timeout
         for run in busy:
-            if run.thread is not None:
-                run.thread.join(max(0.0, deadline - time.monotonic()))
-            if run.live:  # its thread is stuck (e.g. mid-download): record it as interrupted
-                self._finish(run, "interrupted", SHUTDOWN_REASON)
+            handle = run.handle
+            if handle is not None and not handle.join(max(0.0, deadline - time.monotonic())):
+                handle.kill()
+                handle.join(2.0)
+        for run in busy:
+            if run.live:  # its worker never answered: record it as interrupted
+                self._finish(run, "interrupted", SHUTDOWN_REASON, None)
         if self._flusher is not None:
-            self._flusher.join(max(0.1, deadline - time.monotonic()))
+            self._flusher.join(1.0)
+        self.executor.close()
 
     # -- queries --------------------------------------------------------------------------
 
@@ -121,7 +162,8 @@ class RunManager:
     # -- commands -------------------------------------------------------------------------
 
     def create(self, preset: str | None, overrides: dict[str, Any]) -> Run:
-        """Validate the config (ValueError names the field) and start training in a thread."""
+        """Validate the config (ValueError names the field); start it, or queue it when every
+        slot is busy (TooManyRuns when the queue is full too)."""
         from app.presets import resolve_config
 
         config = resolve_config(preset, overrides)
@@ -129,72 +171,63 @@ class RunManager:
         if preset is not None:
             config_dict["preset"] = preset
         with self._lock:
-            if sum(1 for run in self._runs.values() if run.live) >= self.max_runs:
+            if len(self._slots) >= self.max_runs and len(self._queue) >= self.max_queued:
                 raise TooManyRuns(
-                    f"{self.max_runs} training run(s) are already live (the limit); "
-                    "stop one or wait for it to finish"
+                    f"{self.max_runs} training run(s) are live and {len(self._queue)} wait "
+                    "(the limit); stop one or wait for one to finish"
                 )
             run_id = f"r_{secrets.token_hex(4)}"
             while run_id in self._runs:
                 run_id = f"r_{secrets.token_hex(4)}"
             run = Run(id=run_id, config=config_dict, created=utc_now())
             self._runs[run_id] = run
-        try:
-            self.store.add_run(StoredRun(run.id, run.status, run.config, run.created))
-        except Exception:
-            with self._lock:
+            try:
+                self.store.add_run(StoredRun(run.id, run.status, run.config, run.created))
+            except Exception:
                 self._runs.pop(run_id, None)
-            raise
-        run.thread = threading.Thread(
-            target=self._work, args=(run, config), name=f"train-{run_id}", daemon=True
-        )
-        run.thread.start()
+                raise
+            self._queue.append(run)
+            run.queue_position = len(self._queue)
+            self._fill_slots()
         return run
 
     def pause(self, run_id: str) -> Run:
         run = self.get(run_id)
-        if run.status != "running" or run.trainer is None:
+        if run.status != "running":
             raise RunStateError(f"run {run_id} is {run.status}; only a running run can pause")
-        run.trainer.pause()
-        # Answer once the training thread has really stopped between batches (a batch takes
-        # milliseconds), so the step a client sees after pausing is the final one.
-        deadline = time.monotonic() + PAUSE_WAIT_SECONDS
-        while run.trainer.status == "running" and time.monotonic() < deadline:
-            time.sleep(0.001)
-        if run.trainer.status in ("running", "paused"):  # not if it ended meanwhile
-            run.set_status("paused")
+        self._control(run, Pause())
+        # Answer once the worker reports the pause (a batch takes milliseconds), so the step a
+        # client sees after pausing is the final one.
+        run.wait_until(lambda: run.status != "running", PAUSE_WAIT_SECONDS)
         self._persist_state(run)
         return run
 
     def resume(self, run_id: str) -> Run:
         run = self.get(run_id)
-        if run.status != "paused" or run.trainer is None:
+        if run.status != "paused":
             raise RunStateError(f"run {run_id} is {run.status}; only a paused run can resume")
-        run.trainer.resume()
-        run.set_status("running")
+        self._control(run, Resume())
+        run.wait_until(lambda: run.status != "paused", PAUSE_WAIT_SECONDS)
         self._persist_state(run)
         return run
 
     def step(self, run_id: str) -> Run:
         run = self.get(run_id)
-        if run.status != "paused" or run.trainer is None:
+        if run.status != "paused":
             raise RunStateError(
                 f"run {run_id} is {run.status}; single steps need a paused run (pause it first)"
             )
-        run.trainer.step()
+        self._control(run, Step())
         return run
 
     def stop(self, run_id: str) -> Run:
         run = self.get(run_id)
         if not run.live:
             raise RunStateError(f"run {run_id} has already ended ({run.status})")
-        run.stop_requested = True
-        if run.trainer is not None:
-            run.trainer.stop()
-        # Report the outcome at once; the thread confirms it (and writes the weights) shortly.
-        run.finished = utc_now()
-        run.set_status("stopped", STOPPED_REASON)
-        self._persist_state(run)
+        self._end(run)
+        if not run.wait_until(lambda: not run.live, STOP_WAIT_SECONDS) and run.handle:
+            run.handle.kill()  # it did not stop between two batches: it never will
+            run.wait_until(lambda: not run.live, STOP_WAIT_SECONDS)
         return run
 
     def set_learning_rate(self, run_id: str, learning_rate: float) -> Run:
@@ -204,32 +237,41 @@ class RunManager:
                 f"run {run_id} has ended ({run.status}); its learning rate is fixed"
             )
         run.config["learning_rate"] = learning_rate
-        if run.trainer is not None:
-            run.trainer.set_learning_rate(learning_rate)
+        if run.handle is not None:
+            run.handle.send(SetLearningRate(learning_rate))
         if run.latest is not None:
             run.latest = {**run.latest, "learning_rate": learning_rate}
         self.store.update_run(run.id, latest=run.latest, config=run.config)
         return run
 
+    def set_speed(self, run_id: str, batches_per_second: float | None) -> Run:
+        """Slow motion (at most this many mini-batches a second) or full speed (None)."""
+        run = self.get(run_id)
+        if not run.live:
+            raise RunStateError(f"run {run_id} has ended ({run.status}); it has no speed")
+        run.speed = batches_per_second
+        if run.handle is not None:
+            run.handle.send(SetSpeed(batches_per_second))
+        return run
+
     def delete(self, run_id: str) -> None:
         run = self.get(run_id)
-        if run.live:
-            run.stop_requested = True
-            if run.trainer is not None:
-                run.trainer.stop()
         with self._lock:
             self._runs.pop(run_id, None)
+        if run.live:
+            self._end(run)
         self.store.delete_run(run_id)
         path_for(self.runs_dir, run_id).unlink(missing_ok=True)
         if run.on_change is not None:
             run.on_change("deleted", None)
 
-    def network(self, run_id: str) -> Any:
+    def network(self, run_id: str) -> Network:
         """The run's current (or final) network; RunStateError before training has begun."""
         run = self.get(run_id)
         network = run.network()
         if network is None and run.status in ENDED:
-            network = self._load_final(run)
+            weights = self._load_final(run)
+            network = weights.network() if weights is not None else None
         if network is None:
             raise RunStateError(f"run {run_id} is {run.status} and has no weights yet")
         return network
@@ -238,83 +280,129 @@ class RunManager:
         run.model_id = model_id
         self.store.update_run(run.id, model_id=model_id)
 
-    # -- the training thread --------------------------------------------------------------
+    def _control(self, run: Run, command: Control) -> None:
+        if run.handle is None:
+            raise RunStateError(f"run {run.id} is {run.status}; it is not training")
+        run.handle.send(command)
 
-    def _work(self, run: Run, config: Any) -> None:
-        from app.data.mnist import MNISTUnavailable, load_mnist
-        from app.nn.trainer import EvaluationEvent, MetricsEvent, StatusEvent, Trainer
+    def _end(self, run: Run) -> None:
+        """Ask a live run to stop: a queued one ends at once, a training one soon."""
+        run.stop_requested = True
+        with self._lock:
+            queued = run in self._queue
+            if queued:
+                self._queue.remove(run)
+                run.set_queue_position(None)
+                self._renumber()
+        if queued:
+            self._finish(run, "stopped", STOPPED_REASON, None)
+        elif run.handle is not None:
+            run.handle.send(Stop())
 
-        try:
+    # -- slots and the queue ----------------------------------------------------------------
 
-            def progress(done: int, total: int) -> None:
-                if run.status == "queued":
-                    run.set_status("downloading")
-                run.download = (int(done), int(total))
+    def _fill_slots(self) -> None:
+        """Start queued runs while slots are free (under the lock)."""
+        with self._lock:
+            while self._queue and len(self._slots) < self.max_runs and not self._closing.is_set():
+                run = self._queue.popleft()
+                self._slots.add(run.id)
+                try:
+                    self._launch(run)
+                except Exception as exc:  # e.g. no more processes: the run fails visibly
+                    log.exception("could not start run %s", run.id)
+                    self._slots.discard(run.id)
+                    self._finish(run, "failed", f"could not start its worker: {exc}", None)
+            self._renumber()
 
-            data = load_mnist(
-                self.data.mnist_dir,
-                self.data.cache_dir,
-                download=self.data.download,
-                progress=progress,
-                **({"mirrors": self.data.mirrors} if self.data.mirrors else {}),
-            )
-            if run.stop_requested:
-                if run.shutting_down:
-                    self._finish(run, "interrupted", SHUTDOWN_REASON)
-                else:
-                    self._finish(run, "stopped", STOPPED_REASON)
+    def _renumber(self) -> None:
+        for position, waiting in enumerate(self._queue, start=1):
+            waiting.set_queue_position(position)
+
+    def _launch(self, run: Run) -> None:
+        config = TrainConfig.from_dict({k: v for k, v in run.config.items() if k != "preset"})
+        run.set_queue_position(None)
+        job = Job(run.id, config, self.data)
+        run.handle = self.executor.start(job, lambda message: self._on_message(run, message))
+        if run.speed is not None:  # chosen while it waited
+            run.handle.send(SetSpeed(run.speed))
+
+    def _release(self, run: Run) -> None:
+        with self._lock:
+            if run.id not in self._slots:
                 return
-            test_labels = data.test_labels
+            self._slots.discard(run.id)
+            self._fill_slots()
 
-            def on_event(event: Any) -> None:
-                if isinstance(event, MetricsEvent):
-                    run.record_metrics(event)
-                elif isinstance(event, EvaluationEvent):
-                    evaluation = run.record_evaluation(event, test_labels)
-                    if run.on_change is not None:
-                        run.on_change("evaluation", evaluation)
-                    self._persist_evaluation(run)
-                elif (
-                    isinstance(event, StatusEvent)
-                    and event.status in LIVE
-                    and not run.stop_requested
-                ):
-                    # Final statuses are applied once, by _finish, after the weights are saved.
-                    run.set_status(event.status, event.reason)
+    # -- messages from the run's worker (on the executor's thread) ---------------------------
 
-            trainer = Trainer(config, data, on_event=on_event)
-            run.data = data  # kept for the digits browser
-            run.trainer = trainer
-            if run.config.get("learning_rate") != config.learning_rate:
-                trainer.set_learning_rate(run.config["learning_rate"])
-            if run.stop_requested:
-                trainer.stop()
-            else:
-                run.started = utc_now()
-                run.set_status("running")
-                self.store.update_run(run.id, status="running", started=run.started)
-            final = trainer.run()
-            reason = getattr(trainer, "reason", None)
-            if run.shutting_down:
-                final, reason = "interrupted", SHUTDOWN_REASON
-            elif run.stop_requested:
-                final, reason = "stopped", STOPPED_REASON
-            elif final not in ENDED:
-                final = "finished"
-            self._finish(run, final, reason)
-        except MNISTUnavailable as exc:
-            self._finish(run, "failed", str(exc))
-        except Exception as exc:  # any bug in training must end the run visibly, not silently
-            log.exception("run %s failed", run.id)
-            self._finish(run, "failed", f"{type(exc).__name__}: {exc}")
+    def _on_message(self, run: Run, message: WorkerMessage) -> None:
+        if isinstance(message, MetricsEvent):
+            run.record_metrics(message)
+        elif isinstance(message, EvaluationEvent):
+            evaluation = run.record_evaluation(message, self.test_labels())
+            if run.on_change is not None:
+                run.on_change("evaluation", evaluation)
+            self._persist_evaluation(run)
+        elif isinstance(message, StatusEvent):
+            self._on_status(run, message)
+        elif isinstance(message, Download):
+            run.record_download(message)
+        elif isinstance(message, CheckpointEvent):
+            self._on_checkpoint(run, message)
+        elif isinstance(message, Ended):
+            self._on_end(run, message.status, message.reason, message.weights)
+        elif isinstance(message, WorkerDied):
+            self._on_end(run, "failed", message.reason, None)
 
-    def _finish(self, run: Run, status: str, reason: str | None) -> None:
+    def _on_status(self, run: Run, event: StatusEvent) -> None:
+        # Final statuses are applied once, from `Ended`, after the weights are saved.
+        if event.status not in LIVE or run.stop_requested:
+            return
+        if event.status == "running" and run.started is None:
+            run.started = utc_now()
+        run.set_status(event.status, event.reason)
+        self._persist_state(run)
+
+    def _on_end(
+        self, run: Run, status: Status, reason: str | None, weights: Weights | None
+    ) -> None:
+        if run.shutting_down:
+            status, reason = "interrupted", SHUTDOWN_REASON
+        elif run.stop_requested and status in ("failed", "stopped"):
+            status, reason = "stopped", STOPPED_REASON  # killed after a stop that hung
+        self._finish(run, status, reason, weights)
+        if weights is None and run.final_weights is None:
+            self._load_final(run)  # its last checkpoint, for probes and the network view
+        self._release(run)
+
+    def test_labels(self) -> np.ndarray | None:
+        """The MNIST test labels, for the mistakes gallery (the worker has just loaded them)."""
+        if self._test_labels is None:
+            from app.data.mnist import MNISTUnavailable, load_mnist_test
+
+            try:
+                _, labels = load_mnist_test(
+                    self.data.mnist_dir, self.data.cache_dir, download=False
+                )
+            except MNISTUnavailable:
+                return None
+            self._test_labels = labels
+        return self._test_labels
+
+    def _finish(
+        self, run: Run, status: Status, reason: str | None, weights: Weights | None
+    ) -> None:
+        if run.status in ENDED:
+            return
         run.finished = run.finished or utc_now()
         if self._runs.get(run.id) is not run:  # deleted meanwhile: nothing to record
+            run.set_status(status, reason)
             return
-        if run.trainer is not None:
+        if weights is not None:
+            run.final_weights = weights
             try:
-                self._save_final(run)
+                self._save_final(run, weights)
             except Exception:
                 log.exception("could not save the weights of run %s", run.id)
         run.set_status(status, reason)
@@ -323,30 +411,43 @@ class RunManager:
             self._persist_evaluation(run)
             self._persist_state(run)
         except sqlite3.ProgrammingError:
-            # The store closed under a thread stuck past the shutdown deadline (e.g. in a
-            # download); shutdown has already recorded the run as interrupted.
+            # The store closed under a worker that answered past the shutdown deadline.
             log.info("run %s ended after the store closed", run.id)
 
-    def _save_final(self, run: Run) -> None:
+    def _on_checkpoint(self, run: Run, event: CheckpointEvent) -> None:
+        """Write the checkpoint where the final weights go: a run that dies (worker killed,
+        server killed) can still be saved as a model from it."""
+        if self._runs.get(run.id) is not run or not run.live:
+            return
+        try:
+            self._save_final(run, event.weights, checkpoint=True)
+        except Exception:
+            log.exception("could not write the checkpoint of run %s", run.id)
+
+    def _save_final(self, run: Run, weights: Weights, *, checkpoint: bool = False) -> None:
         from app.nn.serialize import model_to_bytes
 
-        network = run.trainer.snapshot()
-        run.final_network = network
-        metadata = {"source_run": run.id, "config": run.config}
-        write_atomic(path_for(self.runs_dir, run.id), model_to_bytes(network, metadata))
+        metadata = {
+            "source_run": run.id,
+            "config": run.config,
+            "step": weights.step,
+            "checkpoint": checkpoint,
+        }
+        write_atomic(path_for(self.runs_dir, run.id), model_to_bytes(weights.network(), metadata))
 
-    def _load_final(self, run: Run) -> Any:
+    def _load_final(self, run: Run) -> Weights | None:
         from app.nn.serialize import ModelFileError, load_model
 
         path = path_for(self.runs_dir, run.id)
         if not path.exists():
             return None
         try:
-            run.final_network, _ = load_model(path)
+            network, metadata = load_model(path)
         except (ModelFileError, OSError) as exc:
             log.warning("run %s: unreadable weights: %s", run.id, exc)
             return None
-        return run.final_network
+        run.final_weights = Weights.of(network, int(metadata.get("step", run.current_step())))
+        return run.final_weights
 
     # -- persistence ----------------------------------------------------------------------
 

@@ -1,8 +1,12 @@
-"""One training run: its config, status machine, complete metric history and latest state.
+"""One training run: its config, status, complete metric history and latest state.
 
-Threading: the run's training thread is the only writer of the history and the metric fields;
-the event loop, request threads and the flusher thread only read. The history is four parallel
-lists appended in a fixed order (`accuracy` last), so a reader that takes
+The `Run` in the web process is the only owner of a run's status, history and progress: the
+trainer (in a worker) only reports events, which `Run.apply` records, and the run manager
+decides the rest (queued, stopped, interrupted, failed when the worker died).
+
+Threading: the run's reader thread (app/runs/local.py) is the only writer of the history and
+the metric fields; the event loop, request threads and the flusher thread only read. The history
+is four parallel lists appended in a fixed order (`accuracy` last), so a reader that takes
 `n = len(accuracy)` first sees at least n complete points in every list: no lock on the hot path.
 """
 
@@ -16,12 +20,23 @@ from typing import Any
 
 import numpy as np
 
+from app.nn.network import Network
+from app.nn.protocol import (
+    ENDED_STATUSES,
+    LIVE_STATUSES,
+    EvaluationEvent,
+    MetricsEvent,
+    Probe,
+    ProbeResult,
+    SnapshotWeights,
+    Status,
+    Weights,
+)
+from app.runs.executor import Download, NotReady, RunHandle, WorkerGone
 from app.store.db import METRIC_KEYS, StoredRun
 
-# queued → downloading → running ⇄ paused → finished | stopped | diverged | failed;
-# interrupted: the process went away (or shut down) while the run was live.
-LIVE = frozenset({"queued", "downloading", "running", "paused"})
-ENDED = frozenset({"finished", "stopped", "diverged", "failed", "interrupted"})
+LIVE = LIVE_STATUSES  # the vocabulary is declared in app/nn/protocol.py
+ENDED = ENDED_STATUSES
 
 MAX_MISTAKES = 24
 TRAIN_IMAGES = 60_000
@@ -70,12 +85,16 @@ def top_mistakes(
     ]
 
 
+# Seconds a request for weights or a probe may wait for the worker's answer.
+REQUEST_TIMEOUT = 5.0
+
+
 @dataclass
 class Run:
     id: str
     config: dict[str, Any]  # the resolved TrainConfig as a dict (+ "preset" when one was named)
     created: str
-    status: str = "queued"
+    status: Status = "queued"
     reason: str | None = None
     started: str | None = None
     finished: str | None = None
@@ -93,18 +112,21 @@ class Run:
     download: tuple[int, int] | None = None
     predictions: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    queue_position: int | None = None  # 1 = next to start, while queued for a slot
+    speed: float | None = None  # slow motion: mini-batches a second; None = full speed
 
     # Process-local machinery (none of it persisted).
-    trainer: Any = None
-    thread: threading.Thread | None = None
-    data: Any = None  # the MNIST object the run trained on (for the digits browser)
-    final_network: Any = None  # loaded from the run's weight file after a restart
+    handle: RunHandle | None = None  # its worker, from launch until the run ends
+    final_weights: Weights | None = None  # the weights it ended with (or its weight file's)
     stop_requested: bool = False
     shutting_down: bool = False
     persisted_points: int = 0
-    # Called on the training thread for rare events (status, evaluation); the fan-out hub
+    # Called on the reader thread for rare events (status, evaluation); the fan-out hub
     # installs a callback that hops onto the event loop. Never called for metrics.
     on_change: Callable[[str, Any], None] | None = None
+    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _cached: Weights | None = field(default=None, repr=False)
+    _final_network: Network | None = field(default=None, repr=False)
 
     # -- derived --------------------------------------------------------------------------
 
@@ -119,21 +141,18 @@ class Run:
             train = min(train, int(subset))
         return max(train, 0) * int(self.config.get("epochs") or 0)
 
+    def current_step(self) -> int:
+        state = self.progress_state
+        return int(state["step"]) if state else -1
+
     def progress(self) -> dict[str, Any]:
         state = self.progress_state or {}
         total = self.total_samples()
-        step = int(state.get("step", 0))
         seen = int(state.get("samples_seen", 0))
-        trainer = self.trainer
-        if trainer is not None:
-            # The trainer's own counters are exact; metrics events come only every N steps
-            # (and a paused run should show the step it is really at).
-            step = max(step, int(getattr(trainer, "step_count", step)))
-            seen = max(seen, int(getattr(trainer, "samples_seen", seen)))
         if self.status == "finished":
             seen = max(seen, total)
         return {
-            "step": step,
+            "step": int(state.get("step", 0)),
             "epoch": float(state.get("epoch", 0.0)),
             "epochs": int(self.config.get("epochs") or 0),
             "samples_seen": seen,
@@ -164,6 +183,8 @@ class Run:
             "finished": self.finished,
             "reason": self.reason,
             "model_id": self.model_id,
+            "queue_position": self.queue_position,
+            "speed": self.speed,
             "progress": self.progress(),
             "latest": self.latest,
         }
@@ -171,9 +192,9 @@ class Run:
             info["history"] = {"metrics": self.points(0), "evaluations": list(self.evaluations)}
         return info
 
-    # -- updates from the training thread ---------------------------------------------------
+    # -- the trainer's events (on the reader thread) ----------------------------------------
 
-    def record_metrics(self, event: Any) -> None:
+    def record_metrics(self, event: MetricsEvent) -> None:
         """The hot path (every `report_every` steps): appends and a few assignments, no I/O."""
         cost = finite_or_none(event.cost)
         accuracy = float(event.batch_accuracy)
@@ -191,10 +212,12 @@ class Run:
             "step": int(event.step),
             "epoch": float(event.epoch),
             "samples_seen": int(event.samples_seen),
-            "eta_seconds": finite_or_none(getattr(event, "eta_seconds", None)),
+            "eta_seconds": finite_or_none(event.eta_seconds),
         }
 
-    def record_evaluation(self, event: Any, test_labels: np.ndarray | None) -> dict[str, Any]:
+    def record_evaluation(
+        self, event: EvaluationEvent, test_labels: np.ndarray | None
+    ) -> dict[str, Any]:
         predictions = np.asarray(event.test_predictions)
         confidence = np.asarray(event.test_confidence, dtype=np.float32)
         mistakes = (
@@ -215,21 +238,82 @@ class Run:
         self.evaluations.append(evaluation)
         return evaluation
 
-    def set_status(self, status: str, reason: str | None = None) -> bool:
+    def record_download(self, event: Download) -> None:
+        if self.status == "queued":
+            self.set_status("downloading")
+        self.download = (event.done, event.total)
+
+    def set_status(self, status: Status, reason: str | None = None) -> bool:
         """Change the status; True when it changed (so listeners hear each change once)."""
-        if status == self.status and reason == self.reason:
-            return False
-        self.status = status
-        self.reason = reason
+        with self._changed:
+            if status == self.status and reason == self.reason:
+                return False
+            self.status = status
+            self.reason = reason
+            self._changed.notify_all()
         if self.on_change is not None:
-            self.on_change("status", {"status": status, "reason": reason})
+            self.on_change("status", self.status_message())
         return True
 
-    def network(self) -> Any:
-        """A consistent copy of the current weights, or None before training has begun."""
-        if self.trainer is not None:
-            return self.trainer.snapshot()
-        return self.final_network
+    def status_message(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.reason, "queue_position": self.queue_position}
+
+    def set_queue_position(self, position: int | None) -> None:
+        if position != self.queue_position:
+            self.queue_position = position
+            if self.on_change is not None:
+                self.on_change("status", self.status_message())
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until `predicate()` holds after a status change, or `timeout` seconds pass."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    # -- weights, from the worker while it trains -----------------------------------------
+
+    def weights(self) -> Weights | None:
+        """The current weights (asked from the worker), the final ones, or None before
+        training has begun."""
+        handle, cached = self.handle, self._cached
+        if handle is None or not self.live:
+            return self.final_weights
+        if cached is not None and self.status != "running" and cached.step == self.current_step():
+            return cached  # paused: the weights have not moved since the last answer
+        try:
+            reply = handle.request(SnapshotWeights(), REQUEST_TIMEOUT)
+        except NotReady:
+            return None
+        except (WorkerGone, TimeoutError):
+            handle.join(REQUEST_TIMEOUT)  # it has just ended: its final weights are on the way
+            return self.final_weights or cached
+        if isinstance(reply, Weights):
+            self._cached = reply
+            return reply
+        return cached
+
+    def network(self) -> Network | None:
+        weights = self.weights()
+        return weights.network() if weights is not None else None
+
+    def probe(self, inputs: np.ndarray) -> ProbeResult | None:
+        """Every layer of the network for `inputs` (B, 784): in the worker while it trains."""
+        handle = self.handle
+        if handle is not None and self.live:
+            try:
+                reply = handle.request(Probe(inputs), REQUEST_TIMEOUT)
+                if isinstance(reply, ProbeResult):
+                    return reply
+            except NotReady:
+                return None
+            except (WorkerGone, TimeoutError):
+                handle.join(REQUEST_TIMEOUT)
+        final = self.final_weights
+        if final is None:
+            return None
+        if self._final_network is None:
+            self._final_network = final.network()
+        forward = self._final_network.forward(inputs)
+        return ProbeResult(final.step, forward.zs, forward.activations[1:])
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -239,7 +323,7 @@ class Run:
             id=stored.id,
             config=stored.config,
             created=stored.created,
-            status=stored.status,
+            status=stored.status,  # type: ignore[arg-type]  # the store holds Status values
             reason=stored.reason,
             started=stored.started,
             finished=stored.finished,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.nn.protocol import LIVE_STATUSES as LIVE
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY,
@@ -52,7 +54,7 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 # Statuses a run can only have while a thread is working on it; after a restart they are stale.
-LIVE_STATUSES = ("queued", "downloading", "running", "paused")
+LIVE_STATUSES = tuple(sorted(LIVE))
 
 METRIC_KEYS = ("step", "epoch", "cost", "accuracy")
 

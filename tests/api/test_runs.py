@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from fastapi.testclient import TestClient
 
@@ -115,7 +117,7 @@ def test_invalid_configs_are_422_naming_the_field(client: TestClient) -> None:
 
 
 def test_too_many_runs_is_429(make_client, settings: Settings) -> None:
-    client = make_client(settings.model_copy(update={"max_runs": 1}))
+    client = make_client(settings.model_copy(update={"max_runs": 1, "max_queued": 0}))
     first = client.post("/api/runs", json=LONG_RUN).json()
     r = client.post("/api/runs", json=SHORT_RUN)
     assert r.status_code == 429 and "limit" in r.json()["detail"]
@@ -200,8 +202,8 @@ def test_deleting_a_live_run_stops_it_and_leaves_nothing(
     running(client, run_id)
     run = client.app.state.services.runs.get(run_id)
     assert client.delete(f"/api/runs/{run_id}").status_code == 204
-    run.thread.join(10)
-    assert not run.thread.is_alive()  # the training thread ended
+    assert run.handle.join(10)
+    assert not run.handle.alive()  # the worker process ended
     assert client.get("/api/runs").json()["runs"] == []
     assert not (settings.data_dir / "runs" / f"{run_id}.npz").exists()
     assert client.get("/healthz").json()["live_runs"] == 0
@@ -276,3 +278,57 @@ def test_a_big_runs_network_is_answered_downsampled(client: TestClient) -> None:
     assert sum(v != 0 for row in net["weights"][0] for v in row) == 2000
     assert len(r.content) < 1_500_000  # ~2 bytes per dropped weight, not ~20 per weight
     client.delete(f"/api/runs/{run_id}")
+
+
+def test_a_run_waits_in_the_queue_for_a_slot(make_client, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"max_runs": 1, "max_queued": 1}))
+    first = client.post("/api/runs", json=LONG_RUN).json()
+    r = client.post("/api/runs", json=SHORT_RUN)
+    assert r.status_code == 201
+    waiting = r.json()
+    assert waiting["status"] == "queued" and waiting["queue_position"] == 1
+    r = client.post("/api/runs", json=SHORT_RUN)  # one training, one waiting: the limit
+    assert r.status_code == 429 and "limit" in r.json()["detail"]
+    running(client, first["id"])
+    assert client.get(f"/api/runs/{waiting['id']}").json()["queue_position"] == 1
+    with client.websocket_connect(f"/api/runs/{waiting['id']}/events") as ws:
+        snapshot = ws.receive_json()
+        assert snapshot["run"]["status"] == "queued" and snapshot["run"]["queue_position"] == 1
+        client.post(f"/api/runs/{first['id']}/stop")  # frees the slot: the queued run starts
+        statuses = []
+        while not statuses or statuses[-1]["status"] != "finished":
+            message = ws.receive_json()
+            if message["type"] == "status":
+                statuses.append(message)
+    assert statuses[0]["queue_position"] is None  # told it left the queue
+    assert "running" in [s["status"] for s in statuses]
+    assert client.get(f"/api/runs/{waiting['id']}").json()["queue_position"] is None
+
+
+def test_slow_motion_speed_is_a_command_of_the_run(client: TestClient) -> None:
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
+    running(client, run_id)
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": 5})
+    assert r.status_code == 200 and r.json()["speed"] == 5
+
+    # In slow motion every mini-batch is reported as it is done (the 3b1b preset reports every
+    # 25 at full speed): the history soon ends in consecutive steps.
+    def tail() -> list[int]:
+        return client.get(f"/api/runs/{run_id}").json()["history"]["metrics"]["step"][-4:]
+
+    wait_for(lambda: (steps := tail()) == list(range(steps[0], steps[0] + 4)))
+    # ...and at most 5 a second (a busy machine can only make it slower).
+    t0, s0 = time.monotonic(), tail()[-1]
+    wait_for(lambda: time.monotonic() - t0 >= 1.0)
+    t1, s1 = time.monotonic(), tail()[-1]
+    assert (s1 - s0) / (t1 - t0) <= 5 * 1.2
+    for bad in ({"batches_per_second": 0}, {"batches_per_second": -1},
+                {"batches_per_second": 1e9}, {"batches_per_second": "fast"}, {}):  # fmt: skip
+        assert client.post(f"/api/runs/{run_id}/speed", json=bad).status_code == 422, bad
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": None})
+    assert r.status_code == 200 and r.json()["speed"] is None
+    client.post(f"/api/runs/{run_id}/stop")
+    r = client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": 1})
+    assert r.status_code == 409 and r.json()["detail"]
+    r = client.post("/api/runs/r_00000000/speed", json={"batches_per_second": 1})
+    assert r.status_code == 404

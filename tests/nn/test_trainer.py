@@ -13,6 +13,19 @@ import numpy as np
 import pytest
 
 from app.data.mnist import MNIST, load_mnist
+from app.nn.protocol import (
+    CheckpointEvent,
+    Pause,
+    Probe,
+    ProbeResult,
+    Resume,
+    SetLearningRate,
+    SetSpeed,
+    SnapshotWeights,
+    Step,
+    Stop,
+    Weights,
+)
 from app.nn.trainer import (
     EvaluationEvent,
     MetricsEvent,
@@ -123,6 +136,7 @@ def test_training_learns_and_reports(small_mnist: MNIST) -> None:
 
     statuses = [s.status for s in record.of(StatusEvent)]
     assert statuses == ["running", "finished"]
+    assert not record.of(CheckpointEvent)  # only when asked for (checkpoint_seconds)
 
 
 def test_pause_blocks_and_resume_continues(small_mnist: MNIST) -> None:
@@ -306,3 +320,79 @@ def test_config_round_trips_and_rejects_unknown_keys() -> None:
     assert config.sizes() == [784, 64, 32, 10]
     with pytest.raises(ValueError, match="dropout"):
         TrainConfig.from_dict({"dropout": 0.5})
+
+
+def test_typed_commands_drive_the_trainer_and_queries_answer(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=50, report_every=1000), small_mnist, on_event=record)
+    assert trainer.handle(Pause()) is None
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.status == "paused", "the pause")
+        before = trainer.handle(SnapshotWeights())
+        assert isinstance(before, Weights) and before.step == 0
+        assert trainer.handle(SetLearningRate(0.0456)) is None
+        trainer.handle(Step())
+        wait_until(lambda: trainer.step_count == 1, "one step")
+        after = trainer.handle(SnapshotWeights())
+        assert isinstance(after, Weights) and after.step == 1
+        assert not np.array_equal(before.params, after.params)
+        # The gradient norms are those of the step just taken, one per layer, all positive.
+        assert after.grad_norms is not None and len(after.grad_norms) == 2
+        assert all(g is not None and g > 0 for g in after.grad_norms)
+        assert record.of(MetricsEvent)[-1].learning_rate == pytest.approx(0.0456)
+        # A probe is a forward pass through the current weights, computed independently here.
+        inputs = small_mnist.test_images[:3].reshape(3, -1).astype(np.float32) / 255
+        probe = trainer.handle(Probe(inputs))
+        assert isinstance(probe, ProbeResult) and probe.step == 1
+        rebuilt = after.network()
+        hidden = np.maximum(inputs @ rebuilt.weights[0].T + rebuilt.biases[0], 0)
+        np.testing.assert_allclose(probe.activations[0], hidden, rtol=1e-5, atol=1e-6)
+        assert [a.shape for a in probe.activations] == [(3, 32), (3, 10)]
+        trainer.handle(Resume())
+        wait_until(lambda: trainer.step_count > 5, "progress after resume")
+        trainer.handle(Stop())
+        thread.join(DEADLINE)
+    finally:
+        finish(trainer, thread)
+    assert trainer.status == "stopped"
+    assert [s.status for s in record.of(StatusEvent)] == ["running", "paused", "running", "stopped"]
+
+
+def test_checkpoints_after_every_epoch_and_on_a_clock(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=2), small_mnist, on_event=record, checkpoint_seconds=1e9)
+    trainer.run()
+    checkpoints = record.of(CheckpointEvent)
+    # 2500 images in batches of 32 = 79 steps an epoch; a long clock leaves the epoch ends.
+    assert [(c.epoch, c.weights.step) for c in checkpoints] == [(1.0, 79), (2.0, 158)]
+    assert np.array_equal(checkpoints[-1].weights.params, trainer.network.params)
+    assert not np.array_equal(checkpoints[0].weights.params, checkpoints[1].weights.params)
+    clocked = Recorder()
+    Trainer(relu_config(epochs=1), small_mnist, on_event=clocked, checkpoint_seconds=0.0).run()
+    assert len(clocked.of(CheckpointEvent)) > 1  # every metrics window, and the epoch's end
+
+
+def test_slow_motion_trains_at_the_set_speed_and_reports_every_batch(small_mnist: MNIST) -> None:
+    record = Recorder()
+    trainer = Trainer(relu_config(epochs=50, report_every=1000), small_mnist, on_event=record)
+    trainer.handle(SetSpeed(4.0))
+    began = time.monotonic()
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.step_count >= 4, "four slow steps")
+        # Four batches at 4 a second take at least 3 intervals of 0.25 s, however fast the CPU.
+        assert time.monotonic() - began >= 3 / 4
+        steps = [m.step for m in record.of(MetricsEvent)]
+        assert steps == list(range(1, len(steps) + 1))  # one report per batch
+        with pytest.raises(ValueError):
+            trainer.set_speed(0.0)
+        with pytest.raises(ValueError):
+            trainer.set_speed(math.inf)
+        trainer.handle(SetSpeed(None))  # full speed again, at once
+        # 100 more batches within the deadline (20 s): at 4 a second they would take 25 s.
+        slow_until = trainer.step_count
+        wait_until(lambda: trainer.step_count >= slow_until + 100, "full speed")
+    finally:
+        finish(trainer, thread)
+    assert trainer.status == "stopped"

@@ -1,7 +1,8 @@
-"""RunManager on real MNIST: threads, status machine, persistence, restart, shutdown."""
+"""RunManager on real MNIST: worker processes, status machine, persistence, restart, shutdown."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +29,14 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
 def make_manager(tmp_path: Path, mnist_dir: Path):
     managers: list[RunManager] = []
 
-    def make(max_runs: int = 2) -> RunManager:
+    def make(max_runs: int = 2, max_queued: int = 100) -> RunManager:
         store = Store(tmp_path / "db.sqlite3")
         manager = RunManager(
             store,
             tmp_path / "runs",
             DataSource(mnist_dir, tmp_path / "cache", download=False),
             max_runs=max_runs,
+            max_queued=max_queued,
             flush_interval=0.2,
         )
         manager.start()
@@ -46,12 +48,14 @@ def make_manager(tmp_path: Path, mnist_dir: Path):
         manager.shutdown()
 
 
-def test_a_run_trains_in_its_thread_and_is_persisted(make_manager, tmp_path: Path) -> None:
+def test_a_run_trains_in_its_worker_process_and_is_persisted(make_manager, tmp_path: Path) -> None:
     manager = make_manager()
     run = manager.create("3b1b", SHORT)
-    assert run.thread is not None and run.thread.name == f"train-{run.id}"
+    assert run.handle is not None
+    pid = wait_for(lambda: run.handle.pid)
+    assert pid != os.getpid()
     wait_for(lambda: run.status == "finished")
-    run.thread.join(5)
+    assert run.handle.join(5) and not run.handle.alive()
     assert (tmp_path / "runs" / f"{run.id}.npz").exists()  # final weights, atomically written
     (stored,) = manager.store.load_runs()
     assert stored.status == "finished" and stored.finished
@@ -62,11 +66,11 @@ def test_a_run_trains_in_its_thread_and_is_persisted(make_manager, tmp_path: Pat
 
 
 def test_limits_states_and_shutdown(make_manager) -> None:
-    manager = make_manager(max_runs=1)
+    manager = make_manager(max_runs=1, max_queued=0)
     run = manager.create(None, LONG)
     with pytest.raises(TooManyRuns):
         manager.create(None, SHORT)
-    wait_for(lambda: run.status == "running" and run.trainer is not None)
+    wait_for(lambda: run.status == "running")
     with pytest.raises(RunStateError):
         manager.step(run.id)  # only while paused
     manager.pause(run.id)
@@ -74,7 +78,7 @@ def test_limits_states_and_shutdown(make_manager) -> None:
     began = time.monotonic()
     manager.shutdown(timeout=3)
     assert time.monotonic() - began < 3.5
-    assert not run.thread.is_alive()
+    assert not run.handle.alive()
     assert run.status == "interrupted" and run.reason == "the server shut down"
 
 

@@ -119,4 +119,4 @@ async def _probe(hub: RunHub, watcher: Watcher, message: dict[str, Any]) -> None
         watcher.push(_error(str(exc)))
         return
     watcher.probe = x
-    hub.probe_now(watcher)
+    await hub.probe_now(watcher)

@@ -20,6 +20,7 @@ from app.api.schemas import (
     RunList,
     RunPatch,
     SaveRequest,
+    SpeedRequest,
 )
 from app.presets import ConfigError
 from app.store.files import ID_PATTERN
@@ -94,6 +95,11 @@ def stop_run(run_id: RunId, runs: RunsDep) -> dict:
     return runs.stop(run_id).info(history=False)
 
 
+@router.post("/{run_id}/speed", response_model=RunInfo, responses=_CONTROL)
+def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> dict:
+    return runs.set_speed(run_id, body.batches_per_second).info(history=False)
+
+
 @router.post(
     "/{run_id}/save",
     response_model=ModelInfo,
@@ -105,7 +111,8 @@ def save_run(
 ) -> dict:
     """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
     run = runs.get(run_id)
-    network = runs.network(run_id)  # RunStateError (409) before training has begun
+    # RunStateError (409) before training has begun; asking the worker waits on its pipe.
+    network = runs.network(run_id)
     last = run.evaluations[-1] if run.evaluations else {}
     metadata = {
         "source_run": run.id,

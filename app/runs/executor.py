@@ -1,0 +1,125 @@
+"""Where runs train: the executor interface, and the messages that cross it.
+
+The web process never trains. It hands a `Job` to an `Executor`, which trains it somewhere
+else (`local`: a worker process of this machine, see app/runs/local.py) and calls back with
+`WorkerMessage`s on a thread of its own. The run manager controls the job through the
+`RunHandle` it got back: `send` a control command (fire and forget; the outcome arrives as a
+`StatusEvent`), or `request` a reply (weights, a probe) and wait for it.
+
+Message order is the trainer's order: every event a worker emits before `Ended` arrives before
+it, and exactly one `Ended` or `WorkerDied` is the last message of a job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol, get_args
+
+from app.nn.protocol import (
+    Control,
+    Query,
+    Reply,
+    Status,
+    TrainerEvent,
+    Weights,
+)
+from app.nn.trainer import TrainConfig
+
+ExecutorName = Literal["local"]  # the choices of NNP_EXECUTOR ("ray" is the next one)
+EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where workers get MNIST from (kept here so app/runs never reads Settings)."""
+
+    mnist_dir: Path | None
+    cache_dir: Path
+    download: bool = True
+    mirrors: tuple[str, ...] | None = None  # None: the built-in public mirrors
+
+
+@dataclass(frozen=True)
+class Job:
+    run_id: str
+    config: TrainConfig
+    data: DataSource
+    checkpoint_seconds: float = 30.0  # a checkpoint every epoch and at least this often
+
+
+# ---- messages from a worker, besides the trainer's own events ---------------------------------
+
+
+@dataclass
+class Download:
+    """MNIST download progress, in bytes."""
+
+    done: int
+    total: int
+
+
+@dataclass
+class Ended:
+    """The trainer's final word: its last status and the weights it ended with."""
+
+    status: Status
+    reason: str | None
+    weights: Weights | None  # None when training never began (e.g. MNIST was unavailable)
+
+
+@dataclass
+class WorkerDied:
+    """The worker went away without `Ended` (killed, crashed): said by the executor."""
+
+    reason: str
+
+
+WorkerMessage = TrainerEvent | Download | Ended | WorkerDied
+
+
+class WorkerGone(RuntimeError):
+    """A request could not be answered: the worker has ended."""
+
+
+class NotReady(RuntimeError):
+    """A request could not be answered yet: the worker has not started training."""
+
+
+class RunHandle(Protocol):
+    """One job while it trains."""
+
+    def send(self, command: Control) -> None:
+        """Deliver a control command; silently dropped once the job has ended."""
+
+    def request(self, query: Query, timeout: float) -> Reply:
+        """Ask and wait for the answer; WorkerGone if the job ended, NotReady before it
+        trains, TimeoutError after `timeout` seconds."""
+
+    def alive(self) -> bool:
+        """Whether the job's worker still exists."""
+
+    def kill(self) -> None:
+        """End the worker at once (its messages end with `WorkerDied`)."""
+
+    def join(self, timeout: float) -> bool:
+        """Wait until the worker has exited and its last message was delivered."""
+
+
+class Executor(Protocol):
+    name: ExecutorName
+
+    def start(self, job: Job, on_message: Callable[[WorkerMessage], None]) -> RunHandle:
+        """Start training `job`; `on_message` is called on an executor thread, in order."""
+
+    def close(self) -> None:
+        """Release what the executor holds (after every job has ended)."""
+
+
+def make_executor(name: ExecutorName) -> Executor:
+    if name == "local":
+        from app.runs.local import LocalExecutor
+
+        return LocalExecutor()
+    raise ValueError(f"unknown executor {name!r}: choose {', '.join(EXECUTORS)}")

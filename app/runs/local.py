@@ -1,0 +1,386 @@
+"""The `local` executor: every run trains in a worker process of its own on this machine.
+
+Workers are started with multiprocessing's "spawn" context (a fresh interpreter, never a fork
+of the threaded server). Each has one duplex pipe to the server:
+
+* server → worker: control commands (app/nn/protocol.py) and `Request(id, query)`;
+* worker → server: the trainer's events (metrics batched: at most one message per
+  `FLUSH_SECONDS`), `Download`, `Answer(id, ...)` and finally `Ended`.
+
+In the server a reader thread per worker turns the pipe back into `WorkerMessage`s. When the
+pipe reaches EOF without `Ended`, the worker died: the reader reports `WorkerDied` with its
+exit code or signal. In the worker, the command thread exits the process when the server's
+end of the pipe closes or the parent process changes (the server was killed), so no worker
+outlives the server by more than a moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import get_args
+
+from app.data.mnist import MNIST, MNISTUnavailable, load_mnist
+from app.nn.protocol import (
+    Control,
+    MetricsEvent,
+    Query,
+    Reply,
+    Stop,
+    TrainerEvent,
+)
+from app.nn.trainer import Trainer
+from app.runs.executor import (
+    Download,
+    Ended,
+    ExecutorName,
+    Job,
+    NotReady,
+    WorkerDied,
+    WorkerGone,
+    WorkerMessage,
+)
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.02  # metrics leave the worker at most this long after the trainer emits them
+DOWNLOAD_EVERY = 0.1  # seconds between download progress messages
+EXIT_GRACE = 5.0  # seconds the reader waits for the process to exit after its pipe closed
+STOPPED_REASON = "stopped by request"
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    query: Query
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    reply: Reply | None
+    error: str | None = None
+
+
+@dataclass
+class MetricsBatch:
+    events: list[MetricsEvent]
+
+
+# ---- the server side -----------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: Answer | None = None
+
+
+class LocalHandle:
+    """One worker process, its pipe and the reader thread that delivers its messages."""
+
+    def __init__(self, process: BaseProcess, conn: Connection, job: Job,
+                 on_message: Callable[[WorkerMessage], None]) -> None:  # fmt: skip
+        self._process = process
+        self._conn = conn
+        self._on_message = on_message
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._done = threading.Event()
+        self._reader = threading.Thread(
+            target=self._read, name=f"run-reader-{job.run_id}", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def send(self, command: Control) -> None:
+        self._send(command)
+
+    def request(self, query: Query, timeout: float) -> Reply:
+        if self._done.is_set():
+            raise WorkerGone("the run's worker has ended")
+        request_id = next(self._ids)
+        pending = self._pending[request_id] = _Pending()
+        try:
+            if not self._send(Request(request_id, query)):
+                raise WorkerGone("the run's worker has ended")
+            if not pending.done.wait(timeout):
+                raise TimeoutError(f"the run's worker did not answer within {timeout} s")
+        finally:
+            self._pending.pop(request_id, None)
+        answer = pending.answer
+        if answer is not None and answer.reply is not None:
+            return answer.reply
+        if answer is not None and answer.id == request_id:
+            raise NotReady(answer.error or "the run has not started training yet")
+        raise WorkerGone("the run's worker has ended")
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+
+    def join(self, timeout: float) -> bool:
+        return self._done.wait(timeout)
+
+    def _send(self, message: Control | Request) -> bool:
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+                return True
+            except (OSError, ValueError):  # the worker has gone (or the pipe is closed)
+                return False
+
+    def _read(self) -> None:
+        ended = False
+        try:
+            while True:
+                message = self._conn.recv()
+                ended = self._dispatch(message) or ended
+        except (EOFError, OSError):
+            pass
+        except Exception:  # an unreadable message: treat the worker as broken
+            log.exception("unreadable message from a worker")
+            self.kill()
+        self._process.join(EXIT_GRACE)
+        with self._send_lock:
+            self._conn.close()
+        for pending in list(self._pending.values()):
+            pending.answer = Answer(0, None, "the run's worker has ended")  # id 0: gone
+            pending.done.set()
+        if not ended:
+            self._deliver(WorkerDied(describe_exit(self._process.exitcode)))
+        self._done.set()
+
+    def _dispatch(self, message: object) -> bool:
+        """Deliver one pipe message; True when it was `Ended`."""
+        if isinstance(message, Answer):
+            pending = self._pending.get(message.id)
+            if pending is not None:
+                pending.answer = message
+                pending.done.set()
+        elif isinstance(message, MetricsBatch):
+            for event in message.events:
+                self._deliver(event)
+        elif isinstance(message, WORKER_MESSAGES):
+            self._deliver(message)
+            return isinstance(message, Ended)
+        return False
+
+    def _deliver(self, message: WorkerMessage) -> None:
+        try:
+            self._on_message(message)
+        except Exception:  # a bug in a handler must not stop the stream of this run
+            log.exception("handling %s failed", type(message).__name__)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "the worker process stopped answering"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the worker process died (killed by {name})"
+    return f"the worker process exited unexpectedly (exit code {code})"
+
+
+class LocalExecutor:
+    """Workers on this machine; at most `max_runs` of them exist at once (the manager's slots)."""
+
+    name: ExecutorName = "local"
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self, job: Job, on_message: Callable[[WorkerMessage], None]) -> LocalHandle:
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=worker_main,
+            args=(child_end, job, os.getpid()),
+            name=f"nnp-worker-{job.run_id}",
+            daemon=True,
+        )
+        process.start()
+        # Keep no copy of the worker's end here: its EOF is how the reader sees the worker die.
+        child_end.close()
+        return LocalHandle(process, parent_end, job, on_message)
+
+    def close(self) -> None:
+        pass
+
+
+# ---- the worker side -------------------------------------------------------------------------
+
+
+class Outbox:
+    """The worker's sending end: one lock for every thread, metrics batched by time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._metrics: list[MetricsEvent] = []
+        self._last_flush = time.monotonic()
+
+    def emit(self, event: TrainerEvent) -> None:
+        """The trainer's callback (its thread): metrics wait for the next flush."""
+        if isinstance(event, MetricsEvent):
+            with self._lock:
+                self._metrics.append(event)
+                if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                    self._flush()
+        else:
+            self.send(event)
+
+    def send(self, message: WorkerMessage | Answer) -> None:
+        with self._lock:
+            self._flush()
+            self._conn.send(message)
+
+    def flush_if_due(self) -> None:
+        with self._lock:
+            if self._metrics and time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._metrics:
+            self._conn.send(MetricsBatch(self._metrics))
+            self._metrics = []
+        self._last_flush = time.monotonic()
+
+
+class _Cancelled(Exception):
+    """Stop arrived while MNIST was still loading."""
+
+
+class WorkerState:
+    """The worker's trainer once it exists; commands that came before it wait here."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.trainer: Trainer | None = None
+        self.early: list[Control] = []
+        self.stopped = False
+
+    def obey(self, message: Control | Request, outbox: Outbox) -> None:
+        with self.lock:
+            trainer = self.trainer
+            if trainer is None and not isinstance(message, Request):
+                self.early.append(message)
+                self.stopped = self.stopped or isinstance(message, Stop)
+                return
+        if isinstance(message, Request):
+            if trainer is None:
+                outbox.send(Answer(message.id, None, "the run has not started training yet"))
+            else:
+                outbox.send(Answer(message.id, trainer.handle(message.query)))
+        elif trainer is not None:
+            trainer.handle(message)
+
+    def attach(self, trainer: Trainer) -> None:
+        with self.lock:
+            for command in self.early:
+                trainer.handle(command)
+            self.trainer = trainer
+
+
+def _serve_commands(conn: Connection, outbox: Outbox, state: WorkerState, parent: int) -> None:
+    """The worker's command thread: obey the server, flush metrics, exit when it is gone."""
+    try:
+        while os.getppid() == parent:
+            if conn.poll(FLUSH_SECONDS):
+                state.obey(conn.recv(), outbox)
+            outbox.flush_if_due()
+    except (EOFError, OSError):
+        pass
+    except Exception:
+        log.exception("worker command thread failed")
+    os._exit(0)  # the server is gone (or the pipe broke): nobody is listening any more
+
+
+def worker_main(conn: Connection, job: Job, parent: int) -> None:
+    """A worker process: load MNIST, train, report, exit."""
+    from app.nn.network import set_blas_threads
+
+    set_blas_threads(1)  # one core per run: the slots are the machine's cores
+    # Ctrl-C in a terminal reaches the whole process group: the server handles it (and stops
+    # this worker, so the run ends `interrupted`), the worker must not die of it first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    outbox = Outbox(conn)
+    state = WorkerState()
+    threading.Thread(
+        target=_serve_commands, args=(conn, outbox, state, parent), name="commands", daemon=True
+    ).start()
+    try:
+        ended = _train(job, outbox, state)
+    except Exception as exc:  # reported as the run's failure, never silently
+        ended = Ended("failed", f"{type(exc).__name__}: {exc}", None)
+    with contextlib.suppress(OSError):
+        outbox.send(ended)
+    conn.close()
+
+
+def _train(job: Job, outbox: Outbox, state: WorkerState) -> Ended:
+    try:
+        data = _load_mnist(job, outbox, state)
+    except _Cancelled:
+        return Ended("stopped", STOPPED_REASON, None)
+    except MNISTUnavailable as exc:
+        return Ended("failed", str(exc), None)
+    trainer = Trainer(
+        job.config, data, on_event=outbox.emit, checkpoint_seconds=job.checkpoint_seconds
+    )
+    state.attach(trainer)
+    try:
+        trainer.run()
+    except Exception:  # the trainer has recorded the failure as its status and reason
+        log.exception("run %s failed", job.run_id)
+    status = trainer.status if trainer.status != "pending" else "failed"
+    return Ended(status, trainer.reason, trainer.weights())
+
+
+def _load_mnist(job: Job, outbox: Outbox, state: WorkerState) -> MNIST:
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if state.stopped:
+            raise _Cancelled
+        now = time.monotonic()
+        if now - last >= DOWNLOAD_EVERY or done >= total:
+            last = now
+            outbox.send(Download(int(done), int(total)))
+
+    source = job.data
+    if source.mirrors:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
+            mirrors=source.mirrors,
+        )  # fmt: skip
+    else:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress
+        )
+    if state.stopped:
+        raise _Cancelled
+    return data
+
+
+WORKER_MESSAGES = (*get_args(TrainerEvent), Download, Ended)

@@ -1,0 +1,220 @@
+"""The local executor's faults and the queue, with real worker processes on real MNIST."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from app.nn.serialize import load_model
+from app.runs.manager import DataSource, RunManager, TooManyRuns
+from app.store.db import Store
+
+REPO = Path(__file__).resolve().parents[2]
+SHORT = {"epochs": 1, "train_subset": 1500, "validation_size": 500, "layers": [16]}
+LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        assert time.monotonic() < deadline, f"condition not met in time: {what}"
+        time.sleep(0.01)
+    return value
+
+
+@pytest.fixture
+def make_manager(tmp_path: Path, mnist_dir: Path):
+    managers: list[RunManager] = []
+
+    def make(max_runs: int, max_queued: int = 100) -> RunManager:
+        manager = RunManager(
+            Store(tmp_path / "db.sqlite3"),
+            tmp_path / "runs",
+            DataSource(mnist_dir, tmp_path / "cache", download=False),
+            max_runs=max_runs,
+            max_queued=max_queued,
+            flush_interval=0.2,
+        )
+        manager.start()
+        managers.append(manager)
+        return manager
+
+    yield make
+    for manager in managers:
+        manager.shutdown()
+
+
+def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> None:
+    manager = make_manager(max_runs=2)
+    victim, survivor = manager.create(None, LONG), manager.create(None, LONG)
+    for run in (victim, survivor):
+        wait_for(lambda run=run: run.status == "running" and run.steps, what="both training")
+    # After its first epoch a run has a checkpoint on disk.
+    wait_for(lambda: victim.evaluations, what="a first epoch")
+    checkpoint = manager.runs_dir / f"{victim.id}.npz"
+    wait_for(checkpoint.exists, what="the first checkpoint")
+    os.kill(victim.handle.pid, signal.SIGKILL)
+    wait_for(lambda: victim.status == "failed", what="the victim's failure")
+    assert "worker process died" in victim.reason and "SIGKILL" in victim.reason
+    # Its weights are not lost: the last checkpoint is what save and /network use.
+    network, metadata = load_model(checkpoint)
+    assert metadata["checkpoint"] is True and metadata["step"] >= victim.steps[0]
+    assert np.array_equal(manager.network(victim.id).params, network.params)
+    probe = victim.probe(np.zeros((1, 784), np.float32))  # what a watcher's drawing gets
+    assert probe is not None and probe.step == metadata["step"]
+    assert network.sizes == [784, 16, 10]
+    (stored,) = [s for s in manager.store.load_runs() if s.id == victim.id]
+    assert stored.status == "failed" and "SIGKILL" in stored.reason
+    # The other run still trains (its step moves on) and obeys.
+    step = survivor.current_step()
+    wait_for(lambda: survivor.current_step() > step, what="the survivor's progress")
+    assert survivor.status == "running"
+    assert manager.pause(survivor.id).status == "paused"
+    assert manager.stop(survivor.id).status == "stopped"
+    # The freed slots take new runs.
+    again = manager.create(None, SHORT)
+    wait_for(lambda: again.status == "finished", what="a run after the kill")
+
+
+def test_more_runs_than_slots_queue_and_all_finish(make_manager) -> None:
+    manager = make_manager(max_runs=2, max_queued=4)
+    runs = [manager.create(None, SHORT) for _ in range(6)]
+    with pytest.raises(TooManyRuns):
+        manager.create(None, SHORT)  # 2 training + 4 waiting: the queue is full
+    assert [r.queue_position for r in runs] == [None, None, 1, 2, 3, 4]
+    assert all(r.status == "queued" for r in runs[2:])
+    cancelled = runs[3]
+    assert manager.stop(cancelled.id).status == "stopped"
+    assert cancelled.queue_position is None and cancelled.handle is None
+    positions: dict[str, list[int]] = {r.id: [] for r in runs}
+
+    def everything_ended() -> bool:
+        for run in runs:
+            position = run.queue_position
+            if position is not None and positions[run.id][-1:] != [position]:
+                positions[run.id].append(position)
+        return all(not run.live for run in runs)
+
+    wait_for(everything_ended, timeout=180, what="every run to end")
+    assert cancelled.status == "stopped" and not cancelled.steps
+    for run in runs:
+        if run is not cancelled:
+            assert run.status == "finished", (run.id, run.status, run.reason)
+            # Nothing lost: every mini-batch of 1500 images in batches of 32 is in the history.
+            assert run.steps[-1] == run.progress()["step"] == 47
+            assert len(run.evaluations) == 1
+        assert positions[run.id] == sorted(positions[run.id], reverse=True), positions
+    assert all(positions[r.id] for r in runs[4:])  # the later ones waited, moving up
+
+
+# ---- the server process ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """A process that exists and is not a zombie (its parent not having reaped it yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def serve(data_dir: Path, mnist_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "NNP_DATA_DIR": str(data_dir),
+        "NNP_MNIST_DIR": str(mnist_dir),
+        "NNP_MNIST_DOWNLOAD": "false",
+        "NNP_MAX_RUNS": "2",
+        "PYTHONPATH": str(REPO),
+    }
+    # What the nn-playground console script runs.
+    command = "import sys; from app.cli import main; sys.exit(main())"
+    return subprocess.Popen(
+        [sys.executable, "-c", command, "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    def up() -> bool:
+        assert proc.poll() is None, "the server exited"
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=60, what="the server to answer")
+
+
+def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = serve(tmp_path / "data", mnist_dir, port)
+    try:
+        wait_up(url, proc)
+        ids = [httpx.post(f"{url}/api/runs", json=LONG).json()["id"] for _ in range(2)]
+        for run_id in ids:
+            wait_for(
+                lambda run_id=run_id: httpx.get(f"{url}/api/runs/{run_id}").json()["history"][
+                    "evaluations"
+                ],
+                what="the runs to train an epoch (and checkpoint it)",
+            )
+        workers = wait_for(lambda: len(children_of(proc.pid)) >= 2 and children_of(proc.pid))
+        assert all(running(pid) for pid in workers)
+        proc.kill()
+        proc.wait(10)
+        began = time.monotonic()
+        wait_for(lambda: not any(running(pid) for pid in workers), timeout=10, what="orphans")
+        assert time.monotonic() - began < 5.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+    # On restart, the runs it was training show `interrupted`.
+    proc = serve(tmp_path / "data", mnist_dir, port)
+    try:
+        wait_up(url, proc)
+        for run_id in ids:
+            info = httpx.get(f"{url}/api/runs/{run_id}").json()
+            assert info["status"] == "interrupted" and info["reason"]
+            # ...and can still be saved as a model, from their last checkpoint.
+            r = httpx.post(f"{url}/api/runs/{run_id}/save", json={"name": run_id})
+            assert r.status_code == 201 and r.json()["source_run"] == run_id
+    finally:
+        proc.kill()
+        proc.wait(10)
