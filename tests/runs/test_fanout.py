@@ -155,3 +155,21 @@ def test_status_events_flush_metrics_first() -> None:
     inbox = asyncio.run(scenario())
     assert [m["type"] for m in inbox] == ["snapshot", "metrics", "status"]
     assert inbox[1]["points"]["step"] == [1, 2, 3, 4] and inbox[2]["status"] == "finished"
+
+
+def test_messages_never_hold_nan_or_infinity() -> None:
+    import json as _json
+
+    from app.runs.fanout import dumps
+
+    layers = [{"norm": float("nan"), "grad": [1.5, float("inf")]}]
+    text = dumps({"type": "network", "layers": layers})
+
+    # Strict JSON parsers refuse NaN/Infinity: this one raises if they are there.
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-JSON number {token} in {text}")
+
+    message = _json.loads(text, parse_constant=refuse)
+    assert message["layers"] == [{"norm": None, "grad": [1.5, None]}]
+    plain = {"type": "metrics", "cost": 0.25}
+    assert _json.loads(dumps(plain)) == plain
