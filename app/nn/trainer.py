@@ -53,8 +53,8 @@ class TrainConfig:
     l2: float = 0.0
     momentum: float = 0.9
     augment: bool = False
-    # Scales every distortion of augment_batch (shift, rotation, scaling, shear, thickness);
-    # 1.0 = its defaults. Small networks learn best from milder distortions.
+    # Scales every distortion of augment_batch (shift, rotation, scaling, shear, thickness,
+    # elastic); 1.0 = augment_options' defaults. Small networks learn best from milder ones.
     augment_strength: float = 1.0
     seed: int = 0
     # Use only the first N training images (after the validation split).
@@ -209,7 +209,9 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
 
 
 def augment_options(strength: float) -> dict[str, Any]:
-    """Keyword arguments for augment_batch: its default distortions scaled by `strength`."""
+    """Keyword arguments for augment_batch: its default distortions scaled by `strength`,
+    plus elastic distortions (Simard et al. 2003: alpha 34, sigma 5 px at strength 1; see
+    bench/README.md for what they are worth)."""
     spread = math.log(1.13) * strength  # the default scale range is 0.87..1.13
     return {
         "shift": 2.5 * strength,
@@ -217,6 +219,8 @@ def augment_options(strength: float) -> dict[str, Any]:
         "scale": (math.exp(-spread), math.exp(spread)),
         "shear": 0.15 * strength,
         "thickness": min(0.5 * strength, 1.0),
+        "elastic": 34.0 * strength,
+        "elastic_sigma": 5.0,
     }
 
 

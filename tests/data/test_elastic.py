@@ -151,3 +151,33 @@ def test_each_image_is_sampled_on_its_own(digits: np.ndarray) -> None:
     for index in (0, 127, 128, 299):
         one = slice(index, index + 1)
         np.testing.assert_array_equal(together[index], sample_bilinear(images[one], where[one])[0])
+
+
+def test_training_augments_elastically_in_the_producer_thread(
+    digits: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import app.data.augment as augment
+    from app.nn.trainer import BatchProducer, augment_options
+
+    options = augment_options(1.0)
+    assert options["elastic"] > 0 and options["elastic_sigma"] > 0
+    assert augment_options(0.5)["elastic"] == pytest.approx(options["elastic"] / 2)
+    calls: list[tuple[str, float]] = []
+    real = augment.augment_batch
+
+    def spy(images: np.ndarray, rng: np.random.Generator, **kwargs: float) -> np.ndarray:
+        calls.append((threading.current_thread().name, kwargs["elastic"]))
+        return real(images, rng, **kwargs)
+
+    monkeypatch.setattr(augment, "augment_batch", spy)
+    pixels = (digits * 255).astype(np.uint8)
+    producer = BatchProducer(pixels, np.zeros(len(pixels), np.int64), 64, 1, 0, options)
+    try:
+        batches = list(producer)
+    finally:
+        producer.close()
+    assert len(batches) == 4 and len(calls) == 4
+    assert {name for name, _ in calls} == {"augment"} != {threading.current_thread().name}
+    assert all(elastic == options["elastic"] for _, elastic in calls)
