@@ -105,7 +105,7 @@ def test_shipped_models_evaluate_to_their_bars(
     confusion = np.array(report["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 10_000
     assert report["accuracy"] == pytest.approx(np.trace(confusion) / 10_000)
-    assert report["accuracy"] >= {"3b1b": 0.955, "accurate": 0.985}[name]
+    assert report["accuracy"] >= {"3b1b": 0.955, "accurate": 0.99}[name]  # the issues' bars
     assert shipped_model_path(name).stat().st_size < 2_000_000
 
 
