@@ -152,7 +152,9 @@ def install(app: FastAPI) -> None:
 
         app.add_exception_handler(exc_type, handler)
 
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, RequestValidationError):  # registered for exactly that type
+            raise exc
         # FastAPI's list form, minus the echoed `input`/`ctx`: they can be megabytes of base64,
         # or a NaN that JSON can't even encode.
         detail = [
@@ -163,7 +165,9 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, invalid)
 
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, StarletteHTTPException):  # registered for exactly that type
+            raise exc
         # FastAPI answers a body it can't even decode (e.g. not UTF-8) with a bare 400; it is
         # invalid input like any other, so it gets the same 422 as the rest.
         if exc.status_code == 400:

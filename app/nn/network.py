@@ -370,11 +370,11 @@ class Network:
             # log-softmax: -log p_label = log Σ_k e^(z_k - m) - (z_label - m), with m the row max,
             # so neither e^z overflows nor a tiny p underflows to log(0) = -inf.
             row = s.row
-            out.max(1, row, True)
+            out.max(axis=1, out=row, keepdims=True)
             out -= row
             label_logit = float(np.vdot(out, onehot))  # Σ_b (z_label - m)
             np.exp(out, out=out)
-            out.sum(1, None, row, True)
+            out.sum(axis=1, out=row, keepdims=True)
             cost = (float(np.log(row).sum()) - label_logit) / batch
             out /= row  # now the softmax probabilities
             np.subtract(out, onehot, out=delta)

@@ -172,7 +172,9 @@ def _read_archive(
         raise ModelFileError(f"model has {sizes[-1]} outputs, expected {output_size}")
 
     n_layers = len(sizes) - 1
-    expected = {f"W{i}.npy": (sizes[i + 1], sizes[i]) for i in range(n_layers)}
+    expected: dict[str, tuple[int, ...]] = {
+        f"W{i}.npy": (sizes[i + 1], sizes[i]) for i in range(n_layers)
+    }
     expected |= {f"b{i}.npy": (sizes[i + 1],) for i in range(n_layers)}
     expected["meta.npy"] = (-1,)
     if set(members) != set(expected):

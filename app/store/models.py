@@ -62,6 +62,13 @@ class ModelEntry:
     source_run: str | None
     broken: str | None = None  # why the file failed to load; then `network` is None
 
+    @property
+    def net(self) -> Network:
+        """The loaded network (`ModelRegistry.get` never answers a broken model)."""
+        if self.network is None:
+            raise ModelNotFound(f"model {self.id!r} failed to load: {self.broken}")
+        return self.network
+
     def info(self) -> dict[str, Any]:
         net = self.network
         if net is None:
@@ -300,7 +307,8 @@ class ModelRegistry:
         if PREFERRED_DEFAULT in self._entries:
             return PREFERRED_DEFAULT
         shipped = [e.id for e in self._entries.values() if e.shipped]
-        return (shipped or list(self._entries) or [None])[0]
+        candidates = shipped or list(self._entries)
+        return candidates[0] if candidates else None
 
     # -- queries --------------------------------------------------------------------------
 
@@ -334,10 +342,9 @@ class ModelRegistry:
     def network_json_bytes(self, model_id: str) -> bytes:
         """The NetworkJSON of a model, serialised once: models never change after loading."""
         entry = self.get(model_id)
-        assert entry.network is not None  # get() never answers a broken model
         cached = self._network_json.get(entry.id)
         if cached is None:
-            cached = network_json_bytes(entry.network)
+            cached = network_json_bytes(entry.net)
             self._network_json[entry.id] = cached
         return cached
 
@@ -373,10 +380,10 @@ class ModelRegistry:
             data = model_to_bytes(network, metadata)
         path = path_for(self.models_dir, model_id)
         write_atomic(path, data)
-        info = {
-            "test_accuracy": _float_or_none(metadata.get("test_accuracy")),
-            "source_run": metadata.get("source_run"),
-        }
+        source = metadata.get("source_run")
+        source_run = source if isinstance(source, str) else None
+        test_accuracy = _float_or_none(metadata.get("test_accuracy"))
+        info = {"test_accuracy": test_accuracy, "source_run": source_run}
         try:
             self.store.add_model(model_id, name, created, info)
         except Exception:
@@ -389,16 +396,16 @@ class ModelRegistry:
             path=path,
             shipped=False,
             created=created,
-            test_accuracy=info["test_accuracy"],
-            source_run=info["source_run"],
+            test_accuracy=test_accuracy,
+            source_run=source_run,
         )
         with self._lock:
             self._entries[model_id] = entry
         return entry
 
-    def uploads(self) -> list[ModelEntry]:
+    def uploads(self) -> tuple[ModelEntry, ...]:
         """The stored models that came from uploads (not shipped, not saved from a run)."""
-        return [e for e in self.list() if not e.shipped and e.source_run is None]
+        return tuple(e for e in self.list() if not e.shipped and e.source_run is None)
 
     def _check_room(self, limits: UploadLimits) -> None:
         uploads = self.uploads()

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from fastapi.testclient import TestClient
 
-from .api_support import SHORT_RUN, b64, digit_png
+from .api_support import LONG_RUN, SHORT_RUN, b64, digit_png
 
 
 def test_live_training_stream(client: TestClient) -> None:
@@ -66,7 +66,9 @@ def test_live_training_stream(client: TestClient) -> None:
 
 
 def test_network_without_maps_and_stopping_a_probe(client: TestClient) -> None:
-    run_id = client.post("/api/runs", json=SHORT_RUN).json()["id"]
+    # A long run, stopped by the test once it has seen a network message: a short one may end
+    # before its first network message on a busy machine.
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
     with client.websocket_connect(f"/api/runs/{run_id}/events") as ws:
         assert ws.receive_json()["type"] == "snapshot"
         ws.send_json({"type": "probe", "pixels": [0.5] * 784})
@@ -76,10 +78,11 @@ def test_network_without_maps_and_stopping_a_probe(client: TestClient) -> None:
         while True:
             message = ws.receive_json()
             kinds.append(message["type"])
-            if message["type"] == "network":
+            if message["type"] == "network" and kinds.count("network") == 1:
                 assert message["maps"] is None
                 ws.send_json({"type": "network", "enabled": False})
-            if message["type"] == "status" and message["status"] == "finished":
+                client.post(f"/api/runs/{run_id}/stop")
+            if message["type"] == "status" and message["status"] in ("stopped", "finished"):
                 break
     assert kinds.count("probe") <= 1  # at most the immediate answer to the first probe
     assert "network" in kinds

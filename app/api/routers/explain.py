@@ -23,7 +23,7 @@ from app.api.explain_schemas import (
 )
 from app.api.routers.digits import test_set
 from app.api.routers.predict import InputError, decode_image, to_input
-from app.data.mnist import load_mnist
+from app.data.mnist import MIRRORS, load_mnist
 from app.nn.explain import Explanation
 from app.nn.network import Network
 from app.nn.optim import SGD
@@ -46,9 +46,11 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
     if spec.source == "test":
         images, labels = test_set(settings)
     else:
-        mirrors = {"mirrors": settings.mnist_mirrors} if settings.mnist_mirrors else {}
         mnist = load_mnist(
-            settings.mnist_dir, settings.cache_dir, download=settings.mnist_download, **mirrors
+            settings.mnist_dir,
+            settings.cache_dir,
+            download=settings.mnist_download,
+            mirrors=tuple(settings.mnist_mirrors or MIRRORS),
         )
         images, labels = mnist.train_images, mnist.train_labels
     picks = np.random.default_rng(spec.seed).choice(len(labels), spec.size, replace=False)
@@ -89,7 +91,7 @@ def _lists(arrays: list[np.ndarray]) -> list[list[float]]:
 def explain(body: ExplainRequest, models: ModelsDep, settings: SettingsDep) -> dict[str, Any]:
     """One drawing's (or a mini-batch's mean) z, a, cost and gradients."""
     entry = models.get(body.model)  # ModelNotFound → 404
-    network = entry.network
+    network = entry.net
     if body.batch is not None:
         result = network.explain_batch(*_batch(settings, body))
     else:
@@ -124,7 +126,7 @@ def step(body: StepRequest, models: ModelsDep) -> dict[str, Any]:
     """Gradient-descent steps on this one example, on a scratch copy of the model."""
     entry = models.get(body.model)
     x = _input(body)
-    scratch = entry.network.copy()  # the stored model is never written
+    scratch = entry.net.copy()  # the stored model is never written
     first = scratch.explain(x, body.label)
     label = first.label if body.label is None else body.label
     assert label is not None

@@ -80,6 +80,8 @@ def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note 
         if image is not None:
             with IMAGE_DECODES:
                 return image_to_input_with_note(image)
+        if pixels is None:
+            raise InputError("give an image or pixels")
         values = pixels_to_input(pixels)
         return values, pixels_note(values)
     except EmptyDrawingError as exc:
@@ -96,7 +98,7 @@ def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note 
 def answer(
     entry: ModelEntry, x: np.ndarray, include: list[str] | set[str], note: Note | None = None
 ) -> dict[str, Any]:
-    network = entry.network
+    network = entry.net
     batch = x.reshape(1, -1)
     probabilities = network.predict_proba(batch)[0].astype(np.float64)
     digit = int(np.argmax(probabilities))
