@@ -12,6 +12,7 @@ already has a stored and does not need to keep z:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -86,7 +87,7 @@ IN_PLACE = {"sigmoid": sigmoid_in_place, "relu": relu_in_place, "tanh": tanh_in_
 DERIVATIVES = {"sigmoid": sigmoid_derivative, "relu": relu_derivative, "tanh": tanh_derivative}
 
 
-def _lookup(table: dict, name: str):
+def _lookup(table: dict[str, Callable[..., np.ndarray]], name: str) -> Callable[..., np.ndarray]:
     try:
         return table[name]
     except KeyError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
@@ -48,7 +48,7 @@ async def upload_model(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a model .npz (never unpickled)")],
     name: Annotated[str | None, Form(max_length=80)] = None,
-):
+) -> Response | dict[str, Any]:
     """409 when the uploaded models already fill NNP_MAX_UPLOADED_MODELS or _BYTES."""
     data = await file.read()
     limits = UploadLimits(settings.max_uploaded_models, settings.max_uploaded_bytes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Path, Query, Response, status
@@ -37,7 +37,7 @@ RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
     status_code=status.HTTP_201_CREATED,
     responses=responses(422, 429),
 )
-def create_run(body: RunCreate, runs: RunsDep):
+def create_run(body: RunCreate, runs: RunsDep) -> Response | dict[str, Any]:
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
     try:
         run = runs.create(body.preset, overrides)
