@@ -14,6 +14,7 @@ import itertools
 import httpx
 import pytest
 
+from .conftest import csp_violations
 from .test_playground import choose_model
 from .waits import wait_for
 
@@ -202,6 +203,7 @@ def test_walk_the_lesson_with_buttons_on_a_phone(open_page, server) -> None:
     expect_closed(page)
     page.get_by_test_id("learn-open").click()
     expect_step(page, 1)
+    assert csp_violations(page) == []
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])
