@@ -10,6 +10,7 @@ import { ConfusionView } from "./confusion.js";
 import { initDescent } from "./descent.js";
 import { DrawPad } from "./draw.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
+import { Lesson } from "./lesson.js";
 import { createMaths } from "./maths.js";
 import { ModelPicker } from "./models.js";
 import { NetworkView } from "./network-view.js";
@@ -20,9 +21,23 @@ import { TrainPanel } from "./train-panel.js";
 
 const $ = (id) => document.getElementById(id);
 
-const pad = new DrawPad($("draw-canvas"), { onChange: () => predictor.drawingChanged() });
+const pad = new DrawPad($("draw-canvas"), {
+  onChange: () => {
+    predictor.drawingChanged();
+    lesson.update();
+  },
+});
 const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => maths.select(sel) });
 const maths = createMaths(netView);
+const lesson = new Lesson($("learn-open"), {
+  isEmpty: () => pad.isEmpty(),
+  model: () => ({ sizes: netView.sizes, activation: netView.activation, cost: netView.net && netView.net.cost }),
+  activations: (layer) => (netView.state && netView.state.activations ? netView.state.activations[layer - 1] : null),
+  selectNeuron: (sel) => {
+    netView.select(sel);
+    maths.select(sel);
+  },
+});
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
 hooks.descent = initDescent($("descent")); // the gradient-descent toys (window.__nnp.descent)
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
@@ -38,7 +53,10 @@ const panel = new TrainPanel({
 });
 
 const predictor = new Predictor(pad, netView, {
-  shown: () => maths.refresh(),
+  shown: () => {
+    maths.refresh();
+    lesson.update();
+  },
   cleared: () => maths.cleared(pad.isEmpty()),
   drawing: (body, gen) => maths.drawing(body, gen),
   probe: (body) => runs.probe(body),
@@ -63,6 +81,7 @@ const picker = new ModelPicker({
   network: (id, net) => {
     netView.setNetwork(net);
     maths.network();
+    lesson.update();
   },
 });
 
@@ -111,10 +130,12 @@ async function init() {
   const ids = state.models.map((m) => m.id);
   const first = ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
   if (first) await picker.select(first);
+  lesson.resume(); // a link or a reload with #learn=N
   hooks.ready = true;
 }
 
 init().catch((err) => {
   if (!(err instanceof NetworkError)) console.warn(err);
+  lesson.resume();
   hooks.ready = true;
 });

@@ -1,0 +1,305 @@
+// The guided lesson ("Learn"): ten short steps through the video's ideas, each spotlighting
+// the part of the live page it talks about and setting it up (a first-layer neuron's panel,
+// the nudges view, the descent toy). A non-modal card (a bottom sheet on a phone) with Back,
+// Next and Close, and keys while it has focus: ←/→ or PageUp/PageDown, Home/End, Esc closes.
+// The step is kept in the URL (#learn=4, also read as ?learn=4) and in localStorage, so a
+// reload or a link opens it there and "Learn" resumes where it was closed.
+
+import { isPhone, place, plan } from "./lesson-place.js";
+import { STEPS } from "./lesson-steps.js";
+
+const KEY = "nnp-lesson-step";
+const SPOT = "lesson-spot";
+const MOVES = { ArrowRight: 1, PageDown: 1, ArrowLeft: -1, PageUp: -1 };
+
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+};
+
+const button = (text, testid, cls) => {
+  const b = el("button", cls, text);
+  b.type = "button";
+  b.dataset.testid = testid;
+  return b;
+};
+
+/** The step a URL asks for (#learn=N or ?learn=N), or null. */
+function urlStep() {
+  const m = /(?:^#|&)learn=(\d+)/.exec(location.hash) || /[?&]learn=(\d+)/.exec(location.search);
+  return m ? clampStep(Number(m[1])) : null;
+}
+
+const clampStep = (n) => Math.max(1, Math.min(STEPS.length, Math.round(n) || 1));
+
+function setUrl(n) {
+  const url = new URL(location.href);
+  url.searchParams.delete("learn");
+  url.hash = n ? `learn=${n}` : "";
+  if (url.href !== location.href) history.replaceState(history.state, "", url);
+}
+
+function remember(n) {
+  try {
+    localStorage.setItem(KEY, String(n));
+  } catch {
+    /* private mode: not remembered */
+  }
+}
+
+function remembered() {
+  try {
+    return clampStep(Number(localStorage.getItem(KEY)));
+  } catch {
+    return 1;
+  }
+}
+
+const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+export class Lesson {
+  /**
+   * page: {isEmpty(), model() → {sizes, activation, cost}, activations(layer) → number[] | null,
+   * selectNeuron({layer, index})}; opener: the header's "Learn" button.
+   */
+  constructor(opener, page) {
+    this.opener = opener;
+    this.page = page;
+    this.step = 0; // 0: closed
+    this.target = null;
+    this.side = null;
+    this.frame = 0;
+    this.wantNeuron = false; // re-pick the neuron once the asked-for drawing is answered
+    this.build();
+    opener.setAttribute("aria-controls", this.card.id);
+    opener.setAttribute("aria-expanded", "false");
+    opener.addEventListener("click", () => (this.step ? this.close() : this.go(remembered(), true)));
+    window.addEventListener("hashchange", () => {
+      const n = urlStep();
+      if (n && n !== this.step) this.go(n);
+    });
+    window.addEventListener("scroll", () => this.schedule(), { passive: true });
+    window.addEventListener("resize", () => this.replan());
+    this.observer = new ResizeObserver(() => this.schedule());
+  }
+
+  build() {
+    const card = el("aside", "lesson-card");
+    card.id = "lesson";
+    card.dataset.testid = "lesson";
+    card.setAttribute("role", "dialog");
+    card.setAttribute("aria-labelledby", "lesson-title");
+    card.tabIndex = -1;
+    card.hidden = true;
+    const head = el("div", "lesson-head");
+    this.count = el("span", "lesson-count");
+    this.count.dataset.testid = "lesson-count";
+    const close = button("✕", "lesson-close", "ghost lesson-close");
+    close.setAttribute("aria-label", "Close the lesson");
+    head.append(this.count, close);
+    const body = el("div", "lesson-body");
+    body.setAttribute("aria-live", "polite");
+    body.setAttribute("aria-atomic", "true");
+    this.title = el("h2", "lesson-title");
+    this.title.id = "lesson-title";
+    this.text = el("p", "lesson-text");
+    this.text.dataset.testid = "lesson-text";
+    body.append(this.title, this.text);
+    this.need = el("p", "lesson-need small", "This step uses a drawing: draw one on the pad, or ");
+    const draw = button("draw a digit for me", "lesson-draw", "lesson-draw");
+    this.need.append(draw);
+    card.append(head, body, this.need, this.nav(), el("p", "lesson-keys muted small", "← → or Page Up / Down: steps · Esc: close"));
+    close.addEventListener("click", () => this.close());
+    draw.addEventListener("click", () => this.drawForMe());
+    card.addEventListener("keydown", (e) => this.onKey(e));
+    this.card = card;
+    document.body.append(card);
+  }
+
+  nav() {
+    const nav = el("div", "lesson-nav");
+    this.back = button("← Back", "lesson-back");
+    this.next = button("Next →", "lesson-next", "primary");
+    this.dots = el("ol", "lesson-dots");
+    STEPS.forEach((s, i) => {
+      const li = el("li");
+      const dot = button("", `lesson-dot-${i + 1}`, "lesson-dot");
+      dot.tabIndex = -1; // the keys move between steps; the dots are for pointers
+      dot.setAttribute("aria-label", `Step ${i + 1}: ${s.title}`);
+      dot.addEventListener("click", () => this.go(i + 1));
+      li.append(dot);
+      this.dots.append(li);
+    });
+    this.back.addEventListener("click", () => this.go(this.step - 1));
+    this.next.addEventListener("click", () => (this.step === STEPS.length ? this.finish() : this.go(this.step + 1)));
+    nav.append(this.back, this.dots, this.next);
+    return nav;
+  }
+
+  /** Open the lesson at the URL's step, if the page was opened with one. */
+  resume() {
+    const n = urlStep();
+    if (n) this.go(n, true);
+  }
+
+  /** Show step n (1-based): its text, its setup on the page, its spotlight and the scroll. */
+  go(n, focus = false) {
+    n = clampStep(n);
+    const had = this.card.contains(document.activeElement);
+    this.step = n;
+    this.card.hidden = false;
+    this.opener.setAttribute("aria-expanded", "true");
+    setUrl(n);
+    remember(n);
+    const step = STEPS[n - 1];
+    this.enter(step);
+    this.render();
+    this.spot(document.querySelector(step.target));
+    if (focus || (had && !this.card.contains(document.activeElement))) this.card.focus({ preventScroll: true });
+    // Let the panels the step opened lay themselves out before measuring where things are.
+    requestAnimationFrame(() => requestAnimationFrame(() => this.scrollToTarget(n)));
+  }
+
+  enter(step) {
+    if (step.mode) {
+      const radio = document.querySelector(`input[name=net-mode][value=${step.mode}]`);
+      if (radio && !radio.checked) radio.click();
+    }
+    if (step.neuron) this.pickNeuron();
+    if (step.descent) {
+      const details = document.querySelector("#descent details");
+      if (details) details.open = true;
+    }
+  }
+
+  /** Open the panel of the first hidden layer's most active neuron (neuron 0 without a drawing). */
+  pickNeuron() {
+    const a = this.page.isEmpty() ? null : this.page.activations(1);
+    let best = 0;
+    if (a) for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
+    this.wantNeuron = !a;
+    this.page.selectNeuron({ layer: 1, index: best });
+  }
+
+  render() {
+    const step = STEPS[this.step - 1];
+    this.count.textContent = `Step ${this.step} / ${STEPS.length}`;
+    const parts = step.text(this.page.model());
+    const key = parts.map((p) => (typeof p === "string" ? p : p.strong)).join("");
+    if (key !== this.shownText) {
+      this.shownText = key;
+      this.title.textContent = step.title;
+      this.text.replaceChildren(...parts.map((p) => (typeof p === "string" ? p : strong(p))));
+    }
+    this.need.hidden = !(step.drawing && this.page.isEmpty());
+    this.back.disabled = this.step === 1;
+    this.next.textContent = this.step === STEPS.length ? "Finish" : "Next →";
+    [...this.dots.querySelectorAll("button")].forEach((b, i) => {
+      if (i + 1 === this.step) b.setAttribute("aria-current", "step");
+      else b.removeAttribute("aria-current");
+    });
+  }
+
+  spot(target) {
+    if (this.target) this.target.classList.remove(SPOT);
+    this.observer.disconnect();
+    this.target = target;
+    if (!target) return;
+    target.classList.add(SPOT);
+    this.observer.observe(target);
+    this.observer.observe(document.body);
+    this.observer.observe(this.card);
+  }
+
+  scrollToTarget(n) {
+    if (this.step !== n || !this.target) return;
+    this.sheetRoom();
+    const { side, scrollTop } = plan(this.target, this.card);
+    this.side = side;
+    if (scrollTop !== null && Math.abs(scrollTop - window.scrollY) > 1) {
+      window.scrollTo({ top: scrollTop, behavior: reducedMotion() ? "auto" : "smooth" });
+    }
+    place(this.card, this.target, side);
+  }
+
+  /** On a phone, room under the page for the bottom sheet, so the page's end can scroll above it. */
+  sheetRoom() {
+    document.body.style.paddingBottom = this.step && isPhone() ? `${this.card.offsetHeight}px` : "";
+  }
+
+  schedule() {
+    if (!this.step || !this.side || this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.step && this.target) place(this.card, this.target, this.side);
+    });
+  }
+
+  replan() {
+    if (!this.step || !this.target) return;
+    this.sheetRoom();
+    this.side = plan(this.target, this.card).side;
+    place(this.card, this.target, this.side);
+  }
+
+  /** The drawing, the model or its numbers changed: refresh what the step says. */
+  update() {
+    if (!this.step) return;
+    this.render();
+    if (this.wantNeuron && STEPS[this.step - 1].neuron && !this.page.isEmpty() && this.page.activations(1)) {
+      this.pickNeuron();
+    }
+    this.schedule();
+  }
+
+  drawForMe() {
+    this.wantNeuron = Boolean(STEPS[this.step - 1].neuron);
+    document.getElementById("random-digit").click();
+    this.card.focus({ preventScroll: true });
+  }
+
+  onKey(e) {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const move = MOVES[e.key];
+    let to = null;
+    if (move) to = this.step + move;
+    else if (e.key === "Home") to = 1;
+    else if (e.key === "End") to = STEPS.length;
+    if (to !== null) {
+      e.preventDefault();
+      e.stopPropagation();
+      if (to >= 1 && to <= STEPS.length && to !== this.step) this.go(to);
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      e.stopPropagation(); // the page's own Esc clears the drawing
+      this.close();
+    }
+  }
+
+  finish() {
+    this.close();
+    remember(1); // finished: "Learn" starts again from the first step
+  }
+
+  close() {
+    if (!this.step) return;
+    const had = this.card.contains(document.activeElement);
+    this.step = 0;
+    this.side = null;
+    this.shownText = null;
+    this.spot(null);
+    this.card.hidden = true;
+    document.body.style.paddingBottom = "";
+    this.opener.setAttribute("aria-expanded", "false");
+    setUrl(0);
+    if (had) this.opener.focus();
+  }
+}
+
+function strong(p) {
+  const s = el("strong", "num", p.strong);
+  if (p.testid) s.dataset.testid = p.testid;
+  return s;
+}
