@@ -15,18 +15,27 @@ export class Explainer {
   constructor(onChange, grads = () => []) {
     this.onChange = onChange;
     this.grads = grads;
-    this.want = null; // {body, model, gen}
+    this.want = null; // {body, model, gen, upAt}
     this.label = null; // the user's label, or null to follow the prediction
-    this.current = null; // {body, model, label, gen, res}
+    this.current = null; // {body, model, label, gen, upAt, res}
+    this.answered = null; // the want of the last answer (or error) shown
     this.inFlight = false;
     this.again = false;
     this.averages = new Map(); // model → Promise of the batch explanation
   }
 
-  /** A new drawing (body as sent to predict) for `model`; gen orders answers. */
-  request(body, model, gen) {
-    this.want = { body, model, gen };
+  /**
+   * A new drawing (body as sent to predict) for `model`; gen orders answers; upAt is the
+   * pointer-up it answers (0 mid-stroke), for timing.
+   */
+  request(body, model, gen, upAt = 0) {
+    this.want = { body, model, gen, upAt };
     this.send();
+  }
+
+  /** True when the answer for the newest drawing and label is shown (or nothing is wanted). */
+  settled() {
+    return !this.inFlight && !this.again && (!this.want || this.answered === this.want);
   }
 
   /** The user's label (0..9), or null to measure the cost against the prediction. */
@@ -62,10 +71,14 @@ export class Explainer {
       const res = await post("/api/explain", req);
       if (this.want === want && this.label === label) {
         this.current = { ...want, label, res };
+        this.answered = want;
         this.onChange(this.current, null);
       }
     } catch (err) {
-      if (this.want === want) this.onChange(null, describeError(err));
+      if (this.want === want) {
+        this.answered = want;
+        this.onChange(null, describeError(err));
+      }
     } finally {
       this.inFlight = false;
       if (this.again || (this.want && this.want !== want) || this.label !== label) {

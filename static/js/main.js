@@ -17,12 +17,29 @@ import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
+import { WeightsGrid } from "./weights-grid.js";
 
 const $ = (id) => document.getElementById(id);
 
-const pad = new DrawPad($("draw-canvas"), { onChange: () => predictor.drawingChanged() });
-const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => maths.select(sel) });
+const pad = new DrawPad($("draw-canvas"), {
+  onChange: (why) => predictor.drawingChanged(why),
+  onStroke: () => predictor.strokeMoved(),
+});
+const netView = new NetworkView($("network-canvas"), {
+  onSelect: (sel) => {
+    maths.select(sel);
+    weightsGrid.select(sel);
+  },
+});
 const maths = createMaths(netView);
+// A tile of the weights view selects its neuron, as a click on the network would.
+const weightsGrid = new WeightsGrid($("weights-view"), {
+  onPick: (sel) => {
+    netView.select(sel);
+    maths.select(sel);
+    weightsGrid.select(sel);
+  },
+});
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
 hooks.descent = initDescent($("descent")); // the gradient-descent toys (window.__nnp.descent)
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
@@ -49,6 +66,7 @@ const picker = new ModelPicker({
   message: (text) => predictor.message(text),
   runChosen: (sizes, cfg) => {
     netView.setArchitecture(sizes, cfg && cfg.activation);
+    weightsGrid.setNetwork(null); // until the run's first weights arrive
     maths.runChosen();
     predictor.clear();
     runs.refreshNetwork(true);
@@ -62,6 +80,7 @@ const picker = new ModelPicker({
   },
   network: (id, net) => {
     netView.setNetwork(net);
+    weightsGrid.setNetwork(net);
     maths.network();
   },
 });
@@ -78,6 +97,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   network: (net) => {
     netView.setNetwork(net);
+    weightsGrid.setNetwork(net);
     maths.network();
   },
 });
@@ -93,16 +113,21 @@ Object.assign(hooks, {
   runId: () => (state.run ? state.run.id : null),
   selected: () => state.selected,
   neuronPoint: (layer, index) => netView.clientPoint(layer, index),
+  // The point a fraction t along the drawn line from neuron i of layer − 1 into neuron j.
+  connectionPoint: (layer, j, i, t) => netView.connectionPoint(layer, j, i, t),
+  weightTilesDrawn: () => weightsGrid.renders,
   measureFps,
   renderStats: () => JSON.parse(JSON.stringify(renderStats)),
-  // True once the answer for the current drawing is shown (multi-stroke drawings in tests).
-  settled: () => predictor.settled(),
+  // True once the answers for the current drawing are shown: the prediction and, for a saved
+  // model, its explanation (multi-stroke drawings in tests).
+  settled: () => predictor.settled() && maths.settled(),
 });
 window.__nnp = hooks;
 
 async function init() {
   setupTheme(() => {
     netView.relayout();
+    weightsGrid.repaint();
     invalidate(chart);
   });
   predictor.showEmpty();

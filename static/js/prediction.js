@@ -1,7 +1,10 @@
 // The drawing → prediction loop: at most one /api/predict in flight (the latest drawing goes
 // next), the answer shown as a digit, a confidence and the 28×28 the network saw, and the
-// network view lit up. While a training run is selected the run's socket answers (a probe)
-// and this only fetches what the server saw.
+// network view lit up. It runs while the stroke is drawn too, as fast as the server answers:
+// when an answer comes back, the drawing as it is by then goes next. Each request's drawing
+// goes to the maths panels at the same time (drawing()), so /api/explain runs in parallel
+// with /api/predict. While a training run is selected the run's socket answers (a probe) and
+// this only fetches what the server saw.
 
 import { ApiError, describeError, get, post } from "./api.js";
 import { drawDigit } from "./draw.js";
@@ -9,11 +12,15 @@ import { argmax } from "./network-view.js";
 import { answeringModel, hooks, onRun, state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
+// A stroke is predicted while drawn once it is this long (pad units): a first dab of ink
+// would only be "too little ink to be a digit".
+const LIVE_MIN_EXTENT = 0.05;
 
 export class Predictor {
   /**
-   * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen),
-   * probe(body | null), modelGone()}; drawing() follows each answered prediction.
+   * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen, upAt),
+   * probe(body | null), modelGone()}; drawing() is told each drawing as it is sent (upAt: the
+   * pointer-up it answers, or 0 mid-stroke).
    */
   constructor(pad, netView, on) {
     this.pad = pad;
@@ -33,7 +40,8 @@ export class Predictor {
     return !this.inFlight && !this.again && this.answeredGen === this.gen;
   }
 
-  drawingChanged() {
+  /** The drawing changed; why = "stroke" when a stroke just ended (pointer up). */
+  drawingChanged(why) {
     this.gen++;
     clearTimeout(this.debounce);
     if (this.pad.isEmpty()) {
@@ -42,8 +50,17 @@ export class Predictor {
       this.on.probe(null);
       return;
     }
-    // A short debounce merges bursts (undo held down, quick strokes) into one request.
-    this.debounce = setTimeout(() => this.predict(), 12);
+    // The end of a stroke goes at once; a short debounce merges other bursts (undo held
+    // down) into one request.
+    if (why === "stroke") this.predict();
+    else this.debounce = setTimeout(() => this.predict(), 12);
+  }
+
+  /** The stroke being drawn grew: predict it now, or when the answer in flight is back. */
+  strokeMoved() {
+    if (this.pad.extent() < LIVE_MIN_EXTENT) return;
+    this.gen++;
+    this.predict();
   }
 
   async predict() {
@@ -54,20 +71,22 @@ export class Predictor {
     }
     this.inFlight = true;
     const gen = this.gen;
-    const upAt = this.pad.lastPointerUp;
+    const upAt = this.pad.isDrawing() ? 0 : this.pad.lastPointerUp;
     const exact = this.pad.exactPixels();
     const body = exact ? { pixels: exact } : { image: this.pad.toDataURL() };
     this.body = body;
     const running = onRun();
     if (running) this.on.probe(body);
+    if (upAt) hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
+    // The maths panels ask about the same drawing now, in parallel: one round trip after the
+    // pointer lifts, not two.
+    this.on.drawing(body, gen, upAt);
     try {
       const include = running ? ["input"] : ["input", "activations", "zs"];
       const res = await post("/api/predict", { ...body, model: answeringModel(), include });
       if (gen !== this.gen && this.pad.isEmpty()) return;
       state.lastInput = res.input || null;
       drawDigit($("seen-canvas"), state.lastInput);
-      // The maths panels ask about a drawing only once the server could read it.
-      this.on.drawing(body, gen);
       if (!running) {
         this.show(res);
         this.measure(upAt);
@@ -76,7 +95,8 @@ export class Predictor {
       }
       this.message("");
     } catch (err) {
-      await this.failed(err, running);
+      // A newer drawing is on its way (mid-stroke): its answer, not this error, counts.
+      if (gen === this.gen) await this.failed(err, running);
     } finally {
       this.inFlight = false;
       this.answeredGen = gen;
@@ -106,7 +126,6 @@ export class Predictor {
     // Only a prediction that answers a fresh stroke counts (not a model switch re-predict).
     if (ms > 5000) return;
     this.pad.lastPointerUp = 0;
-    hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
     hooks.lastPredictLatencyMs = ms;
     hooks.predictLatencies.push(ms);
     requestAnimationFrame(() => {
