@@ -57,7 +57,7 @@ const panel = new TrainPanel({
 const predictor = new Predictor(pad, netView, {
   shown: () => maths.refresh(),
   cleared: () => maths.cleared(pad.isEmpty()),
-  drawing: (body, gen) => maths.drawing(body, gen),
+  drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
 });
@@ -80,7 +80,7 @@ const picker = new ModelPicker({
   },
   network: (id, net) => {
     netView.setNetwork(net);
-    weightsGrid.setNetwork(net);
+    weightsGrid.setNetwork(net, id);
     maths.network();
   },
 });
@@ -97,7 +97,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   network: (net) => {
     netView.setNetwork(net);
-    weightsGrid.setNetwork(net);
+    weightsGrid.setNetwork(net, `run:${state.run.id}`);
     maths.network();
   },
 });
@@ -116,6 +116,8 @@ Object.assign(hooks, {
   // The point a fraction t along the drawn line from neuron i of layer − 1 into neuron j.
   connectionPoint: (layer, j, i, t) => netView.connectionPoint(layer, j, i, t),
   weightTilesDrawn: () => weightsGrid.renders,
+  // Whose weights every weights tile in view shows: a model id, "run:<id>", or null.
+  weightsShown: () => weightsGrid.shown,
   measureFps,
   renderStats: () => JSON.parse(JSON.stringify(renderStats)),
   // True once the answers for the current drawing are shown: the prediction and, for a saved

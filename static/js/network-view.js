@@ -69,7 +69,6 @@ export class NetworkView {
       this.setArchitecture(net.sizes, net.activation);
       this.net = net;
     }
-    this.strongest = null;
     this.connDirty = true;
     invalidate(this);
   }
@@ -82,6 +81,9 @@ export class NetworkView {
 
   /** "activations" or "nudges" (with nudges = {acts, weights} from /api/explain, or null). */
   setMode(mode, nudges) {
+    // Every explanation re-sends the mode: redrawing the connections each time would cost
+    // a sort of every weight (hundreds of ms for a big network) for an unchanged picture.
+    if (mode === this.mode && nudges === this.nudges) return;
     this.mode = mode;
     this.nudges = nudges;
     this.connDirty = true;
@@ -313,7 +315,7 @@ export class NetworkView {
       if (!W) continue;
       const src = L.layers[l - 1];
       const dst = L.layers[l];
-      const picked = strongest(W, MAX_LINES);
+      const picked = strongestCached(W);
       if (!picked.count) continue;
       // Group lines by sign and strength: 2×BUCKETS paths instead of one stroke per line.
       const paths = [];
@@ -581,6 +583,15 @@ function hitTest(L, x, y) {
 }
 
 // --- helpers ----------------------------------------------------------------------------
+
+// strongest() of each matrix drawn: the connections are redrawn for a new layout or theme
+// too, and the matrix (a new array with every new weights) need not be sorted again.
+const picks = new WeakMap();
+
+function strongestCached(W) {
+  if (!picks.has(W)) picks.set(W, strongest(W, MAX_LINES));
+  return picks.get(W);
+}
 
 /** The `limit` largest |w| of a weight matrix (rows = outputs), as parallel arrays. */
 function strongest(W, limit) {

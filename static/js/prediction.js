@@ -27,7 +27,7 @@ export class Predictor {
     this.netView = netView;
     this.on = on;
     this.debounce = null;
-    this.inFlight = false;
+    this.flight = null; // the request in flight: {gen, upAt, abort}
     this.again = false;
     this.gen = 0; // bumps on every drawing change: stale answers are ignored
     this.answeredGen = -1; // the gen of the last answer shown
@@ -37,7 +37,7 @@ export class Predictor {
 
   /** True once the answer for the current drawing is shown. */
   settled() {
-    return !this.inFlight && !this.again && this.answeredGen === this.gen;
+    return !this.flight && !this.again && this.answeredGen === this.gen;
   }
 
   /** The drawing changed; why = "stroke" when a stroke just ended (pointer up). */
@@ -63,15 +63,29 @@ export class Predictor {
     this.predict();
   }
 
-  async predict() {
+  /**
+   * Ask about the drawing as it is now. One request in flight: a newer drawing waits for the
+   * answer and then goes (the latest one only). The exception is the end of a stroke while a
+   * mid-stroke drawing is in flight: that answer is stale already, so it is dropped (aborted)
+   * and the finished drawing goes at once.
+   */
+  predict() {
     if (this.pad.isEmpty()) return;
-    if (this.inFlight) {
-      this.again = true; // at most one request in flight: the latest drawing goes next
-      return;
-    }
-    this.inFlight = true;
-    const gen = this.gen;
     const upAt = this.pad.isDrawing() ? 0 : this.pad.lastPointerUp;
+    if (this.flight) {
+      if (!upAt || this.flight.upAt) {
+        this.again = true;
+        return;
+      }
+      this.flight.abort.abort();
+    }
+    this.again = false;
+    this.ask({ gen: this.gen, upAt, abort: new AbortController() });
+  }
+
+  async ask(flight) {
+    this.flight = flight;
+    const { gen, upAt } = flight;
     const exact = this.pad.exactPixels();
     const body = exact ? { pixels: exact } : { image: this.pad.toDataURL() };
     this.body = body;
@@ -83,7 +97,8 @@ export class Predictor {
     this.on.drawing(body, gen, upAt);
     try {
       const include = running ? ["input"] : ["input", "activations", "zs"];
-      const res = await post("/api/predict", { ...body, model: answeringModel(), include });
+      const req = { ...body, model: answeringModel(), include };
+      const res = await post("/api/predict", req, { signal: flight.abort.signal });
       if (gen !== this.gen && this.pad.isEmpty()) return;
       state.lastInput = res.input || null;
       drawDigit($("seen-canvas"), state.lastInput);
@@ -95,14 +110,14 @@ export class Predictor {
       }
       this.message("");
     } catch (err) {
-      // A newer drawing is on its way (mid-stroke): its answer, not this error, counts.
-      if (gen === this.gen) await this.failed(err, running);
+      // Dropped for a newer drawing, or a newer one is on its way (mid-stroke): its answer,
+      // not this error, counts.
+      if (err.name !== "AbortError" && gen === this.gen) await this.failed(err, running);
     } finally {
-      this.inFlight = false;
-      this.answeredGen = gen;
-      if (this.again) {
-        this.again = false;
-        this.predict();
+      if (this.flight === flight) {
+        this.flight = null;
+        this.answeredGen = gen;
+        if (this.again) this.predict();
       }
     }
   }

@@ -19,6 +19,8 @@ export class WeightsGrid {
     this.count = root.querySelector(".wg-count");
     this.onPick = onPick;
     this.net = null;
+    this.source = null; // whose weights: a model id or "run:<id>"
+    this.shown = null; // the source whose maps are drawn in every tile in view (for tests)
     this.tiles = []; // {button, canvas, drawn} per neuron
     this.visible = new Set(); // tile indices in (or near) the scrolled view
     this.selected = -1;
@@ -27,16 +29,18 @@ export class WeightsGrid {
     root.addEventListener("toggle", () => invalidate(this));
   }
 
-  /** New weights (a model, or a run's latest), or null while none are known. */
-  setNetwork(net) {
+  /** New weights of `source` (a model id, or "run:<id>": its latest), or null for none yet. */
+  setNetwork(net, source = null) {
     this.net = net && net.weights && net.weights.length ? net : null;
+    this.source = this.net ? source : null;
+    this.shown = null;
     for (const t of this.tiles) t.drawn = false;
     invalidate(this);
   }
 
   /** Colours changed (theme switch): redraw every tile. */
   repaint() {
-    this.setNetwork(this.net);
+    this.setNetwork(this.net, this.source);
   }
 
   /** Mark the selected neuron's tile (only first-hidden-layer neurons have one). */
@@ -71,6 +75,7 @@ export class WeightsGrid {
         this.renders++;
       }
     }
+    if (this.visible.size) this.shown = this.source; // (none in view yet right after build)
   }
 
   describe(n) {

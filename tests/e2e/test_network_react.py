@@ -165,10 +165,11 @@ def test_weights_view_follows_a_training_run(open_page) -> None:
         page.fill(sel, value)
     page.get_by_test_id("train-start").click()
     wait_for(page, "() => (window.__nnp.selected() || {}).kind === 'run'")
-    tiles = "n => document.querySelectorAll('[data-testid=weights-tile]').length === n"
-    wait_for(page, tiles, arg=16, timeout=30000)
-    wait_for(page, "() => window.__nnp.weightTilesDrawn() > 0", timeout=30000)
+    run = "run:" + page.evaluate("window.__nnp.runId()")
+    wait_for(page, "r => window.__nnp.weightsShown() === r", arg=run, timeout=30000)
     first = page.evaluate(TILES)
+    assert len(first) == 16  # the run's first hidden layer
+    assert all(len(set(t)) > 20 for t in first)
     # The run controller re-fetches the run's weights every few seconds: the maps move.
     wait_for(
         page,
