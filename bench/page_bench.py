@@ -1,9 +1,13 @@
 """Measure the playground page's two bars in a real browser (Debian Chromium via Playwright).
 
 1. First prediction latency: from the pointer being lifted to the predicted digit in the DOM
-   (and to the next painted frame), over several mouse-drawn strokes, on the shipped models.
+   (and to the next painted frame), over several mouse-drawn strokes, on the shipped models;
+   and the explain views' latency: pointer up → the maths panels painted with that drawing's
+   /api/explain answer (window.__nnp.lastExplainPaintMs; bar: ≤ 100 ms).
 2. Frames per second (requestAnimationFrame timing) while a run trains and the cost chart and
-   network view update live — and, for comparison, while idle.
+   network view update live — and, for comparison, while idle; then with the nudges view (and
+   the first-layer weights view) open while it trains, once with the run selected and once
+   with 3b1b selected and explained beside it (bar: ≥ 50 frames/s).
 
     python bench/page_bench.py                 # starts its own server on a free port
     python bench/page_bench.py --url http://127.0.0.1:8000   # or measures a running one
@@ -103,24 +107,53 @@ def stroke(page, points) -> None:
 def latency(page, model: str, rounds: int) -> dict:
     page.get_by_test_id("model-select").select_option(model)
     wait_for(page, "m => (window.__nnp.selected() || {}).id === m", arg=model)
-    dom, painted = [], []
+    dom, painted, explained = [], [], []
     for i in range(rounds):
         page.get_by_test_id("clear").click()
-        before = page.evaluate("window.__nnp.predictions")
+        page.evaluate("window.__nnp.lastExplainPaintMs = null")
         stroke(page, [ONE, ZERO, SEVEN][i % 3])
-        wait_for(page, "n => window.__nnp.predictions > n", arg=before)
+        wait_for(page, "() => window.__nnp.settled()")
         wait_for(page, "() => window.__nnp.lastPredictPaintMs !== null")
+        wait_for(page, "() => window.__nnp.lastExplainPaintMs !== null")
         dom.append(page.evaluate("window.__nnp.lastPredictLatencyMs"))
         painted.append(page.evaluate("window.__nnp.lastPredictPaintMs"))
+        explained.append(page.evaluate("window.__nnp.lastExplainPaintMs"))
         page.evaluate("window.__nnp.lastPredictPaintMs = null")
     dom.sort()
+    explained.sort()
     return {
         "rounds": rounds,
         "median_ms": round(statistics.median(dom), 1),
         "p90_ms": round(dom[int(len(dom) * 0.9) - 1], 1),
         "max_ms": round(dom[-1], 1),
         "median_painted_ms": round(statistics.median(painted), 1),
+        "explain_median_ms": round(statistics.median(explained), 1),
+        "explain_p90_ms": round(explained[int(len(explained) * 0.9) - 1], 1),
+        "explain_max_ms": round(explained[-1], 1),
     }
+
+
+def fps_with_nudges(page, ms: int, select: str | None) -> dict:
+    """Frames/s with the nudges view and the weights view open while the run trains."""
+    if select:
+        page.get_by_test_id("model-select").select_option(select)
+        wait_for(page, "m => (window.__nnp.selected() || {}).id === m", arg=select)
+        stroke(page, SEVEN)
+        wait_for(page, "() => window.__nnp.settled()")
+    page.get_by_test_id("mode-nudges").check()
+    if not page.evaluate("document.getElementById('weights-view').open"):
+        page.locator("#weights-view > summary").click()
+    page.locator("#network-canvas").scroll_into_view_if_needed()
+    fps = page.evaluate("ms => window.__nnp.measureFps(ms)", ms)
+    fps["selected"] = page.evaluate("window.__nnp.selected()")
+    return fps
+
+
+def report_fps(label: str, fps: dict) -> None:
+    print(
+        f"fps {label}: {fps['fps']:.1f} (p95 frame {fps['p95FrameMs']:.1f} ms, "
+        f"max {fps['maxFrameMs']:.1f} ms)"
+    )
 
 
 def main() -> None:
@@ -155,6 +188,11 @@ def main() -> None:
                     f"p90 {lat['p90_ms']} ms, max {lat['max_ms']} ms "
                     f"(painted: median {lat['median_painted_ms']} ms)"
                 )
+                print(
+                    f"explain views painted after pointer up, {model}: median "
+                    f"{lat['explain_median_ms']} ms, p90 {lat['explain_p90_ms']} ms, "
+                    f"max {lat['explain_max_ms']} ms"
+                )
 
             ms = int(opts.seconds * 1000)
             results["fps_idle"] = idle = page.evaluate("ms => window.__nnp.measureFps(ms)", ms)
@@ -188,6 +226,12 @@ def main() -> None:
                     f"  {name}: {st['count']} renders, mean {st['totalMs'] / st['count']:.2f} ms, "
                     f"max {st['maxMs']:.1f} ms (whole session)"
                 )
+            # The nudges view (and the weights view) open while it trains: the run selected
+            # (probes, live weights), then 3b1b selected and explained while it trains on.
+            results["fps_training_nudges_run"] = f = fps_with_nudges(page, ms, None)
+            report_fps("while training, nudges + weights views open, run selected", f)
+            results["fps_training_nudges_3b1b"] = f = fps_with_nudges(page, ms, "3b1b")
+            report_fps("while training, nudges + weights views open, 3b1b selected", f)
             page.get_by_test_id("train-stop").click()
             wait_for(
                 page,

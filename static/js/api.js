@@ -1,6 +1,10 @@
 // Talks to the server: JSON fetch helpers and a self-healing WebSocket for one run.
 // Everything else in the page goes through here, so "is the server reachable?" is known in
-// one place and the banner can follow it.
+// one place and the banner can follow it. Reachability is owned here alone: any request that
+// cannot reach the server marks it unreachable, and only the health check (/healthz, polled
+// while unreachable) marks it reachable again. An ordinary success cannot clear it: the page
+// sends requests in parallel (predict and explain), and a late answer to one says nothing
+// about the failure of another.
 
 /** An HTTP error with the server's `detail` (a string, or FastAPI's list of field errors). */
 export class ApiError extends Error {
@@ -16,6 +20,8 @@ export class NetworkError extends Error {}
 
 const listeners = new Set();
 let reachable = true;
+const HEALTH_FIRST_MS = 1000; // the first health check after a failure
+const HEALTH_MAX_MS = 5000; // the slowest it polls while the server stays away
 
 /** Subscribe to reachability changes: fn(true|false). */
 export function onReachability(fn) {
@@ -47,7 +53,6 @@ export async function request(method, path, body, { signal } = {}) {
     setReachable(false);
     throw new NetworkError(`Can't reach the server (${err.message})`);
   }
-  setReachable(true);
   if (res.status === 204) return null;
   let data = null;
   const text = await res.text();
@@ -86,26 +91,38 @@ export function fieldOf(e) {
   return null;
 }
 
-/** Poll /healthz until it answers, so the banner clears even when nothing else is asked. */
+/** While unreachable, poll /healthz until it answers: the one way back to "reachable". */
 let healthTimer = null;
+let healthDelay = HEALTH_FIRST_MS;
+
+async function healthCheck() {
+  healthTimer = null;
+  try {
+    const res = await fetch("/healthz", { cache: "no-store" });
+    if (res.ok) {
+      healthDelay = HEALTH_FIRST_MS;
+      setReachable(true);
+      return;
+    }
+  } catch {
+    /* still down */
+  }
+  if (reachable) return;
+  healthDelay = Math.min(healthDelay * 1.5, HEALTH_MAX_MS);
+  healthTimer = setTimeout(healthCheck, healthDelay);
+}
+
+/** Some sign of life while unreachable (a WebSocket reconnected): check now, not later. */
+function checkSoon() {
+  if (reachable) return;
+  clearTimeout(healthTimer);
+  healthTimer = setTimeout(healthCheck, 0);
+}
+
 onReachability((ok) => {
   if (ok || healthTimer) return;
-  let delay = 1000;
-  const tick = async () => {
-    try {
-      const res = await fetch("/healthz", { cache: "no-store" });
-      if (res.ok) {
-        healthTimer = null;
-        setReachable(true);
-        return;
-      }
-    } catch {
-      /* still down */
-    }
-    delay = Math.min(delay * 1.5, 8000);
-    healthTimer = setTimeout(tick, delay);
-  };
-  healthTimer = setTimeout(tick, delay);
+  healthDelay = HEALTH_FIRST_MS;
+  healthTimer = setTimeout(healthCheck, healthDelay);
 });
 
 /**
@@ -136,7 +153,7 @@ export class RunSocket {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
-      setReachable(true);
+      checkSoon();
       for (const msg of this.sticky.values()) ws.send(JSON.stringify(msg));
     };
     ws.onmessage = (ev) => {

@@ -18,7 +18,9 @@ const NET_MIN_WIDTH = 0.008;
 export class DrawPad {
   /**
    * @param {HTMLCanvasElement} canvas
-   * @param {{onStrokeEnd?: () => void, onChange?: () => void}} hooks
+   * @param {{onStrokeEnd?: () => void, onChange?: (why?: string) => void, onStroke?: () => void}} hooks
+   * onChange("stroke") when a stroke ends, onChange() for clear, undo and setPixels;
+   * onStroke() when the stroke being drawn grew (at most once per animation frame).
    */
   constructor(canvas, hooks = {}) {
     this.canvas = canvas;
@@ -82,7 +84,7 @@ export class DrawPad {
     this.lastPointerUp = performance.now();
     this.render();
     if (this.hooks.onStrokeEnd) this.hooks.onStrokeEnd();
-    if (this.hooks.onChange) this.hooks.onChange();
+    if (this.hooks.onChange) this.hooks.onChange("stroke");
   }
 
   scheduleRender() {
@@ -91,7 +93,18 @@ export class DrawPad {
     requestAnimationFrame(() => {
       this.pending = false;
       this.render();
+      if (this.current && this.hooks.onStroke) this.hooks.onStroke();
     });
+  }
+
+  /** True while a stroke is being drawn (the pointer is down on the pad). */
+  isDrawing() {
+    return this.current !== null;
+  }
+
+  /** The longer side of the strokes' bounding box in pad units (1 with an MNIST digit on). */
+  extent() {
+    return strokesExtent(this.items) ?? 1;
   }
 
   clear() {
@@ -147,11 +160,11 @@ export class DrawPad {
 
 let digitCanvas = null;
 
-/** The network's pen width (pad units): NET_RATIO of the strokes' longer bounding-box side. */
-export function netWidth(items) {
+/** The longer side of the strokes' bounding box (pad units); null for an image or nothing. */
+function strokesExtent(items) {
   let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const item of items) {
-    if (item.type !== "stroke") return WIDTH; // an MNIST digit on the pad: keep the pad's pen
+    if (item.type !== "stroke") return null;
     for (const [x, y] of item.points) {
       x0 = Math.min(x0, x);
       y0 = Math.min(y0, y);
@@ -159,8 +172,15 @@ export function netWidth(items) {
       y1 = Math.max(y1, y);
     }
   }
-  if (!Number.isFinite(x0)) return WIDTH;
-  return Math.max(NET_MIN_WIDTH, NET_RATIO * Math.max(x1 - x0, y1 - y0));
+  return Number.isFinite(x0) ? Math.max(x1 - x0, y1 - y0) : null;
+}
+
+/** The network's pen width (pad units): NET_RATIO of the strokes' longer bounding-box side. */
+export function netWidth(items) {
+  const side = strokesExtent(items);
+  // An MNIST digit on the pad, or nothing: keep the pad's pen.
+  if (side === null) return WIDTH;
+  return Math.max(NET_MIN_WIDTH, NET_RATIO * side);
 }
 
 function paint(ctx, size, items, width = WIDTH) {

@@ -1,6 +1,7 @@
 // Asks POST /api/explain about the current drawing and keeps the latest answer for the maths
 // panels (neuron arithmetic, layer matrix, cost, nudges). At most one request is in flight; the
-// newest drawing or label goes next. The test-set average cost is fetched once per model.
+// newest drawing or label goes next (a finished stroke at once: a mid-stroke drawing's request
+// in flight is dropped for it). The test-set average cost is fetched once per model.
 
 import { describeError, post } from "./api.js";
 
@@ -15,18 +16,27 @@ export class Explainer {
   constructor(onChange, grads = () => []) {
     this.onChange = onChange;
     this.grads = grads;
-    this.want = null; // {body, model, gen}
+    this.want = null; // {body, model, gen, upAt}
     this.label = null; // the user's label, or null to follow the prediction
-    this.current = null; // {body, model, label, gen, res}
-    this.inFlight = false;
+    this.current = null; // {body, model, label, gen, upAt, res}
+    this.answered = null; // the want of the last answer (or error) shown
+    this.flight = null; // the request in flight: {want, label, abort}
     this.again = false;
     this.averages = new Map(); // model → Promise of the batch explanation
   }
 
-  /** A new drawing (body as sent to predict) for `model`; gen orders answers. */
-  request(body, model, gen) {
-    this.want = { body, model, gen };
+  /**
+   * A new drawing (body as sent to predict) for `model`; gen orders answers; upAt is the
+   * pointer-up it answers (0 mid-stroke), for timing.
+   */
+  request(body, model, gen, upAt = 0) {
+    this.want = { body, model, gen, upAt };
     this.send();
+  }
+
+  /** True when the answer for the newest drawing and label is shown (or nothing is wanted). */
+  settled() {
+    return !this.flight && !this.again && (!this.want || this.answered === this.want);
   }
 
   /** The user's label (0..9), or null to measure the cost against the prediction. */
@@ -47,30 +57,43 @@ export class Explainer {
     this.onChange(null, null);
   }
 
-  async send() {
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
+  /** Send the newest want, or mark it to go when the answer in flight is back. */
+  send() {
     const want = this.want;
     if (!want) return;
-    this.inFlight = true;
-    const label = this.label;
+    if (this.flight) {
+      // A finished stroke doesn't wait for a mid-stroke drawing's (stale) answer.
+      if (!want.upAt || this.flight.want.upAt || this.flight.want === want) {
+        this.again = true;
+        return;
+      }
+      this.flight.abort.abort();
+    }
+    this.again = false;
+    this.ask({ want, label: this.label, abort: new AbortController() });
+  }
+
+  async ask(flight) {
+    this.flight = flight;
+    const { want, label } = flight;
     const req = { ...want.body, model: want.model, grad_weights: this.grads() };
     if (label !== null) req.label = label;
     try {
-      const res = await post("/api/explain", req);
+      const res = await post("/api/explain", req, { signal: flight.abort.signal });
       if (this.want === want && this.label === label) {
         this.current = { ...want, label, res };
+        this.answered = want;
         this.onChange(this.current, null);
       }
     } catch (err) {
-      if (this.want === want) this.onChange(null, describeError(err));
+      if (err.name !== "AbortError" && this.want === want) {
+        this.answered = want;
+        this.onChange(null, describeError(err));
+      }
     } finally {
-      this.inFlight = false;
-      if (this.again || (this.want && this.want !== want) || this.label !== label) {
-        this.again = false;
-        this.send();
+      if (this.flight === flight) {
+        this.flight = null;
+        if (this.again || (this.want && this.want !== want) || this.label !== label) this.send();
       }
     }
   }

@@ -6,6 +6,7 @@
 
 import { divergingInto, theme } from "./colors.js";
 import { num } from "./fmt.js";
+import { invalidate } from "./frame.js";
 
 const MAX_ROWS = 128; // drawn rows of W before it is downsampled
 const MAX_COLS = 784;
@@ -83,7 +84,12 @@ export class LayerView {
     };
   }
 
+  /** Redraw for new numbers: at most once per frame (answers arrive often while drawing). */
   update() {
+    invalidate(this);
+  }
+
+  render() {
     const d = this.data();
     this.d = d;
     if (!d) return;

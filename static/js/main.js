@@ -18,17 +18,32 @@ import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
+import { WeightsGrid } from "./weights-grid.js";
 
 const $ = (id) => document.getElementById(id);
 
 const pad = new DrawPad($("draw-canvas"), {
-  onChange: () => {
-    predictor.drawingChanged();
+  onChange: (why) => {
+    predictor.drawingChanged(why);
     lesson.update();
   },
+  onStroke: () => predictor.strokeMoved(),
 });
-const netView = new NetworkView($("network-canvas"), { onSelect: (sel) => maths.select(sel) });
+const netView = new NetworkView($("network-canvas"), {
+  onSelect: (sel) => {
+    maths.select(sel);
+    weightsGrid.select(sel);
+  },
+});
 const maths = createMaths(netView);
+// A tile of the weights view selects its neuron, as a click on the network would.
+const weightsGrid = new WeightsGrid($("weights-view"), {
+  onPick: (sel) => {
+    netView.select(sel);
+    maths.select(sel);
+    weightsGrid.select(sel);
+  },
+});
 const lesson = new Lesson($("learn-open"), {
   isEmpty: () => pad.isEmpty(),
   model: () => ({ sizes: netView.sizes, activation: netView.activation, cost: netView.net && netView.net.cost }),
@@ -36,6 +51,7 @@ const lesson = new Lesson($("learn-open"), {
   selectNeuron: (sel) => {
     netView.select(sel);
     maths.select(sel);
+    weightsGrid.select(sel);
   },
 });
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
@@ -58,7 +74,7 @@ const predictor = new Predictor(pad, netView, {
     lesson.update();
   },
   cleared: () => maths.cleared(pad.isEmpty()),
-  drawing: (body, gen) => maths.drawing(body, gen),
+  drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
 });
@@ -67,6 +83,7 @@ const picker = new ModelPicker({
   message: (text) => predictor.message(text),
   runChosen: (sizes, cfg) => {
     netView.setArchitecture(sizes, cfg && cfg.activation);
+    weightsGrid.setNetwork(null); // until the run's first weights arrive
     maths.runChosen();
     predictor.clear();
     runs.refreshNetwork(true);
@@ -80,6 +97,7 @@ const picker = new ModelPicker({
   },
   network: (id, net) => {
     netView.setNetwork(net);
+    weightsGrid.setNetwork(net, id);
     maths.network();
     lesson.update();
   },
@@ -97,6 +115,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   network: (net) => {
     netView.setNetwork(net);
+    weightsGrid.setNetwork(net, `run:${state.run.id}`);
     maths.network();
   },
 });
@@ -112,16 +131,23 @@ Object.assign(hooks, {
   runId: () => (state.run ? state.run.id : null),
   selected: () => state.selected,
   neuronPoint: (layer, index) => netView.clientPoint(layer, index),
+  // The point a fraction t along the drawn line from neuron i of layer − 1 into neuron j.
+  connectionPoint: (layer, j, i, t) => netView.connectionPoint(layer, j, i, t),
+  weightTilesDrawn: () => weightsGrid.renders,
+  // Whose weights every weights tile in view shows: a model id, "run:<id>", or null.
+  weightsShown: () => weightsGrid.shown,
   measureFps,
   renderStats: () => JSON.parse(JSON.stringify(renderStats)),
-  // True once the answer for the current drawing is shown (multi-stroke drawings in tests).
-  settled: () => predictor.settled(),
+  // True once the answers for the current drawing are shown: the prediction and, for a saved
+  // model, its explanation (multi-stroke drawings in tests).
+  settled: () => predictor.settled() && maths.settled(),
 });
 window.__nnp = hooks;
 
 async function init() {
   setupTheme(() => {
     netView.relayout();
+    weightsGrid.repaint();
     invalidate(chart);
   });
   predictor.showEmpty();

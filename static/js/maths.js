@@ -30,8 +30,9 @@ export function createMaths(netView) {
     layer.update();
     cost.show(res, onRun() ? "The maths panels explain a saved model: pick one in the Model list." : undefined);
     nudges.show(res);
-    const upAt = hooks.pointerUpAt;
-    if (res && upAt) {
+    // Time pointer-up → painted for the explanation of that stroke's drawing.
+    const upAt = res ? explainer.current.upAt : 0;
+    if (upAt && upAt === hooks.pointerUpAt && performance.now() - upAt < 5000) {
       hooks.pointerUpAt = null;
       requestAnimationFrame(() => requestAnimationFrame(() => {
         hooks.lastExplainPaintMs = performance.now() - upAt;
@@ -75,11 +76,13 @@ export function createMaths(netView) {
       detail.refresh();
       layer.update();
     },
-    drawing: (body, gen) => {
+    drawing: (body, gen, upAt) => {
       nudges.reset();
       if (onRun()) explainer.clear();
-      else explainer.request(body, answeringModel(), gen);
+      else explainer.request(body, answeringModel(), gen, upAt);
     },
+    /** True once the explanation of the newest drawing is shown (or none is asked for). */
+    settled: () => explainer.settled(),
     cleared: (empty) => {
       explainer.clear();
       if (empty) cost.reset();

@@ -1,7 +1,10 @@
 // The network drawn as in 3Blue1Brown's video: the 28×28 input, hidden layers as columns of
-// neurons whose brightness is their activation, and the ten labelled outputs. Connections are
-// static between weight updates, so they are drawn once into an offscreen canvas and blitted;
-// a frame only repaints the neurons, which is what changes while drawing or training.
+// neurons lit by their activation, and the ten labelled outputs. Connections are static
+// between weight updates, so they are drawn once into an offscreen canvas and blitted; a frame
+// only repaints the neurons, which is what changes while drawing or training. The hovered or
+// selected neuron's incoming connections are drawn on top by their contribution w·a to this
+// drawing (display arithmetic on the server's activations and the /network weights), and the
+// rest is dimmed; those lines are computed once per (neuron, drawing, weights) and cached.
 
 import { invalidate } from "./frame.js";
 import { NEG, POS, neuronFill, theme } from "./colors.js";
@@ -10,6 +13,9 @@ const TOP = 18; // room for layer captions
 const BOTTOM = 6;
 const MAX_LINES = 1400; // strongest connections drawn per layer pair (readability + speed)
 const BUCKETS = 6; // opacity levels: one canvas path per (sign, level)
+const HL_LINES = 300; // the selected neuron's strongest incoming contributions drawn
+const HL_MIN = 0.02; // ... of at least this fraction of the strongest one
+const DIM = 0.2; // the other connections' opacity while a neuron is highlighted
 
 export class NetworkView {
   constructor(canvas, { onSelect } = {}) {
@@ -26,12 +32,21 @@ export class NetworkView {
     this.conn = document.createElement("canvas");
     this.connDirty = true;
     this.selected = null; // {layer, index}; layer 0 = input
+    this.hl = null; // the selected neuron's highlighted lines (see highlight())
+    // Its lines are highlighted while the pointer is over the view, or after a click, a tap
+    // or select() pinned it.
+    this.hovering = false;
+    this.pinned = false;
     this.inputCanvas = document.createElement("canvas");
     this.inputCanvas.width = 28;
     this.inputCanvas.height = 28;
     new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
-    canvas.addEventListener("pointermove", (e) => this.pick(e));
-    canvas.addEventListener("pointerdown", (e) => this.pick(e));
+    canvas.addEventListener("pointermove", (e) => this.pick(e, false));
+    canvas.addEventListener("pointerdown", (e) => this.pick(e, true));
+    canvas.addEventListener("pointerleave", () => {
+      this.hovering = false;
+      invalidate(this);
+    });
     this.resize();
   }
 
@@ -54,7 +69,6 @@ export class NetworkView {
       this.setArchitecture(net.sizes, net.activation);
       this.net = net;
     }
-    this.strongest = null;
     this.connDirty = true;
     invalidate(this);
   }
@@ -67,6 +81,9 @@ export class NetworkView {
 
   /** "activations" or "nudges" (with nudges = {acts, weights} from /api/explain, or null). */
   setMode(mode, nudges) {
+    // Every explanation re-sends the mode: redrawing the connections each time would cost
+    // a sort of every weight (hundreds of ms for a big network) for an unchanged picture.
+    if (mode === this.mode && nudges === this.nudges) return;
     this.mode = mode;
     this.nudges = nudges;
     this.connDirty = true;
@@ -112,9 +129,13 @@ export class NetworkView {
       return;
     }
     if (this.connDirty) this.drawConnections();
+    const hl = this.highlight();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
+    if (hl) ctx.globalAlpha = DIM;
     ctx.drawImage(this.conn, 0, 0);
+    ctx.globalAlpha = 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    if (hl) strokeBuckets(ctx, hl.paths, (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level]);
 
     // Captions
     ctx.fillStyle = t.muted;
@@ -294,7 +315,7 @@ export class NetworkView {
       if (!W) continue;
       const src = L.layers[l - 1];
       const dst = L.layers[l];
-      const picked = strongest(W, MAX_LINES);
+      const picked = strongestCached(W);
       if (!picked.count) continue;
       // Group lines by sign and strength: 2×BUCKETS paths instead of one stroke per line.
       const paths = [];
@@ -311,34 +332,87 @@ export class NetworkView {
         p.lineTo(targetX(dst, j), dst.ys[j]);
       }
       const dense = picked.count > 400;
-      for (let b = 0; b < 2 * BUCKETS; b++) {
-        const level = ((b % BUCKETS) + 1) / BUCKETS;
-        const c = b < BUCKETS ? POS : NEG;
-        ctx.strokeStyle = `rgba(${c[0]},${c[1]},${c[2]},${(dense ? 0.05 : 0.1) + level * (dense ? 0.35 : 0.6)})`;
-        ctx.lineWidth = (dense ? 0.4 : 0.6) + level * (dense ? 0.8 : 1.8);
-        ctx.stroke(paths[b]);
-      }
+      strokeBuckets(ctx, paths, (level) =>
+        dense ? [0.05 + 0.35 * level, 0.4 + 0.8 * level] : [0.1 + 0.6 * level, 0.6 + 1.8 * level]);
     }
+  }
+
+  /**
+   * The selected neuron's incoming lines by contribution (null if none): w·a of each input
+   * in "activations" mode (w alone before anything is drawn), −∂C/∂w in "nudges" mode.
+   * Cached until the neuron, the drawing, the weights, the nudges or the layout change.
+   */
+  highlight() {
+    const s = this.hovering || this.pinned ? this.selected : null;
+    const L = this.layout;
+    if (!s || s.layer === 0 || !L || !this.net || this.net.weights.length !== L.layers.length - 1) return null;
+    const h = this.hl;
+    const inputs = [this.mode, this.state, this.net, this.nudges, L];
+    if (h && h.layer === s.layer && h.index === s.index && h.inputs.every((v, k) => v === inputs[k])) return h.lines;
+    const c = this.contributions(s.layer, s.index);
+    const lines = c ? this.highlightLines(s.layer, s.index, c) : null;
+    this.hl = { layer: s.layer, index: s.index, inputs, lines };
+    return lines;
+  }
+
+  /** Each input's contribution to neuron `index` of `layer` (see highlight()), or null. */
+  contributions(layer, index) {
+    if (this.mode === "nudges") {
+      const W = this.nudges && this.nudges.weights[layer - 1];
+      return W ? W[index] : null;
+    }
+    const w = this.net.weights[layer - 1][index];
+    const st = this.state;
+    const prev = layer === 1 ? st && st.input : st && st.activations && st.activations[layer - 2];
+    return prev ? w.map((v, i) => v * prev[i]) : w;
+  }
+
+  /** Paths (2 × BUCKETS, by sign and strength) of the strongest contributions c into j. */
+  highlightLines(layer, j, c) {
+    let max = 0;
+    for (const v of c) max = Math.max(max, Math.abs(v));
+    if (!max) return null;
+    const order = [];
+    for (let i = 0; i < c.length; i++) if (Math.abs(c[i]) >= HL_MIN * max) order.push(i);
+    order.sort((a, b) => Math.abs(c[a]) - Math.abs(c[b])); // strong lines end up on top
+    const src = this.layout.layers[layer - 1];
+    const dst = this.layout.layers[layer];
+    const paths = [];
+    for (let b = 0; b < 2 * BUCKETS; b++) paths.push(new Path2D());
+    for (const i of order.slice(-HL_LINES)) {
+      const b = Math.min(BUCKETS - 1, Math.floor((Math.abs(c[i]) / max) * BUCKETS));
+      const p = paths[(c[i] >= 0 ? 0 : BUCKETS) + b];
+      const [sx, sy] = sourcePoint(src, i);
+      p.moveTo(sx, sy);
+      p.lineTo(targetX(dst, j), dst.ys[j]);
+    }
+    return { paths };
   }
 
   // --- hover / tap ----------------------------------------------------------------------
 
-  pick(e) {
+  /** The neuron under the pointer becomes the selection; a click or a tap pins it. */
+  pick(e, down) {
     if (!this.layout) return;
     const r = this.canvas.getBoundingClientRect();
-    const x = e.clientX - r.left;
-    const y = e.clientY - r.top;
-    const hit = hitTest(this.layout, x, y);
-    if (!hit) return;
-    if (this.selected && hit.layer === this.selected.layer && hit.index === this.selected.index) return;
-    this.selected = hit;
-    invalidate(this);
-    if (this.onSelect) this.onSelect(hit);
+    const hit = hitTest(this.layout, e.clientX - r.left, e.clientY - r.top);
+    const touch = e.pointerType === "touch"; // no hover on a touch screen: a tap pins
+    const was = [this.hovering, this.pinned];
+    if (!touch) this.hovering = true;
+    if (down) this.pinned = Boolean(hit);
+    const same = hit && this.selected && hit.layer === this.selected.layer && hit.index === this.selected.index;
+    if (hit && !same) {
+      this.selected = hit;
+      this.pinned = down || touch;
+    }
+    if ((hit && !same) || was[0] !== this.hovering || was[1] !== this.pinned) invalidate(this);
+    if (hit && !same && this.onSelect) this.onSelect(hit);
   }
 
   /** Select a neuron from elsewhere (the layer matrix): ring it, without calling onSelect. */
   select(sel) {
     this.selected = sel;
+    this.pinned = Boolean(sel);
     invalidate(this);
   }
 
@@ -353,6 +427,20 @@ export class NetworkView {
       return { x: r.left + lay.x + (index % 28 + 0.5) * c, y: r.top + lay.y + (Math.floor(index / 28) + 0.5) * c };
     }
     return { x: r.left + lay.xs[index], y: r.top + lay.ys[index] };
+  }
+
+  /**
+   * Viewport coordinates of the point a fraction t along the line from neuron i of layer − 1
+   * into neuron j of layer (tests sample the highlighted lines there).
+   */
+  connectionPoint(layer, j, i, t = 0.5) {
+    const L = this.layout;
+    if (!L || layer < 1 || !L.layers[layer]) return null;
+    const r = this.canvas.getBoundingClientRect();
+    const dst = L.layers[layer];
+    const [sx, sy] = sourcePoint(L.layers[layer - 1], i);
+    const tx = targetX(dst, j);
+    return { x: r.left + sx + (tx - sx) * t, y: r.top + sy + (dst.ys[j] - sy) * t };
   }
 
   /** Everything the detail panel needs about one neuron. */
@@ -496,6 +584,15 @@ function hitTest(L, x, y) {
 
 // --- helpers ----------------------------------------------------------------------------
 
+// strongest() of each matrix drawn: the connections are redrawn for a new layout or theme
+// too, and the matrix (a new array with every new weights) need not be sorted again.
+const picks = new WeakMap();
+
+function strongestCached(W) {
+  if (!picks.has(W)) picks.set(W, strongest(W, MAX_LINES));
+  return picks.get(W);
+}
+
 /** The `limit` largest |w| of a weight matrix (rows = outputs), as parallel arrays. */
 function strongest(W, limit) {
   const rowsN = W.length;
@@ -529,6 +626,19 @@ function strongest(W, limit) {
     cols[n] = keep[n] % colsN;
   }
   return { rows, cols, count: keep.length, max: max || 1 };
+}
+
+/** Stroke 2 × BUCKETS paths (blue and orange, weak to strong); style(level) → [alpha, width]. */
+function strokeBuckets(ctx, paths, style) {
+  ctx.lineCap = "round";
+  for (let level = 0; level < BUCKETS; level++) {
+    const [alpha, width] = style((level + 1) / BUCKETS);
+    ctx.lineWidth = width;
+    for (const [c, b] of [[POS, level], [NEG, BUCKETS + level]]) {
+      ctx.strokeStyle = `rgba(${c[0]},${c[1]},${c[2]},${alpha})`;
+      ctx.stroke(paths[b]);
+    }
+  }
 }
 
 /** A neuron's fill for a nudge t in −1..1: blue wants up, orange wants down. */

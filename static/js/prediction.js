@@ -1,7 +1,10 @@
 // The drawing → prediction loop: at most one /api/predict in flight (the latest drawing goes
 // next), the answer shown as a digit, a confidence and the 28×28 the network saw, and the
-// network view lit up. While a training run is selected the run's socket answers (a probe)
-// and this only fetches what the server saw.
+// network view lit up. It runs while the stroke is drawn too, as fast as the server answers:
+// when an answer comes back, the drawing as it is by then goes next. Each request's drawing
+// goes to the maths panels at the same time (drawing()), so /api/explain runs in parallel
+// with /api/predict. While a training run is selected the run's socket answers (a probe) and
+// this only fetches what the server saw.
 
 import { ApiError, describeError, get, post } from "./api.js";
 import { drawDigit } from "./draw.js";
@@ -9,18 +12,22 @@ import { argmax } from "./network-view.js";
 import { answeringModel, hooks, onRun, state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
+// A stroke is predicted while drawn once it is this long (pad units): a first dab of ink
+// would only be "too little ink to be a digit".
+const LIVE_MIN_EXTENT = 0.05;
 
 export class Predictor {
   /**
-   * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen),
-   * probe(body | null), modelGone()}; drawing() follows each answered prediction.
+   * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen, upAt),
+   * probe(body | null), modelGone()}; drawing() is told each drawing as it is sent (upAt: the
+   * pointer-up it answers, or 0 mid-stroke).
    */
   constructor(pad, netView, on) {
     this.pad = pad;
     this.netView = netView;
     this.on = on;
     this.debounce = null;
-    this.inFlight = false;
+    this.flight = null; // the request in flight: {gen, upAt, abort}
     this.again = false;
     this.gen = 0; // bumps on every drawing change: stale answers are ignored
     this.answeredGen = -1; // the gen of the last answer shown
@@ -30,10 +37,11 @@ export class Predictor {
 
   /** True once the answer for the current drawing is shown. */
   settled() {
-    return !this.inFlight && !this.again && this.answeredGen === this.gen;
+    return !this.flight && !this.again && this.answeredGen === this.gen;
   }
 
-  drawingChanged() {
+  /** The drawing changed; why = "stroke" when a stroke just ended (pointer up). */
+  drawingChanged(why) {
     this.gen++;
     clearTimeout(this.debounce);
     if (this.pad.isEmpty()) {
@@ -42,32 +50,58 @@ export class Predictor {
       this.on.probe(null);
       return;
     }
-    // A short debounce merges bursts (undo held down, quick strokes) into one request.
-    this.debounce = setTimeout(() => this.predict(), 12);
+    // The end of a stroke goes at once; a short debounce merges other bursts (undo held
+    // down) into one request.
+    if (why === "stroke") this.predict();
+    else this.debounce = setTimeout(() => this.predict(), 12);
   }
 
-  async predict() {
+  /** The stroke being drawn grew: predict it now, or when the answer in flight is back. */
+  strokeMoved() {
+    if (this.pad.extent() < LIVE_MIN_EXTENT) return;
+    this.gen++;
+    this.predict();
+  }
+
+  /**
+   * Ask about the drawing as it is now. One request in flight: a newer drawing waits for the
+   * answer and then goes (the latest one only). The exception is the end of a stroke while a
+   * mid-stroke drawing is in flight: that answer is stale already, so it is dropped (aborted)
+   * and the finished drawing goes at once.
+   */
+  predict() {
     if (this.pad.isEmpty()) return;
-    if (this.inFlight) {
-      this.again = true; // at most one request in flight: the latest drawing goes next
-      return;
+    const upAt = this.pad.isDrawing() ? 0 : this.pad.lastPointerUp;
+    if (this.flight) {
+      if (!upAt || this.flight.upAt) {
+        this.again = true;
+        return;
+      }
+      this.flight.abort.abort();
     }
-    this.inFlight = true;
-    const gen = this.gen;
-    const upAt = this.pad.lastPointerUp;
+    this.again = false;
+    this.ask({ gen: this.gen, upAt, abort: new AbortController() });
+  }
+
+  async ask(flight) {
+    this.flight = flight;
+    const { gen, upAt } = flight;
     const exact = this.pad.exactPixels();
     const body = exact ? { pixels: exact } : { image: this.pad.toDataURL() };
     this.body = body;
     const running = onRun();
     if (running) this.on.probe(body);
+    if (upAt) hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
+    // The maths panels ask about the same drawing now, in parallel: one round trip after the
+    // pointer lifts, not two.
+    this.on.drawing(body, gen, upAt);
     try {
       const include = running ? ["input"] : ["input", "activations", "zs"];
-      const res = await post("/api/predict", { ...body, model: answeringModel(), include });
+      const req = { ...body, model: answeringModel(), include };
+      const res = await post("/api/predict", req, { signal: flight.abort.signal });
       if (gen !== this.gen && this.pad.isEmpty()) return;
       state.lastInput = res.input || null;
       drawDigit($("seen-canvas"), state.lastInput);
-      // The maths panels ask about a drawing only once the server could read it.
-      this.on.drawing(body, gen);
       if (!running) {
         this.show(res);
         this.measure(upAt);
@@ -76,13 +110,14 @@ export class Predictor {
       }
       this.message("");
     } catch (err) {
-      await this.failed(err, running);
+      // Dropped for a newer drawing, or a newer one is on its way (mid-stroke): its answer,
+      // not this error, counts.
+      if (err.name !== "AbortError" && gen === this.gen) await this.failed(err, running);
     } finally {
-      this.inFlight = false;
-      this.answeredGen = gen;
-      if (this.again) {
-        this.again = false;
-        this.predict();
+      if (this.flight === flight) {
+        this.flight = null;
+        this.answeredGen = gen;
+        if (this.again) this.predict();
       }
     }
   }
@@ -106,7 +141,6 @@ export class Predictor {
     // Only a prediction that answers a fresh stroke counts (not a model switch re-predict).
     if (ms > 5000) return;
     this.pad.lastPointerUp = 0;
-    hooks.pointerUpAt = upAt; // the maths panels time their answer from here too
     hooks.lastPredictLatencyMs = ms;
     hooks.predictLatencies.push(ms);
     requestAnimationFrame(() => {

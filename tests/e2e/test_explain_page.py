@@ -371,7 +371,7 @@ def test_nudges_of_a_big_model_and_of_a_mini_batch(open_page, server, record, ar
     page.get_by_test_id("mode-nudges").check()
     # 256×784 and 128×256 are too big to send whole: the page asks for the 32 rows the
     # server's answer shows to be nudged hardest (largest |∂C/∂b|), then draws them.
-    body = {k: v for k, v in sent[0].items() if k not in ("grad_weights", "label")}
+    body = {k: v for k, v in sent[-1].items() if k not in ("grad_weights", "label")}
     api = httpx.post(f"{server}/api/explain", json=body).json()
 
     def asked_rows() -> dict[int, list[int]]:

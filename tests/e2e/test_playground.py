@@ -60,7 +60,9 @@ def predictions(page) -> int:
 def draw_and_predict(page, points) -> str:
     before = predictions(page)
     stroke(page, points)
-    wait_for(page, "n => window.__nnp.predictions > n", arg=before, timeout=10000)
+    # The prediction follows the stroke while it is drawn: wait for the finished drawing's.
+    ready = "n => window.__nnp.predictions > n && window.__nnp.settled()"
+    wait_for(page, ready, arg=before, timeout=10000)
     return page.get_by_test_id("prediction").text_content()
 
 
@@ -157,6 +159,7 @@ def test_first_prediction_latency(open_page, record) -> None:
         samples = []
         for points in [ONE, ZERO, SEVEN, ONE, ZERO, SEVEN]:
             clear(page)
+            page.evaluate("window.__nnp.lastPredictLatencyMs = null")
             draw_and_predict(page, points)
             samples.append(page.evaluate("window.__nnp.lastPredictLatencyMs"))
         samples.sort()
