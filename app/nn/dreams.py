@@ -46,6 +46,10 @@ PROGRESS_EVERY = 25  # steps between progress callbacks
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
 
 
+class DreamOverflow(ArithmeticError):
+    """The network's arithmetic overflows (NaN or infinity) on the images being grown."""
+
+
 @dataclass(frozen=True)
 class Dreams:
     digits: np.ndarray  # (K,) the output each image maximises
@@ -105,7 +109,7 @@ def dream(
 
     `l2` and `smoothness` are the penalty weights (0 turns a penalty off). The same network,
     arguments and seed give the same images. `on_progress(done, steps)` is called every
-    PROGRESS_EVERY steps and at the end.
+    PROGRESS_EVERY steps and at the end. DreamOverflow if the arithmetic overflows.
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -114,23 +118,32 @@ def dream(
     n_in = network.sizes[0]
     if n_in != SIDE * SIDE:
         raise ValueError(f"dreams are {SIDE}×{SIDE} images; this network takes {n_in} inputs")
-    targets = np.arange(network.sizes[-1]) if digits is None else np.asarray(digits)
+    n_out = network.sizes[-1]
+    targets = np.arange(n_out) if digits is None else np.asarray(digits)
+    if (
+        targets.ndim != 1
+        or targets.dtype.kind not in "iu"
+        or not np.isin(targets, range(n_out)).all()
+    ):
+        raise ValueError(f"digits must be a list of output indices in 0..{n_out - 1}")
     rng = np.random.default_rng(seed)
     u = START_LOGIT + START_NOISE * rng.standard_normal((targets.size, n_in))
     u = u.astype(network.dtype)
-    start_logits, _ = network.input_gradient(_sigmoid(u), targets, "logit")
+    start_logits = network.forward(_sigmoid(u)).zs[-1][np.arange(targets.size), targets]
     optimizer = Adam(learning_rate)
     flat_u = u.reshape(-1)  # a view: Adam updates u in place
     for done in range(1, steps + 1):
         x = _sigmoid(u)
         direction = _ascent_direction(network, x, targets, l2, smoothness)
+        if not np.isfinite(direction).all():
+            raise DreamOverflow(f"the gradient holds NaN or infinity at step {done}")
         direction *= x * (1 - x)  # chain rule through x = sigmoid(u)
         np.negative(direction, out=direction)  # Adam descends: descend on minus the objective
         optimizer.step(flat_u, direction.reshape(-1), 0)
         if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == steps):
             on_progress(done, steps)
     images = _sigmoid(u)
-    logits, _ = network.input_gradient(images, targets, "logit")
+    logits = network.forward(images).zs[-1][np.arange(targets.size), targets]
     return Dreams(
         digits=targets.copy(),
         images=images,
