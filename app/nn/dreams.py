@@ -122,10 +122,11 @@ def dream(
     targets = np.arange(n_out) if digits is None else np.asarray(digits)
     if (
         targets.ndim != 1
+        or targets.size == 0
         or targets.dtype.kind not in "iu"
         or not np.isin(targets, range(n_out)).all()
     ):
-        raise ValueError(f"digits must be a list of output indices in 0..{n_out - 1}")
+        raise ValueError(f"digits must be a non-empty list of output indices in 0..{n_out - 1}")
     rng = np.random.default_rng(seed)
     u = START_LOGIT + START_NOISE * rng.standard_normal((targets.size, n_in))
     u = u.astype(network.dtype)

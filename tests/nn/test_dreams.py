@@ -152,5 +152,6 @@ def test_dream_refuses_bad_arguments() -> None:
         dream(network, l2=-1.0)
     with pytest.raises(ValueError, match="28"):
         dream(Network([12, 4, 10], seed=0))
-    with pytest.raises(ValueError, match="digits"):
-        dream(network, digits=np.array([10]))
+    for digits in (np.array([10]), np.array([], int), np.array([0.5])):
+        with pytest.raises(ValueError, match="digits"):
+            dream(network, digits=digits)
