@@ -120,6 +120,22 @@ class DefaultModelResponse(BaseModel):
     default: str
 
 
+class DreamsResponse(BaseModel):
+    """GET /api/models/{id}/dreams: for each output digit, the input that maximises it."""
+
+    model: str
+    digits: list[int] = Field(description="the digit each image maximises: 0..9")
+    images: list[list[float]] = Field(
+        description="one 28×28 image per digit, 784 values in 0..1 row by row (4 decimals)"
+    )
+    probabilities: list[list[float]] = Field(
+        description="what the model says of each image: 10 probabilities, as predict reports"
+    )
+    steps: int = Field(description="gradient-ascent steps taken")
+    seconds: float = Field(description="how long computing them took (once per model)")
+    cached: bool = Field(description="true when this answer came from the cache")
+
+
 class NetworkJSON(BaseModel):
     sizes: list[int]
     activation: str

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 Activation = Literal["sigmoid", "relu", "tanh"]
 Cost = Literal["quadratic", "cross_entropy"]
 COSTS: tuple[str, ...] = ("quadratic", "cross_entropy")
+# What `input_gradient` differentiates: an output's weighted sum z_L, or its log-probability.
+Objective = Literal["logit", "log_probability"]
+OBJECTIVES: tuple[str, ...] = ("logit", "log_probability")
 
 MAX_LAYER_SIZE = 1_000_000
 _MAX_CACHED_BATCH_SIZES = 4
@@ -332,29 +335,61 @@ class Network:
             grad_weights=[g.copy() for g in scratch_net.grad_weights],
         )
 
+    def input_gradient(
+        self, x: np.ndarray, targets: np.ndarray, objective: Objective = "logit"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's objective and its gradient with respect to the input pixels.
+
+        x `(B, n_0)`, targets `(B,)` output indices. The objective of row b is its output
+        targets[b]: the weighted sum z_L ("logit") or the log of its `predict_proba` probability
+        ("log_probability"). Returns (values `(B,)`, ∂value/∂x `(B, n_0)`).
+
+        The training step's own forward and backward pass (`_forward_into`, `_backward`), seeded
+        with ∂objective/∂z_L instead of the cost's δ_L, carried one layer further back to the
+        input, and with no ∂/∂W: fresh buffers, so this network's gradient and scratch buffers
+        are never written (safe next to other readers).
+        """
+        x = self._check_input(x)
+        targets = np.asarray(targets)
+        n_out = self.sizes[-1]
+        if targets.shape != (x.shape[0],) or targets.dtype.kind not in "iu":
+            raise ValueError(f"targets must be {x.shape[0]} integer indices, got {targets.shape}")
+        if targets.size and not (targets.min() >= 0 and targets.max() < n_out):
+            raise ValueError(f"targets must be in 0..{n_out - 1}")
+        s = _Scratch(self.sizes, x.shape[0], self.dtype)
+        z = self._forward_into(x, s)  # z_L, in s.acts[-1]
+        onehot = self._eye[targets]
+        rows = np.arange(x.shape[0])
+        if objective == "logit":
+            values, seed = z[rows, targets].copy(), onehot
+        elif objective == "log_probability":
+            values, seed = self._log_probability(z, onehot, rows, targets)
+        else:
+            raise ValueError(f"unknown objective {objective!r}: expected one of {OBJECTIVES}")
+        s.deltas[-1][...] = seed
+        return values, self._backward(x, s, params=False)
+
+    def _log_probability(
+        self, z: np.ndarray, onehot: np.ndarray, rows: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """log p_t and ∂ log p_t / ∂z_L, with p as `predict_proba` defines it."""
+        if self.cost == "quadratic":  # p_t = σ(z_t) / Σ_k σ(z_k)
+            a = act.sigmoid(z)
+            total = a.sum(1, keepdims=True)
+            values = np.log(a[rows, targets]) - np.log(total[:, 0])
+            return values, onehot * (1 - a) - a * (1 - a) / total
+        log_p = act.log_softmax(z)
+        return log_p[rows, targets], onehot - np.exp(log_p)
+
     def _forward_backward(self, x: np.ndarray, y: np.ndarray, s: _Scratch) -> float:
         """Fill `self.grads` with ∂C/∂θ for the batch; return the mean cost C.
 
         This is the hot path: ~40 NumPy calls on small arrays, so Python overhead matters and
         everything is looked up once into locals and written with `out=`.
         """
-        dot = np.dot
-        weights, weights_t, biases = self.weights, self._weights_t, self.biases
-        acts, deltas, derivs = s.acts, s.deltas, s.derivs
-        activate, derivative = self._activate, self._derivative
-        batch, last = x.shape[0], len(weights) - 1
-
-        # Forward: a_l = σ(a_{l-1} @ W_l.T + b_l), written into the scratch buffers.
-        a_prev = x
-        for layer in range(last):
-            a = acts[layer]
-            dot(a_prev, weights_t[layer], out=a)
-            a += biases[layer]
-            activate(a)
-            a_prev = a
-        out, delta, onehot = acts[last], deltas[last], s.onehot
-        dot(a_prev, weights_t[last], out=out)
-        out += biases[last]  # z_L, turned into a_L below
+        batch, last = x.shape[0], self.num_layers - 1
+        out = self._forward_into(x, s)  # z_L, turned into a_L below
+        delta, onehot, derivs = s.deltas[last], s.onehot, s.derivs
 
         # Output layer: the cost and δ_L.
         try:
@@ -379,21 +414,53 @@ class Network:
             out /= row  # now the softmax probabilities
             np.subtract(out, onehot, out=delta)
         delta *= 1.0 / batch
+        self._backward(x, s)
+        return cost
 
-        # Backward: ∂C/∂W_l = δ_l.T @ a_{l-1}, ∂C/∂b_l = Σ_batch δ_l (as ones @ δ_l: BLAS is
-        # several times faster than np.sum(axis=0) here), δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}).
-        grad_weights, grad_biases, ones = self.grad_weights, self.grad_biases, s.ones
+    def _forward_into(self, x: np.ndarray, s: _Scratch) -> np.ndarray:
+        """The forward pass into the scratch buffers: a_l = σ(a_{l-1} @ W_l.T + b_l) in
+        s.acts[l-1] for the hidden layers; returns s.acts[-1] holding z_L (not yet a_L)."""
+        dot, weights_t, biases, acts = np.dot, self._weights_t, self.biases, s.acts
+        activate, last = self._activate, self.num_layers - 1
+        a_prev = x
+        for layer in range(last):
+            a = acts[layer]
+            dot(a_prev, weights_t[layer], out=a)
+            a += biases[layer]
+            activate(a)
+            a_prev = a
+        out = acts[last]
+        dot(a_prev, weights_t[last], out=out)
+        out += biases[last]
+        return out
+
+    def _backward(self, x: np.ndarray, s: _Scratch, *, params: bool = True) -> np.ndarray | None:
+        """Backpropagate δ_L (already in s.deltas[-1]) through the hidden layers.
+
+        `params`: write ∂C/∂W_l = δ_l.T @ a_{l-1} and ∂C/∂b_l = Σ_batch δ_l (as ones @ δ_l: BLAS
+        is several times faster than np.sum(axis=0) here) into `self.grads`, and return None.
+        Otherwise skip those and return the input's gradient δ_1 @ W_1 `(B, n_0)` instead.
+        Between layers: δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}).
+        """
+        dot, weights, derivative = np.dot, self.weights, self._derivative
+        acts, deltas, derivs, ones = s.acts, s.deltas, s.derivs, s.ones
+        grad_weights, grad_biases = self.grad_weights, self.grad_biases
+        last = self.num_layers - 1
+        delta = deltas[last]
         for layer in range(last, 0, -1):
             a_prev = acts[layer - 1]
-            dot(delta.T, a_prev, out=grad_weights[layer])
-            dot(ones, delta, out=grad_biases[layer])
+            if params:
+                dot(delta.T, a_prev, out=grad_weights[layer])
+                dot(ones, delta, out=grad_biases[layer])
             delta_prev = deltas[layer - 1]
             dot(delta, weights[layer], out=delta_prev)
             delta_prev *= derivative(a_prev, derivs[layer - 1])
             delta = delta_prev
-        dot(delta.T, x, out=grad_weights[0])  # no δ for the input layer: nothing to update there
+        if not params:
+            return delta @ weights[0]  # the input layer has no σ: ∂/∂x = δ_1 @ W_1
+        dot(delta.T, x, out=grad_weights[0])
         dot(ones, delta, out=grad_biases[0])
-        return cost
+        return None
 
     def _scratch_for(self, batch: int) -> _Scratch:
         scratch = self._scratch.get(batch)

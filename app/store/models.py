@@ -11,6 +11,7 @@ import json
 import logging
 import secrets
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
 from app.nn.serialize import (
     MAX_LAYERS,
@@ -98,6 +100,12 @@ class ModelEntry:
             "source_run": self.source_run,
             "shipped": self.shipped,
         }
+
+
+@dataclass(frozen=True)
+class CachedDreams:
+    dreams: Dreams
+    seconds: float  # how long computing them took
 
 
 class ModelNotFound(KeyError):
@@ -232,6 +240,9 @@ class ModelRegistry:
         self._entries: dict[str, ModelEntry] = {}
         self._broken: dict[str, ModelEntry] = {}  # stored models whose file failed to load
         self._network_json: dict[str, bytes] = {}
+        self._dreams: dict[str, CachedDreams] = {}
+        self._dreams_lock = threading.Lock()  # one dream computation at a time
+        self.dreams_computed = 0  # how many times dreams were computed (not served from cache)
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
 
@@ -348,6 +359,33 @@ class ModelRegistry:
             self._network_json[entry.id] = cached
         return cached
 
+    def dreams(self, model_id: str) -> tuple[CachedDreams, bool]:
+        """The model's dreams (app/nn/dreams.py) and whether they came from the cache. Computed
+        once per model, one model at a time: a model never changes under its id, and a deleted
+        id's dreams go with it. NonFiniteModel when the weights, or the arithmetic on the
+        dreams, hold NaN or infinity."""
+        entry = self.get(model_id)
+        assert entry.network is not None  # get() never answers a broken model
+        with self._dreams_lock:
+            cached = self._dreams.get(entry.id)
+            if cached is not None:
+                return cached, True
+            check_finite(entry.network)
+            started = time.perf_counter()
+            self.dreams_computed += 1
+            try:
+                result = dream(entry.network)
+            except DreamOverflow as exc:
+                raise NonFiniteModel(
+                    f"the model's arithmetic overflows to NaN or Infinity on its dreams ({exc})"
+                ) from None
+            if not np.isfinite(result.probabilities).all():
+                raise NonFiniteModel("the model's outputs hold NaN or Infinity on its dreams")
+            cached = CachedDreams(result, time.perf_counter() - started)
+            if entry.id in self._entries:  # not deleted meanwhile
+                self._dreams[entry.id] = cached
+            return cached, False
+
     # -- changes --------------------------------------------------------------------------
 
     def set_default(self, model_id: str) -> None:
@@ -448,6 +486,7 @@ class ModelRegistry:
             self._entries.pop(entry.id, None)
             self._broken.pop(entry.id, None)
             self._network_json.pop(entry.id, None)
+            self._dreams.pop(entry.id, None)
             if self._default == entry.id:
                 self._default = self._fallback_default()
                 if self._default is not None:

@@ -3,6 +3,7 @@
 // cost's digit picker sets the label they all use.
 
 import { CostPanel } from "./cost-panel.js";
+import { DreamsPanel } from "./dreams.js";
 import { Explainer } from "./explainer.js";
 import { LayerView } from "./layer-view.js";
 import { NeuronDetail } from "./neuron-detail.js";
@@ -53,6 +54,7 @@ export function createMaths(netView) {
     nudges.reset();
     explainer.setLabel(label);
   });
+  const dreams = new DreamsPanel();
   const nudges = new Nudges(netView, {
     mode: () => {
       nudges.show(explained());
@@ -91,8 +93,12 @@ export function createMaths(netView) {
     modelChosen: (id) => {
       cost.loadAverage(explainer.average(id), () => state.selected.id === id);
       nudges.modelChanged();
+      dreams.model(id);
     },
-    runChosen: () => cost.noAverage(),
+    runChosen: () => {
+      cost.noAverage();
+      dreams.run();
+    },
     network: () => {
       detail.refresh();
       layer.update();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
@@ -13,6 +14,7 @@ from app.api.errors import error, responses
 from app.api.schemas import (
     DefaultModel,
     DefaultModelResponse,
+    DreamsResponse,
     ModelInfo,
     ModelList,
     NetworkJSON,
@@ -84,6 +86,23 @@ def get_weights(model_id: ModelId, models: ModelsDep) -> FileResponse:
 def get_network(model_id: ModelId, models: ModelsDep) -> Response:
     # Serialised once per model and cached: these are big and never change.
     return Response(models.network_json_bytes(model_id), media_type="application/json")
+
+
+@router.get("/{model_id}/dreams", response_model=DreamsResponse, responses=responses(404, 409, 422))
+def get_dreams(model_id: ModelId, models: ModelsDep) -> dict:
+    """For each digit, the input image the model rates highest (gradient ascent on the input;
+    docs/api.md). Computed once per model, in the thread pool, then cached."""
+    cached, hit = models.dreams(model_id)  # unknown id → 404, NaN weights → 409
+    result = cached.dreams
+    return {
+        "model": model_id,
+        "digits": result.digits.tolist(),
+        "images": result.images.astype(np.float64).round(4).tolist(),
+        "probabilities": result.probabilities.astype(np.float64).tolist(),
+        "steps": result.steps,
+        "seconds": round(cached.seconds, 4),
+        "cached": hit,
+    }
 
 
 @router.delete(
