@@ -367,7 +367,9 @@ class Network:
         else:
             raise ValueError(f"unknown objective {objective!r}: expected one of {OBJECTIVES}")
         s.deltas[-1][...] = seed
-        return values, self._backward(x, s, params=False)
+        grad = self._backward(x, s, params=False)
+        assert grad is not None  # params=False returns the input's gradient
+        return values, grad
 
     def _log_probability(
         self, z: np.ndarray, onehot: np.ndarray, rows: np.ndarray, targets: np.ndarray
