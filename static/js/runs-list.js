@@ -34,7 +34,7 @@ export class RecentRuns {
   /** on: {open(id), save(id), remove(id), message(text)}; each returns a promise. */
   constructor(on) {
     this.on = on;
-    this.best = new Map(); // run id → best test accuracy, for ended runs (they don't change)
+    this.best = new Map(); // run id → {status, best}: the best test accuracy seen at that status
     this.pending = null;
     this.again = false;
     $("recent-refresh").addEventListener("click", () => this.refresh());
@@ -68,13 +68,14 @@ export class RecentRuns {
     const runs = (data.runs || []).slice();
     runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
     const shown = runs.slice(0, SHOWN);
-    // The best accuracy needs the run's evaluations (not in the list): ask each run once
-    // when it has ended, and again on every refresh while it is live.
+    // The best accuracy needs the run's evaluations (not in the list): ask an ended run once
+    // (it doesn't change any more), a live one on every refresh.
     await Promise.all(shown.map(async (r) => {
-      if (this.best.has(r.id) && !vocab.live.has(r.status)) return;
+      const known = this.best.get(r.id);
+      if (known && known.status === r.status && !vocab.live.has(r.status)) return;
       try {
         const detail = await get(`/api/runs/${encodeURIComponent(r.id)}`);
-        this.best.set(r.id, bestOf(detail));
+        this.best.set(r.id, { status: detail.status, best: bestOf(detail) });
       } catch {
         /* deleted meanwhile */
       }
@@ -118,11 +119,12 @@ export class RecentRuns {
     const id = document.createElement("span");
     id.className = "muted small";
     id.textContent = r.id;
-    const best = this.best.get(r.id);
+    const best = (this.best.get(r.id) || {}).best;
     const acc = document.createElement("span");
-    acc.className = "recent-acc";
     acc.dataset.testid = "recent-acc";
-    acc.textContent = typeof best === "number" ? `best ${(best * 100).toFixed(2)}%` : "no evaluation yet";
+    const has = typeof best === "number";
+    acc.className = has ? "recent-acc" : "recent-acc muted small";
+    acc.textContent = has ? `best test acc. ${(best * 100).toFixed(2)}%` : "no evaluation yet";
     head.append(status, id, acc);
     const cfg = document.createElement("div");
     cfg.className = "small recent-cfg";

@@ -105,8 +105,7 @@ export class TrainPanel {
     const cfg = this.presets[this.base];
     const same = cfg && this.differences(cfg).length === 0;
     sel.value = same ? this.base : CUSTOM;
-    const custom = [...sel.options].find((o) => o.value === CUSTOM);
-    if (custom) custom.textContent = this.base ? `custom (from ${this.base})` : "custom";
+    this.set("hint-preset", !same && this.base ? `edited from ${this.base}` : "");
     sel.dataset.base = this.base || "";
   }
 
@@ -289,7 +288,10 @@ export class TrainPanel {
     this.hasRun = hasRun;
     const b = this.buttons;
     const active = this.live.has(status);
-    b.start.disabled = active;
+    // Start is always possible: a new run takes a free slot or waits in the queue, and the
+    // page watches it from then on (another tab's run it joined carries on).
+    b.start.disabled = false;
+    b.start.title = active ? "Start another run and watch it (this one carries on)" : "";
     b.pause.disabled = status !== "running";
     b.resume.disabled = status !== "paused";
     b.step.disabled = status !== "paused";

@@ -46,9 +46,12 @@ def fill_form(page, fields: dict[str, str]) -> None:
 
 
 def start_from_page(page) -> str:
+    """Click Start; the id of the new run the page then watches."""
+    before = page.evaluate("window.__nnp.runId()")
     page.get_by_test_id("train-start").click()
-    wait_for(page, "() => window.__nnp.runId()")
-    return page.evaluate("window.__nnp.runId()")
+    return wait_for(
+        page, "b => { const id = window.__nnp.runId(); return id !== b && id; }", before
+    )
 
 
 def run_info(server: str, run_id: str) -> dict:
@@ -78,9 +81,11 @@ def test_preset_select_says_custom_once_edited(open_page, server: str) -> None:
     rate = page.input_value("#f-learning_rate")
     page.fill("#f-learning_rate", "0.25")
     assert page.input_value("#f-preset") == ""
-    assert page.locator("#f-preset option:checked").text_content() == "custom (from 3b1b)"
+    assert page.locator("#f-preset option:checked").text_content() == "custom"
+    assert page.locator("#hint-preset").text_content() == "edited from 3b1b"
     page.fill("#f-learning_rate", rate)  # edited back: the preset's name again
     assert page.input_value("#f-preset") == "3b1b"
+    assert page.locator("#hint-preset").text_content() == ""
     page.check("#f-augment")
     assert page.input_value("#f-preset") == ""
     page.uncheck("#f-augment")
@@ -252,3 +257,24 @@ def test_queued_run_shows_its_position(open_page, one_slot_server: str) -> None:
     wait_status(page, "running", timeout=60000)
     assert queue.is_hidden()
     assert run_info(base, mine)["status"] == "running"
+
+
+def test_train_panel_screenshots(open_page, server: str, artifacts: Path) -> None:
+    """The panel while a run trains in slow motion, with recent runs listed, at both sizes and
+    in both themes (for looking at); it fits a phone's width."""
+    start_api_run(server, {"preset": "3b1b", "layers": [8], "epochs": 1, "train_subset": 1000})
+    for width, height in [(1280, 800), (390, 844)]:
+        page = open_page(width, height)
+        page.select_option("#f-preset", "3b1b")
+        fill_form(page, SHORT_RUN)
+        run_id = start_from_page(page)
+        httpx.post(f"{server}/api/runs/{run_id}/speed", json={"batches_per_second": 10})
+        wait_status(page, "running")
+        recent_item(page, run_id).wait_for()
+        card = page.locator(".train-card")
+        for theme in ["dark", "light"]:
+            if page.evaluate("document.documentElement.dataset.theme") != theme:
+                page.get_by_role("button", name=f"Switch to {theme} theme").click()
+            card.screenshot(path=str(artifacts / f"train-panel-{width}x{height}-{theme}.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        httpx.post(f"{server}/api/runs/{run_id}/stop", timeout=30)
