@@ -237,7 +237,8 @@ def one_slot_server(mnist_dir: Path, tmp_path: Path, server: str) -> Iterator[st
                 httpx.post(f"{base}/api/runs/{run['id']}/stop", timeout=30)
 
 
-def test_queued_run_shows_its_position(open_page, one_slot_server: str) -> None:
+def test_queued_run_shows_its_position(one_slot_server: str, open_page) -> None:
+    # one_slot_server first: it must outlive the page (fixtures end in reverse order).
     base = one_slot_server
     long_run = {"preset": "3b1b", "epochs": 100, "train_subset": 12000, "batch_size": 16}
     first = start_api_run(base, long_run)
