@@ -195,7 +195,12 @@ export class RunController {
     if (status === "diverged" && reason && reason.startsWith("collapsed")) {
       // Chance-level accuracy after the first epoch: the reason names the rate and a better one.
       this.message(`The run collapsed: ${reason.replace(/^collapsed:\s*/, "")}. It did not learn; start again with the smaller learning rate.`, true);
-    } else if (status === "diverged") {
+      const suggested = /\btry ([0-9.eE+-]+)/.exec(reason);
+      this.panel.suggestRate(suggested && Number(suggested[1]) > 0 ? suggested[1] : null);
+      return;
+    }
+    this.panel.suggestRate(null);
+    if (status === "diverged") {
       const info = run.info;
       const lr = info && info.latest ? info.latest.learning_rate : info && info.config && info.config.learning_rate;
       const lower = lr ? ` Try a lower learning rate, e.g. ${+(lr / 10).toPrecision(2)} instead of ${lr}.` : " Try a lower learning rate.";
@@ -205,7 +210,7 @@ export class RunController {
     } else if (status === "queued") {
       if (changed) this.message("");
     } else if (status === "interrupted") {
-      this.message("The run was interrupted when the server stopped. Its history is kept; start a new run to continue.");
+      this.message("The run was interrupted when the server stopped. Its history and its last checkpoint are kept: save it as a model, or start a new run.");
     } else if (status === "finished" && changed) {
       this.message("Finished. Save it as a model to keep it.");
       this.refreshNetwork(true);

@@ -50,6 +50,14 @@ export class TrainPanel {
       el.addEventListener("input", () => this.markPreset());
       el.addEventListener("change", () => this.markPreset());
     }
+    this.suggest = $("run-suggest");
+    this.suggest.addEventListener("click", () => {
+      $("f-learning_rate").value = this.suggest.dataset.rate;
+      this.setError("learning_rate", "");
+      this.markPreset();
+      this.suggestRate(null);
+      $("f-learning_rate").focus();
+    });
     this.speed = $("run-speed-select");
     this.speed.addEventListener("change", () => this.applySpeed());
     this.lr = $("live-lr");
@@ -272,6 +280,14 @@ export class TrainPanel {
       this.speed.append(o);
     }
     this.speed.value = value;
+  }
+
+  /** Offer to put `rate` (a collapsed run's suggestion) in the form; null hides the offer. */
+  suggestRate(rate) {
+    this.suggest.hidden = rate === null;
+    if (rate === null) return;
+    this.suggest.dataset.rate = String(rate);
+    this.suggest.textContent = `Use learning rate ${rate} in the form`;
   }
 
   /** "Waiting for a free slot: position N" while queued; hidden otherwise. */

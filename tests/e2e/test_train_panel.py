@@ -123,6 +123,10 @@ def test_a_collapsed_run_says_so(open_page, server: str) -> None:
     assert "try 100" in message  # the suggestion: a rate ten times smaller
     assert "Finished" not in message
     assert page.get_by_test_id("train-start").is_enabled()
+    # One click puts the suggestion in the form.
+    page.get_by_test_id("run-suggest").click()
+    assert page.input_value("#f-learning_rate") == "100"
+    assert page.get_by_test_id("run-suggest").is_hidden()
 
 
 def test_join_reload_and_recent_runs(open_page, server: str) -> None:
