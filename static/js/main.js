@@ -16,6 +16,7 @@ import { ModelPicker } from "./models.js";
 import { NetworkView } from "./network-view.js";
 import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
+import { RecentRuns } from "./runs-list.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
 import { WeightsGrid } from "./weights-grid.js";
@@ -64,6 +65,7 @@ const panel = new TrainPanel({
   step: () => runs.control("step"),
   stop: () => runs.control("stop"),
   save: () => runs.save(),
+  speed: (bps) => runs.speed(bps),
   learningRate: (lr) => patch(`/api/runs/${state.run.id}`, { learning_rate: lr }),
   message: (text) => runs.message(text),
 });
@@ -103,8 +105,19 @@ const picker = new ModelPicker({
   },
 });
 
+const recent = new RecentRuns({
+  open: (id) => runs.open(id),
+  save: (id) => runs.save(id),
+  remove: (id) => runs.remove(id),
+  message: (text) => runs.message(text),
+});
+
 const runs = new RunController({ chart, panel, confusion, netView }, {
-  listChanged: () => picker.fill(),
+  listChanged: () => {
+    picker.fill();
+    recent.refresh();
+  },
+  unwatched: () => picker.select(FIRST_MODEL),
   select: (value) => picker.select(value),
   modelsChanged: () => picker.load(),
   probe: (msg) => {
@@ -152,10 +165,13 @@ async function init() {
   });
   predictor.showEmpty();
   const presetsLoaded = panel.loadPresets();
-  await Promise.all([picker.load(), presetsLoaded, runs.joinRunning(presetsLoaded)]);
+  const [, , joined] = await Promise.all([picker.load(), presetsLoaded, runs.joinRunning(presetsLoaded)]);
+  recent.refresh();
   const ids = state.models.map((m) => m.id);
   const first = ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
-  if (first) await picker.select(first);
+  // A joined run answers the drawing, as when this tab started it.
+  if (joined) await picker.select(`run:${joined}`);
+  else if (first) await picker.select(first);
   lesson.resume(); // a link or a reload with #learn=N
   hooks.ready = true;
 }

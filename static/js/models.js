@@ -57,8 +57,11 @@ export class ModelPicker {
       state.selected = { kind: "run", id: value.slice(4) };
       const cfg = state.run && state.run.info && state.run.info.config;
       const sizes = cfg && cfg.layers ? [784, ...cfg.layers, 10] : null;
-      $("model-info").textContent = `The run that is training: the drawing is re-checked after each update.${
-        sizes ? ` ${sizes.join("-")} · ${cfg.activation}` : ""}`;
+      const training = state.run && ["running", "paused"].includes(state.run.status);
+      const lead = training || !state.run
+        ? "The run that is training: the drawing is re-checked after each update."
+        : `Run ${state.run.id} (${state.run.status}): the drawing is checked by its latest weights.`;
+      $("model-info").textContent = `${lead}${sizes ? ` ${sizes.join("-")} · ${cfg.activation}` : ""}`;
       this.on.runChosen(sizes, cfg);
       return;
     }

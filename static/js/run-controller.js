@@ -2,17 +2,18 @@
 // panel's numbers, the confusion matrix and mistakes gallery, and (while the run is selected)
 // the live probe of the drawing and the network view's weights.
 
-import { RunSocket, describeError, get, post } from "./api.js";
+import { RunSocket, describeError, get, post, request } from "./api.js";
 import { showGallery } from "./confusion.js";
 import { hooks, state } from "./state.js";
+import { vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
-const ACTIVE = new Set(["queued", "downloading", "running", "paused"]);
+const WATCHED = "nnp.watchedRun"; // sessionStorage: the run this tab watched, reopened on reload
 
 export class RunController {
   /**
    * parts: {chart, panel, confusion, netView}; on: {listChanged(), select(value),
-   * modelsChanged(), probe(msg), reprobe(), network(net)}.
+   * modelsChanged(), probe(msg), reprobe(), network(net), unwatched()}.
    */
   constructor(parts, on) {
     Object.assign(this, parts);
@@ -72,6 +73,11 @@ export class RunController {
 
   watch(info) {
     if (state.run && state.run.socket) state.run.socket.close();
+    try {
+      sessionStorage.setItem(WATCHED, info.id);
+    } catch {
+      /* storage off: a reload just won't reopen it */
+    }
     const run = { id: info.id, status: info.status, info, socket: null };
     state.run = run;
     this.galleryCell = null;
@@ -79,6 +85,8 @@ export class RunController {
     this.panel.resetStats();
     this.panel.setStatus(info.status, true);
     this.panel.showTestAccuracy(null);
+    this.panel.showQueue(info.queue_position);
+    this.panel.showSpeed(info.speed);
     this.on.listChanged();
     run.socket = new RunSocket(info.id, (msg) => this.onEvent(info.id, msg));
   }
@@ -107,6 +115,7 @@ export class RunController {
         break;
       case "status":
         this.setStatus(msg.status, msg.reason);
+        this.panel.showQueue(msg.queue_position);
         break;
       case "download":
         this.panel.showDownload(msg.done, msg.total);
@@ -138,6 +147,8 @@ export class RunController {
     this.panel.showProgress(info.progress);
     this.panel.showLatest(info.latest);
     this.setStatus(info.status, info.reason);
+    this.panel.showQueue(info.queue_position);
+    this.panel.showSpeed(info.speed);
     if (evals.length) this.applyEvaluation(evals[evals.length - 1], true);
     // Re-send the probe: this is a new (or re-)connection.
     if (this.selectedRun()) this.on.reprobe();
@@ -181,6 +192,14 @@ export class RunController {
     this.panel.setStatus(status, true);
     if (status !== "downloading") this.panel.showDownload(null);
     if (changed) this.on.listChanged();
+    if (status === "diverged" && reason && reason.startsWith("collapsed")) {
+      // Chance-level accuracy after the first epoch: the reason names the rate and a better one.
+      this.message(`The run collapsed: ${reason.replace(/^collapsed:\s*/, "")}. It did not learn; start again with the smaller learning rate.`, true);
+      const suggested = /\btry ([0-9.eE+-]+)/.exec(reason);
+      this.panel.suggestRate(suggested && Number(suggested[1]) > 0 ? suggested[1] : null);
+      return;
+    }
+    this.panel.suggestRate(null);
     if (status === "diverged") {
       const info = run.info;
       const lr = info && info.latest ? info.latest.learning_rate : info && info.config && info.config.learning_rate;
@@ -188,8 +207,10 @@ export class RunController {
       this.message(`The run diverged: the cost became infinite or NaN${reason ? ` (${reason})` : ""}. The steps were too big for this network.${lower}`, true);
     } else if (status === "failed") {
       this.message(`The run failed${reason ? `: ${reason}` : "."}`, true);
+    } else if (status === "queued") {
+      if (changed) this.message("");
     } else if (status === "interrupted") {
-      this.message("The run was interrupted when the server stopped. Its history is kept; start a new run to continue.");
+      this.message("The run was interrupted when the server stopped. Its history and its last checkpoint are kept: save it as a model, or start a new run.");
     } else if (status === "finished" && changed) {
       this.message("Finished. Save it as a model to keep it.");
       this.refreshNetwork(true);
@@ -213,11 +234,44 @@ export class RunController {
     }
   }
 
-  async save() {
-    const name = $("save-name").value.trim();
-    const m = await post(`/api/runs/${encodeURIComponent(state.run.id)}/save`, name ? { name } : {});
+  /** Slow motion (mini-batches a second) or full speed (null); the run's reply. */
+  async speed(batchesPerSecond) {
+    const run = state.run;
+    const info = await post(`/api/runs/${encodeURIComponent(run.id)}/speed`, { batches_per_second: batchesPerSecond });
+    if (state.run && state.run.info && info && info.id === state.run.id) state.run.info.speed = info.speed;
+    return info;
+  }
+
+  async save(id = state.run.id) {
+    const name = id === (state.run && state.run.id) ? $("save-name").value.trim() : "";
+    const m = await post(`/api/runs/${encodeURIComponent(id)}/save`, name ? { name } : {});
     await this.on.modelsChanged();
-    this.message(`Saved as model “${m.name || m.id}”: pick it in the Model list.`);
+    this.message(`Saved run ${id} as model “${m.name || m.id}”: pick it in the Model list.`);
+    this.on.listChanged();
+  }
+
+  /** Watch a run from the recent runs list and let it answer the drawing. */
+  async open(id) {
+    const info = await get(`/api/runs/${encodeURIComponent(id)}`);
+    this.watch(info);
+    this.panel.showConfig(info.config);
+    this.on.select(`run:${id}`);
+  }
+
+  /** Delete a run; if it is the watched one, stop watching it. */
+  async remove(id) {
+    await request("DELETE", `/api/runs/${encodeURIComponent(id)}`);
+    const run = state.run;
+    if (run && run.id === id) {
+      if (run.socket) run.socket.close();
+      state.run = null;
+      this.chart.reset();
+      this.panel.resetStats();
+      this.panel.setStatus(null);
+      this.message(`Deleted run ${id}.`);
+      this.on.unwatched();
+    }
+    this.on.listChanged();
   }
 
   message(text, alarm = false) {
@@ -226,20 +280,31 @@ export class RunController {
     el.classList.toggle("alarm", alarm);
   }
 
-  /** Join the newest run that is still going (a reload, a second tab). */
+  /**
+   * Join the newest run that is still going (a reload, a second tab), else reopen the run this
+   * tab watched before a reload; select it so the drawing is re-checked by it. Its id, or null.
+   */
   async joinRunning(presetsLoaded) {
     try {
-      const data = await get("/api/runs");
-      const runs = (data.runs || []).filter((r) => ACTIVE.has(r.status));
-      runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
-      if (runs.length) {
-        this.watch(runs[0]);
-        await presetsLoaded;
-        this.panel.showConfig(runs[0].config);
-        this.message(`Joined run ${runs[0].id}, which is ${runs[0].status}.`);
+      const [data, vocab] = await Promise.all([get("/api/runs"), vocabulary()]);
+      const all = data.runs || [];
+      const live = all.filter((r) => vocab.live.has(r.status));
+      live.sort((a, b) => String(b.created).localeCompare(String(a.created)));
+      let watched = null;
+      try {
+        watched = sessionStorage.getItem(WATCHED);
+      } catch {
+        /* storage off */
       }
+      const run = live[0] || all.find((r) => r.id === watched);
+      if (!run) return null;
+      this.watch(run);
+      await presetsLoaded;
+      this.panel.showConfig(run.config);
+      this.message(`Joined run ${run.id}, which is ${run.status}.`);
+      return run.id;
     } catch {
-      /* the banner tells the story */
+      return null; /* the banner tells the story */
     }
   }
 }

@@ -1,20 +1,27 @@
 // The training panel: the run's configuration form (filled from the server's presets), the
 // Start/Pause/Resume/Step/Stop/Save buttons (enabled to match the run's status, so a click
-// never asks for an impossible transition), and the live numbers under them.
+// never asks for an impossible transition), the speed control, and the live numbers under them.
+// The select choices and the status vocabulary come from the server (vocab.js).
 
 import { ApiError, describeError, fieldOf, get } from "./api.js";
+import { label, vocabulary } from "./vocab.js";
 
-const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "learning_rate", "batch_size",
-  "epochs", "train_subset", "augment"];
-const ACTIVE = new Set(["queued", "downloading", "running", "paused"]);
+const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
+  "batch_size", "epochs", "train_subset", "augment"];
+const CHOICES = ["activation", "cost", "optimizer", "lr_schedule"];
+const NUMBERS = ["learning_rate", "batch_size", "epochs"];
+const CUSTOM = ""; // the preset select's value once the form differs from the chosen preset
 const $ = (id) => document.getElementById(id);
 
 export class TrainPanel {
   constructor(actions) {
     this.actions = actions;
     this.presets = {};
+    this.base = null; // the preset the form started from (sent as the run's `preset`)
     this.limits = null;
+    this.live = new Set(); // the server's live statuses, once the vocabulary is loaded
     this.status = null;
+    this.lastProgress = null;
     this.buttons = {
       start: $("train-start"),
       pause: $("train-pause"),
@@ -26,7 +33,11 @@ export class TrainPanel {
     for (const [name, btn] of Object.entries(this.buttons)) {
       btn.addEventListener("click", () => this.click(name));
     }
-    $("f-preset").addEventListener("change", () => this.applyPreset($("f-preset").value));
+    $("f-preset").addEventListener("change", () => {
+      const name = $("f-preset").value;
+      if (name === CUSTOM) this.markPreset();
+      else this.applyPreset(name);
+    });
     $("train-form").addEventListener("submit", (e) => {
       e.preventDefault();
       if (!this.buttons.start.disabled) this.click("start");
@@ -34,8 +45,21 @@ export class TrainPanel {
     // Any edit clears that field's old server message.
     for (const f of FIELDS) {
       const el = $(`f-${f}`);
-      if (el) el.addEventListener("input", () => this.setError(f, ""));
+      if (!el || f === "preset") continue;
+      el.addEventListener("input", () => this.setError(f, ""));
+      el.addEventListener("input", () => this.markPreset());
+      el.addEventListener("change", () => this.markPreset());
     }
+    this.suggest = $("run-suggest");
+    this.suggest.addEventListener("click", () => {
+      $("f-learning_rate").value = this.suggest.dataset.rate;
+      this.setError("learning_rate", "");
+      this.markPreset();
+      this.suggestRate(null);
+      $("f-learning_rate").focus();
+    });
+    this.speed = $("run-speed-select");
+    this.speed.addEventListener("change", () => this.applySpeed());
     this.lr = $("live-lr");
     $("live-lr-apply").addEventListener("click", () => this.applyLiveLr());
     this.lr.addEventListener("keydown", (e) => {
@@ -47,45 +71,84 @@ export class TrainPanel {
 
   async loadPresets() {
     try {
-      const data = await get("/api/presets");
+      const [data, vocab] = await Promise.all([get("/api/presets"), vocabulary()]);
+      this.live = vocab.live;
+      for (const f of CHOICES) fillSelect($(`f-${f}`), vocab.choices[f].map((v) => [v, label(v)]));
       this.limits = data.limits || null;
-      const sel = $("f-preset");
-      sel.replaceChildren();
       for (const [name, cfg] of Object.entries(data)) {
-        if (name === "limits" || !cfg || typeof cfg !== "object") continue;
-        this.presets[name] = cfg;
-        const o = document.createElement("option");
-        o.value = name;
-        o.textContent = name;
-        sel.append(o);
+        if (name !== "limits" && cfg && typeof cfg === "object") this.presets[name] = cfg;
       }
-      const first = this.presets["3b1b"] ? "3b1b" : Object.keys(this.presets)[0];
-      if (first) {
-        sel.value = first;
-        this.applyPreset(first);
-      }
-      if (this.limits) {
-        if (this.limits.max_epochs) $("f-epochs").max = this.limits.max_epochs;
-        if (this.limits.max_batch_size) $("f-batch_size").max = this.limits.max_batch_size;
-        const hint = $("hint-layers");
-        if (this.limits.max_layers && this.limits.max_layer_size) {
-          hint.textContent = `sizes, comma-separated (≤ ${this.limits.max_layers} layers of ≤ ${this.limits.max_layer_size})`;
-        }
-      }
+      const names = Object.keys(this.presets);
+      fillSelect($("f-preset"), [...names.map((n) => [n, n]), [CUSTOM, "custom"]]);
+      const first = this.presets["3b1b"] ? "3b1b" : names[0];
+      if (first) this.applyPreset(first);
+      this.showLimits();
+      this.setStatus(this.status, this.hasRun);
     } catch (err) {
       this.setError("form", `Couldn't load the presets: ${describeError(err)}`);
     }
   }
 
+  showLimits() {
+    const lim = this.limits;
+    if (!lim) return;
+    if (lim.max_epochs) $("f-epochs").max = lim.max_epochs;
+    if (lim.max_batch_size) $("f-batch_size").max = lim.max_batch_size;
+    if (lim.max_layers && lim.max_layer_size) {
+      $("hint-layers").textContent = `sizes, comma-separated (≤ ${lim.max_layers} layers of ≤ ${lim.max_layer_size})`;
+    }
+  }
+
   applyPreset(name) {
     const cfg = this.presets[name];
-    if (cfg) this.fillForm(cfg);
+    if (!cfg) return;
+    this.base = name;
+    this.fillForm(cfg);
+    this.markPreset();
+  }
+
+  /** The preset select names the base preset while the form equals it, else "custom". */
+  markPreset() {
+    const sel = $("f-preset");
+    const cfg = this.presets[this.base];
+    const same = cfg && this.differences(cfg).length === 0;
+    sel.value = same ? this.base : CUSTOM;
+    this.set("hint-preset", !same && this.base ? `edited from ${this.base}` : "");
+    sel.dataset.base = this.base || "";
+  }
+
+  /** The form fields whose values differ from `cfg`'s. */
+  differences(cfg) {
+    const form = this.formValues();
+    const want = {
+      layers: (cfg.layers || []).join(","),
+      augment: !!cfg.augment,
+      train_subset: cfg.train_subset ?? null,
+    };
+    for (const f of [...CHOICES, ...NUMBERS]) want[f] = cfg[f] ?? null;
+    return Object.keys(want).filter((f) => form[f] !== want[f]);
+  }
+
+  /** The form's values, normalised for comparing (numbers as numbers, layers as "16,16"). */
+  formValues() {
+    const num = (f) => {
+      const v = $(`f-${f}`).value.trim();
+      return v === "" ? null : Number(v);
+    };
+    const values = {
+      layers: $("f-layers").value.trim().split(/[\s,;x×]+/).filter(Boolean).map(Number).join(","),
+      augment: $("f-augment").checked,
+      train_subset: num("train_subset"),
+    };
+    for (const f of CHOICES) values[f] = $(`f-${f}`).value || null;
+    for (const f of NUMBERS) values[f] = num(f);
+    return values;
   }
 
   /** Put a TrainConfig's values in the form fields. */
   fillForm(cfg) {
     if (cfg.layers) $("f-layers").value = cfg.layers.join(", ");
-    for (const f of ["activation", "cost", "optimizer", "learning_rate", "batch_size", "epochs"]) {
+    for (const f of [...CHOICES, ...NUMBERS]) {
       if (cfg[f] !== undefined && cfg[f] !== null) $(`f-${f}`).value = cfg[f];
     }
     $("f-augment").checked = !!cfg.augment;
@@ -96,7 +159,9 @@ export class TrainPanel {
   /** The form as a TrainConfig; null (with messages shown) when it can't be sent. */
   config() {
     this.clearErrors();
-    const cfg = { preset: $("f-preset").value || undefined };
+    // A "custom" form still starts from its base preset: the fields it doesn't show (momentum,
+    // L2, ...) come from there, every shown one is sent explicitly.
+    const cfg = { preset: this.base || undefined };
     const layersText = $("f-layers").value.trim();
     const layers = layersText ? layersText.split(/[\s,;x×]+/).filter(Boolean).map(Number) : [];
     if (layers.some((n) => !Number.isInteger(n) || n < 1)) {
@@ -104,11 +169,9 @@ export class TrainPanel {
       return null;
     }
     cfg.layers = layers;
-    cfg.activation = $("f-activation").value;
-    cfg.cost = $("f-cost").value;
-    cfg.optimizer = $("f-optimizer").value;
+    for (const f of CHOICES) cfg[f] = $(`f-${f}`).value || undefined;
     // Numbers go to the server as typed: its validation messages are the ones to show.
-    for (const f of ["learning_rate", "batch_size", "epochs"]) {
+    for (const f of NUMBERS) {
       const v = $(`f-${f}`).value.trim();
       if (v === "") {
         this.setError(f, "Required");
@@ -125,9 +188,9 @@ export class TrainPanel {
   /** Show a watched run's resolved config in the form (e.g. after joining it). */
   showConfig(cfg) {
     if (!cfg) return;
-    const sel = $("f-preset");
-    if (cfg.preset && this.presets[cfg.preset]) sel.value = cfg.preset;
+    if (cfg.preset && this.presets[cfg.preset]) this.base = cfg.preset;
     this.fillForm(cfg);
+    this.markPreset();
   }
 
   clearErrors() {
@@ -197,23 +260,68 @@ export class TrainPanel {
     }
   }
 
+  async applySpeed() {
+    const v = this.speed.value;
+    try {
+      const info = await this.actions.speed(v === "" ? null : Number(v));
+      if (info) this.showSpeed(info.speed);
+    } catch (err) {
+      this.actions.message(describeError(err));
+    }
+  }
+
+  /** Show a run's speed (null: full speed); a speed set elsewhere gets an option of its own. */
+  showSpeed(speed) {
+    const value = speed === null || speed === undefined ? "" : String(speed);
+    if (![...this.speed.options].some((o) => o.value === value)) {
+      const o = document.createElement("option");
+      o.value = value;
+      o.textContent = `${value} mini-batches/s`;
+      this.speed.append(o);
+    }
+    this.speed.value = value;
+  }
+
+  /** Offer to put `rate` (a collapsed run's suggestion) in the form; null hides the offer. */
+  suggestRate(rate) {
+    this.suggest.hidden = rate === null;
+    if (rate === null) return;
+    this.suggest.dataset.rate = String(rate);
+    this.suggest.textContent = `Use learning rate ${rate} in the form`;
+  }
+
+  /** "Waiting for a free slot: position N" while queued; hidden otherwise. */
+  showQueue(position) {
+    const el = $("run-queue");
+    const queued = this.status === "queued";
+    el.hidden = !queued;
+    this.set("run-queue", queued ? `Waiting for a free slot: position ${position ?? "?"}` : "");
+  }
+
   /** Enable exactly the buttons that make sense for `status` (null: no run watched). */
   setStatus(status, hasRun = status !== null) {
     this.status = status;
     this.hasRun = hasRun;
     const b = this.buttons;
-    const active = ACTIVE.has(status);
-    b.start.disabled = active;
+    const active = this.live.has(status);
+    // Start is always possible: a new run takes a free slot or waits in the queue, and the
+    // page watches it from then on (another tab's run it joined carries on).
+    b.start.disabled = false;
+    b.start.title = active ? "Start another run and watch it (this one carries on)" : "";
     b.pause.disabled = status !== "running";
     b.resume.disabled = status !== "paused";
     b.step.disabled = status !== "paused";
     b.stop.disabled = !active;
-    b.save.disabled = !hasRun || !["running", "paused", "finished", "stopped", "diverged", "interrupted"].includes(status);
+    // Weights exist once training has begun (a failed or interrupted run has its checkpoint).
+    b.save.disabled = !hasRun || !status || status === "queued" || status === "downloading";
     const lrLive = status === "running" || status === "paused";
     this.lr.disabled = !lrLive;
     $("live-lr-apply").disabled = !lrLive;
+    this.speed.disabled = !active;
     this.set("run-status", status || "idle");
     $("run-status").dataset.status = status || "idle";
+    if (status !== "queued") this.showQueue(null);
+    if (this.lastProgress) this.showProgress(this.lastProgress);
   }
 
   /** textContent only when it changed: cheap DOM updates at 20 messages a second. */
@@ -225,6 +333,7 @@ export class TrainPanel {
 
   showProgress(progress) {
     if (!progress) return;
+    this.lastProgress = progress;
     this.set("run-step", String(progress.step ?? 0));
     if (progress.epoch !== undefined && progress.epochs) {
       this.set("run-epoch", `${Math.min(progress.epochs, Math.floor(progress.epoch) + 1)} / ${progress.epochs}`);
@@ -233,9 +342,13 @@ export class TrainPanel {
     const frac = progress.fraction ?? 0;
     if (Math.abs(bar.value - frac) > 0.001) bar.value = frac;
     const eta = progress.eta_seconds;
-    const epochFrac = progress.epoch !== undefined ? progress.epoch - Math.floor(progress.epoch) : null;
+    // The epoch's own progress only while it trains: an ended run has no epoch under way (and
+    // the last epoch's 60.0 would otherwise read "epoch 0%").
+    const running = this.status === "running";
+    const lastDone = progress.epochs && progress.epoch >= progress.epochs;
+    const epochFrac = progress.epoch !== undefined ? (lastDone ? 1 : progress.epoch - Math.floor(progress.epoch)) : null;
     let text = `${Math.round(frac * 100)}% of the run`;
-    if (epochFrac !== null && this.status === "running") text += ` · epoch ${Math.round(epochFrac * 100)}%`;
+    if (epochFrac !== null && running) text += ` · epoch ${Math.round(epochFrac * 100)}%`;
     if (eta !== null && eta !== undefined && this.status === "running") text += ` · ${fmtTime(eta)} left`;
     this.set("epoch-text", text);
   }
@@ -274,7 +387,21 @@ export class TrainPanel {
     this.set("run-step", "0");
     this.set("epoch-text", "");
     $("epoch-progress").value = 0;
+    this.lastProgress = null;
+    this.showSpeed(null);
   }
+}
+
+/** Replace a select's options with [value, text] pairs, keeping its value when still offered. */
+function fillSelect(sel, items) {
+  const prev = sel.value;
+  sel.replaceChildren(...items.map(([value, text]) => {
+    const o = document.createElement("option");
+    o.value = value;
+    o.textContent = text;
+    return o;
+  }));
+  if (items.some(([v]) => v === prev)) sel.value = prev;
 }
 
 export function fmtTime(s) {

@@ -1,0 +1,165 @@
+// The recent runs list under the training panel: every run the server keeps (GET /api/runs),
+// newest first, with its status, a config summary and its best test accuracy; each can be
+// opened (watched), saved as a model or deleted.
+
+import { describeError, get } from "./api.js";
+import { state } from "./state.js";
+import { label, vocabulary } from "./vocab.js";
+
+const $ = (id) => document.getElementById(id);
+const SHOWN = 8; // the newest runs listed
+const POLL_MS = 10000; // runs started elsewhere (another tab, the API) show up within this
+
+/** "3b1b · 784-16-16-10 · sigmoid · momentum, rate 0.5 (cosine) · 60 epochs" */
+export function summary(cfg) {
+  if (!cfg) return "";
+  const parts = [];
+  if (cfg.preset) parts.push(cfg.preset);
+  if (cfg.layers) parts.push([784, ...cfg.layers, 10].join("-"));
+  if (cfg.activation) parts.push(label(cfg.activation));
+  const sched = cfg.lr_schedule && cfg.lr_schedule !== "constant" ? ` (${label(cfg.lr_schedule)})` : "";
+  if (cfg.optimizer) parts.push(`${label(cfg.optimizer)}, rate ${cfg.learning_rate}${sched}`);
+  if (cfg.epochs) parts.push(`${cfg.epochs} epoch${cfg.epochs === 1 ? "" : "s"}`);
+  return parts.join(" · ");
+}
+
+function bestOf(detail) {
+  const accs = ((detail.history && detail.history.evaluations) || [])
+    .map((e) => e.test_accuracy)
+    .filter((a) => typeof a === "number");
+  return accs.length ? Math.max(...accs) : null;
+}
+
+export class RecentRuns {
+  /** on: {open(id), save(id), remove(id), message(text)}; each returns a promise. */
+  constructor(on) {
+    this.on = on;
+    this.best = new Map(); // run id → {status, best}: the best test accuracy seen at that status
+    this.pending = null;
+    this.again = false;
+    $("recent-refresh").addEventListener("click", () => this.refresh());
+    setInterval(() => {
+      if (document.visibilityState === "visible") this.refresh();
+    }, POLL_MS);
+  }
+
+  /** Reload the list; calls while one is under way coalesce into one more. */
+  refresh() {
+    if (this.pending) {
+      this.again = true;
+      return this.pending;
+    }
+    this.pending = this.load()
+      .catch(() => {
+        /* the banner tells the story; the list stays as it was */
+      })
+      .finally(() => {
+        this.pending = null;
+        if (this.again) {
+          this.again = false;
+          this.refresh();
+        }
+      });
+    return this.pending;
+  }
+
+  async load() {
+    const [data, vocab] = await Promise.all([get("/api/runs"), vocabulary()]);
+    const runs = (data.runs || []).slice();
+    runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
+    const shown = runs.slice(0, SHOWN);
+    // The best accuracy needs the run's evaluations (not in the list): ask an ended run once
+    // (it doesn't change any more), a live one on every refresh.
+    await Promise.all(shown.map(async (r) => {
+      const known = this.best.get(r.id);
+      if (known && known.status === r.status && !vocab.live.has(r.status)) return;
+      try {
+        const detail = await get(`/api/runs/${encodeURIComponent(r.id)}`);
+        this.best.set(r.id, { status: detail.status, best: bestOf(detail) });
+      } catch {
+        /* deleted meanwhile */
+      }
+    }));
+    this.render(shown, runs.length, vocab);
+  }
+
+  render(runs, total, vocab) {
+    const list = $("recent-runs");
+    if (!runs.length) {
+      const li = document.createElement("li");
+      li.className = "muted small";
+      li.textContent = "No runs yet.";
+      list.replaceChildren(li);
+      return;
+    }
+    const items = runs.map((r) => this.item(r, vocab));
+    if (total > runs.length) {
+      const li = document.createElement("li");
+      li.className = "muted small";
+      li.textContent = `and ${total - runs.length} older`;
+      items.push(li);
+    }
+    list.replaceChildren(...items);
+  }
+
+  item(r, vocab) {
+    const li = document.createElement("li");
+    li.className = "recent-run";
+    li.dataset.testid = "recent-run";
+    li.dataset.runId = r.id;
+    li.dataset.status = r.status;
+    const watched = state.run && state.run.id === r.id;
+    li.classList.toggle("watched", Boolean(watched));
+    const head = document.createElement("div");
+    head.className = "recent-line";
+    const status = document.createElement("strong");
+    status.className = "status";
+    status.dataset.status = r.status;
+    status.textContent = r.status;
+    const id = document.createElement("span");
+    id.className = "muted small";
+    id.textContent = r.id;
+    const best = (this.best.get(r.id) || {}).best;
+    const acc = document.createElement("span");
+    acc.dataset.testid = "recent-acc";
+    const has = typeof best === "number";
+    acc.className = has ? "recent-acc" : "recent-acc muted small";
+    acc.textContent = has ? `best test acc. ${(best * 100).toFixed(2)}%` : "no evaluation yet";
+    head.append(status, id, acc);
+    const cfg = document.createElement("div");
+    cfg.className = "small recent-cfg";
+    cfg.textContent = summary(r.config);
+    const saved = r.model_id ? " · saved" : "";
+    const trained = r.status !== "queued" && r.status !== "downloading";
+    const buttons = document.createElement("div");
+    buttons.className = "recent-buttons";
+    buttons.append(
+      this.button(watched ? "Watching" : "Open", "open", r.id, watched),
+      this.button(r.model_id ? "Saved" : "Save", "save", r.id, !trained || Boolean(r.model_id)),
+      this.button(vocab.live.has(r.status) ? "Stop & delete" : "Delete", "remove", r.id, false),
+    );
+    if (saved) cfg.textContent += saved;
+    li.append(head, cfg, buttons);
+    return li;
+  }
+
+  button(text, action, id, disabled) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "small";
+    b.textContent = text;
+    b.disabled = disabled;
+    b.dataset.action = action;
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        await this.on[action](id);
+      } catch (err) {
+        this.on.message(describeError(err));
+      } finally {
+        this.refresh();
+      }
+    });
+    return b;
+  }
+}
