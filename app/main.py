@@ -33,6 +33,7 @@ from app.api.routers import (
     predict,
     presets,
     runs,
+    vocabulary,
 )
 from app.api.security import (
     SecurityMiddleware,
@@ -124,7 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_origins=settings.allowed_origins,
     )
     errors.install(app)
-    for module in (predict, explain, models, runs, events, digits, presets, health, pages, docs):
+    routers = (predict, explain, models, runs, events, digits, presets, vocabulary, health)
+    for module in (*routers, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -317,3 +317,20 @@ class Health(BaseModel):
     version: str
     models: int
     live_runs: int
+
+
+class Choices(BaseModel):
+    activation: list[str]
+    cost: list[str]
+    optimizer: list[str]
+    lr_schedule: list[str]
+
+
+class Vocabulary(BaseModel):
+    """The words the page must not repeat: run statuses (in lifecycle order, and which of them
+    are live or ended) and the training config's choices, each from its one declaration."""
+
+    statuses: list[Status]
+    live_statuses: list[Status]
+    ended_statuses: list[Status]
+    choices: Choices
