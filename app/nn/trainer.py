@@ -16,11 +16,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from app.nn.config import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, TrainConfig
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
 from app.nn.protocol import (
@@ -48,9 +49,6 @@ from app.nn.protocol import (
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
 
-INPUT_SIZE = 784
-OUTPUT_SIZE = 10
-LR_SCHEDULES = ("constant", "cosine", "onecycle")
 # Share of the run spent warming the learning rate up under "onecycle".
 ONECYCLE_WARMUP = 0.15
 # onecycle starts (and cosine/onecycle end) at the peak divided by this.
@@ -59,53 +57,6 @@ LR_FLOOR_DIVISOR = 25.0
 EVAL_CHUNK = 2500
 # Augmented batches the producer thread may run ahead of training.
 PREFETCH_BATCHES = 8
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. Input (784) and output (10) sizes are implied."""
-
-    layers: list[int] = field(default_factory=lambda: [16, 16])
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    batch_size: int = 32
-    epochs: int = 10
-    l2: float = 0.0
-    momentum: float = 0.9
-    augment: bool = False
-    # Scales every distortion of augment_batch (shift, rotation, scaling, shear, thickness);
-    # 1.0 = its defaults. Small networks learn best from milder distortions.
-    augment_strength: float = 1.0
-    seed: int = 0
-    # Use only the first N training images (after the validation split).
-    train_subset: int | None = None
-    # Held out from the end of the 60k training images; 0 trains on all of them.
-    validation_size: int = 5000
-    lr_schedule: str = "constant"
-    report_every: int = 10
-
-    def sizes(self) -> list[int]:
-        """Layer sizes including input and output: [784, *layers, 10]."""
-        return [INPUT_SIZE, *self.layers, OUTPUT_SIZE]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a dict; unknown keys raise ValueError naming them (types are not checked
-        here: see `app.presets.validate_config`)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
-        values = dict(data)
-        if "layers" in values and values["layers"] is not None:
-            values["layers"] = list(values["layers"])
-        return cls(**values)
 
 
 def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
@@ -225,8 +176,11 @@ class BatchProducer:
     """
 
     def __init__(self, pixels: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
-                 seed: int, augment: dict[str, Any] | None) -> None:  # fmt: skip
+                 seed: int, augment: dict[str, Any] | None, skip: int = 0) -> None:  # fmt: skip
+        """`skip`: leave out the first `skip` batches (a run resumed from a checkpoint); the
+        ones after are the batches an uninterrupted run would have drawn."""
         self._pixels, self._y = pixels, y
+        self._skip = skip
         self._batch_size, self._epochs = batch_size, epochs
         self._rng = np.random.default_rng(seed)
         self._augment = augment
@@ -238,9 +192,13 @@ class BatchProducer:
 
     def _plain(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n, size = len(self._pixels), self._batch_size
+        skip = self._skip
         for _ in range(self._epochs):
             order = self._rng.permutation(n)
             for start in range(0, n, size):
+                if skip:
+                    skip -= 1
+                    continue
                 rows = order[start : start + size]
                 yield to_inputs(self._pixels[rows]), self._y[rows]
 
@@ -318,9 +276,12 @@ class Trainer:
         on_event: Callable[[TrainerEvent], None] | None = None,
         network: Network | None = None,
         checkpoint_seconds: float | None = None,
+        start_step: int = 0,
     ) -> None:
         """`checkpoint_seconds`: emit a CheckpointEvent after every epoch and at least this
-        often (None: no checkpoints)."""
+        often (None: no checkpoints). `start_step`: continue a run from a checkpoint of
+        `network` taken after that many steps: the same batches follow as in the run that was
+        cut short (augmentations and the optimizer's state, e.g. momentum, start afresh)."""
         self.config = config
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
@@ -351,10 +312,14 @@ class Trainer:
 
         self.steps_per_epoch = math.ceil(used / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
+        if not 0 <= start_step < self.total_steps:
+            raise ValueError(f"start_step {start_step} is not within the run's {self.total_steps}")
         self.status: Status | Literal["pending"] = "pending"
         self.reason: str | None = None
-        self.step_count = 0
-        self.samples_seen = 0
+        self.start_step = start_step
+        self.step_count = start_step
+        epoch, offset = divmod(start_step, self.steps_per_epoch)
+        self.samples_seen = epoch * used + min(offset * config.batch_size, used)
         self.train_seconds = 0.0  # time spent in train steps (no pauses, no evaluation)
         self.seconds = 0.0  # run() wall time, excluding pauses
         self.eval_seconds = 0.0  # of which spent in the per-epoch evaluations
@@ -522,6 +487,7 @@ class Trainer:
             self.config.epochs,
             self.config.seed,
             augment_options(self.config.augment_strength) if self.config.augment else None,
+            skip=self.start_step,
         )
         try:
             # A diverging run overflows before its cost turns non-finite; that is detected and
@@ -550,8 +516,9 @@ class Trainer:
         w_cost = 0.0
         w_start = time.perf_counter()
 
-        for epoch in range(config.epochs):
-            for _ in range(self.steps_per_epoch):
+        first_epoch, first_offset = divmod(self.start_step, self.steps_per_epoch)
+        for epoch in range(first_epoch, config.epochs):
+            for _ in range(first_offset if epoch == first_epoch else 0, self.steps_per_epoch):
                 single_step = False
                 if self._attention:
                     if w_steps:
@@ -638,10 +605,11 @@ class Trainer:
         fraction = done_in_epoch / self.steps_per_epoch
         # Remaining steps at the average wall time per step so far (batch preparation
         # included), plus the evaluations still to come at their average cost.
-        steps_done = max(self.step_count, 1)
+        steps_done = max(self.step_count - self.start_step, 1)
         per_step = (self._active_seconds() - self.eval_seconds) / steps_done
         evals_left = self.config.epochs - epoch
-        per_eval = self.eval_seconds / epoch if epoch else 0.0
+        evaluated = len(self.evaluations)
+        per_eval = self.eval_seconds / evaluated if evaluated else 0.0
         if (
             self.checkpoint_seconds is not None
             and time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds
