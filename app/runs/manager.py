@@ -50,10 +50,10 @@ from app.runs.executor import (
     WorkerMessage,
     make_executor,
 )
-from app.runs.run import ENDED, LIVE, Run
+from app.runs.run import ENDED, LIVE, Run, ranked_digits
 from app.store.db import Store, StoredRun
 from app.store.files import path_for, write_atomic
-from app.store.models import utc_now
+from app.store.models import ModelEntry, ModelRegistry, utc_now
 
 __all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]
 
@@ -64,6 +64,9 @@ SHUTDOWN_REASON = "the server shut down"
 STOPPED_REASON = "stopped by request"
 PAUSE_WAIT_SECONDS = 2.0  # how long pause/resume wait for the worker to confirm
 STOP_WAIT_SECONDS = 5.0  # how long stop waits for the worker to end before killing it
+
+
+Digits = list[dict[str, Any]]  # index, label, predicted, confidence, pixels (784 in 0..1)
 
 
 class RunNotFound(KeyError):
@@ -279,6 +282,69 @@ class RunManager:
     def set_model(self, run: Run, model_id: str) -> None:
         run.model_id = model_id
         self.store.update_run(run.id, model_id=model_id)
+
+    def model_metadata(self, run: Run) -> dict[str, Any]:
+        """What a model saved from `run` records about where it came from."""
+        last = run.evaluations[-1] if run.evaluations else {}
+        return {
+            "source_run": run.id,
+            "config": run.config,
+            "preset": run.config.get("preset"),
+            "epochs": run.progress()["epoch"],
+            "test_accuracy": last.get("test_accuracy"),
+        }
+
+    def save(self, run_id: str, models: ModelRegistry, name: str | None = None) -> ModelEntry:
+        """Store the run's current (or final, or last checkpoint's) network as a model named
+        `name` (default "run <id>"), and remember it as the run's model. RunStateError before
+        training has begun; the registry's errors (e.g. NonFiniteModel) pass through."""
+        run = self.get(run_id)
+        network = self.network(run_id)  # asking the worker waits on its pipe
+        name = (name or "").strip() or f"run {run.id}"
+        entry = models.add(network, self.model_metadata(run), name=name)
+        self.set_model(run, entry.id)
+        return entry
+
+    def digits(
+        self, run_id: str, *, label: int | None, predicted: int | None, limit: int
+    ) -> Digits:
+        """Test digits from the run's last evaluation (see `ranked_digits`), each with its
+        label, prediction, confidence and pixels; [] before the first evaluation.
+        MNISTUnavailable when the test set can be neither found nor downloaded."""
+        from app.data.mnist import pixel_values
+
+        run = self.get(run_id)
+        predictions, confidence = run.predictions, run.confidence
+        if predictions is None or confidence is None:
+            return []
+        images, labels = self._test_set()
+        if len(predictions) != len(labels):
+            return []
+        chosen = ranked_digits(
+            predictions, confidence, labels, label=label, predicted=predicted, limit=limit
+        )
+        return [
+            {
+                "index": int(i),
+                "label": int(labels[i]),
+                "predicted": int(predictions[i]),
+                "confidence": float(confidence[i]),
+                "pixels": pixel_values(images[i]),
+            }
+            for i in chosen
+        ]
+
+    def _test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The MNIST test split from the runs' data source (cached per process by app.data)."""
+        from app.data.mnist import load_mnist_test
+
+        source = self.data
+        if source.mirrors:
+            return load_mnist_test(
+                source.mnist_dir, source.cache_dir, download=source.download,
+                mirrors=source.mirrors,
+            )  # fmt: skip
+        return load_mnist_test(source.mnist_dir, source.cache_dir, download=source.download)
 
     def _control(self, run: Run, command: Control) -> None:
         if run.handle is None:

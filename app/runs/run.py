@@ -69,11 +69,32 @@ class Evaluation:
         }
 
 
+def ranked_digits(
+    predictions: np.ndarray,
+    confidence: np.ndarray,
+    labels: np.ndarray,
+    *,
+    label: int | None = None,
+    predicted: int | None = None,
+    limit: int = MAX_MISTAKES,
+) -> np.ndarray:
+    """Indices of the test digits with this `label` and/or `predicted` digit, most confident
+    first, at most `limit`; with neither, the most confident mistakes."""
+    mask = np.ones(len(labels), bool)
+    if label is not None:
+        mask &= labels == label
+    if predicted is not None:
+        mask &= predictions == predicted
+    if label is None and predicted is None:
+        mask &= predictions != labels
+    chosen = np.flatnonzero(mask)
+    return chosen[np.argsort(-confidence[chosen], kind="stable")][:limit]
+
+
 def top_mistakes(
     predictions: np.ndarray, confidence: np.ndarray, labels: np.ndarray, limit: int = MAX_MISTAKES
 ) -> list[dict[str, Any]]:
-    wrong = np.flatnonzero(predictions != labels)
-    order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+    order = ranked_digits(predictions, confidence, labels, limit=limit)
     return [
         {
             "index": int(i),
