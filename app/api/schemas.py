@@ -185,11 +185,9 @@ def _run_field(spec: ConfigField) -> tuple[Any, Any]:
 
 def run_create_model(config: type[TrainConfig] = TrainConfig) -> type[RunCreateBase]:
     """RunCreate: `preset` plus every field of `config`, each optional."""
+    fields: dict[str, Any] = {spec.name: _run_field(spec) for spec in config_fields(config)}
     return create_model(
-        "RunCreate",
-        __base__=RunCreateBase,
-        __doc__=RunCreateBase.__doc__,
-        **{spec.name: _run_field(spec) for spec in config_fields(config)},
+        "RunCreate", __base__=RunCreateBase, __doc__=RunCreateBase.__doc__, **fields
     )
 
 
@@ -276,6 +274,11 @@ class RunInfo(BaseModel):
     )
     speed: float | None = Field(
         default=None, description="mini-batches a second in slow motion; null = full speed"
+    )
+    parked: bool = Field(
+        default=False,
+        description="paused for NNP_PAUSED_SLOT_SECONDS: its worker ended after a checkpoint "
+        "and gave its training slot back; resume queues it for a slot again",
     )
     progress: Progress
     latest: Latest | None

@@ -91,7 +91,7 @@ def test_a_paused_run_gives_its_slot_back_and_continues_from_its_checkpoint(make
     assert np.array_equal(manager.network(run.id).params, params)  # answers from the checkpoint
 
     other = manager.create(None, {**CONFIG, "epochs": 100})  # the slot is free again
-    assert other.status != "queued" and other.handle is not None
+    assert other.queue_position is None and other.handle is not None  # started at once
     wait_for(lambda: other.status == "running")
     assert manager.resume(run.id).status == "queued"  # every slot is busy: it waits
     assert run.queue_position == 1

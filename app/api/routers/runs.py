@@ -78,8 +78,10 @@ def pause_run(run_id: RunId, runs: RunsDep) -> dict:
     return runs.pause(run_id).info(history=False)
 
 
-@router.post("/{run_id}/resume", response_model=RunInfo, responses=_CONTROL)
+@router.post("/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429))
 def resume_run(run_id: RunId, runs: RunsDep) -> dict:
+    """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
+    slot and continues from its checkpoint."""
     return runs.resume(run_id).info(history=False)
 
 
