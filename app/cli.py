@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from app.nn.config import ConfigField, TrainConfig
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -231,14 +234,53 @@ def _parse_layers(text: str) -> list[int]:
     return layers
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
+
+
+def _bounds_text(spec: ConfigField) -> str:
+    """The Option's bounds as help text: "1..4096", "> 0, <= 1e+10", "items 1..1024"."""
+    from app.nn.config import show
+
+    opt = spec.option
+    if opt.ge is not None and opt.le is not None:
+        text = f"{show(opt.ge)}..{show(opt.le)}"
+    else:
+        marks = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        text = ", ".join(f"{mark} {show(opt.bounds()[key])}" for key, mark in marks
+                         if key in opt.bounds())  # fmt: skip
+    if spec.kind is list and text:
+        text = f"{opt.min_items}-{opt.max_items} sizes, each {text}"
+    return text
+
+
+def _add_config_options(
+    parser: argparse.ArgumentParser, config: type[TrainConfig] | None = None
+) -> None:
+    """One option per field of TrainConfig (app/nn/config.py; or of `config`, a subclass):
+    name, type, choices, help and bounds from its declaration. Bounds are checked with the
+    preset applied, by app.presets.validate_config (the API's check), so every default is
+    None: "the preset's"."""
+    from app.nn.config import TrainConfig, config_fields
+
+    for spec in config_fields(config or TrainConfig):
+        flag = "--" + spec.name.replace("_", "-")
+        bounds = _bounds_text(spec)
+        help_text = spec.option.help + (f" ({bounds})" if bounds else "")
+        if spec.kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)  # fmt: skip
+            continue
+        kind: Callable[[str], Any] = {list: _parse_layers, float: _finite_float}.get(
+            spec.kind, spec.kind
+        )
+        parser.add_argument(flag, type=kind, choices=spec.option.choices, help=help_text)
 
 
 class _TrainProgress:
@@ -295,24 +337,12 @@ def _run_trainer(trainer: Any) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a network on MNIST; print progress, a summary, and optionally save it."""
     from app.nn import set_blas_threads
+    from app.nn.config import config_fields
     from app.nn.serialize import save_model
     from app.nn.trainer import Trainer
     from app.presets import DEFAULT_PRESET, ConfigError, resolve_config
 
-    overrides = {
-        "layers": args.layers,
-        "activation": args.activation,
-        "cost": args.cost,
-        "optimizer": args.optimizer,
-        "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size,
-        "epochs": args.epochs,
-        "augment": args.augment,
-        "seed": args.seed,
-        "train_subset": args.train_subset,
-        "lr_schedule": args.lr_schedule,
-        "l2": args.l2,
-    }
+    overrides = {spec.name: getattr(args, spec.name) for spec in config_fields()}
     preset = args.preset or DEFAULT_PRESET
     try:
         config = resolve_config(preset, overrides)
@@ -461,10 +491,6 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.nn.activations import ACTIVATIONS
-    from app.nn.network import COSTS
-    from app.nn.optim import OPTIMIZERS
-    from app.nn.trainer import LR_SCHEDULES
     from app.presets import PRESETS
 
     parser = _Parser(prog="nn-playground", description=__doc__.splitlines()[0])
@@ -483,18 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a network on MNIST")
     train.add_argument("--preset", choices=list(PRESETS), help="recipe to start from (3b1b)")
-    train.add_argument("--layers", type=_parse_layers, help="hidden layer sizes, e.g. 16,16")
-    train.add_argument("--activation", choices=ACTIVATIONS)
-    train.add_argument("--cost", choices=COSTS)
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--learning-rate", type=_positive_float)
-    train.add_argument("--lr-schedule", choices=LR_SCHEDULES)
-    train.add_argument("--l2", type=float, help="L2 weight penalty")
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--train-subset", type=int, help="train on the first N images only")
+    _add_config_options(train)
     train.add_argument(
         "--threads",
         type=int,

@@ -13,22 +13,33 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS
-from app.nn.optim import OPTIMIZERS
-from app.nn.trainer import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, TrainConfig
+from app.nn.config import (
+    INPUT_SIZE,
+    MAX_AUGMENT_STRENGTH,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_LAYER_SIZE,
+    MAX_LAYERS,
+    MAX_LEARNING_RATE,
+    MAX_PARAMETERS,
+    MAX_REPORT_EVERY,
+    MAX_TRAIN_SUBSET,
+    MAX_VALIDATION_SIZE,
+    OUTPUT_SIZE,
+    ConfigField,
+    TrainConfig,
+    config_fields,
+    show,
+)
 
-MAX_PARAMETERS = 2_500_000
-MAX_EPOCHS = 100
-MAX_BATCH_SIZE = 4096
-MAX_LAYERS = 6
-MAX_LAYER_SIZE = 1024
-MAX_TRAIN_SUBSET = 55_000
-MAX_VALIDATION_SIZE = 30_000
-MAX_REPORT_EVERY = 100_000
-MAX_AUGMENT_STRENGTH = 2.0
-# One bound for creation (API, CLI) and PATCH. Large, so a divergence can still be shown.
-MAX_LEARNING_RATE = 1e10
+__all__ = [
+    "DEFAULT_PRESET", "LIMITS", "MAX_AUGMENT_STRENGTH", "MAX_BATCH_SIZE", "MAX_EPOCHS",
+    "MAX_LAYERS", "MAX_LAYER_SIZE", "MAX_LEARNING_RATE", "MAX_PARAMETERS", "MAX_REPORT_EVERY",
+    "MAX_TRAIN_SUBSET", "MAX_VALIDATION_SIZE", "PRESETS", "ConfigError", "parameter_count",
+    "preset_config", "resolve_config", "validate_config",
+]  # fmt: skip
+
+# The limits are declared with the fields they bound, in app/nn/config.py.
 LIMITS: dict[str, int] = {
     "max_parameters": MAX_PARAMETERS,
     "max_epochs": MAX_EPOCHS,
@@ -91,85 +102,73 @@ def parameter_count(sizes: list[int]) -> int:
     return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
-def _int(field: str, value: Any, low: int, high: int) -> int:
+def _number(field: str, value: Any, spec: ConfigField) -> int | float:
+    """`value` as the field's number type, within its Option's bounds."""
     # bool is an int subclass; "epochs": true is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int):
+    if spec.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(field, f"must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(field, f"must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(field: str, value: Any, *, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(field, f"must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(field, f"must be finite, got {value}")
-    if positive and value <= 0:
-        raise ConfigError(field, f"must be greater than 0, got {value:g}")
-    if value < 0:
-        raise ConfigError(field, f"must not be negative, got {value:g}")
-    return value
+    number: int | float = value if spec.kind is int else float(value)
+    if not math.isfinite(number):
+        raise ConfigError(field, f"must be finite, got {number}")
+    opt = spec.option
+    if opt.ge is not None and opt.le is not None and not opt.ge <= number <= opt.le:
+        raise ConfigError(
+            field, f"must be between {show(opt.ge)} and {show(opt.le)}, got {show(number)}"
+        )
+    checks = (
+        (opt.ge, lambda bound: number < bound, "must be at least"),
+        (opt.gt, lambda bound: number <= bound, "must be greater than"),
+        (opt.le, lambda bound: number > bound, "must be at most"),
+        (opt.lt, lambda bound: number >= bound, "must be below"),
+    )
+    for bound, broken, words in checks:
+        if bound is not None and broken(bound):
+            raise ConfigError(field, f"{words} {show(bound)}, got {show(number)}")
+    return number
 
 
-def _learning_rate(value: Any) -> float:
-    rate = _float("learning_rate", value, positive=True)
-    if rate > MAX_LEARNING_RATE:
-        raise ConfigError("learning_rate", f"must be at most {MAX_LEARNING_RATE:g}, got {rate:g}")
-    return rate
+def _layers(value: Any, spec: ConfigField) -> list[int]:
+    low, high = spec.option.min_items or 0, spec.option.max_items or MAX_LAYERS
+    if not isinstance(value, list | tuple) or not low <= len(value) <= high:
+        raise ConfigError(spec.name, f"give {low} to {high} hidden layer sizes, got {value!r}")
+    item = ConfigField(spec.name, int, False, None, spec.option)
+    layers = [int(_number(spec.name, n, item)) for n in value]
+    count = parameter_count([INPUT_SIZE, *layers, OUTPUT_SIZE])
+    if count > MAX_PARAMETERS:
+        raise ConfigError(
+            spec.name, f"{count:,} parameters is more than the limit of {MAX_PARAMETERS:,}"
+        )
+    return layers
 
 
-def _choice(field: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(field, f"unknown value {value!r}: choose one of {', '.join(choices)}")
-    return value
+def _value(spec: ConfigField, value: Any) -> Any:
+    """One field's value checked against its declaration (app/nn/config.py)."""
+    if value is None and spec.optional:
+        return None
+    if spec.kind is list:
+        return _layers(value, spec)
+    if spec.kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(spec.name, f"must be true or false, got {value!r}")
+        return value
+    if spec.kind is str:
+        choices = spec.option.choices or ()
+        if value not in choices:
+            raise ConfigError(
+                spec.name, f"unknown value {value!r}: choose one of {', '.join(choices)}"
+            )
+        return value
+    return _number(spec.name, value, spec)
 
 
 def validate_config(config: TrainConfig) -> TrainConfig:
-    """Check every field of `config`; return it (with numbers normalised) or raise ConfigError."""
-    layers = config.layers
-    if not isinstance(layers, list | tuple) or not 1 <= len(layers) <= MAX_LAYERS:
-        raise ConfigError("layers", f"give 1 to {MAX_LAYERS} hidden layer sizes, got {layers!r}")
-    layers = [_int("layers", n, 1, MAX_LAYER_SIZE) for n in layers]
-    sizes = [INPUT_SIZE, *layers, OUTPUT_SIZE]
-    count = parameter_count(sizes)
-    if count > MAX_PARAMETERS:
-        raise ConfigError(
-            "layers", f"{count:,} parameters is more than the limit of {MAX_PARAMETERS:,}"
-        )
-    validation_size = _int("validation_size", config.validation_size, 0, MAX_VALIDATION_SIZE)
-    train_subset = config.train_subset
-    if train_subset is not None:
-        train_subset = _int("train_subset", train_subset, 1, MAX_TRAIN_SUBSET)
-    momentum = _float("momentum", config.momentum, positive=False)
-    if momentum >= 1:
-        raise ConfigError("momentum", f"must be below 1, got {momentum:g}")
-    strength = _float("augment_strength", config.augment_strength, positive=True)
-    if strength > MAX_AUGMENT_STRENGTH:
-        raise ConfigError(
-            "augment_strength", f"must be at most {MAX_AUGMENT_STRENGTH:g}, got {strength:g}"
-        )
-    if not isinstance(config.augment, bool):
-        raise ConfigError("augment", f"must be true or false, got {config.augment!r}")
-    return dataclasses.replace(
-        config,
-        layers=layers,
-        activation=_choice("activation", config.activation, ACTIVATIONS),
-        cost=_choice("cost", config.cost, COSTS),
-        optimizer=_choice("optimizer", config.optimizer, OPTIMIZERS),
-        learning_rate=_learning_rate(config.learning_rate),
-        batch_size=_int("batch_size", config.batch_size, 1, MAX_BATCH_SIZE),
-        epochs=_int("epochs", config.epochs, 1, MAX_EPOCHS),
-        l2=_float("l2", config.l2, positive=False),
-        momentum=momentum,
-        augment_strength=strength,
-        seed=_int("seed", config.seed, 0, 2**63 - 1),
-        train_subset=train_subset,
-        validation_size=validation_size,
-        lr_schedule=_choice("lr_schedule", config.lr_schedule, LR_SCHEDULES),
-        report_every=_int("report_every", config.report_every, 1, MAX_REPORT_EVERY),
-    )
+    """Check every field of `config` against its declaration; return it (with numbers
+    normalised) or raise ConfigError."""
+    specs = config_fields(type(config))
+    values = {spec.name: _value(spec, getattr(config, spec.name)) for spec in specs}
+    return dataclasses.replace(config, **values)
 
 
 def preset_config(name: str) -> TrainConfig:

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     max_queued: int = Field(
         default=100, ge=0, description="Runs that may wait for a free slot before POST gets 429"
     )
+    paused_slot_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A run paused this long checkpoints and gives its training slot back",
+    )
     executor: ExecutorName = Field(
         default="local", description="Where runs train: local = a worker process per run"
     )

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS
-from app.nn.optim import OPTIMIZERS
+from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
-from app.nn.trainer import LR_SCHEDULES
-from app.presets import (
-    MAX_BATCH_SIZE,
-    MAX_EPOCHS,
-    MAX_LAYER_SIZE,
-    MAX_LAYERS,
-    MAX_LEARNING_RATE,
-    MAX_TRAIN_SUBSET,
-    MAX_VALIDATION_SIZE,
-    PRESETS,
-)
+from app.presets import PRESETS
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
@@ -178,29 +166,51 @@ def _one_of(choices: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {"enum": [*choices, None]}
 
 
-class RunCreate(Strict):
+class RunCreateBase(Strict):
     """A training config; every field optional: `preset` fills the rest, fields override.
 
-    The bounds are app/presets' limits (declared there once); the parameter limit
-    (`max_parameters` in /api/presets) is checked on the whole network."""
+    The fields, their bounds and descriptions come from TrainConfig's declaration
+    (app/nn/config.py); the parameter limit (`max_parameters` in /api/presets) is checked on
+    the whole network."""
 
-    preset: str | None = Field(default=None, json_schema_extra=_one_of(list(PRESETS)))
-    layers: list[Annotated[int, Field(ge=1, le=MAX_LAYER_SIZE)]] | None = Field(
-        default=None, min_length=1, max_length=MAX_LAYERS
+    preset: str | None = Field(
+        default=None,
+        description="the recipe to start from; the other fields override it",
+        json_schema_extra=_one_of(list(PRESETS)),
     )
-    activation: str | None = Field(default=None, json_schema_extra=_one_of(ACTIVATIONS))
-    cost: str | None = Field(default=None, json_schema_extra=_one_of(COSTS))
-    optimizer: str | None = Field(default=None, json_schema_extra=_one_of(OPTIMIZERS))
-    learning_rate: float | None = Field(default=None, gt=0, le=MAX_LEARNING_RATE)
-    batch_size: int | None = Field(default=None, ge=1, le=MAX_BATCH_SIZE)
-    epochs: int | None = Field(default=None, ge=1, le=MAX_EPOCHS)
-    augment: bool | None = None
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
-    train_subset: int | None = Field(default=None, ge=1, le=MAX_TRAIN_SUBSET)
-    l2: float | None = Field(default=None, ge=0)
-    momentum: float | None = Field(default=None, ge=0, lt=1)
-    lr_schedule: str | None = Field(default=None, json_schema_extra=_one_of(LR_SCHEDULES))
-    validation_size: int | None = Field(default=None, ge=0, le=MAX_VALIDATION_SIZE)
+
+
+def _run_field(spec: ConfigField) -> tuple[Any, Any]:
+    """The pydantic (type, Field) of one TrainConfig field in RunCreate: optional, None =
+    "keep the preset's value"."""
+    opt = spec.option
+    bounds = opt.bounds()
+    if spec.kind is list:
+        item = Annotated[int, Field(**bounds)]
+        field = Field(
+            default=None, min_length=opt.min_items, max_length=opt.max_items,
+            description=opt.help,
+        )  # fmt: skip
+        return list[item] | None, field
+    extra = _one_of(opt.choices) if opt.choices else None
+    field = Field(  # type: ignore[call-overload]
+        default=None, description=opt.help, json_schema_extra=extra, **bounds
+    )
+    return spec.kind | None, field
+
+
+def run_create_model(config: type[TrainConfig] = TrainConfig) -> type[RunCreateBase]:
+    """RunCreate: `preset` plus every field of `config`, each optional."""
+    fields: dict[str, Any] = {spec.name: _run_field(spec) for spec in config_fields(config)}
+    return create_model(
+        "RunCreate", __base__=RunCreateBase, __doc__=RunCreateBase.__doc__, **fields
+    )
+
+
+if TYPE_CHECKING:
+    RunCreate = RunCreateBase
+else:
+    RunCreate = run_create_model()
 
 
 class RunPatch(Strict):
@@ -280,6 +290,11 @@ class RunInfo(BaseModel):
     )
     speed: float | None = Field(
         default=None, description="mini-batches a second in slow motion; null = full speed"
+    )
+    parked: bool = Field(
+        default=False,
+        description="paused for NNP_PAUSED_SLOT_SECONDS: its worker ended after a checkpoint "
+        "and gave its training slot back; resume queues it for a slot again",
     )
     progress: Progress
     latest: Latest | None

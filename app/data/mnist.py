@@ -505,3 +505,8 @@ def load_mnist_test(
     )
     _check_pair(images, labels, "test")
     return images, labels
+
+
+def pixel_values(image: np.ndarray) -> list[float]:
+    """A (28, 28) uint8 MNIST image as 784 numbers in 0..1 (4 decimals), as the API sends it."""
+    return np.round(image.reshape(-1) / 255.0, 4).tolist()

@@ -11,18 +11,21 @@ runs on the training thread, so it should be quick.
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
-from app.nn.network import Network
-from app.nn.optim import make_optimizer
+from app.data.batches import PREFETCH_BATCHES as PREFETCH_BATCHES
+from app.data.batches import BatchProducer as BatchProducer
+from app.data.batches import augment_options as augment_options
+from app.data.batches import prepare_data as prepare_data
+from app.data.batches import to_inputs as to_inputs
+from app.nn.config import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, TrainConfig
+from app.nn.network import Activation, Cost, Network
+from app.nn.optim import OptimizerName, make_optimizer
 from app.nn.protocol import (
     MAX_SPEED,
     CheckpointEvent,
@@ -48,64 +51,12 @@ from app.nn.protocol import (
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
 
-INPUT_SIZE = 784
-OUTPUT_SIZE = 10
-LR_SCHEDULES = ("constant", "cosine", "onecycle")
 # Share of the run spent warming the learning rate up under "onecycle".
 ONECYCLE_WARMUP = 0.15
 # onecycle starts (and cosine/onecycle end) at the peak divided by this.
 LR_FLOOR_DIVISOR = 25.0
 # Rows per forward pass during evaluation: bounds the activations' memory for wide networks.
 EVAL_CHUNK = 2500
-# Augmented batches the producer thread may run ahead of training.
-PREFETCH_BATCHES = 8
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a training run. Input (784) and output (10) sizes are implied."""
-
-    layers: list[int] = field(default_factory=lambda: [16, 16])
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    batch_size: int = 32
-    epochs: int = 10
-    l2: float = 0.0
-    momentum: float = 0.9
-    augment: bool = False
-    # Scales every distortion of augment_batch (shift, rotation, scaling, shear, thickness,
-    # elastic); 1.0 = augment_options' defaults. Small networks learn best from milder ones.
-    augment_strength: float = 1.0
-    seed: int = 0
-    # Use only the first N training images (after the validation split).
-    train_subset: int | None = None
-    # Held out from the end of the 60k training images; 0 trains on all of them.
-    validation_size: int = 5000
-    lr_schedule: str = "constant"
-    report_every: int = 10
-
-    def sizes(self) -> list[int]:
-        """Layer sizes including input and output: [784, *layers, 10]."""
-        return [INPUT_SIZE, *self.layers, OUTPUT_SIZE]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a dict; unknown keys raise ValueError naming them (types are not checked
-        here: see `app.presets.validate_config`)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s): {', '.join(unknown)}")
-        values = dict(data)
-        if "layers" in values and values["layers"] is not None:
-            values["layers"] = list(values["layers"])
-        return cls(**values)
 
 
 def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
@@ -128,57 +79,6 @@ def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: 
     return low + (peak - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """MNIST ready for training: train_pixels (N, 784) uint8 (a view), train_y (N,) int64,
-    test_x (n_test, 784) float32 in 0..1, test_y (n_test,) int64. Read-only."""
-
-    train_pixels: np.ndarray
-    train_y: np.ndarray
-    test_x: np.ndarray
-    test_y: np.ndarray
-
-
-_prepared_cache: dict[tuple[int, ...], _Prepared] = {}
-_prepared_lock = threading.Lock()
-_INPUT_SCALE = np.float32(1.0 / 255.0)
-
-
-def to_inputs(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels (B, 784) or (B, 28, 28) -> network inputs (B, 784) float32 in 0..1."""
-    return np.multiply(pixels.reshape(len(pixels), -1), _INPUT_SCALE, dtype=np.float32)
-
-
-def prepare_data(data: MNIST) -> _Prepared:
-    """Labels as int64 and the test images as inputs, once per set of MNIST arrays.
-
-    Training images stay uint8 and each batch is converted when it is drawn: gathering a
-    shuffled batch moves a quarter of the bytes, and no 190 MB float copy of the training set
-    is kept. load_mnist shares its arrays between the MNIST objects it returns, so keying on
-    the arrays lets the runs in one server share this; the entry goes away with the arrays.
-    """
-    key = (id(data.train_images), id(data.train_labels), id(data.test_images), id(data.test_labels))
-    with _prepared_lock:
-        cached = _prepared_cache.get(key)
-        if cached is not None:
-            return cached
-        test_x = to_inputs(data.test_images)
-        test_x.flags.writeable = False
-        prepared = _Prepared(
-            train_pixels=data.train_images.reshape(len(data.train_images), -1),
-            train_y=np.asarray(data.train_labels, dtype=np.int64),
-            test_x=test_x,
-            test_y=np.asarray(data.test_labels, dtype=np.int64),
-        )
-        try:
-            for array in (data.train_images, data.train_labels, data.test_images, data.test_labels):
-                weakref.finalize(array, _prepared_cache.pop, key, None)
-        except TypeError:  # not weak-referenceable: don't cache, an id could be reused
-            return prepared
-        _prepared_cache[key] = prepared
-        return prepared
-
-
 def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Predicted digits (N,) int64 and their probabilities (N,) float32 for inputs x (N, 784)."""
     predictions = np.empty(len(x), dtype=np.int64)
@@ -191,117 +91,10 @@ def evaluate(network: Network, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return predictions, confidence
 
 
-def augment_options(strength: float) -> dict[str, Any]:
-    """Keyword arguments for augment_batch: the training distortions, scaled by `strength`.
-
-    At 1.0: shifts up to ±1.5 px, rotations up to ±7.2°, scaling by 0.93-1.08, shear up to
-    ±0.09, stroke thickness ±0.3, and an elastic distortion (Simard et al. 2003) of alpha 34,
-    sigma 6 px. Chosen on the validation split for issue 10 (bench/README.md): elastic at full
-    alpha with these milder affine distortions beat the earlier stronger affine ones (2.5 px,
-    12°, 0.87-1.13, 0.15, 0.5) with or without elastic, a weaker elastic, and sigma 5.
-    """
-    spread = 0.0733 * strength  # log of the largest scale factor
-    return {
-        "shift": 1.5 * strength,
-        "rotate": 7.2 * strength,
-        "scale": (math.exp(-spread), math.exp(spread)),
-        "shear": 0.09 * strength,
-        "thickness": min(0.3 * strength, 1.0),
-        "elastic": 34.0 * strength,
-        "elastic_sigma": 6.0,
-    }
-
-
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     """10x10 int64 counts: rows = true label, columns = predicted."""
     flat = np.bincount(labels * OUTPUT_SIZE + predictions, minlength=OUTPUT_SIZE * OUTPUT_SIZE)
     return flat.reshape(OUTPUT_SIZE, OUTPUT_SIZE)
-
-
-class BatchProducer:
-    """Yields (x, y) mini-batches for one epoch after another, in a seeded order.
-
-    Each epoch draws a permutation and gathers every batch's uint8 rows from it, converting
-    them to float32. Measured on full MNIST: ~17 ms per epoch, against ~24 ms for gathering
-    float32 rows and 100-500 ms for copying the whole shuffled float32 array (172 MB) once
-    per epoch - more than a 3b1b epoch's training takes.
-
-    With `augment`, batches are distorted by `augment_batch` in a background thread that stays
-    up to PREFETCH_BATCHES ahead: NumPy releases the GIL for most of that work, so it overlaps
-    with the training step (measured, accurate preset, 1 BLAS thread: 0.93 s per epoch against
-    1.32 s augmenting inline). The order of batches and augmentations depends only on the
-    seed, not on thread timing.
-    """
-
-    def __init__(self, pixels: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
-                 seed: int, augment: dict[str, Any] | None) -> None:  # fmt: skip
-        self._pixels, self._y = pixels, y
-        self._batch_size, self._epochs = batch_size, epochs
-        self._rng = np.random.default_rng(seed)
-        self._augment = augment
-        self._queue: queue.Queue[tuple[np.ndarray, np.ndarray] | BaseException | None] = (
-            queue.Queue(maxsize=PREFETCH_BATCHES)
-        )
-        self._closed = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _plain(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        n, size = len(self._pixels), self._batch_size
-        for _ in range(self._epochs):
-            order = self._rng.permutation(n)
-            for start in range(0, n, size):
-                rows = order[start : start + size]
-                yield to_inputs(self._pixels[rows]), self._y[rows]
-
-    def _augmented(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        from app.data.augment import augment_batch
-
-        augment_rng = np.random.default_rng([self._rng.integers(2**63), 1])
-        for x, y in self._plain():
-            yield augment_batch(x, augment_rng, **self._augment), y
-
-    def _produce(self) -> None:
-        try:
-            for batch in self._augmented():
-                while not self._closed.is_set():
-                    try:
-                        self._queue.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._closed.is_set():
-                    return
-            self._put_final(None)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            self._put_final(exc)
-
-    def _put_final(self, item: BaseException | None) -> None:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if self._augment is None:
-            yield from self._plain()
-            return
-        self._thread = threading.Thread(target=self._produce, name="augment", daemon=True)
-        self._thread.start()
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        """Stop the producer thread (if any) and wait for it."""
-        self._closed.set()
-        if self._thread is not None:
-            self._thread.join()
 
 
 # A first evaluation at or below this accuracy (10 classes: chance is 10%) means the run
@@ -327,9 +120,12 @@ class Trainer:
         on_event: Callable[[TrainerEvent], None] | None = None,
         network: Network | None = None,
         checkpoint_seconds: float | None = None,
+        start_step: int = 0,
     ) -> None:
         """`checkpoint_seconds`: emit a CheckpointEvent after every epoch and at least this
-        often (None: no checkpoints)."""
+        often (None: no checkpoints). `start_step`: continue a run from a checkpoint of
+        `network` taken after that many steps: the same batches follow as in the run that was
+        cut short (augmentations and the optimizer's state, e.g. momentum, start afresh)."""
         self.config = config
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
@@ -347,12 +143,14 @@ class Trainer:
         self.test_x, self.test_y = prepared.test_x, prepared.test_y
 
         if network is None:
-            network = Network(config.sizes(), config.activation, config.cost, seed=config.seed)
+            activation = cast(Activation, config.activation)  # validated by app.presets
+            cost = cast(Cost, config.cost)
+            network = Network(config.sizes(), activation, cost, seed=config.seed)
         elif network.sizes[0] != INPUT_SIZE or network.sizes[-1] != OUTPUT_SIZE:
             raise ValueError(f"network sizes {network.sizes} do not fit 784 inputs, 10 outputs")
         self.network = network
         self.optimizer = make_optimizer(
-            config.optimizer,
+            cast(OptimizerName, config.optimizer),
             config.learning_rate,
             l2=config.l2,
             momentum=config.momentum,
@@ -360,10 +158,14 @@ class Trainer:
 
         self.steps_per_epoch = math.ceil(used / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
+        if not 0 <= start_step < self.total_steps:
+            raise ValueError(f"start_step {start_step} is not within the run's {self.total_steps}")
         self.status: Status | Literal["pending"] = "pending"
         self.reason: str | None = None
-        self.step_count = 0
-        self.samples_seen = 0
+        self.start_step = start_step
+        self.step_count = start_step
+        epoch, offset = divmod(start_step, self.steps_per_epoch)
+        self.samples_seen = epoch * used + min(offset * config.batch_size, used)
         self.train_seconds = 0.0  # time spent in train steps (no pauses, no evaluation)
         self.seconds = 0.0  # run() wall time, excluding pauses
         self.eval_seconds = 0.0  # of which spent in the per-epoch evaluations
@@ -531,6 +333,7 @@ class Trainer:
             self.config.epochs,
             self.config.seed,
             augment_options(self.config.augment_strength) if self.config.augment else None,
+            skip=self.start_step,
         )
         try:
             # A diverging run overflows before its cost turns non-finite; that is detected and
@@ -559,8 +362,9 @@ class Trainer:
         w_cost = 0.0
         w_start = time.perf_counter()
 
-        for epoch in range(config.epochs):
-            for _ in range(self.steps_per_epoch):
+        first_epoch, first_offset = divmod(self.start_step, self.steps_per_epoch)
+        for epoch in range(first_epoch, config.epochs):
+            for _ in range(first_offset if epoch == first_epoch else 0, self.steps_per_epoch):
                 single_step = False
                 if self._attention:
                     if w_steps:
@@ -647,10 +451,11 @@ class Trainer:
         fraction = done_in_epoch / self.steps_per_epoch
         # Remaining steps at the average wall time per step so far (batch preparation
         # included), plus the evaluations still to come at their average cost.
-        steps_done = max(self.step_count, 1)
+        steps_done = max(self.step_count - self.start_step, 1)
         per_step = (self._active_seconds() - self.eval_seconds) / steps_done
         evals_left = self.config.epochs - epoch
-        per_eval = self.eval_seconds / epoch if epoch else 0.0
+        evaluated = len(self.evaluations)
+        per_eval = self.eval_seconds / evaluated if evaluated else 0.0
         if (
             self.checkpoint_seconds is not None
             and time.perf_counter() - self._last_checkpoint >= self.checkpoint_seconds

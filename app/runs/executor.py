@@ -47,6 +47,9 @@ class Job:
     config: TrainConfig
     data: DataSource
     checkpoint_seconds: float = 30.0  # a checkpoint every epoch and at least this often
+    # Continue from these weights, after `resume.step` steps (a parked, interrupted or failed
+    # run resumed from its checkpoint); None: a new run.
+    resume: Weights | None = None
 
 
 # ---- messages from a worker, besides the trainer's own events ---------------------------------

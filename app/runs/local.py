@@ -344,8 +344,14 @@ def _train(job: Job, outbox: Outbox, state: WorkerState) -> Ended:
         return Ended("stopped", STOPPED_REASON, None)
     except MNISTUnavailable as exc:
         return Ended("failed", str(exc), None)
+    resume = job.resume
     trainer = Trainer(
-        job.config, data, on_event=outbox.emit, checkpoint_seconds=job.checkpoint_seconds
+        job.config,
+        data,
+        on_event=outbox.emit,
+        checkpoint_seconds=job.checkpoint_seconds,
+        network=resume.network() if resume is not None else None,
+        start_step=resume.step if resume is not None else 0,
     )
     state.attach(trainer)
     try:

@@ -50,10 +50,10 @@ from app.runs.executor import (
     WorkerMessage,
     make_executor,
 )
-from app.runs.run import ENDED, LIVE, Run
+from app.runs.run import ENDED, LIVE, Run, ranked_digits
 from app.store.db import Store, StoredRun
 from app.store.files import path_for, write_atomic
-from app.store.models import utc_now
+from app.store.models import ModelEntry, ModelRegistry, utc_now
 
 __all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]
 
@@ -64,6 +64,11 @@ SHUTDOWN_REASON = "the server shut down"
 STOPPED_REASON = "stopped by request"
 PAUSE_WAIT_SECONDS = 2.0  # how long pause/resume wait for the worker to confirm
 STOP_WAIT_SECONDS = 5.0  # how long stop waits for the worker to end before killing it
+# Ended runs that can continue from their last checkpoint (besides a parked paused one).
+RESUMABLE: frozenset[Status] = frozenset({"interrupted", "failed"})
+
+
+Digits = list[dict[str, Any]]  # index, label, predicted, confidence, pixels (784 in 0..1)
 
 
 class RunNotFound(KeyError):
@@ -89,6 +94,7 @@ class RunManager:
         max_queued: int = 100,
         executor: Executor | None = None,
         flush_interval: float = 2.0,
+        paused_slot_seconds: float = 300.0,
     ) -> None:
         self.store = store
         self.runs_dir = runs_dir
@@ -97,6 +103,7 @@ class RunManager:
         self.max_queued = max_queued
         self.executor = executor or make_executor("local")
         self.flush_interval = flush_interval
+        self.paused_slot_seconds = paused_slot_seconds
         self._runs: dict[str, Run] = {}
         self._slots: set[str] = set()  # ids of the runs whose job is on the executor
         self._queue: deque[Run] = deque()
@@ -124,7 +131,8 @@ class RunManager:
             queued = list(self._queue)
             self._queue.clear()
             busy = [run for run in self._runs.values() if run.id in self._slots]
-        for run in queued:
+        parked = [run for run in self.list() if run.parked and run.live]
+        for run in queued + parked:
             self._finish(run, "interrupted", SHUTDOWN_REASON, None)
         for run in busy:
             run.shutting_down = run.live
@@ -203,11 +211,38 @@ class RunManager:
         return run
 
     def resume(self, run_id: str) -> Run:
+        """Resume a paused run; a parked one (it gave its slot back), or an interrupted or
+        failed one, is queued for a slot and continues from its checkpoint."""
         run = self.get(run_id)
+        if run.status in RESUMABLE or run.parked:
+            return self._resume_from_checkpoint(run)
         if run.status != "paused":
-            raise RunStateError(f"run {run_id} is {run.status}; only a paused run can resume")
+            raise RunStateError(
+                f"run {run_id} is {run.status}; only a paused, interrupted or failed run can resume"
+            )
         self._control(run, Resume())
         run.wait_until(lambda: run.status != "paused", PAUSE_WAIT_SECONDS)
+        self._persist_state(run)
+        return run
+
+    def _resume_from_checkpoint(self, run: Run) -> Run:
+        if run.parked and run.handle is not None:
+            run.handle.join(STOP_WAIT_SECONDS)  # its worker is still handing the slot back
+        weights = run.final_weights or self._load_final(run)
+        if weights is None:
+            raise RunStateError(f"run {run.id} is {run.status} and has no checkpoint to resume")
+        with self._lock:
+            if run.status not in RESUMABLE and not run.parked:
+                raise RunStateError(f"run {run.id} is {run.status}; it cannot resume")
+            if len(self._slots) >= self.max_runs and len(self._queue) >= self.max_queued:
+                raise TooManyRuns(f"{len(self._queue)} runs wait for a slot (the limit)")
+            run.prepare_resume(weights)
+            run.set_status("queued")
+            self._queue.append(run)
+            run.queue_position = len(self._queue)
+            self._fill_slots()
+        if run.queue_position is None:  # it got a slot: answer once it trains again
+            run.wait_until(lambda: run.status not in ("queued", "downloading"), PAUSE_WAIT_SECONDS)
         self._persist_state(run)
         return run
 
@@ -218,6 +253,7 @@ class RunManager:
                 f"run {run_id} is {run.status}; single steps need a paused run (pause it first)"
             )
         self._control(run, Step())
+        self._watch_pause(run)  # stepping through batches is not idle: the wait starts again
         return run
 
     def stop(self, run_id: str) -> Run:
@@ -280,7 +316,74 @@ class RunManager:
         run.model_id = model_id
         self.store.update_run(run.id, model_id=model_id)
 
+    def model_metadata(self, run: Run) -> dict[str, Any]:
+        """What a model saved from `run` records about where it came from."""
+        last = run.evaluations[-1] if run.evaluations else {}
+        return {
+            "source_run": run.id,
+            "config": run.config,
+            "preset": run.config.get("preset"),
+            "epochs": run.progress()["epoch"],
+            "test_accuracy": last.get("test_accuracy"),
+        }
+
+    def save(self, run_id: str, models: ModelRegistry, name: str | None = None) -> ModelEntry:
+        """Store the run's current (or final, or last checkpoint's) network as a model named
+        `name` (default "run <id>"), and remember it as the run's model. RunStateError before
+        training has begun; the registry's errors (e.g. NonFiniteModel) pass through."""
+        run = self.get(run_id)
+        network = self.network(run_id)  # asking the worker waits on its pipe
+        name = (name or "").strip() or f"run {run.id}"
+        entry = models.add(network, self.model_metadata(run), name=name)
+        self.set_model(run, entry.id)
+        return entry
+
+    def digits(
+        self, run_id: str, *, label: int | None, predicted: int | None, limit: int
+    ) -> Digits:
+        """Test digits from the run's last evaluation (see `ranked_digits`), each with its
+        label, prediction, confidence and pixels; [] before the first evaluation.
+        MNISTUnavailable when the test set can be neither found nor downloaded."""
+        from app.data.mnist import pixel_values
+
+        run = self.get(run_id)
+        predictions, confidence = run.predictions, run.confidence
+        if predictions is None or confidence is None:
+            return []
+        images, labels = self._test_set()
+        if len(predictions) != len(labels):
+            return []
+        chosen = ranked_digits(
+            predictions, confidence, labels, label=label, predicted=predicted, limit=limit
+        )
+        return [
+            {
+                "index": int(i),
+                "label": int(labels[i]),
+                "predicted": int(predictions[i]),
+                "confidence": float(confidence[i]),
+                "pixels": pixel_values(images[i]),
+            }
+            for i in chosen
+        ]
+
+    def _test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """The MNIST test split from the runs' data source (cached per process by app.data)."""
+        from app.data.mnist import load_mnist_test
+
+        source = self.data
+        if source.mirrors:
+            return load_mnist_test(
+                source.mnist_dir, source.cache_dir, download=source.download,
+                mirrors=source.mirrors,
+            )  # fmt: skip
+        return load_mnist_test(source.mnist_dir, source.cache_dir, download=source.download)
+
     def _control(self, run: Run, command: Control) -> None:
+        if run.parked:
+            raise RunStateError(
+                f"run {run.id} is paused and gave its training slot back; resume it first"
+            )
         if run.handle is None:
             raise RunStateError(f"run {run.id} is {run.status}; it is not training")
         run.handle.send(command)
@@ -294,7 +397,7 @@ class RunManager:
                 self._queue.remove(run)
                 run.set_queue_position(None)
                 self._renumber()
-        if queued:
+        if queued or (run.parked and run.handle is None):
             self._finish(run, "stopped", STOPPED_REASON, None)
         elif run.handle is not None:
             run.handle.send(Stop())
@@ -322,7 +425,8 @@ class RunManager:
     def _launch(self, run: Run) -> None:
         config = TrainConfig.from_dict({k: v for k, v in run.config.items() if k != "preset"})
         run.set_queue_position(None)
-        job = Job(run.id, config, self.data)
+        job = Job(run.id, config, self.data, resume=run.resume_from)
+        run.resume_from = None
         run.handle = self.executor.start(job, lambda message: self._on_message(run, message))
         if run.speed is not None:  # chosen while it waited
             run.handle.send(SetSpeed(run.speed))
@@ -333,6 +437,37 @@ class RunManager:
                 return
             self._slots.discard(run.id)
             self._fill_slots()
+
+    # -- parking: a run paused for paused_slot_seconds gives its slot back -------------------
+
+    def _watch_pause(self, run: Run) -> None:
+        since = run.paused_since = time.monotonic()
+        timer = threading.Timer(self.paused_slot_seconds, self._park, (run, since))
+        timer.daemon = True
+        timer.start()
+
+    def _park(self, run: Run, since: float) -> None:
+        """Checkpoint a run still paused since `since`, then end its worker (slot freed)."""
+        if run.paused_since != since or self._closing.is_set():
+            return
+        with self._lock:
+            handle = run.handle
+            if run.status != "paused" or run.stop_requested or handle is None or run.parked:
+                return
+        weights = run.weights()  # paused: these are the weights it will continue from
+        if weights is None or run.paused_since != since or run.status != "paused":
+            return
+        try:
+            self._save_final(run, weights, checkpoint=True)
+        except Exception:
+            log.exception("could not checkpoint paused run %s; it keeps its slot", run.id)
+            return
+        run.final_weights = weights
+        run.parked = True
+        log.info(
+            "run %s paused for %.0f s: checkpointed, slot freed", run.id, time.monotonic() - since
+        )
+        handle.send(Stop())
 
     # -- messages from the run's worker (on the executor's thread) ---------------------------
 
@@ -363,10 +498,19 @@ class RunManager:
             run.started = utc_now()
         run.set_status(event.status, event.reason)
         self._persist_state(run)
+        if event.status == "paused":
+            self._watch_pause(run)
+        else:
+            run.paused_since = None
 
     def _on_end(
         self, run: Run, status: Status, reason: str | None, weights: Weights | None
     ) -> None:
+        if run.parked and not run.stop_requested:
+            # It gave its slot back on purpose: still paused, resumable from its checkpoint.
+            run.handle = None
+            self._release(run)
+            return
         if run.shutting_down:
             status, reason = "interrupted", SHUTDOWN_REASON
         elif run.stop_requested and status in ("failed", "stopped"):

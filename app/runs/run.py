@@ -69,11 +69,32 @@ class Evaluation:
         }
 
 
+def ranked_digits(
+    predictions: np.ndarray,
+    confidence: np.ndarray,
+    labels: np.ndarray,
+    *,
+    label: int | None = None,
+    predicted: int | None = None,
+    limit: int = MAX_MISTAKES,
+) -> np.ndarray:
+    """Indices of the test digits with this `label` and/or `predicted` digit, most confident
+    first, at most `limit`; with neither, the most confident mistakes."""
+    mask = np.ones(len(labels), bool)
+    if label is not None:
+        mask &= labels == label
+    if predicted is not None:
+        mask &= predictions == predicted
+    if label is None and predicted is None:
+        mask &= predictions != labels
+    chosen = np.flatnonzero(mask)
+    return chosen[np.argsort(-confidence[chosen], kind="stable")][:limit]
+
+
 def top_mistakes(
     predictions: np.ndarray, confidence: np.ndarray, labels: np.ndarray, limit: int = MAX_MISTAKES
 ) -> list[dict[str, Any]]:
-    wrong = np.flatnonzero(predictions != labels)
-    order = wrong[np.argsort(-confidence[wrong], kind="stable")][:limit]
+    order = ranked_digits(predictions, confidence, labels, limit=limit)
     return [
         {
             "index": int(i),
@@ -120,6 +141,11 @@ class Run:
     final_weights: Weights | None = None  # the weights it ended with (or its weight file's)
     stop_requested: bool = False
     shutting_down: bool = False
+    # Paused so long that it gave its slot back: its worker ended after the manager wrote a
+    # checkpoint; it stays `paused` and `resume` queues it for a slot again.
+    parked: bool = False
+    paused_since: float | None = None  # time.monotonic() of the latest pause
+    resume_from: Weights | None = None  # the checkpoint its next worker continues from
     persisted_points: int = 0
     # Called on the reader thread for rare events (status, evaluation); the fan-out hub
     # installs a callback that hops onto the event loop. Never called for metrics.
@@ -185,6 +211,7 @@ class Run:
             "model_id": self.model_id,
             "queue_position": self.queue_position,
             "speed": self.speed,
+            "parked": self.parked,
             "progress": self.progress(),
             "latest": self.latest,
         }
@@ -263,6 +290,15 @@ class Run:
             self.queue_position = position
             if self.on_change is not None:
                 self.on_change("status", self.status_message())
+
+    def prepare_resume(self, weights: Weights) -> None:
+        """Before a parked, interrupted or failed run is queued again to continue from
+        `weights` (its checkpoint): forget how it ended and any cached weights."""
+        self.parked, self.resume_from = False, weights
+        self.stop_requested = self.shutting_down = False
+        self.finished = None
+        self.paused_since = None
+        self._cached = self._final_network = None
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block until `predicate()` holds after a status change, or `timeout` seconds pass."""

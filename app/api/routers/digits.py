@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException
 from app.api.deps import SettingsDep
 from app.api.errors import responses
 from app.api.schemas import Digit
-from app.data.mnist import load_mnist_test
+from app.data.mnist import load_mnist_test, pixel_values
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/digits", tags=["digits"])
@@ -18,14 +18,12 @@ router = APIRouter(prefix="/api/digits", tags=["digits"])
 
 def test_set(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test split (downloaded on first use; cached per process by app.data)."""
-    mirrors = {"mirrors": settings.mnist_mirrors} if settings.mnist_mirrors else {}
-    return load_mnist_test(
-        settings.mnist_dir, settings.cache_dir, download=settings.mnist_download, **mirrors
-    )
-
-
-def pixels(image: np.ndarray) -> list[float]:
-    return np.round(image.reshape(-1) / 255.0, 4).tolist()
+    where = (settings.mnist_dir, settings.cache_dir)
+    if settings.mnist_mirrors:
+        return load_mnist_test(
+            *where, download=settings.mnist_download, mirrors=settings.mnist_mirrors
+        )
+    return load_mnist_test(*where, download=settings.mnist_download)
 
 
 def _digit(settings: Settings, index: int) -> dict:
@@ -34,7 +32,7 @@ def _digit(settings: Settings, index: int) -> dict:
         raise HTTPException(
             404, f"digit index {index} is out of range: the test set has {len(labels)}"
         )
-    return {"index": index, "label": int(labels[index]), "pixels": pixels(images[index])}
+    return {"index": index, "label": int(labels[index]), "pixels": pixel_values(images[index])}
 
 
 # Plain `def` handlers: loading MNIST may read or download files, so they run in the threadpool.

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import ModelsDep, RunsDep, SettingsDep
+from app.api.deps import ModelsDep, RunsDep
 from app.api.errors import error, responses
-from app.api.routers.digits import pixels, test_set
 from app.api.schemas import (
     ModelInfo,
     NetworkJSON,
@@ -80,8 +78,10 @@ def pause_run(run_id: RunId, runs: RunsDep) -> dict:
     return runs.pause(run_id).info(history=False)
 
 
-@router.post("/{run_id}/resume", response_model=RunInfo, responses=_CONTROL)
+@router.post("/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429))
 def resume_run(run_id: RunId, runs: RunsDep) -> dict:
+    """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
+    slot and continues from its checkpoint."""
     return runs.resume(run_id).info(history=False)
 
 
@@ -110,20 +110,7 @@ def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
 ) -> dict:
     """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
-    run = runs.get(run_id)
-    # RunStateError (409) before training has begun; asking the worker waits on its pipe.
-    network = runs.network(run_id)
-    last = run.evaluations[-1] if run.evaluations else {}
-    metadata = {
-        "source_run": run.id,
-        "config": run.config,
-        "preset": run.config.get("preset"),
-        "epochs": run.progress()["epoch"],
-        "test_accuracy": last.get("test_accuracy"),
-    }
-    name = (body.name.strip() if body and body.name else "") or f"run {run.id}"
-    entry = models.add(network, metadata, name=name)
-    runs.set_model(run, entry.id)
+    entry = runs.save(run_id, models, body.name if body else None)
     return models.info(entry)
 
 
@@ -137,38 +124,10 @@ def run_network(run_id: RunId, runs: RunsDep) -> Response:
 def run_digits(
     run_id: RunId,
     runs: RunsDep,
-    settings: SettingsDep,
     label: Annotated[int | None, Query(ge=0, le=9)] = None,
     predicted: Annotated[int | None, Query(ge=0, le=9)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
 ) -> dict:
     """Test digits from the last evaluation, most confident first; without `label` and
     `predicted`, the most confident mistakes."""
-    run = runs.get(run_id)
-    if run.predictions is None or run.confidence is None:
-        return {"digits": []}
-    images, labels = test_set(settings)
-    predictions, confidence = run.predictions, run.confidence
-    if len(predictions) != len(labels):
-        return {"digits": []}
-    mask = np.ones(len(labels), bool)
-    if label is not None:
-        mask &= labels == label
-    if predicted is not None:
-        mask &= predictions == predicted
-    if label is None and predicted is None:
-        mask &= predictions != labels
-    chosen = np.flatnonzero(mask)
-    chosen = chosen[np.argsort(-confidence[chosen], kind="stable")][:limit]
-    return {
-        "digits": [
-            {
-                "index": int(i),
-                "label": int(labels[i]),
-                "predicted": int(predictions[i]),
-                "confidence": float(confidence[i]),
-                "pixels": pixels(images[i]),
-            }
-            for i in chosen
-        ]
-    }
+    return {"digits": runs.digits(run_id, label=label, predicted=predicted, limit=limit)}
