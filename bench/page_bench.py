@@ -146,6 +146,9 @@ def fps_with_nudges(page, ms: int, select: str | None) -> dict:
     page.locator("#network-canvas").scroll_into_view_if_needed()
     fps = page.evaluate("ms => window.__nnp.measureFps(ms)", ms)
     fps["selected"] = page.evaluate("window.__nnp.selected()")
+    status = page.get_by_test_id("run-status").text_content()
+    if status != "running":  # the number must be taken while the run trains
+        raise SystemExit(f"FAIL the run was {status!r} at the end of the measurement")
     return fps
 
 
@@ -202,7 +205,7 @@ def main() -> None:
             page.get_by_test_id("clear").click()
             stroke(page, SEVEN)  # the probe
             page.fill("#f-layers", opts.layers)
-            page.fill("#f-epochs", "30")
+            page.fill("#f-epochs", "100")  # outlasts every measurement; stopped at the end
             page.fill("#f-batch_size", "32")
             page.get_by_test_id("train-start").click()
             wait_for(
