@@ -79,6 +79,10 @@ class _Scratch:
 class Network:
     """A multilayer perceptron, e.g. `Network([784, 16, 16, 10])` — the video's network.
 
+    The maths lives here once: `forward` is the inference pass (predict, predict_proba, the
+    WebSocket probe, explain's z and a, dreams), and `_forward_into` + `_backward` the training
+    pass with scratch buffers (train_step, gradients, explain's ∂C, input_gradient for dreams).
+
     Threads: `train_step` and `gradients` share scratch buffers, so at most one thread may call
     them at a time; `forward` / `predict_proba` allocate their own arrays, but read the weights
     while a concurrent `train_step` may be writing them (use `copy()` under a lock for that).
@@ -216,13 +220,7 @@ class Network:
         this look like a k" scores, so they are divided by their sum (if every output is 0, the
         row becomes uniform).
         """
-        a = self._check_input(x)
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            a = a @ w.T
-            a += b
-            if layer < self.num_layers - 1:
-                act.activate_in_place(self.activation, a)
-        a = self._output(a)
+        a = self.forward(x).activations[-1]  # the one inference pass (a fresh array)
         if self.cost == "quadratic":
             total = a.sum(axis=1, keepdims=True)
             empty = total[:, 0] <= 0
