@@ -296,6 +296,9 @@ class RunInfo(BaseModel):
         description="paused for NNP_PAUSED_SLOT_SECONDS: its worker ended after a checkpoint "
         "and gave its training slot back; resume queues it for a slot again",
     )
+    best_test_accuracy: float | None = Field(
+        default=None, description="the best test accuracy of its evaluations so far"
+    )
     progress: Progress
     latest: Latest | None
 

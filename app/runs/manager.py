@@ -285,7 +285,7 @@ class RunManager:
         run = self.get(run_id)
         if not run.live:
             raise RunStateError(f"run {run_id} has ended ({run.status}); it has no speed")
-        run.speed = batches_per_second
+        run.set_speed(batches_per_second)
         if run.handle is not None:
             run.handle.send(SetSpeed(batches_per_second))
         return run

@@ -212,6 +212,7 @@ class Run:
             "queue_position": self.queue_position,
             "speed": self.speed,
             "parked": self.parked,
+            "best_test_accuracy": self.best_test_accuracy(),
             "progress": self.progress(),
             "latest": self.latest,
         }
@@ -283,7 +284,25 @@ class Run:
         return True
 
     def status_message(self) -> dict[str, Any]:
-        return {"status": self.status, "reason": self.reason, "queue_position": self.queue_position}
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "queue_position": self.queue_position,
+            "speed": self.speed,
+        }
+
+    def best_test_accuracy(self) -> float | None:
+        """The best test accuracy of its evaluations so far (None before the first)."""
+        accuracies = [e["test_accuracy"] for e in self.evaluations]
+        accuracies = [a for a in accuracies if a is not None]
+        return max(accuracies) if accuracies else None
+
+    def set_speed(self, batches_per_second: float | None) -> None:
+        """Record the speed the worker was told; watchers hear it in a status message."""
+        if batches_per_second != self.speed:
+            self.speed = batches_per_second
+            if self.on_change is not None:
+                self.on_change("status", self.status_message())
 
     def set_queue_position(self, position: int | None) -> None:
         if position != self.queue_position:

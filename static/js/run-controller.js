@@ -116,6 +116,11 @@ export class RunController {
       case "status":
         this.setStatus(msg.status, msg.reason);
         this.panel.showQueue(msg.queue_position);
+        if ("speed" in msg) {
+          // Set here, in another tab or through the API: every watcher shows the run's speed.
+          if (state.run && state.run.info) state.run.info.speed = msg.speed;
+          this.panel.showSpeed(msg.speed);
+        }
         break;
       case "download":
         this.panel.showDownload(msg.done, msg.total);

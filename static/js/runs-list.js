@@ -23,18 +23,10 @@ export function summary(cfg) {
   return parts.join(" · ");
 }
 
-function bestOf(detail) {
-  const accs = ((detail.history && detail.history.evaluations) || [])
-    .map((e) => e.test_accuracy)
-    .filter((a) => typeof a === "number");
-  return accs.length ? Math.max(...accs) : null;
-}
-
 export class RecentRuns {
   /** on: {open(id), save(id), remove(id), message(text)}; each returns a promise. */
   constructor(on) {
     this.on = on;
-    this.best = new Map(); // run id → {status, best}: the best test accuracy seen at that status
     this.pending = null;
     this.again = false;
     $("recent-refresh").addEventListener("click", () => this.refresh());
@@ -68,18 +60,6 @@ export class RecentRuns {
     const runs = (data.runs || []).slice();
     runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
     const shown = runs.slice(0, SHOWN);
-    // The best accuracy needs the run's evaluations (not in the list): ask an ended run once
-    // (it doesn't change any more), a live one on every refresh.
-    await Promise.all(shown.map(async (r) => {
-      const known = this.best.get(r.id);
-      if (known && known.status === r.status && !vocab.live.has(r.status)) return;
-      try {
-        const detail = await get(`/api/runs/${encodeURIComponent(r.id)}`);
-        this.best.set(r.id, { status: detail.status, best: bestOf(detail) });
-      } catch {
-        /* deleted meanwhile */
-      }
-    }));
     this.render(shown, runs.length, vocab);
   }
 
@@ -119,7 +99,7 @@ export class RecentRuns {
     const id = document.createElement("span");
     id.className = "muted small";
     id.textContent = r.id;
-    const best = (this.best.get(r.id) || {}).best;
+    const best = r.best_test_accuracy; // the server's, in GET /api/runs
     const acc = document.createElement("span");
     acc.dataset.testid = "recent-acc";
     const has = typeof best === "number";

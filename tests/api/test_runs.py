@@ -332,3 +332,29 @@ def test_slow_motion_speed_is_a_command_of_the_run(client: TestClient) -> None:
     assert r.status_code == 409 and r.json()["detail"]
     r = client.post("/api/runs/r_00000000/speed", json={"batches_per_second": 1})
     assert r.status_code == 404
+
+
+def test_the_list_carries_each_runs_best_test_accuracy(client: TestClient) -> None:
+    run_id = client.post("/api/runs", json={**SHORT_RUN, "epochs": 2}).json()["id"]
+    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 120)
+    detail = client.get(f"/api/runs/{run_id}").json()
+    accuracies = [e["test_accuracy"] for e in detail["history"]["evaluations"]]
+    assert len(accuracies) >= 2
+    listed = next(r for r in client.get("/api/runs").json()["runs"] if r["id"] == run_id)
+    assert listed["best_test_accuracy"] == max(accuracies)
+    fresh = client.post("/api/runs", json=LONG_RUN).json()
+    assert fresh["best_test_accuracy"] is None  # no evaluation yet
+    client.delete(f"/api/runs/{fresh['id']}")
+
+
+def test_watchers_hear_a_change_of_speed(client: TestClient) -> None:
+    run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
+    running(client, run_id)
+    with client.websocket_connect(f"/api/runs/{run_id}/events") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        client.post(f"/api/runs/{run_id}/speed", json={"batches_per_second": 10})
+        message = ws.receive_json()
+        while message["type"] != "status":
+            message = ws.receive_json()
+        assert message["speed"] == 10 and message["status"] == "running"
+    client.post(f"/api/runs/{run_id}/stop")
