@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -53,3 +54,16 @@ def digit_png(size: int = 280, *, blank: bool = False) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def npz_arrays(client: Any, model: str) -> tuple[list, list, dict]:
+    """A model's weights, biases (float64) and metadata, read from its downloaded .npz with NumPy
+    (an independent reading: the tests' own reference for the API's numbers)."""
+    r = client.get(f"/api/models/{model}/weights")
+    assert r.status_code == 200
+    with np.load(io.BytesIO(r.content), allow_pickle=False) as f:
+        meta = json.loads(bytes(f["meta"]).decode())
+        n = len([k for k in f.files if k.startswith("W")])
+        ws = [f[f"W{k}"].astype(np.float64) for k in range(n)]
+        bs = [f[f"b{k}"].astype(np.float64) for k in range(n)]
+    return ws, bs, meta

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -12,16 +9,7 @@ from fastapi.testclient import TestClient
 from app.nn.network import Network
 from app.nn.serialize import model_to_bytes
 
-
-def _npz(client: TestClient, model: str) -> tuple[list, list, dict]:
-    r = client.get(f"/api/models/{model}/weights")
-    assert r.status_code == 200
-    with np.load(io.BytesIO(r.content), allow_pickle=False) as f:
-        meta = json.loads(bytes(f["meta"]).decode())
-        n = len([k for k in f.files if k.startswith("W")])
-        ws = [f[f"W{k}"].astype(np.float64) for k in range(n)]
-        bs = [f[f"b{k}"].astype(np.float64) for k in range(n)]
-    return ws, bs, meta
+from .api_support import npz_arrays
 
 
 def _probabilities(ws: list, bs: list, meta: dict, x: np.ndarray) -> np.ndarray:
@@ -53,7 +41,7 @@ def test_dreams_answer_ten_images_and_what_the_model_says_of_them(
     assert images.min() >= 0 and images.max() <= 1 and images.std() > 0
     probabilities = np.array(body["probabilities"])
     assert probabilities.shape == (10, 10)
-    ws, bs, meta = _npz(client, model)
+    ws, bs, meta = npz_arrays(client, model)
     # The images are rounded to 4 decimals in JSON: the probabilities agree to about that.
     np.testing.assert_allclose(probabilities, _probabilities(ws, bs, meta, images), atol=2e-3)
     assert body["steps"] >= 1 and body["seconds"] >= 0 and body["cached"] is False

@@ -5,25 +5,11 @@ The reference below is written here from the .npz alone: it does not import app.
 
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from .api_support import b64, digit_png
-
-
-def _npz(client: TestClient, model: str) -> tuple[list, list, dict]:
-    r = client.get(f"/api/models/{model}/weights")
-    assert r.status_code == 200
-    with np.load(io.BytesIO(r.content), allow_pickle=False) as f:
-        meta = json.loads(bytes(f["meta"]).decode())
-        n = len([k for k in f.files if k.startswith("W")])
-        ws = [f[f"W{k}"].astype(np.float64) for k in range(n)]
-        bs = [f[f"b{k}"].astype(np.float64) for k in range(n)]
-    return ws, bs, meta
+from .api_support import b64, digit_png, npz_arrays
 
 
 def _act(name: str, z: np.ndarray) -> np.ndarray:
@@ -57,7 +43,7 @@ def _pixels() -> list[float]:
 
 @pytest.mark.parametrize("model", ["3b1b", "accurate"])
 def test_explain_matches_numpy_and_finite_differences(client: TestClient, model: str) -> None:
-    ws, bs, meta = _npz(client, model)
+    ws, bs, meta = npz_arrays(client, model)
     x = np.array(_pixels())
     label = 3
     r = client.post(
@@ -183,7 +169,7 @@ def test_step_lowers_cost_and_leaves_stored_model(client: TestClient) -> None:
     assert len(costs) == 4
     assert costs[0] > costs[1] > costs[2] > costs[3]
     assert client.get("/api/models/3b1b/weights").content == before
-    ws, bs, meta = _npz(client, "3b1b")
+    ws, bs, meta = npz_arrays(client, "3b1b")
     assert costs[0] == pytest.approx(_cost(ws, bs, meta, np.array(_pixels()), 3)[0], rel=1e-4)
     assert (
         client.post("/api/explain/step", json={"pixels": _pixels(), "learning_rate": 0}).status_code

@@ -8,51 +8,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
 from app.nn.serialize import load_model
-from app.runs.manager import DataSource, RunManager, TooManyRuns
-from app.store.db import Store
+from app.runs.manager import TooManyRuns
+
+from .support import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SHORT = {"epochs": 1, "train_subset": 1500, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"condition not met in time: {what}"
-        time.sleep(0.01)
-    return value
-
-
-@pytest.fixture
-def make_manager(tmp_path: Path, mnist_dir: Path):
-    managers: list[RunManager] = []
-
-    def make(max_runs: int, max_queued: int = 100) -> RunManager:
-        manager = RunManager(
-            Store(tmp_path / "db.sqlite3"),
-            tmp_path / "runs",
-            DataSource(mnist_dir, tmp_path / "cache", download=False),
-            max_runs=max_runs,
-            max_queued=max_queued,
-            flush_interval=0.2,
-        )
-        manager.start()
-        managers.append(manager)
-        return manager
-
-    yield make
-    for manager in managers:
-        manager.shutdown()
 
 
 def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> None:

@@ -4,48 +4,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from app.runs.manager import DataSource, RunManager, RunStateError, TooManyRuns
-from app.store.db import Store
+from app.runs.manager import RunStateError, TooManyRuns
+
+from .support import wait_for
 
 SHORT = {"epochs": 1, "train_subset": 1000, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return value
-
-
-@pytest.fixture
-def make_manager(tmp_path: Path, mnist_dir: Path):
-    managers: list[RunManager] = []
-
-    def make(max_runs: int = 2, max_queued: int = 100) -> RunManager:
-        store = Store(tmp_path / "db.sqlite3")
-        manager = RunManager(
-            store,
-            tmp_path / "runs",
-            DataSource(mnist_dir, tmp_path / "cache", download=False),
-            max_runs=max_runs,
-            max_queued=max_queued,
-            flush_interval=0.2,
-        )
-        manager.start()
-        managers.append(manager)
-        return manager
-
-    yield make
-    for manager in managers:
-        manager.shutdown()
 
 
 def test_a_run_trains_in_its_worker_process_and_is_persisted(make_manager, tmp_path: Path) -> None:

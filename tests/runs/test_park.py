@@ -7,18 +7,14 @@ never stopped."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
 
 from app.nn.serialize import load_model
-from app.runs.manager import DataSource, RunManager, RunStateError
+from app.runs.manager import RunManager, RunStateError
 from app.runs.run import Run
-from app.store.db import Store
+
+from .support import wait_for
 
 # 10 steps an epoch, 3 epochs: 30 steps.
 CONFIG = {
@@ -28,36 +24,6 @@ CONFIG = {
 }  # fmt: skip
 TOTAL_STEPS = 30
 SLOW = 40.0  # mini-batches a second: slow enough to pause or kill a run mid-way
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-    return value
-
-
-@pytest.fixture
-def make_manager(tmp_path: Path, mnist_dir: Path):
-    managers: list[RunManager] = []
-
-    def make(max_runs: int = 1) -> RunManager:
-        manager = RunManager(
-            Store(tmp_path / "db.sqlite3"),
-            tmp_path / "runs",
-            DataSource(mnist_dir, tmp_path / "cache", download=False),
-            max_runs=max_runs,
-            flush_interval=0.2,
-            paused_slot_seconds=0.5,
-        )
-        manager.start()
-        managers.append(manager)
-        return manager
-
-    yield make
-    for manager in managers:
-        manager.shutdown()
 
 
 def _final_params(manager: RunManager, run: Run) -> np.ndarray:
@@ -72,7 +38,7 @@ def _checkpoint(manager: RunManager, run: Run) -> tuple[np.ndarray, int]:
 
 
 def test_a_paused_run_gives_its_slot_back_and_continues_from_its_checkpoint(make_manager) -> None:
-    manager = make_manager(max_runs=1)
+    manager = make_manager(max_runs=1, paused_slot_seconds=0.5)
     expected = _final_params(manager, manager.create(None, CONFIG))  # never interrupted
 
     run = manager.create(None, CONFIG)
@@ -103,7 +69,7 @@ def test_a_paused_run_gives_its_slot_back_and_continues_from_its_checkpoint(make
 
 
 def test_failed_and_interrupted_runs_resume_from_their_last_checkpoint(make_manager) -> None:
-    manager = make_manager(max_runs=1)
+    manager = make_manager(max_runs=1, paused_slot_seconds=0.5)
     expected = _final_params(manager, manager.create(None, CONFIG))
 
     run = manager.create(None, CONFIG)
@@ -124,7 +90,7 @@ def test_failed_and_interrupted_runs_resume_from_their_last_checkpoint(make_mana
     manager.set_speed(later.id, SLOW)
     wait_for(lambda: later.evaluations and later.current_step() > 10)
     manager.shutdown()  # the server stops: the run is interrupted, its checkpoint kept
-    restarted = make_manager(max_runs=1)
+    restarted = make_manager(max_runs=1, paused_slot_seconds=0.5)
     again = restarted.get(later.id)
     assert again.status == "interrupted"
     restarted.resume(later.id)
@@ -132,7 +98,7 @@ def test_failed_and_interrupted_runs_resume_from_their_last_checkpoint(make_mana
 
 
 def test_a_run_without_a_checkpoint_cannot_resume(make_manager) -> None:
-    manager = make_manager(max_runs=1)
+    manager = make_manager(max_runs=1, paused_slot_seconds=0.5)
     blocker = manager.create(None, {**CONFIG, "epochs": 100})
     queued = manager.create(None, CONFIG)
     manager.stop(queued.id)  # cancelled before it trained: stopped, no weights
