@@ -8,6 +8,7 @@ goes to stderr, so stdout carries only results (with --json: JSON).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import json
 import math
@@ -181,10 +182,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ("data_dir", args.data_dir),
             ("mnist_dir", args.mnist_dir),
             ("cache_dir", args.cache_dir),
+            ("ray_address", args.ray),
         )
         if value is not None
     }
     settings = Settings(**given)
+    if settings.executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise CLIError('the ray executor needs Ray: pip install "nn-playground[ray]"')
     warning = exposure_warning(settings.host)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
@@ -500,6 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default $NNP_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="port (default $NNP_PORT or 8000)")
     serve.add_argument("--data-dir", type=Path, help="where runs and saved models are kept")
+    serve.add_argument(
+        "--ray",
+        metavar="HOST:PORT",
+        help="train runs on the Ray cluster whose head is here (default $NNP_RAY_ADDRESS; "
+        "none: worker processes on this machine)",
+    )
     _add_data_options(serve)
     serve.set_defaults(func=cmd_serve)
 

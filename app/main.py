@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             max_runs=settings.max_runs,
             max_queued=settings.max_queued,
-            executor=make_executor(settings.executor),
+            executor=make_executor(settings.executor, settings.ray_address),
             paused_slot_seconds=settings.paused_slot_seconds,
         )
         manager.start()

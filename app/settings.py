@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.runs.executor import ExecutorName
@@ -38,8 +38,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    max_runs: int = Field(
-        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Concurrent training runs"
+    max_runs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Concurrent training runs (default: this machine's cores, or with Ray the "
+        "cluster's CPUs)",
     )
     max_queued: int = Field(
         default=100, ge=0, description="Runs that may wait for a free slot before POST gets 429"
@@ -50,7 +53,14 @@ class Settings(BaseSettings):
         description="A run paused this long checkpoints and gives its training slot back",
     )
     executor: ExecutorName = Field(
-        default="local", description="Where runs train: local = a worker process per run"
+        default="local",
+        description="Where runs train: local = a worker process per run on this machine, "
+        "ray = a Ray actor per run on a cluster (the default when ray_address is set)",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster's head as HOST:PORT (e.g. 10.0.0.5:6379); implies "
+        'executor=ray; needs pip install "nn-playground[ray]"',
     )
     max_request_bytes: int = Field(default=2_000_000, ge=1024, description="Largest request body")
     max_model_bytes: int = Field(default=20_000_000, ge=1024, description="Largest uploaded .npz")
@@ -72,6 +82,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Extra origins (JSON list, e.g. ["http://pc:8000"]) allowed to mutate',
     )
+
+    @model_validator(mode="after")
+    def _ray_address_means_ray(self) -> Settings:
+        if self.ray_address and "executor" not in self.model_fields_set:
+            self.executor = "ray"
+        return self
+
     mnist_download: bool = Field(
         default=True, description="Download MNIST on first use when it is not found locally"
     )

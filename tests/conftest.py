@@ -8,6 +8,25 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Set by tests/runs/test_on_ray.py for the run suite it runs again inside its Ray cluster.
+RAY_ADDRESS_ENV = "NNP_TEST_RAY_ADDRESS"
+
+
+def executor_under_test() -> str:
+    """`ray` inside the test cluster's network namespace, else `local`."""
+    return "ray" if os.environ.get(RAY_ADDRESS_ENV) else "local"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # The run suite is parametrised by executor (tests that use `executor_name`, directly or
+    # through `settings` / `make_manager`): [local] here, [ray] in the cluster's run of it.
+    if "executor_name" in metafunc.fixturenames:
+        metafunc.parametrize("executor_name", [executor_under_test()], scope="session")
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> str | None:
+    return os.environ.get(RAY_ADDRESS_ENV) or None
 
 
 def _has_mnist(path: Path) -> bool:

@@ -16,6 +16,7 @@ from app.api.finite import NonFiniteAnswer
 from app.api.schemas import ErrorResponse
 from app.api.security import MUTATIONS
 from app.data.mnist import MNISTUnavailable
+from app.runs.executor import ExecutorUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
 from app.store.models import (
     ModelNotFound,
@@ -144,6 +145,7 @@ def install(app: FastAPI) -> None:
         UploadLimitReached: 409,
         TooManyRuns: 429,
         MNISTUnavailable: 503,
+        ExecutorUnavailable: 503,
     }
     for exc_type, status in mapping.items():
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
 from app.presets import PRESETS
+from app.runs.executor import ExecutorName
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
@@ -276,6 +277,14 @@ class History(BaseModel):
     evaluations: list[Evaluation]
 
 
+class Placement(BaseModel):
+    executor: ExecutorName
+    pid: int | None = Field(description="the worker process, on its node")
+    node_id: str | None = Field(description="the Ray node's id; null on the local executor")
+    node_ip: str | None = Field(description="the Ray node's address; null on the local executor")
+    description: str = Field(description='e.g. "worker process 4242 on the server\'s machine"')
+
+
 class RunInfo(BaseModel):
     id: str
     status: RunStatus
@@ -298,6 +307,9 @@ class RunInfo(BaseModel):
     )
     best_test_accuracy: float | None = Field(
         default=None, description="the best test accuracy of its evaluations so far"
+    )
+    placement: Placement | None = Field(
+        default=None, description="where its latest worker trained (null before it started)"
     )
     progress: Progress
     latest: Latest | None

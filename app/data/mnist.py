@@ -8,13 +8,14 @@ Every file is accepted gzip-compressed (``<name>.gz``) or uncompressed (``<name>
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,9 +339,40 @@ def download_mnist(
         path = _file_in(cache_dir, name)
         return path is not None and _payload_digest(path) == checksums[name]
 
-    todo = [n for n in names if not present(n)]
-    if not todo:
-        return cache_dir
+    # One download per machine: another process (a second run's worker) waits here, then finds
+    # the files present.
+    with _cache_lock(cache_dir):
+        todo = [n for n in names if not present(n)]
+        if todo:
+            _download_missing(cache_dir, todo, mirrors, progress, client, checksums, timeout)
+    return cache_dir
+
+
+@contextlib.contextmanager
+def _cache_lock(cache_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the cache folder across processes (none where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: concurrent downloads just both write (atomically)
+        yield
+        return
+    folder = os.open(cache_dir, os.O_RDONLY)  # the folder itself: no lock file left behind
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
+
+
+def _download_missing(
+    cache_dir: Path,
+    todo: list[str],
+    mirrors: Sequence[str],
+    progress: Progress | None,
+    client: httpx.Client | None,
+    checksums: Mapping[str, str],
+    timeout: float,
+) -> None:
 
     own_client = client is None
     if client is None:
@@ -372,12 +404,11 @@ def download_mnist(
                 tried = "; ".join(failures) if failures else "no mirrors configured"
                 raise MNISTUnavailable(
                     f"Could not download MNIST file {name}.gz from any mirror: {tried}. "
-                    f"To install MNIST by hand, {_manual_hint(names, cache_dir)}."
+                    f"To install MNIST by hand, {_manual_hint(todo, cache_dir)}."
                 )
     finally:
         if own_client:
             client.close()
-    return cache_dir
 
 
 # --- loading ------------------------------------------------------------------------------

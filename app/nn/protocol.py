@@ -47,6 +47,7 @@ class MetricsEvent:
     epoch_index: int  # 0-based epoch being trained
     epoch_fraction: float  # 0..1 of that epoch done
     eta_seconds: float  # estimated seconds left, from the run's pace so far (pauses excluded)
+    emitted_at: float = 0.0  # Unix time when the trainer emitted it (how fresh a watcher's view is)
 
 
 @dataclass

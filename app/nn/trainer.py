@@ -473,6 +473,7 @@ class Trainer:
                 epoch_index=epoch,
                 epoch_fraction=fraction,
                 eta_seconds=(self.total_steps - self.step_count) * per_step + evals_left * per_eval,
+                emitted_at=time.time(),
             )
         )
 

@@ -1,7 +1,8 @@
 """Where runs train: the executor interface, and the messages that cross it.
 
 The web process never trains. It hands a `Job` to an `Executor`, which trains it somewhere
-else (`local`: a worker process of this machine, see app/runs/local.py) and calls back with
+else (`local`: a worker process of this machine, see app/runs/local.py; `ray`: an actor on a
+Ray cluster, see app/runs/ray_executor.py) and calls back with
 `WorkerMessage`s on a thread of its own. The run manager controls the job through the
 `RunHandle` it got back: `send` a control command (fire and forget; the outcome arrives as a
 `StatusEvent`), or `request` a reply (weights, a probe) and wait for it.
@@ -27,7 +28,7 @@ from app.nn.protocol import (
 )
 from app.nn.trainer import TrainConfig
 
-ExecutorName = Literal["local"]  # the choices of NNP_EXECUTOR ("ray" is the next one)
+ExecutorName = Literal["local", "ray"]  # the choices of NNP_EXECUTOR
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
 
 
@@ -50,6 +51,30 @@ class Job:
     # Continue from these weights, after `resume.step` steps (a parked, interrupted or failed
     # run resumed from its checkpoint); None: a new run.
     resume: Weights | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a job trains."""
+
+    executor: ExecutorName
+    pid: int | None  # the worker process (on its node)
+    node_id: str | None = None  # the Ray node (hex id); None on the local executor
+    node_ip: str | None = None
+
+    def describe(self) -> str:
+        if self.node_id is None:
+            return f"worker process {self.pid} on the server's machine"
+        return f"Ray node {self.node_id[:12]} at {self.node_ip} (worker process {self.pid})"
+
+    def to_dict(self) -> dict[str, str | int | None]:
+        return {
+            "executor": self.executor,
+            "pid": self.pid,
+            "node_id": self.node_id,
+            "node_ip": self.node_ip,
+            "description": self.describe(),
+        }
 
 
 # ---- messages from a worker, besides the trainer's own events ---------------------------------
@@ -90,6 +115,11 @@ class NotReady(RuntimeError):
     """A request could not be answered yet: the worker has not started training."""
 
 
+class ExecutorUnavailable(RuntimeError):
+    """The executor cannot take a job now (e.g. the Ray cluster is unreachable); the message
+    names where it tried."""
+
+
 class RunHandle(Protocol):
     """One job while it trains."""
 
@@ -109,9 +139,18 @@ class RunHandle(Protocol):
     def join(self, timeout: float) -> bool:
         """Wait until the worker has exited and its last message was delivered."""
 
+    def placement(self) -> Placement | None:
+        """Where the job trains; None until it is known (a Ray actor being placed)."""
+
 
 class Executor(Protocol):
     name: ExecutorName
+
+    def capacity(self) -> int:
+        """How many jobs can train at once (the manager's default number of slots)."""
+
+    def check(self) -> None:
+        """Raise ExecutorUnavailable when a job started now could not train."""
 
     def start(self, job: Job, on_message: Callable[[WorkerMessage], None]) -> RunHandle:
         """Start training `job`; `on_message` is called on an executor thread, in order."""
@@ -120,9 +159,15 @@ class Executor(Protocol):
         """Release what the executor holds (after every job has ended)."""
 
 
-def make_executor(name: ExecutorName) -> Executor:
+def make_executor(name: ExecutorName, ray_address: str | None = None) -> Executor:
+    """The executor called `name`; `ray_address` is the Ray cluster's HOST:PORT (None: the
+    cluster `ray start` started on this machine)."""
     if name == "local":
         from app.runs.local import LocalExecutor
 
         return LocalExecutor()
+    if name == "ray":
+        from app.runs.ray_executor import RayExecutor
+
+        return RayExecutor(ray_address)
     raise ValueError(f"unknown executor {name!r}: choose {', '.join(EXECUTORS)}")

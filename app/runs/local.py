@@ -30,33 +30,30 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import get_args
 
-from app.data.mnist import MNIST, MNISTUnavailable, load_mnist
 from app.nn.protocol import (
     Control,
     MetricsEvent,
     Query,
     Reply,
-    Stop,
     TrainerEvent,
 )
-from app.nn.trainer import Trainer
 from app.runs.executor import (
     Download,
     Ended,
     ExecutorName,
     Job,
     NotReady,
+    Placement,
     WorkerDied,
     WorkerGone,
     WorkerMessage,
 )
+from app.runs.worker import WorkerState, train_job
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.02  # metrics leave the worker at most this long after the trainer emits them
-DOWNLOAD_EVERY = 0.1  # seconds between download progress messages
 EXIT_GRACE = 5.0  # seconds the reader waits for the process to exit after its pipe closed
-STOPPED_REASON = "stopped by request"
 
 
 @dataclass(frozen=True)
@@ -139,6 +136,9 @@ class LocalHandle:
     def join(self, timeout: float) -> bool:
         return self._done.wait(timeout)
 
+    def placement(self) -> Placement:
+        return Placement("local", self._process.pid)
+
     def _send(self, message: Control | Request) -> bool:
         with self._send_lock:
             try:
@@ -210,6 +210,12 @@ class LocalExecutor:
     def __init__(self) -> None:
         self._context = multiprocessing.get_context("spawn")
 
+    def capacity(self) -> int:
+        return os.cpu_count() or 1
+
+    def check(self) -> None:
+        pass  # this machine can always start a process (a failure fails that run visibly)
+
     def start(self, job: Job, on_message: Callable[[WorkerMessage], None]) -> LocalHandle:
         parent_end, child_end = self._context.Pipe(duplex=True)
         process = self._context.Process(
@@ -239,7 +245,7 @@ class Outbox:
         self._metrics: list[MetricsEvent] = []
         self._last_flush = time.monotonic()
 
-    def emit(self, event: TrainerEvent) -> None:
+    def emit(self, event: WorkerMessage) -> None:
         """The trainer's callback (its thread): metrics wait for the next flush."""
         if isinstance(event, MetricsEvent):
             with self._lock:
@@ -266,53 +272,28 @@ class Outbox:
         self._last_flush = time.monotonic()
 
 
-class _Cancelled(Exception):
-    """Stop arrived while MNIST was still loading."""
-
-
-class WorkerState:
-    """The worker's trainer once it exists; commands that came before it wait here."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.trainer: Trainer | None = None
-        self.early: list[Control] = []
-        self.stopped = False
-
-    def obey(self, message: Control | Request, outbox: Outbox) -> None:
-        with self.lock:
-            trainer = self.trainer
-            if trainer is None and not isinstance(message, Request):
-                self.early.append(message)
-                self.stopped = self.stopped or isinstance(message, Stop)
-                return
-        if isinstance(message, Request):
-            if trainer is None:
-                outbox.send(Answer(message.id, None, "the run has not started training yet"))
-            else:
-                outbox.send(Answer(message.id, trainer.handle(message.query)))
-        elif trainer is not None:
-            trainer.handle(message)
-
-    def attach(self, trainer: Trainer) -> None:
-        with self.lock:
-            for command in self.early:
-                trainer.handle(command)
-            self.trainer = trainer
-
-
 def _serve_commands(conn: Connection, outbox: Outbox, state: WorkerState, parent: int) -> None:
     """The worker's command thread: obey the server, flush metrics, exit when it is gone."""
     try:
         while os.getppid() == parent:
             if conn.poll(FLUSH_SECONDS):
-                state.obey(conn.recv(), outbox)
+                _obey(conn.recv(), outbox, state)
             outbox.flush_if_due()
     except (EOFError, OSError):
         pass
     except Exception:
         log.exception("worker command thread failed")
     os._exit(0)  # the server is gone (or the pipe broke): nobody is listening any more
+
+
+def _obey(message: Control | Request, outbox: Outbox, state: WorkerState) -> None:
+    if not isinstance(message, Request):
+        state.obey(message)
+        return
+    try:
+        outbox.send(Answer(message.id, state.answer(message.query)))
+    except NotReady as exc:
+        outbox.send(Answer(message.id, None, str(exc)))
 
 
 def worker_main(conn: Connection, job: Job, parent: int) -> None:
@@ -328,65 +309,10 @@ def worker_main(conn: Connection, job: Job, parent: int) -> None:
     threading.Thread(
         target=_serve_commands, args=(conn, outbox, state, parent), name="commands", daemon=True
     ).start()
-    try:
-        ended = _train(job, outbox, state)
-    except Exception as exc:  # reported as the run's failure, never silently
-        ended = Ended("failed", f"{type(exc).__name__}: {exc}", None)
+    ended = train_job(job, outbox.emit, state)
     with contextlib.suppress(OSError):
         outbox.send(ended)
     conn.close()
-
-
-def _train(job: Job, outbox: Outbox, state: WorkerState) -> Ended:
-    try:
-        data = _load_mnist(job, outbox, state)
-    except _Cancelled:
-        return Ended("stopped", STOPPED_REASON, None)
-    except MNISTUnavailable as exc:
-        return Ended("failed", str(exc), None)
-    resume = job.resume
-    trainer = Trainer(
-        job.config,
-        data,
-        on_event=outbox.emit,
-        checkpoint_seconds=job.checkpoint_seconds,
-        network=resume.network() if resume is not None else None,
-        start_step=resume.step if resume is not None else 0,
-    )
-    state.attach(trainer)
-    try:
-        trainer.run()
-    except Exception:  # the trainer has recorded the failure as its status and reason
-        log.exception("run %s failed", job.run_id)
-    status = trainer.status if trainer.status != "pending" else "failed"
-    return Ended(status, trainer.reason, trainer.weights())
-
-
-def _load_mnist(job: Job, outbox: Outbox, state: WorkerState) -> MNIST:
-    last = 0.0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal last
-        if state.stopped:
-            raise _Cancelled
-        now = time.monotonic()
-        if now - last >= DOWNLOAD_EVERY or done >= total:
-            last = now
-            outbox.send(Download(int(done), int(total)))
-
-    source = job.data
-    if source.mirrors:
-        data = load_mnist(
-            source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
-            mirrors=source.mirrors,
-        )  # fmt: skip
-    else:
-        data = load_mnist(
-            source.mnist_dir, source.cache_dir, download=source.download, progress=progress
-        )
-    if state.stopped:
-        raise _Cancelled
-    return data
 
 
 WORKER_MESSAGES = (*get_args(TrainerEvent), Download, Ended)

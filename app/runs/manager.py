@@ -90,7 +90,7 @@ class RunManager:
         runs_dir: Path,
         data: DataSource,
         *,
-        max_runs: int,
+        max_runs: int | None = None,
         max_queued: int = 100,
         executor: Executor | None = None,
         flush_interval: float = 2.0,
@@ -99,7 +99,7 @@ class RunManager:
         self.store = store
         self.runs_dir = runs_dir
         self.data = data
-        self.max_runs = max_runs
+        self._max_runs = max_runs  # None: as many as the executor can train at once
         self.max_queued = max_queued
         self.executor = executor or make_executor("local")
         self.flush_interval = flush_interval
@@ -111,6 +111,12 @@ class RunManager:
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
         self._test_labels: np.ndarray | None = None
+
+    @property
+    def max_runs(self) -> int:
+        """Slots: runs that train at once (NNP_MAX_RUNS, or the executor's capacity: this
+        machine's cores, or the Ray cluster's CPUs as it is now)."""
+        return self._max_runs if self._max_runs is not None else self.executor.capacity()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -178,6 +184,7 @@ class RunManager:
         config_dict = dict(config.to_dict())
         if preset is not None:
             config_dict["preset"] = preset
+        self.executor.check()  # ExecutorUnavailable (e.g. the cluster is unreachable) first
         with self._lock:
             if len(self._slots) >= self.max_runs and len(self._queue) >= self.max_queued:
                 raise TooManyRuns(
@@ -231,6 +238,7 @@ class RunManager:
         weights = run.final_weights or self._load_final(run)
         if weights is None:
             raise RunStateError(f"run {run.id} is {run.status} and has no checkpoint to resume")
+        self.executor.check()
         with self._lock:
             if run.status not in RESUMABLE and not run.parked:
                 raise RunStateError(f"run {run.id} is {run.status}; it cannot resume")
@@ -515,10 +523,14 @@ class RunManager:
             status, reason = "interrupted", SHUTDOWN_REASON
         elif run.stop_requested and status in ("failed", "stopped"):
             status, reason = "stopped", STOPPED_REASON  # killed after a stop that hung
+        with self._lock:  # free before the status changes: whoever sees it ended finds a slot
+            held = run.id in self._slots
+            self._slots.discard(run.id)
         self._finish(run, status, reason, weights)
         if weights is None and run.final_weights is None:
             self._load_final(run)  # its last checkpoint, for probes and the network view
-        self._release(run)
+        if held:
+            self._fill_slots()
 
     def test_labels(self) -> np.ndarray | None:
         """The MNIST test labels, for the mistakes gallery (the worker has just loaded them)."""

@@ -32,7 +32,7 @@ from app.nn.protocol import (
     Status,
     Weights,
 )
-from app.runs.executor import Download, NotReady, RunHandle, WorkerGone
+from app.runs.executor import Download, NotReady, Placement, RunHandle, WorkerGone
 from app.store.db import METRIC_KEYS, StoredRun
 
 LIVE = LIVE_STATUSES  # the vocabulary is declared in app/nn/protocol.py
@@ -123,6 +123,8 @@ class Run:
 
     # History, columnar (see the module docstring for the append order that makes reads safe).
     steps: list[int] = field(default_factory=list)
+    # When the trainer emitted each point (Unix time; in memory only, for live watchers).
+    emitted: list[float] = field(default_factory=list)
     epochs: list[float] = field(default_factory=list)
     costs: list[float | None] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
@@ -138,6 +140,7 @@ class Run:
 
     # Process-local machinery (none of it persisted).
     handle: RunHandle | None = None  # its worker, from launch until the run ends
+    placement: Placement | None = None  # where its latest worker trained
     final_weights: Weights | None = None  # the weights it ended with (or its weight file's)
     stop_requested: bool = False
     shutting_down: bool = False
@@ -187,6 +190,18 @@ class Run:
             "eta_seconds": state.get("eta_seconds") if self.live else None,
         }
 
+    def where(self) -> dict[str, str | int | None] | None:
+        handle = self.handle
+        if handle is not None:
+            self.placement = handle.placement() or self.placement
+        return self.placement.to_dict() if self.placement is not None else None
+
+    def emitted_at(self, end: int) -> float | None:
+        """When the trainer emitted point `end - 1` (None for points loaded from the store)."""
+        offset = len(self.accuracies) - len(self.emitted)  # stored points have no time
+        index = end - 1 - offset
+        return self.emitted[index] if 0 <= index < len(self.emitted) else None
+
     def history_length(self) -> int:
         return len(self.accuracies)
 
@@ -213,6 +228,7 @@ class Run:
             "speed": self.speed,
             "parked": self.parked,
             "best_test_accuracy": self.best_test_accuracy(),
+            "placement": self.where(),
             "progress": self.progress(),
             "latest": self.latest,
         }
@@ -226,6 +242,7 @@ class Run:
         """The hot path (every `report_every` steps): appends and a few assignments, no I/O."""
         cost = finite_or_none(event.cost)
         accuracy = float(event.batch_accuracy)
+        self.emitted.append(float(event.emitted_at))
         self.steps.append(int(event.step))
         self.epochs.append(round(float(event.epoch), 5))
         self.costs.append(cost)

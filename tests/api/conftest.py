@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 import app.main as main
 from app.nn.network import Network
 from app.nn.serialize import save_model
+from app.runs.executor import ExecutorName
 from app.settings import Settings
 
 
@@ -28,8 +29,12 @@ def shipped_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, mnist_dir: Path) -> Settings:
+def settings(
+    tmp_path: Path, mnist_dir: Path, executor_name: ExecutorName, ray_address: str | None
+) -> Settings:
     return Settings(
+        executor=executor_name,
+        ray_address=ray_address,
         data_dir=tmp_path / "data",
         mnist_dir=mnist_dir,
         cache_dir=tmp_path / "cache",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,6 +35,8 @@ def mirror_server() -> Iterator[MirrorServer]:
                 self.wfile.write(body[:cut_at])
 
         def do_GET(self) -> None:
+            assert server_state is not None
+            time.sleep(server_state.delay)  # a slow mirror, not a synchronisation
             self._answer(with_body=True)
 
         def do_HEAD(self) -> None:

@@ -46,6 +46,7 @@ class MirrorServer:
     base: str
     routes: dict[str, tuple[int, bytes, int | None]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    delay: float = 0.0  # seconds each GET waits before answering: a slow mirror
 
     def url(self, prefix: str) -> str:
         return f"{self.base}/{prefix}/"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import multiprocessing
 import socket
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -200,3 +202,34 @@ def test_an_unreachable_mirror_is_not_retried_for_every_file(
         )
     assert sum(url.startswith(refused) for url in attempts) == 1  # 4 files, one try
     assert len(list(tmp_path.iterdir())) == 4
+
+
+def _download_when_told(go, cache: Path, mirror: str, checksums: dict[str, str]) -> None:
+    go.wait(30)
+    download_mnist(cache, mirrors=[mirror], checksums=checksums)
+
+
+def test_processes_downloading_at_once_fetch_each_file_once(
+    tmp_path: Path, mirror_server: MirrorServer, fake_mnist: FakeMNIST
+) -> None:
+    # Runs starting together on one machine (or one Ray node) share its cache: one download.
+    good = mirror_server.serve("good", fake_mnist.gz)
+    mirror_server.delay = 0.3  # slow enough that the three would overlap without the lock
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    workers = [
+        context.Process(
+            target=_download_when_told, args=(go, tmp_path, good, dict(fake_mnist.checksums))
+        )
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    go.set()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    gets = Counter(path for method, path in mirror_server.requests if method == "GET")
+    assert sorted(gets) == sorted(f"/good/{name}.gz" for name in fake_mnist.gz)
+    assert set(gets.values()) == {1}, gets
+    assert load_mnist(tmp_path, tmp_path, download=False, checksums=fake_mnist.checksums)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from types import SimpleNamespace
 
 import pytest
 
+from app.nn.protocol import MetricsEvent
 from app.runs import fanout
 from app.runs.fanout import MAX_QUEUE, RunHub, Watcher
 from app.runs.run import Run
@@ -22,10 +22,11 @@ def add_points(run: Run, n: int) -> None:
     for _ in range(n):
         step = len(run.steps) + 1
         run.record_metrics(
-            SimpleNamespace(
+            MetricsEvent(
                 step=step, epoch=step / 100, samples_seen=step * 32, cost=1 / step,
                 batch_accuracy=0.5, samples_per_second=1000.0, learning_rate=0.01,
-                eta_seconds=1.0,
+                epoch_index=0, epoch_fraction=step / 100, eta_seconds=1.0,
+                emitted_at=1_000_000.0 + step,
             )
         )  # fmt: skip
 

@@ -20,8 +20,8 @@ def test_a_run_trains_in_its_worker_process_and_is_persisted(make_manager, tmp_p
     manager = make_manager()
     run = manager.create("3b1b", SHORT)
     assert run.handle is not None
-    pid = wait_for(lambda: run.handle.pid)
-    assert pid != os.getpid()
+    placement = wait_for(lambda: run.handle.placement())
+    assert placement.pid != os.getpid()
     wait_for(lambda: run.status == "finished")
     assert run.handle.join(5) and not run.handle.alive()
     assert (tmp_path / "runs" / f"{run.id}.npz").exists()  # final weights, atomically written

@@ -33,7 +33,7 @@ RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
     "",
     response_model=RunInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(422, 429),
+    responses=responses(422, 429, 503),
 )
 def create_run(body: RunCreate, runs: RunsDep) -> Response | dict[str, Any]:
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
@@ -78,7 +78,9 @@ def pause_run(run_id: RunId, runs: RunsDep) -> dict:
     return runs.pause(run_id).info(history=False)
 
 
-@router.post("/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429))
+@router.post(
+    "/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429, 503)
+)
 def resume_run(run_id: RunId, runs: RunsDep) -> dict:
     """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
     slot and continues from its checkpoint."""

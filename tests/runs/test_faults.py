@@ -1,12 +1,10 @@
-"""The local executor's faults and the queue, with real worker processes on real MNIST."""
+"""Faults and the queue on the executor under test (real worker processes or Ray actors, real
+MNIST): a killed worker, a killed server, more runs than slots."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,15 +14,31 @@ import pytest
 
 from app.nn.serialize import load_model
 from app.runs.manager import TooManyRuns
+from app.runs.run import Run
 
-from .support import wait_for
+from .support import children_of, free_port, running, serve, wait_for, wait_up
 
-REPO = Path(__file__).resolve().parents[2]
 SHORT = {"epochs": 1, "train_subset": 1500, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
 
 
-def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> None:
+# What a run's reason says after `kill -9` of its worker, on each executor.
+KILLED_SAYS = {
+    "local": "the worker process died (killed by SIGKILL)",
+    "ray": "its Ray worker died",
+}
+
+
+def worker_pid(run: Run) -> int:
+    """The process that trains `run` (on this machine: the test cluster's nodes are local)."""
+    placement = wait_for(lambda: run.handle is not None and run.handle.placement())
+    assert placement.pid is not None and placement.pid != os.getpid()
+    return placement.pid
+
+
+def test_a_killed_worker_fails_its_run_and_the_others_carry_on(
+    make_manager, executor_name: str
+) -> None:
     manager = make_manager(max_runs=2)
     victim, survivor = manager.create(None, LONG), manager.create(None, LONG)
     for run in (victim, survivor):
@@ -33,9 +47,9 @@ def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> 
     wait_for(lambda: victim.evaluations, what="a first epoch")
     checkpoint = manager.runs_dir / f"{victim.id}.npz"
     wait_for(checkpoint.exists, what="the first checkpoint")
-    os.kill(victim.handle.pid, signal.SIGKILL)
+    os.kill(worker_pid(victim), signal.SIGKILL)
     wait_for(lambda: victim.status == "failed", what="the victim's failure")
-    assert "worker process died" in victim.reason and "SIGKILL" in victim.reason
+    assert KILLED_SAYS[executor_name] in victim.reason, victim.reason
     # Its weights are not lost: the last checkpoint is what save and /network use.
     network, metadata = load_model(checkpoint)
     assert metadata["checkpoint"] is True and metadata["step"] >= victim.steps[0]
@@ -44,7 +58,7 @@ def test_a_killed_worker_fails_its_run_and_the_others_carry_on(make_manager) -> 
     assert probe is not None and probe.step == metadata["step"]
     assert network.sizes == [784, 16, 10]
     (stored,) = [s for s in manager.store.load_runs() if s.id == victim.id]
-    assert stored.status == "failed" and "SIGKILL" in stored.reason
+    assert stored.status == "failed" and stored.reason == victim.reason
     # The other run still trains (its step moves on) and obeys.
     step = survivor.current_step()
     wait_for(lambda: survivor.current_step() > step, what="the survivor's progress")
@@ -90,69 +104,12 @@ def test_more_runs_than_slots_queue_and_all_finish(make_manager) -> None:
 # ---- the server process ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def running(pid: int) -> bool:
-    """A process that exists and is not a zombie (its parent not having reaped it yet)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def serve(data_dir: Path, mnist_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NNP_DATA_DIR": str(data_dir),
-        "NNP_MNIST_DIR": str(mnist_dir),
-        "NNP_MNIST_DOWNLOAD": "false",
-        "NNP_MAX_RUNS": "2",
-        "PYTHONPATH": str(REPO),
-    }
-    # What the nn-playground console script runs.
-    command = "import sys; from app.cli import main; sys.exit(main())"
-    return subprocess.Popen(
-        [sys.executable, "-c", command, "serve", "--port", str(port)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    def up() -> bool:
-        assert proc.poll() is None, "the server exited"
-        try:
-            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=60, what="the server to answer")
-
-
-def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> None:
+def test_no_worker_outlives_a_killed_server(
+    tmp_path: Path, mnist_dir: Path, executor_name: str, ray_address: str | None
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = serve(tmp_path / "data", mnist_dir, port)
+    proc = serve(tmp_path / "data", mnist_dir, port, ray_address)
     try:
         wait_up(url, proc)
         ids = [httpx.post(f"{url}/api/runs", json=LONG).json()["id"] for _ in range(2)]
@@ -163,8 +120,12 @@ def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> 
                 ],
                 what="the runs to train an epoch (and checkpoint it)",
             )
-        workers = wait_for(lambda: len(children_of(proc.pid)) >= 2 and children_of(proc.pid))
+        placements = [httpx.get(f"{url}/api/runs/{i}").json()["placement"] for i in ids]
+        assert {p["executor"] for p in placements} == {executor_name}
+        workers = [p["pid"] for p in placements]
         assert all(running(pid) for pid in workers)
+        if executor_name == "local":  # its own children; Ray's workers are the raylets'
+            assert set(workers) <= set(children_of(proc.pid))
         proc.kill()
         proc.wait(10)
         began = time.monotonic()
@@ -175,7 +136,7 @@ def test_no_worker_outlives_a_killed_server(tmp_path: Path, mnist_dir: Path) -> 
             proc.kill()
         proc.wait(10)
     # On restart, the runs it was training show `interrupted`.
-    proc = serve(tmp_path / "data", mnist_dir, port)
+    proc = serve(tmp_path / "data", mnist_dir, port, ray_address)
     try:
         wait_up(url, proc)
         for run_id in ids:

@@ -1,0 +1,128 @@
+"""What every executor's worker does, wherever it runs: load MNIST, train one job, report.
+
+The executors differ only in how messages travel (app/runs/local.py: a pipe to a process of
+this machine; app/runs/ray_bridge.py: a Ray actor's method calls). Both hand `train_job` a
+function that sends one `WorkerMessage` back, and feed commands to a `WorkerState`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from app.data.mnist import MNIST, MNISTUnavailable, load_mnist
+from app.nn.protocol import Control, Query, Reply, Stop
+from app.nn.trainer import Trainer
+from app.runs.executor import Download, Ended, Job, NotReady, WorkerMessage
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_EVERY = 0.1  # seconds between download progress messages
+STOPPED_REASON = "stopped by request"
+NOT_TRAINING = "the run has not started training yet"
+
+Emit = Callable[[WorkerMessage], None]
+
+
+class _Cancelled(Exception):
+    """Stop arrived while MNIST was still loading."""
+
+
+class WorkerState:
+    """The worker's trainer once it exists; commands that came before it wait here."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.trainer: Trainer | None = None
+        self.early: list[Control] = []
+        self.stopped = False
+
+    def obey(self, command: Control) -> None:
+        with self.lock:
+            trainer = self.trainer
+            if trainer is None:
+                self.early.append(command)
+                self.stopped = self.stopped or isinstance(command, Stop)
+                return
+        trainer.handle(command)
+
+    def answer(self, query: Query) -> Reply:
+        """The trainer's reply; NotReady before it trains."""
+        with self.lock:
+            trainer = self.trainer
+        if trainer is None:
+            raise NotReady(NOT_TRAINING)
+        reply = trainer.handle(query)
+        if reply is None:  # every query has a reply; None would be a trainer bug
+            raise NotReady(f"the trainer did not answer {type(query).__name__}")
+        return reply
+
+    def attach(self, trainer: Trainer) -> None:
+        with self.lock:
+            for command in self.early:
+                trainer.handle(command)
+            self.trainer = trainer
+
+
+def train_job(job: Job, emit: Emit, state: WorkerState) -> Ended:
+    """Load MNIST (reporting download progress), train, and return the final word; never
+    raises: a failure is the run's `failed` status with the reason."""
+    try:
+        return _train(job, emit, state)
+    except Exception as exc:  # reported as the run's failure, never silently
+        log.exception("run %s failed", job.run_id)
+        return Ended("failed", f"{type(exc).__name__}: {exc}", None)
+
+
+def _train(job: Job, emit: Emit, state: WorkerState) -> Ended:
+    try:
+        data = _load_mnist(job, emit, state)
+    except _Cancelled:
+        return Ended("stopped", STOPPED_REASON, None)
+    except MNISTUnavailable as exc:
+        return Ended("failed", str(exc), None)
+    resume = job.resume
+    trainer = Trainer(
+        job.config,
+        data,
+        on_event=emit,
+        checkpoint_seconds=job.checkpoint_seconds,
+        network=resume.network() if resume is not None else None,
+        start_step=resume.step if resume is not None else 0,
+    )
+    state.attach(trainer)
+    try:
+        trainer.run()
+    except Exception:  # the trainer has recorded the failure as its status and reason
+        log.exception("run %s failed", job.run_id)
+    status = trainer.status if trainer.status != "pending" else "failed"
+    return Ended(status, trainer.reason, trainer.weights())
+
+
+def _load_mnist(job: Job, emit: Emit, state: WorkerState) -> MNIST:
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if state.stopped:
+            raise _Cancelled
+        now = time.monotonic()
+        if now - last >= DOWNLOAD_EVERY or done >= total:
+            last = now
+            emit(Download(int(done), int(total)))
+
+    source = job.data
+    if source.mirrors:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
+            mirrors=source.mirrors,
+        )  # fmt: skip
+    else:
+        data = load_mnist(
+            source.mnist_dir, source.cache_dir, download=source.download, progress=progress
+        )
+    if state.stopped:
+        raise _Cancelled
+    return data
