@@ -9,9 +9,18 @@ Starts a real server (see load_predict.py) and measures, in one go:
 3. the first metrics event's latency after `POST /api/runs` (median of a few; bar ≤ 1.5 s);
 4. 30 clients that each start a short run at once and watch it over the WebSocket: how many
    were created, how many finished, and whether every watcher's history equals
-   `GET /api/runs/{id}` (bar: all 30, all 30, all equal).
+   `GET /api/runs/{id}` (bar: all 30, all 30, all equal);
+5. 100 WebSocket watchers on one run: its throughput with and without them (bar: < 5% cost;
+   bench/ws_watchers.py's alternating windows);
+6. `POST /api/predict` (a 280×280 PNG, the default model) while two runs train: p50 and p99
+   of 1,000 sequential requests (bar: p99 ≤ 10 ms);
+7. on a two-node Ray cluster (each node `--num-cpus=1`, in a network namespace of its own, as
+   in the tests): two runs, where they trained, the CPU their Ray workers and the web server
+   used, and how long after the trainer emitted them metrics reached a WebSocket watcher
+   (bar: one run per node, training CPU in the workers, p50 ≤ 100 ms). Needs root and the
+   [ray] extra; `--no-ray` skips it.
 
-    python bench/concurrency.py [--epochs 10] [--clients 30] [--latency-samples 3]
+    python bench/concurrency.py [--epochs 10] [--clients 30] [--latency-samples 3] [--no-ray]
 
 Numbers from a loaded machine mean little: run it with nothing else running.
 """
@@ -20,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,42 +41,58 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_predict import REPO, server
+from load_predict import REPO, digit_png, server
+from load_predict import measure as measure_predict
+from ws_watchers import measure_watchers, print_watchers
 
 ENDED = {"finished", "stopped", "diverged", "failed", "interrupted"}
 SHORT = {"preset": "3b1b", "epochs": 1, "train_subset": 5000, "validation_size": 1000}
 
 
 async def until_ended(client: httpx.AsyncClient, run_id: str) -> tuple[float, float, dict]:
-    """Poll a run; (time of its first metrics point, time it ended, its final info)."""
+    """Poll a run (the light list, 20 times a second: a full GET with its growing history would
+    cost the server, and so the trainers, real CPU); (time of its first training progress,
+    time it ended, its final info)."""
     first = None
     while True:
-        info = (await client.get(f"/api/runs/{run_id}")).json()
+        runs = (await client.get("/api/runs")).json()["runs"]
+        (info,) = [r for r in runs if r["id"] == run_id]
         now = time.perf_counter()
-        if first is None and info["history"]["metrics"]["step"]:
+        if first is None and info["progress"]["samples_seen"]:
             first = now
         if info["status"] in ENDED:
             return first or now, now, info
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
 
 
-async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> float:
-    """Seconds from starting `n` runs together to the last one's end."""
+async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> tuple[float, float]:
+    """Starting `n` runs together: (seconds from the POSTs to the last one's end, their samples
+    a second while training: all their samples over first metrics → last end)."""
     began = time.perf_counter()
     ids = [(await client.post("/api/runs", json=config)).json()["id"] for _ in range(n)]
     results = await asyncio.gather(*(until_ended(client, run_id) for run_id in ids))
     assert all(info["status"] == "finished" for _, _, info in results), results
-    return max(end for _, end, _ in results) - began
+    end = max(end for _, end, _ in results)
+    samples = sum(info["progress"]["samples_seen"] for _, _, info in results)
+    return end - began, samples / (end - min(first for first, _, _ in results))
 
 
 async def concurrency(client: httpx.AsyncClient, epochs: int) -> dict[str, float]:
     config = {"preset": "3b1b", "epochs": epochs}
-    one = await timed_runs(client, config, 1)
-    two = await timed_runs(client, config, 2)
-    return {"one_run_s": one, "two_runs_s": two, "aggregate_ratio": 2 * one / two}
+    one, one_rate = await timed_runs(client, config, 1)
+    two, two_rate = await timed_runs(client, config, 2)
+    return {
+        "one_run_s": one,
+        "two_runs_s": two,
+        "aggregate_ratio": 2 * one / two,  # end to end: worker start and MNIST load included
+        "one_samples_per_s": one_rate,
+        "two_samples_per_s": two_rate,
+        "training_ratio": two_rate / one_rate,  # while training
+    }
 
 
 def cli_samples_per_second(epochs: int) -> float:
@@ -148,7 +175,29 @@ async def many_clients(url: str, n: int) -> dict[str, float]:
     }
 
 
-async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+def predict_while_training(url: str, requests: int) -> dict[str, float]:
+    """p50/p99 of POST /api/predict (the default model) while two long 3b1b runs train."""
+    body = {"image": base64.b64encode(digit_png()).decode()}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        ids = [
+            client.post("/api/runs", json={"preset": "3b1b", "epochs": 200}).json()["id"]
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 60
+        while any(client.get(f"/api/runs/{i}").json()["status"] != "running" for i in ids):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the runs did not start")
+            time.sleep(0.1)
+        ms = measure_predict(client, body, requests)
+        rates = [client.get(f"/api/runs/{i}").json()["latest"]["samples_per_second"] for i in ids]
+        for run_id in ids:
+            client.post(f"/api/runs/{run_id}/stop")
+    p50, p99 = np.percentile(ms, [50, 99])
+    return {"p50_ms": float(p50), "p99_ms": float(p99), "max_ms": float(ms.max()),
+            "runs_samples_per_s": rates}  # fmt: skip
+
+
+async def measure(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         report: dict[str, Any] = {"concurrency": await concurrency(client, args.epochs)}
         worker = await worker_samples_per_second(client, args.epochs)
@@ -157,6 +206,10 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
     report["worker_vs_cli"] = {"worker": worker, "cli": cli, "ratio": worker / cli}
     report["first_metrics_s"] = {"median": statistics.median(latencies), "all": latencies}
     report["many_clients"] = await many_clients(url, args.clients)
+    report["watchers"] = await measure_watchers(url, pid, 100, args.window, args.rounds)
+    report["predict_while_training"] = await asyncio.to_thread(
+        predict_while_training, url, args.requests
+    )
     return report
 
 
@@ -165,9 +218,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10, help="epochs of the 3b1b runs")
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--latency-samples", type=int, default=3)
+    parser.add_argument("--window", type=float, default=5.0, help="seconds per watcher window")
+    parser.add_argument("--rounds", type=int, default=3, help="watcher rounds")
+    parser.add_argument("--requests", type=int, default=1000, help="predictions while training")
+    parser.add_argument("--no-ray", action="store_true", help="skip the Ray cluster part")
+    parser.add_argument("--inside-ray", metavar="ADDRESS", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data, server(Path(data)) as (url, _):
-        report = asyncio.run(measure(url, args))
+    if args.inside_ray:  # the Ray part, run by on_ray() inside the cluster's namespace
+        print(json.dumps(asyncio.run(ray_inside(args.inside_ray, args.epochs))))
+        return
+    with tempfile.TemporaryDirectory() as data, server(Path(data)) as (url, pid):
+        report = asyncio.run(measure(url, pid, args))
+    if not args.no_ray:
+        report["ray"] = on_ray(args.epochs)
     c, w, f, m = (
         report["concurrency"], report["worker_vs_cli"], report["first_metrics_s"],
         report["many_clients"],
@@ -188,7 +251,132 @@ def main() -> None:
         f"{m['clients']} clients at once: {m['created']} created, {m['finished']} finished, "
         f"{m['histories_equal']} watcher histories equal to GET, in {m['seconds']:.1f} s"
     )
+    print_watchers(report["watchers"])
+    p = report["predict_while_training"]
+    print(
+        f"POST /api/predict while two runs train: p50 {p['p50_ms']:.2f} ms, p99 "
+        f"{p['p99_ms']:.2f} ms, max {p['max_ms']:.1f} ms (bar: p99 <= 10 ms)"
+    )
+    print(
+        f"two runs at once, while training: {c['training_ratio']:.2f}x one run's samples/s "
+        f"({c['one_samples_per_s']:,.0f} vs {c['two_samples_per_s']:,.0f})"
+    )
+    if "ray" in report:
+        print_ray(report["ray"])
     print(json.dumps(report))
+
+
+# ---- 7. the Ray cluster ---------------------------------------------------------------------
+
+
+def on_ray(epochs: int) -> dict[str, Any]:
+    """Start the tests' two-node cluster in a network namespace; measure inside it."""
+    sys.path.insert(0, str(REPO))
+    from tests.runs.ray_cluster import RayCluster
+
+    with RayCluster() as cluster:
+        done = cluster.run(
+            [sys.executable, str(Path(__file__).resolve()), "--inside-ray", cluster.address,
+             "--epochs", str(epochs)],
+            timeout=600,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"the Ray part failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
+
+
+async def watch_lags(url: str, run_id: str) -> list[float]:
+    """Seconds from the trainer's emission of each metrics message's last point to its arrival."""
+    lags = []
+    async with websockets.connect(url.replace("http", "ws") + f"/api/runs/{run_id}/events",
+                                  max_size=None) as ws:  # fmt: skip
+        status = json.loads(await ws.recv())["run"]["status"]
+        while status not in ENDED:
+            message = json.loads(await ws.recv())
+            if message["type"] == "metrics" and message.get("emitted_at"):
+                lags.append(time.time() - message["emitted_at"])
+            elif message["type"] == "status":
+                status = message["status"]
+    return lags
+
+
+async def ray_inside(address: str, epochs: int) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory() as data,
+        server(Path(data), NNP_RAY_ADDRESS=address) as (
+            url,
+            pid,
+        ),
+    ):
+        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+            config = {"preset": "3b1b", "epochs": epochs}
+            ids = [(await client.post("/api/runs", json=config)).json()["id"] for _ in range(2)]
+            watchers = [asyncio.create_task(watch_lags(url, i)) for i in ids]
+            placements: list[dict[str, Any]] = []
+            for run_id in ids:
+                while not (info := (await client.get(f"/api/runs/{run_id}")).json())["placement"]:
+                    await asyncio.sleep(0.01)
+                placements.append(info["placement"])
+            server0 = cpu_seconds(pid)
+            driver0 = sum(cpu_seconds(p) for p in descendants(pid) if p != pid)
+            server_cpu = driver_cpu = 0.0
+            workers = {p["pid"]: 0.0 for p in placements}
+            while not all(w.done() for w in watchers):
+                for worker in workers:  # the most each was seen to use (it exits at the end)
+                    workers[worker] = max(workers[worker], cpu_seconds(worker))
+                server_cpu = cpu_seconds(pid) - server0
+                driver_cpu = sum(cpu_seconds(p) for p in descendants(pid) if p != pid) - driver0
+                await asyncio.sleep(0.05)
+            lags = [lag for w in watchers for lag in await w]
+            finals = [(await client.get(f"/api/runs/{i}")).json() for i in ids]
+    return {
+        "nodes": [p["node_id"] for p in placements],
+        "statuses": [f["status"] for f in finals],
+        "worker_cpu_s": list(workers.values()),
+        "server_cpu_s": server_cpu,  # the web process
+        "driver_cpu_s": driver_cpu,  # its Ray bridge (the driver: routes messages, no training)
+        "lag_p50_ms": 1000 * statistics.median(lags),
+        "lag_p95_ms": 1000 * float(np.percentile(lags, 95)),
+        "lag_messages": len(lags),
+    }
+
+
+def print_ray(r: dict[str, Any]) -> None:
+    spread = len(set(r["nodes"])) == 2
+    print(
+        f"Ray, two nodes: runs on {len(set(r['nodes']))} different nodes "
+        f"({'OK' if spread else 'BAD'}), {', '.join(r['statuses'])}; training CPU in the Ray "
+        f"workers {', '.join(f'{x:.1f}' for x in r['worker_cpu_s'])} s, web server "
+        f"{r['server_cpu_s']:.1f} s, its Ray driver {r['driver_cpu_s']:.1f} s; metrics reach a watcher p50 "
+        f"{r['lag_p50_ms']:.0f} ms, p95 {r['lag_p95_ms']:.0f} ms after the trainer emits them "
+        f"({r['lag_messages']} messages; bar p50 <= 100 ms)"
+    )
 
 
 if __name__ == "__main__":

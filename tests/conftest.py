@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -62,3 +68,49 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.delenv("NNP_DATA_DIR", raising=False)
     monkeypatch.delenv("NNP_CACHE_DIR", raising=False)
+
+
+# ---- a slow MNIST mirror on 127.0.0.1 --------------------------------------------------------
+
+CHUNK = 64 * 1024
+CHUNK_PAUSE = 0.01  # ~6 MB/s: the 11 MB download takes about two seconds
+
+
+@dataclass
+class Mirror:
+    url: str
+    requests: list[str] = field(default_factory=list)  # the paths of every GET, in order
+
+
+class SlowMirror(SimpleHTTPRequestHandler):
+    """Serves a folder like a static mirror, a chunk at a time (a real download takes time)."""
+
+    mirror: Mirror
+
+    def do_GET(self) -> None:
+        self.mirror.requests.append(self.path)
+        super().do_GET()
+
+    def copyfile(self, source, outputfile) -> None:
+        while chunk := source.read(CHUNK):
+            outputfile.write(chunk)
+            time.sleep(CHUNK_PAUSE)  # throttling the mirror, not synchronising the test
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def mnist_mirror(mnist_dir: Path) -> Iterator[Mirror]:
+    """The real MNIST files served slowly from 127.0.0.1, for first-use downloads."""
+    mirror = Mirror("")
+    handler = type("Handler", (SlowMirror,), {"mirror": mirror})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(mnist_dir)))
+    mirror.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield mirror
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

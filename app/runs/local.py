@@ -48,7 +48,7 @@ from app.runs.executor import (
     WorkerGone,
     WorkerMessage,
 )
-from app.runs.worker import WorkerState, train_job
+from app.runs.worker import WorkerState, become_worker, train_job
 
 log = logging.getLogger(__name__)
 
@@ -298,9 +298,7 @@ def _obey(message: Control | Request, outbox: Outbox, state: WorkerState) -> Non
 
 def worker_main(conn: Connection, job: Job, parent: int) -> None:
     """A worker process: load MNIST, train, report, exit."""
-    from app.nn.network import set_blas_threads
-
-    set_blas_threads(1)  # one core per run: the slots are the machine's cores
+    become_worker()
     # Ctrl-C in a terminal reaches the whole process group: the server handles it (and stops
     # this worker, so the run ends `interrupted`), the worker must not die of it first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -39,7 +39,7 @@ from app.runs.ray_executor import (
     Placed,
     Replied,
 )
-from app.runs.worker import WorkerState, train_job
+from app.runs.worker import WorkerState, become_worker, train_job
 
 if TYPE_CHECKING:
     from ray.actor import ActorHandle
@@ -101,9 +101,7 @@ class RunActor:
     """One run on a Ray worker (wrapped with ray.remote by the bridge)."""
 
     def __init__(self, job: Job) -> None:
-        from app.nn.network import set_blas_threads
-
-        set_blas_threads(1)  # one CPU per actor: Ray's scheduler counts them
+        become_worker()  # one CPU per actor (Ray's scheduler counts them), lower priority
         self._state = WorkerState()
         self._mailbox = Mailbox()
         self._trainer = threading.Thread(target=self._train, args=(job,), daemon=True)

@@ -306,6 +306,7 @@ class Run:
             "reason": self.reason,
             "queue_position": self.queue_position,
             "speed": self.speed,
+            "placement": self.where(),
         }
 
     def best_test_accuracy(self) -> float | None:

@@ -7,6 +7,7 @@ function that sends one `WorkerMessage` back, and feed commands to a `WorkerStat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -23,7 +24,22 @@ DOWNLOAD_EVERY = 0.1  # seconds between download progress messages
 STOPPED_REASON = "stopped by request"
 NOT_TRAINING = "the run has not started training yet"
 
+WORKER_NICE = 10  # workers yield the CPU to the web server: predictions stay fast while runs train
+
 Emit = Callable[[WorkerMessage], None]
+
+
+def become_worker() -> None:
+    """Set up a process (or Ray worker) to train one run: one BLAS thread (one core per run:
+    the slots are the cores), and a lower CPU priority than the server's."""
+    import os
+
+    from app.nn.network import set_blas_threads
+
+    set_blas_threads(1)
+    # Not POSIX, or not allowed: train at normal priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(WORKER_NICE)
 
 
 class _Cancelled(Exception):

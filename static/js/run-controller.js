@@ -86,6 +86,7 @@ export class RunController {
     this.panel.setStatus(info.status, true);
     this.panel.showTestAccuracy(null);
     this.panel.showQueue(info.queue_position);
+    this.panel.showPlacement(info.placement);
     this.panel.showSpeed(info.speed);
     this.on.listChanged();
     run.socket = new RunSocket(info.id, (msg) => this.onEvent(info.id, msg));
@@ -116,6 +117,7 @@ export class RunController {
       case "status":
         this.setStatus(msg.status, msg.reason);
         this.panel.showQueue(msg.queue_position);
+        if ("placement" in msg) this.panel.showPlacement(msg.placement);
         if ("speed" in msg) {
           // Set here, in another tab or through the API: every watcher shows the run's speed.
           if (state.run && state.run.info) state.run.info.speed = msg.speed;
@@ -153,6 +155,7 @@ export class RunController {
     this.panel.showLatest(info.latest);
     this.setStatus(info.status, info.reason);
     this.panel.showQueue(info.queue_position);
+    this.panel.showPlacement(info.placement);
     this.panel.showSpeed(info.speed);
     if (evals.length) this.applyEvaluation(evals[evals.length - 1], true);
     // Re-send the probe: this is a new (or re-)connection.

@@ -291,6 +291,13 @@ export class TrainPanel {
   }
 
   /** "Waiting for a free slot: position N" while queued; hidden otherwise. */
+  /** Where the run trains: its worker process here, or its Ray node (null: not yet known). */
+  showPlacement(placement) {
+    const el = $("run-where");
+    el.hidden = !placement;
+    this.set("run-where", placement ? `Trains in ${placement.description}` : "");
+  }
+
   showQueue(position) {
     const el = $("run-queue");
     const queued = this.status === "queued";

@@ -9,51 +9,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import threading
-import time
-from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
-import pytest
 
 from app.data.mnist import MNIST_FILES
 
 from .conftest import run_server
 from .waits import wait_for
 
-CHUNK = 64 * 1024
-CHUNK_PAUSE = 0.01  # ~6 MB/s: the 11 MB download takes about two seconds
 
-
-class SlowMirror(SimpleHTTPRequestHandler):
-    """Serves a folder like a static mirror, a chunk at a time (a real download takes time)."""
-
-    def copyfile(self, source, outputfile) -> None:
-        while chunk := source.read(CHUNK):
-            outputfile.write(chunk)
-            time.sleep(CHUNK_PAUSE)  # throttling the mirror, not synchronising the test
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def mirror(mnist_dir: Path) -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(SlowMirror, directory=str(mnist_dir)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def test_first_run_downloads_mnist_with_a_progress_bar(open_page, mirror, tmp_path) -> None:
+def test_first_run_downloads_mnist_with_a_progress_bar(open_page, mnist_mirror, tmp_path) -> None:
     root = tmp_path / "fresh"
-    with run_server(root, NNP_MNIST_DIR=None, NNP_MNIST_MIRRORS=json.dumps([mirror])) as base:
+    with run_server(
+        root, NNP_MNIST_DIR=None, NNP_MNIST_MIRRORS=json.dumps([mnist_mirror.url])
+    ) as base:
         page = open_page(base=base)
         # Record every value the bar shows, from inside the page.
         page.evaluate(

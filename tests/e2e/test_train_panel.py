@@ -142,6 +142,10 @@ def test_join_reload_and_recent_runs(open_page, server: str) -> None:
     other = open_page(390, 844)
     assert other.get_by_test_id("model-select").input_value() == f"run:{run_id}"
     assert other.evaluate("window.__nnp.selected()") == {"kind": "run", "id": run_id}
+    # Both tabs say where it trains: its worker process, the pid the API names.
+    pid = run_info(server, run_id)["placement"]["pid"]
+    for tab in (page, other):
+        wait_text(tab, "[data-testid=run-where]", f"worker process {pid} on the server's machine")
     other.get_by_test_id("run-speed-select").select_option("")  # full speed to the end
 
     wait_status(page, "finished", timeout=60000)

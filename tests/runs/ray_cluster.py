@@ -63,7 +63,10 @@ class RayCluster:
         # Short: Ray's Unix sockets live under it, and their paths may not exceed 107 bytes.
         self.temp_dir = tempfile.mkdtemp(prefix="nnp-ray-", dir="/tmp")
         self.address = f"127.0.0.1:{RAY_PORT}"
-        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        # Its workers find MNIST where each run's job says, or download it (NNP_MNIST_DIR, the
+        # environment's default place, is not theirs: tests/api/test_first_download.py).
+        self.env = {k: v for k, v in os.environ.items() if k != "NNP_MNIST_DIR"}
+        self.env["RAY_USAGE_STATS_ENABLED"] = "0"
         self.worker_node: str | None = None  # the node that is not the head
 
     def __enter__(self) -> RayCluster:

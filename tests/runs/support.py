@@ -63,6 +63,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def nice_of(pid: int) -> int | None:
+    """The process's nice value (None once it is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except OSError:
+        return None
+
+
 def running(pid: int) -> bool:
     """A process that exists and is not a zombie (its parent not having reaped it yet)."""
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from app.runs.manager import RunStateError, TooManyRuns
 
-from .support import wait_for
+from .support import nice_of, wait_for
 
 SHORT = {"epochs": 1, "train_subset": 1000, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
@@ -22,6 +22,8 @@ def test_a_run_trains_in_its_worker_process_and_is_persisted(make_manager, tmp_p
     assert run.handle is not None
     placement = wait_for(lambda: run.handle.placement())
     assert placement.pid != os.getpid()
+    # It trains at a lower priority than the server's (predictions stay fast): nice ≥ 10.
+    wait_for(lambda: (nice_of(placement.pid) or 0) >= 10, what="the worker's lower priority")
     wait_for(lambda: run.status == "finished")
     assert run.handle.join(5) and not run.handle.alive()
     assert (tmp_path / "runs" / f"{run.id}.npz").exists()  # final weights, atomically written

@@ -7,10 +7,14 @@ inside it with NNP_TEST_RAY_ADDRESS set: every test that takes `executor_name` t
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,24 +28,42 @@ RUN_SUITE = [
     "tests/api/test_runs.py",
     "tests/api/test_resume.py",
     "tests/api/test_events.py",
+    "tests/api/test_first_download.py",
 ]
 CLUSTER_TESTS = ["tests/runs/inside_ray/test_cluster.py"]
 NODE_DEATH_TESTS = ["tests/runs/inside_ray/test_node_death.py"]
 
 
+def missing() -> str | None:
+    """What this machine lacks for a Ray cluster in a network namespace (None: nothing)."""
+    if importlib.util.find_spec("ray") is None:
+        return 'Ray is not installed: pip install -e ".[test,ray]"'
+    if shutil.which("ip") is None:
+        return "the ip command (iproute2) is missing"
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    return None
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[RayCluster]:
+    lacking = missing()
+    if lacking is not None:
+        if os.environ.get("NNP_REQUIRE_RAY"):
+            pytest.fail(f"NNP_REQUIRE_RAY is set but {lacking}")
+        pytest.skip(lacking)
     with RayCluster() as started:
         yield started
 
 
-def run_inside(cluster: RayCluster, paths: list[str]) -> tuple[set[str], str]:
+def run_inside(cluster: RayCluster, paths: list[str], mnist_dir: Path) -> tuple[set[str], str]:
     """pytest inside the cluster's namespace: the ids that passed, and its output."""
     done = cluster.run(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", *paths],
         env={
             RAY_ADDRESS_ENV: cluster.address,
             "NNP_TEST_RAY_WORKER_NODE": cluster.worker_node or "",
+            "NNP_MNIST_DIR": str(mnist_dir),
         },
     )
     output = done.stdout + done.stderr
@@ -62,7 +84,9 @@ def local_ids(paths: list[str]) -> set[str]:
     return {line for line in done.stdout.splitlines() if "::" in line}
 
 
-def test_the_run_suite_passes_on_a_two_node_ray_cluster(cluster: RayCluster) -> None:
+def test_the_run_suite_passes_on_a_two_node_ray_cluster(
+    cluster: RayCluster, mnist_dir: Path
+) -> None:
     expected = {
         test.replace("[local]", "[ray]")
         for test in local_ids(RUN_SUITE)
@@ -71,13 +95,15 @@ def test_the_run_suite_passes_on_a_two_node_ray_cluster(cluster: RayCluster) -> 
     on_ray = {test for test in expected if "[ray]" in test}
     assert len(on_ray) >= 25, "the run suite should be parametrised by executor"
     # (tests/runs holds the cluster's tests too, inside it; the node deaths come last, alone.)
-    passed, output = run_inside(cluster, [*RUN_SUITE, f"--ignore={NODE_DEATH_TESTS[0]}"])
+    passed, output = run_inside(cluster, [*RUN_SUITE, f"--ignore={NODE_DEATH_TESTS[0]}"], mnist_dir)
     missing = expected - passed
     assert not missing, f"did not pass on Ray: {sorted(missing)}\n{output[-5000:]}"
     assert any(test.startswith(CLUSTER_TESTS[0]) for test in passed)
 
 
-def test_a_dead_node_fails_its_runs_and_the_server_carries_on(cluster: RayCluster) -> None:
+def test_a_dead_node_fails_its_runs_and_the_server_carries_on(
+    cluster: RayCluster, mnist_dir: Path
+) -> None:
     # Last: it kills the cluster's nodes.
-    passed, output = run_inside(cluster, NODE_DEATH_TESTS)
+    passed, output = run_inside(cluster, NODE_DEATH_TESTS, mnist_dir)
     assert any(test.startswith(NODE_DEATH_TESTS[0]) for test in passed), output[-5000:]
