@@ -20,7 +20,7 @@ Starts a real server (see load_predict.py) and measures, in one go:
    (bar: one run per node, training CPU in the workers, p50 ≤ 100 ms). Needs root and the
    [ray] extra; `--no-ray` skips it.
 
-    python bench/concurrency.py [--epochs 10] [--clients 30] [--latency-samples 3] [--no-ray]
+    python bench/concurrency.py [--epochs 20] [--clients 30] [--latency-samples 3] [--no-ray]
 
 Numbers from a loaded machine mean little: run it with nothing else running.
 """
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import statistics
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,15 +72,16 @@ async def until_ended(client: httpx.AsyncClient, run_id: str) -> tuple[float, fl
 
 
 async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> tuple[float, float]:
-    """Starting `n` runs together: (seconds from the POSTs to the last one's end, their samples
-    a second while training: all their samples over first metrics → last end)."""
+    """Starting `n` runs together: (seconds from the POSTs to the last one's end, their
+    aggregate samples a second while training: the sum of each run's samples over its own
+    first progress → end)."""
     began = time.perf_counter()
     ids = [(await client.post("/api/runs", json=config)).json()["id"] for _ in range(n)]
     results = await asyncio.gather(*(until_ended(client, run_id) for run_id in ids))
     assert all(info["status"] == "finished" for _, _, info in results), results
     end = max(end for _, end, _ in results)
-    samples = sum(info["progress"]["samples_seen"] for _, _, info in results)
-    return end - began, samples / (end - min(first for first, _, _ in results))
+    rates = [info["progress"]["samples_seen"] / (last - first) for first, last, info in results]
+    return end - began, sum(rates)
 
 
 async def concurrency(client: httpx.AsyncClient, epochs: int) -> dict[str, float]:
@@ -180,7 +183,7 @@ def predict_while_training(url: str, requests: int) -> dict[str, float]:
     body = {"image": base64.b64encode(digit_png()).decode()}
     with httpx.Client(base_url=url, timeout=30) as client:
         ids = [
-            client.post("/api/runs", json={"preset": "3b1b", "epochs": 200}).json()["id"]
+            client.post("/api/runs", json={"preset": "3b1b", "epochs": 100}).json()["id"]
             for _ in range(2)
         ]
         deadline = time.monotonic() + 60
@@ -197,10 +200,27 @@ def predict_while_training(url: str, requests: int) -> dict[str, float]:
             "runs_samples_per_s": rates}  # fmt: skip
 
 
+@contextlib.contextmanager
+def client_priority(nice: int) -> Iterator[None]:
+    """Run this (the measuring client's) process at `nice` meanwhile. The throughput parts run
+    at 19: clients normally live on other machines, and at the server's priority this one's
+    polling would be charged to the trainers (workers run at nice 10, below the server). The
+    latency parts keep the normal priority, so the client does not delay its own timings.
+    Going back up needs root; without it the rest runs at the lower priority."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(PermissionError):
+            os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
 async def measure(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
-        report: dict[str, Any] = {"concurrency": await concurrency(client, args.epochs)}
-        worker = await worker_samples_per_second(client, args.epochs)
+        with client_priority(19):
+            report: dict[str, Any] = {"concurrency": await concurrency(client, args.epochs)}
+            worker = await worker_samples_per_second(client, args.epochs)
         latencies = await first_metrics_latency(client, args.latency_samples)
     cli = cli_samples_per_second(args.epochs)
     report["worker_vs_cli"] = {"worker": worker, "cli": cli, "ratio": worker / cli}
@@ -215,7 +235,13 @@ async def measure(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of the 3b1b runs")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=20,
+        help="epochs of the 3b1b runs (long enough that the "
+        "workers' start, ~0.5 s, is a small part of a run)",
+    )
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--latency-samples", type=int, default=3)
     parser.add_argument("--window", type=float, default=5.0, help="seconds per watcher window")
