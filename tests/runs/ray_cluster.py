@@ -67,6 +67,9 @@ class RayCluster:
         # environment's default place, is not theirs: tests/api/test_first_download.py).
         self.env = {k: v for k, v in os.environ.items() if k != "NNP_MNIST_DIR"}
         self.env["RAY_USAGE_STATS_ENABLED"] = "0"
+        # No token authentication inside the test's own namespace, whatever ~/.ray holds (a
+        # token file there, left by any local `ray.init()`, would switch it on for the head).
+        self.env["RAY_AUTH_MODE"] = "disabled"
         self.worker_node: str | None = None  # the node that is not the head
 
     def __enter__(self) -> RayCluster:
