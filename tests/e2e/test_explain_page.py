@@ -200,7 +200,11 @@ def test_layer_matrix_highlights_the_selected_row(open_page, server, weights, ar
 
     # Another layer: the outputs' 10×16 matrix.
     page.get_by_test_id("layer-pick").select_option("3")
-    assert W.evaluate("c => [c.width, c.height]") == [16, 10]
+    wait_for(  # redrawn asynchronously, not within select_option
+        page,
+        "() => { const c = document.querySelector('[data-testid=layer-W]');"
+        " return c.width === 16 && c.height === 10; }",
+    )
     page.locator(".layer-card").screenshot(path=str(artifacts / "explain-layer-1280.png"))
 
 
@@ -353,8 +357,11 @@ def test_cross_entropy_model_and_a_big_layer(open_page, server, artifacts) -> No
     assert "log" in page.locator("#cost-sum-label").text_content()
     assert close(shown(page.get_by_test_id("cost-sum").text_content()), -np.log(a[pred["digit"]]))
     # 256×784 weights: drawn downsampled, and the view says so.
-    W = page.get_by_test_id("layer-W")
-    assert W.evaluate("c => [c.width, c.height]") == [784, 128]
+    wait_for(  # drawn once the model's explanation has arrived
+        page,
+        "() => { const c = document.querySelector('[data-testid=layer-W]');"
+        " return c.width === 784 && c.height === 128; }",
+    )
     assert "downsampled" in page.locator("#mx-note").text_content()
     page.locator(".layer-card").screenshot(path=str(artifacts / "explain-layer-accurate-1280.png"))
 
