@@ -320,6 +320,8 @@ class RayExecutor:
     def _bridge_now(self) -> _Bridge:
         """The current bridge; a new one when the last one failed and has no runs left."""
         with self._lock:
+            if self._closed:
+                raise ExecutorUnavailable("the server is shutting down")
             bridge = self._bridge
             stale = bridge is not None and bridge.ready.is_set() and not bridge.connected
             if bridge is None or stale:
@@ -340,19 +342,23 @@ class RayExecutor:
         return bridge
 
     def capacity(self) -> int:
+        """The cluster's CPUs as last reported; never waits (the manager asks under its lock).
+        Before the first connection, or without one: 1, so the next start says why it can't."""
         bridge = self._bridge
-        if bridge is None or not bridge.connected:
-            try:
-                bridge = self._connected_bridge()
-            except ExecutorUnavailable:
-                return 1  # nothing can start anyway; a slot lets the next start say why
-        return max(1, bridge.cpus)
+        return max(1, bridge.cpus) if bridge is not None else 1
 
     def check(self) -> None:
         self._connected_bridge()
 
     def start(self, job: Job, on_message: Callable[[WorkerMessage], None]) -> RayHandle:
-        return self._connected_bridge().open(job, on_message)
+        """Never waits (the manager starts jobs under its lock): `check()` connects first."""
+        bridge = self._bridge
+        if bridge is None or not bridge.connected:
+            reason = bridge.failure if bridge is not None else None
+            raise ExecutorUnavailable(
+                reason or f"not connected to the Ray cluster at {self.address or 'auto'}"
+            )
+        return bridge.open(job, on_message)
 
     def close(self) -> None:
         with self._lock:
