@@ -36,7 +36,8 @@ const netView = new NetworkView($("network-canvas"), {
     weightsGrid.select(sel);
   },
 });
-const maths = createMaths(netView);
+// A row of the layer matrix selects its neuron: its weights-grid tile is marked too.
+const maths = createMaths(netView, { onRowPick: (sel) => weightsGrid.select(sel) });
 // A tile of the weights view selects its neuron, as a click on the network would.
 const weightsGrid = new WeightsGrid($("weights-view"), {
   onPick: (sel) => {

@@ -12,7 +12,9 @@ import { answeringModel, hooks, onRun, state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 
-export function createMaths(netView) {
+/** `onRowPick(sel)`: a row of the layer matrix selected that neuron (the page marks it
+ * everywhere else, e.g. its tile in the weights grid). */
+export function createMaths(netView, { onRowPick = () => {} } = {}) {
   const kinds = {
     kind: () => netView.activation,
     outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
@@ -47,6 +49,7 @@ export function createMaths(netView) {
       onRow: (l, j) => {
         netView.select({ layer: l, index: j });
         detail.select({ layer: l, index: j });
+        onRowPick({ layer: l, index: j });
       },
     },
   );

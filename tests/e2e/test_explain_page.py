@@ -197,6 +197,12 @@ def test_layer_matrix_highlights_the_selected_row(open_page, server, weights, ar
         ".includes('Hidden layer 1, neuron 12')",
     )
     assert mark.get_attribute("data-row") == "12"
+    # ... and its tile in the weights grid is marked, as a click on the network would.
+    wait_for(
+        page,
+        "() => [...document.querySelectorAll('[data-testid=weights-tile].on')]"
+        ".map((t) => t.dataset.index).join() === '12'",
+    )
 
     # Another layer: the outputs' 10×16 matrix.
     page.get_by_test_id("layer-pick").select_option("3")
