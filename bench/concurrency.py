@@ -3,9 +3,10 @@
 Starts a real server (see load_predict.py) and measures, in one go:
 
 1. two `3b1b` runs started together against one alone: the aggregate throughput ratio
-   (2 × one run's time / the pair's time, from POST to the end; bar ≥ 1.8× on 2 cores);
+   (2 × one run's time / the pair's time, from POST to the end; bar ≥ 1.8× on 2 cores), and
+   the same while training; medians of `--repeats` alternated tries;
 2. one run in a worker against `nn-playground train` with the same config: samples/s over the
-   whole run, evaluations included, for both (bar ≥ 95%);
+   whole run, evaluations included, for both (bar ≥ 95%); medians of `--repeats` tries;
 3. the first metrics event's latency after `POST /api/runs` (median of a few; bar ≤ 1.5 s);
 4. 30 clients that each start a short run at once and watch it over the WebSocket: how many
    were created, how many finished, and whether every watcher's history equals
@@ -20,7 +21,7 @@ Starts a real server (see load_predict.py) and measures, in one go:
    (bar: one run per node, training CPU in the workers, p50 ≤ 100 ms). Needs root and the
    [ray] extra; `--no-ray` skips it.
 
-    python bench/concurrency.py [--epochs 20] [--clients 30] [--latency-samples 3] [--no-ray]
+    python bench/concurrency.py [--epochs 20] [--repeats 5] [--clients 30] [--latency-samples 3] [--no-ray]
 
 Numbers from a loaded machine mean little: run it with nothing else running.
 """
@@ -84,10 +85,18 @@ async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> tuple[f
     return end - began, sum(rates)
 
 
-async def concurrency(client: httpx.AsyncClient, epochs: int) -> dict[str, float]:
+async def concurrency(client: httpx.AsyncClient, epochs: int, repeats: int) -> dict[str, Any]:
+    """One run alone and two at once, alternated `repeats` times; the ratios of the medians
+    (a single run's speed alone varies by ~10% from one try to the next on these machines)."""
     config = {"preset": "3b1b", "epochs": epochs}
-    one, one_rate = await timed_runs(client, config, 1)
-    two, two_rate = await timed_runs(client, config, 2)
+    ones, twos = [], []
+    for _ in range(repeats):
+        ones.append(await timed_runs(client, config, 1))
+        twos.append(await timed_runs(client, config, 2))
+    one = statistics.median(t for t, _ in ones)
+    two = statistics.median(t for t, _ in twos)
+    one_rate = statistics.median(r for _, r in ones)
+    two_rate = statistics.median(r for _, r in twos)
     return {
         "one_run_s": one,
         "two_runs_s": two,
@@ -95,6 +104,7 @@ async def concurrency(client: httpx.AsyncClient, epochs: int) -> dict[str, float
         "one_samples_per_s": one_rate,
         "two_samples_per_s": two_rate,
         "training_ratio": two_rate / one_rate,  # while training
+        "tries": {"one": ones, "two": twos},
     }
 
 
@@ -219,11 +229,19 @@ def client_priority(nice: int) -> Iterator[None]:
 async def measure(url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         with client_priority(19):
-            report: dict[str, Any] = {"concurrency": await concurrency(client, args.epochs)}
-            worker = await worker_samples_per_second(client, args.epochs)
+            report: dict[str, Any] = {
+                "concurrency": await concurrency(client, args.epochs, args.repeats)
+            }
+            # Alternated, medians of `repeats` each: the run in a worker, then the CLI alone.
+            workers, clis = [], []
+            for _ in range(args.repeats):
+                workers.append(await worker_samples_per_second(client, args.epochs))
+                clis.append(await asyncio.to_thread(cli_samples_per_second, args.epochs))
         latencies = await first_metrics_latency(client, args.latency_samples)
-    cli = cli_samples_per_second(args.epochs)
-    report["worker_vs_cli"] = {"worker": worker, "cli": cli, "ratio": worker / cli}
+    worker, cli = statistics.median(workers), statistics.median(clis)
+    report["worker_vs_cli"] = {
+        "worker": worker, "cli": cli, "ratio": worker / cli, "workers": workers, "clis": clis,
+    }  # fmt: skip
     report["first_metrics_s"] = {"median": statistics.median(latencies), "all": latencies}
     report["many_clients"] = await many_clients(url, args.clients)
     report["watchers"] = await measure_watchers(url, pid, 100, args.window, args.rounds)
@@ -243,6 +261,7 @@ def main() -> None:
         "workers' start, ~0.5 s, is a small part of a run)",
     )
     parser.add_argument("--clients", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=5, help="tries of one run and of two")
     parser.add_argument("--latency-samples", type=int, default=3)
     parser.add_argument("--window", type=float, default=5.0, help="seconds per watcher window")
     parser.add_argument("--rounds", type=int, default=3, help="watcher rounds")
@@ -263,7 +282,8 @@ def main() -> None:
     )  # fmt: skip
     print(
         f"two 3b1b runs at once: {c['aggregate_ratio']:.2f}x the aggregate throughput of one "
-        f"({c['one_run_s']:.2f} s alone, {c['two_runs_s']:.2f} s for both; bar >= 1.8x)"
+        f"(medians of {len(c['tries']['one'])} tries: {c['one_run_s']:.2f} s alone, "
+        f"{c['two_runs_s']:.2f} s for both; bar >= 1.8x)"
     )
     print(
         f"one run in a worker: {w['worker']:,.0f} samples/s vs nn-playground train "
