@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -21,9 +22,27 @@ def net() -> Network:
     return Network(SIZES, "sigmoid", "quadratic", seed=0)
 
 
-def _npz(arrays: dict[str, np.ndarray], *, allow_pickle: bool = False) -> bytes:
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=allow_pickle, **arrays)
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _hostile_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz as an attacker would write it: object arrays stored as a pickle after the .npy
+    header (numpy's own layout for dtype object), built by hand so nothing here pickles
+    through numpy."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in arrays.items():
+            npy = io.BytesIO()
+            if array.dtype == object:
+                header = {"descr": "|O", "fortran_order": False, "shape": array.shape}
+                np.lib.format.write_array_header_1_0(npy, header)
+                pickle.dump(array, npy, protocol=3)
+            else:
+                np.save(npy, array)
+            archive.writestr(f"{name}.npy", npy.getvalue())
     return buffer.getvalue()
 
 
@@ -135,7 +154,7 @@ def test_pickled_object_arrays_are_refused_without_running_them(
     marker = tmp_path / "pwned"
     arrays = _arrays(net)
     arrays[key] = np.array([_Exploit(marker)], dtype=object)
-    data = _npz(arrays, allow_pickle=True)
+    data = _hostile_npz(arrays)
     _assert_rejected(data, "dtype|uint8")
     assert not marker.exists()
 
