@@ -49,8 +49,12 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load_predict import REPO, digit_png, server
+
+sys.path.insert(0, str(REPO))
 from load_predict import measure as measure_predict
 from ws_watchers import measure_watchers, print_watchers
+
+from tests.runs.support import children_of, cpu_seconds  # the tests' /proc readers
 
 ENDED = {"finished", "stopped", "diverged", "failed", "interrupted"}
 SHORT = {"preset": "3b1b", "epochs": 1, "train_subset": 5000, "validation_size": 1000}
@@ -317,7 +321,6 @@ def main() -> None:
 
 def on_ray(epochs: int) -> dict[str, Any]:
     """Start the tests' two-node cluster in a network namespace; measure inside it."""
-    sys.path.insert(0, str(REPO))
     from tests.runs.ray_cluster import RayCluster
 
     with RayCluster() as cluster:
@@ -329,32 +332,6 @@ def on_ray(epochs: int) -> dict[str, Any]:
         if done.returncode != 0:
             raise RuntimeError(f"the Ray part failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def descendants(pid: int) -> list[int]:
-    """pid and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += children.get(current, [])
-    return found
 
 
 async def watch_lags(url: str, run_id: str) -> list[float]:
@@ -390,14 +367,14 @@ async def ray_inside(address: str, epochs: int) -> dict[str, Any]:
                     await asyncio.sleep(0.01)
                 placements.append(info["placement"])
             server0 = cpu_seconds(pid)
-            driver0 = sum(cpu_seconds(p) for p in descendants(pid) if p != pid)
+            driver0 = sum(cpu_seconds(p) for p in children_of(pid))
             server_cpu = driver_cpu = 0.0
             workers = {p["pid"]: 0.0 for p in placements}
             while not all(w.done() for w in watchers):
                 for worker in workers:  # the most each was seen to use (it exits at the end)
                     workers[worker] = max(workers[worker], cpu_seconds(worker))
                 server_cpu = cpu_seconds(pid) - server0
-                driver_cpu = sum(cpu_seconds(p) for p in descendants(pid) if p != pid) - driver0
+                driver_cpu = sum(cpu_seconds(p) for p in children_of(pid)) - driver0
                 await asyncio.sleep(0.05)
             lags = [lag for w in watchers for lag in await w]
             finals = [(await client.get(f"/api/runs/{i}")).json() for i in ids]

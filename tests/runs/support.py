@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,50 +35,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (None once the process is gone):
+    [0] state, [1] parent pid, [11] utime, [12] stime, [16] nice."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
+        if entry.name.isdigit() and (fields := _stat(entry.name)) and int(fields[1]) == pid:
+            found.append(int(entry.name))
     return found
 
 
 def parent_of(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def nice_of(pid: int) -> int | None:
     """The process's nice value (None once it is gone)."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-    except OSError:
-        return None
+    fields = _stat(pid)
+    return int(fields[16]) if fields else None
 
 
 def running(pid: int) -> bool:
     """A process that exists and is not a zombie (its parent not having reaped it yet)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def serve(
@@ -102,6 +97,24 @@ def serve(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextlib.contextmanager
+def served(
+    data_dir: Path, mnist_dir: Path, ray_address: str | None = None, port: int | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A started `serve` (see serve), answering: (its URL, its process); killed at the end
+    unless the test has killed it already."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = serve(data_dir, mnist_dir, port, ray_address)
+    try:
+        wait_up(url, proc)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:

@@ -16,7 +16,7 @@ from app.nn.serialize import load_model
 from app.runs.manager import TooManyRuns
 from app.runs.run import Run
 
-from .support import children_of, free_port, running, serve, wait_for, wait_up
+from .support import children_of, free_port, running, served, wait_for
 
 SHORT = {"epochs": 1, "train_subset": 1500, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
@@ -108,10 +108,7 @@ def test_no_worker_outlives_a_killed_server(
     tmp_path: Path, mnist_dir: Path, executor_name: str, ray_address: str | None
 ) -> None:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = serve(tmp_path / "data", mnist_dir, port, ray_address)
-    try:
-        wait_up(url, proc)
+    with served(tmp_path / "data", mnist_dir, ray_address, port) as (url, proc):
         ids = [httpx.post(f"{url}/api/runs", json=LONG).json()["id"] for _ in range(2)]
         for run_id in ids:
             wait_for(
@@ -131,20 +128,11 @@ def test_no_worker_outlives_a_killed_server(
         began = time.monotonic()
         wait_for(lambda: not any(running(pid) for pid in workers), timeout=10, what="orphans")
         assert time.monotonic() - began < 5.0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
     # On restart, the runs it was training show `interrupted`.
-    proc = serve(tmp_path / "data", mnist_dir, port, ray_address)
-    try:
-        wait_up(url, proc)
+    with served(tmp_path / "data", mnist_dir, ray_address, port) as (url, _):
         for run_id in ids:
             info = httpx.get(f"{url}/api/runs/{run_id}").json()
             assert info["status"] == "interrupted" and info["reason"]
             # ...and can still be saved as a model, from their last checkpoint.
             r = httpx.post(f"{url}/api/runs/{run_id}/save", json={"name": run_id})
             assert r.status_code == 201 and r.json()["source_run"] == run_id
-    finally:
-        proc.kill()
-        proc.wait(10)

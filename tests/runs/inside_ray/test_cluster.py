@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.runs.ray_cluster import ONE, raylets
-from tests.runs.support import cpu_seconds, free_port, parent_of, serve, wait_for, wait_up
+from tests.runs.support import cpu_seconds, parent_of, served, wait_for
 
 from .watch import Watcher
 
@@ -18,13 +18,9 @@ RUN = {"epochs": 2, "train_subset": 8000, "validation_size": 500, "layers": [16]
 def test_two_runs_train_on_both_nodes_and_stream_to_watchers(
     tmp_path: Path, mnist_dir: Path, ray_address: str
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = serve(tmp_path / "data", mnist_dir, port, ray_address)
-    try:
-        wait_up(url, server)
+    with served(tmp_path / "data", mnist_dir, ray_address) as (url, server):
         ids = [httpx.post(f"{url}/api/runs", json=RUN).json()["id"] for _ in range(2)]
-        watchers = [Watcher(port, run_id) for run_id in ids]
+        watchers = [Watcher(url, run_id) for run_id in ids]
         for watcher in watchers:
             watcher.start()
         placements = [
@@ -63,6 +59,3 @@ def test_two_runs_train_on_both_nodes_and_stream_to_watchers(
         model_id = saved.json()["id"]
         predict = httpx.post(f"{url}/api/predict", json={**ONE, "model": model_id})
         assert predict.status_code == 200, predict.text
-    finally:
-        server.kill()
-        server.wait(10)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.runs.ray_cluster import ONE, raylets
-from tests.runs.support import free_port, serve, wait_for, wait_up
+from tests.runs.support import served, wait_for
 
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
 
@@ -34,11 +34,7 @@ def kill_processes(ending: tuple[str, ...]) -> None:
 def test_a_dead_node_fails_its_run_and_a_lost_cluster_is_named(
     tmp_path: Path, mnist_dir: Path, ray_address: str, worker_node: str
 ) -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = serve(tmp_path / "data", mnist_dir, port, ray_address)
-    try:
-        wait_up(url, server)
+    with served(tmp_path / "data", mnist_dir, ray_address) as (url, _):
         ids = [httpx.post(f"{url}/api/runs", json=LONG).json()["id"] for _ in range(2)]
         for run_id in ids:
             wait_for(lambda i=run_id: info(url, i)["history"]["metrics"]["step"], what="training")
@@ -71,6 +67,3 @@ def test_a_dead_node_fails_its_run_and_a_lost_cluster_is_named(
         for _ in range(20):
             assert httpx.post(f"{url}/api/predict", json=ONE).status_code == 200
         assert httpx.get(f"{url}/healthz").status_code == 200
-    finally:
-        server.kill()
-        server.wait(10)

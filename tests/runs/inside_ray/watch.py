@@ -16,9 +16,9 @@ class Watcher(threading.Thread):
     """Collects every message of /api/runs/{id}/events until the run ends; `lags` holds how
     long after the trainer emitted them its metrics arrived (seconds)."""
 
-    def __init__(self, port: int, run_id: str) -> None:
+    def __init__(self, base: str, run_id: str) -> None:
         super().__init__(daemon=True)
-        self.url = f"ws://127.0.0.1:{port}/api/runs/{run_id}/events"
+        self.url = base.replace("http", "ws", 1) + f"/api/runs/{run_id}/events"
         self.messages: list[dict[str, Any]] = []
         self.lags: list[float] = []
         self.error: BaseException | None = None
