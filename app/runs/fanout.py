@@ -295,7 +295,7 @@ class RunHub:
                 "learning_rate": latest.get("learning_rate"),
                 "progress": run.progress(),
                 "points": run.points(start, end),
-                "emitted_at": run.emitted_at(end),
+                "emitted_at": run.last_emitted_at,
             }
         )
 

@@ -440,11 +440,15 @@ class RunManager:
             run.handle.send(SetSpeed(run.speed))
 
     def _release(self, run: Run) -> None:
-        with self._lock:
-            if run.id not in self._slots:
-                return
-            self._slots.discard(run.id)
+        if self._free_slot(run):
             self._fill_slots()
+
+    def _free_slot(self, run: Run) -> bool:
+        """Give back the run's slot; True when it held one."""
+        with self._lock:
+            held = run.id in self._slots
+            self._slots.discard(run.id)
+            return held
 
     # -- parking: a run paused for paused_slot_seconds gives its slot back -------------------
 
@@ -523,9 +527,7 @@ class RunManager:
             status, reason = "interrupted", SHUTDOWN_REASON
         elif run.stop_requested and status in ("failed", "stopped"):
             status, reason = "stopped", STOPPED_REASON  # killed after a stop that hung
-        with self._lock:  # free before the status changes: whoever sees it ended finds a slot
-            held = run.id in self._slots
-            self._slots.discard(run.id)
+        held = self._free_slot(run)  # before the status changes: who sees it ended finds a slot
         self._finish(run, status, reason, weights)
         if weights is None and run.final_weights is None:
             self._load_final(run)  # its last checkpoint, for probes and the network view

@@ -123,8 +123,6 @@ class Run:
 
     # History, columnar (see the module docstring for the append order that makes reads safe).
     steps: list[int] = field(default_factory=list)
-    # When the trainer emitted each point (Unix time; in memory only, for live watchers).
-    emitted: list[float] = field(default_factory=list)
     epochs: list[float] = field(default_factory=list)
     costs: list[float | None] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
@@ -141,6 +139,7 @@ class Run:
     # Process-local machinery (none of it persisted).
     handle: RunHandle | None = None  # its worker, from launch until the run ends
     placement: Placement | None = None  # where its latest worker trained
+    last_emitted_at: float | None = None  # Unix time the trainer emitted the newest point
     final_weights: Weights | None = None  # the weights it ended with (or its weight file's)
     stop_requested: bool = False
     shutting_down: bool = False
@@ -196,12 +195,6 @@ class Run:
             self.placement = handle.placement() or self.placement
         return self.placement.to_dict() if self.placement is not None else None
 
-    def emitted_at(self, end: int) -> float | None:
-        """When the trainer emitted point `end - 1` (None for points loaded from the store)."""
-        offset = len(self.accuracies) - len(self.emitted)  # stored points have no time
-        index = end - 1 - offset
-        return self.emitted[index] if 0 <= index < len(self.emitted) else None
-
     def history_length(self) -> int:
         return len(self.accuracies)
 
@@ -242,7 +235,7 @@ class Run:
         """The hot path (every `report_every` steps): appends and a few assignments, no I/O."""
         cost = finite_or_none(event.cost)
         accuracy = float(event.batch_accuracy)
-        self.emitted.append(float(event.emitted_at))
+        self.last_emitted_at = float(event.emitted_at)
         self.steps.append(int(event.step))
         self.epochs.append(round(float(event.epoch), 5))
         self.costs.append(cost)
