@@ -79,13 +79,17 @@ def idx_payload(source: bytes | str | Path) -> bytes:
     return _read_source(source)[1]
 
 
-def read_idx(source: bytes | str | Path) -> np.ndarray:
+def read_idx(source: bytes | str | Path, *, copy: bool = True) -> np.ndarray:
     """Parse an IDX file (raw or gzip-compressed) into an array.
 
     ``source`` is the file's bytes or a path; gzip is recognised by its magic bytes, and a path
     ending in ``.gz`` must hold gzip data. Returns an array of the file's shape in native byte
     order (e.g. ``(60000, 28, 28)`` uint8 for MNIST training images). Raises IDXError naming
     what is wrong: bad magic, unknown type code, a size that does not match the payload, etc.
+
+    With ``copy=False``, a single-byte type (MNIST's uint8) comes back as a read-only view of
+    the bytes instead of a writable copy: no second 47 MB for the training images, and none of
+    the ~0.1 s that touching that much fresh memory costs a new worker process.
     """
     name, data = _read_source(source)
     if len(data) < 4:
@@ -110,6 +114,8 @@ def read_idx(source: bytes | str | Path) -> np.ndarray:
             f"{name}: {what}: shape {shape} needs {expected} bytes of data, found {actual}"
         )
     array = np.frombuffer(data, dtype=dtype, offset=header_len).reshape(shape)
+    if not copy and dtype.itemsize == 1:
+        return array  # read-only (the bytes are immutable); no byte order to fix
     # Native byte order, and a writable copy that does not pin the file's bytes.
     return array.astype(dtype.newbyteorder("="))
 

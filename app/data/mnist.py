@@ -83,8 +83,11 @@ def default_cache_dir() -> Path:
     return base / "nn-playground"
 
 
+MNIST_DIR_ENV = "NNP_MNIST_DIR"  # a folder holding the four files, looked in first
+
+
 def _env_mnist_dir() -> Path | None:
-    value = os.environ.get("NNP_MNIST_DIR")
+    value = os.environ.get(MNIST_DIR_ENV)
     return Path(value) if value else None
 
 
@@ -434,7 +437,7 @@ def _load_verified(path: Path, name: str, checksums: Mapping[str, str]) -> np.nd
             f"expected {checksums[name][:16]}…): replace it or remove it to download again"
         )
     try:
-        return read_idx(payload)
+        return read_idx(payload, copy=False)
     except IDXError as exc:
         raise MNISTUnavailable(f"MNIST file {path}: {exc}") from None
 

@@ -116,3 +116,16 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
 def test_writer_refuses_what_idx_cannot_store(array: np.ndarray) -> None:
     with pytest.raises(IDXError):
         write_idx(array)
+
+
+def test_without_a_copy_bytes_come_back_as_a_read_only_view() -> None:
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    data = write_idx(array)
+    view = read_idx(data, copy=False)
+    np.testing.assert_array_equal(view, array)
+    assert not view.flags.writeable and np.shares_memory(view, np.frombuffer(data, np.uint8))
+    copied = read_idx(data)
+    assert copied.flags.writeable and not np.shares_memory(copied, np.frombuffer(data, np.uint8))
+    # Wider types still get a native-order copy: the file is big-endian.
+    wide = read_idx(write_idx(np.arange(6, dtype=np.int32)), copy=False)
+    assert wide.dtype.isnative and wide.tolist() == list(range(6))

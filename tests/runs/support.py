@@ -52,6 +52,18 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def descendants_of(pid: int) -> set[int]:
+    """Its children, their children, and so on (the local workers are the children of the
+    server's forkserver)."""
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        children = children_of(frontier.pop())
+        found.update(children)
+        frontier.extend(children)
+    return found
+
+
 def parent_of(pid: int) -> int | None:
     fields = _stat(pid)
     return int(fields[1]) if fields else None

@@ -16,7 +16,7 @@ from app.nn.serialize import load_model
 from app.runs.manager import TooManyRuns
 from app.runs.run import Run
 
-from .support import children_of, free_port, running, served, wait_for
+from .support import descendants_of, free_port, running, served, wait_for
 
 SHORT = {"epochs": 1, "train_subset": 1500, "validation_size": 500, "layers": [16]}
 LONG = {"epochs": 100, "validation_size": 500, "layers": [16]}
@@ -121,8 +121,8 @@ def test_no_worker_outlives_a_killed_server(
         assert {p["executor"] for p in placements} == {executor_name}
         workers = [p["pid"] for p in placements]
         assert all(running(pid) for pid in workers)
-        if executor_name == "local":  # its own children; Ray's workers are the raylets'
-            assert set(workers) <= set(children_of(proc.pid))
+        if executor_name == "local":  # its own processes; Ray's workers are the raylets'
+            assert set(workers) <= descendants_of(proc.pid)
         proc.kill()
         proc.wait(10)
         began = time.monotonic()
