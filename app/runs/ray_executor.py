@@ -301,8 +301,10 @@ class _Bridge:
         elif isinstance(message, Replied):
             handle.replied(message)
         elif isinstance(message, Closed):
+            # Forget it before its run hears of the end: a run that hears it may be resumed at
+            # once, under the same id, and that new handle must not be the one forgotten.
+            del self.handles[message.run_id]
             handle.closed(message.reason)
-            self.handles.pop(message.run_id, None)
 
 
 class RayExecutor:

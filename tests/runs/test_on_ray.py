@@ -68,7 +68,11 @@ def run_inside(cluster: RayCluster, paths: list[str], mnist_dir: Path) -> tuple[
     )
     output = done.stdout + done.stderr
     summary = output.strip().splitlines()[-1] if output.strip() else ""
-    assert done.returncode == 0, f"pytest on the Ray cluster failed ({summary}):\n{output[-20000:]}"
+    # The failures first (their tracebacks), then the end of the output (the summary).
+    failures = output[output.find("= FAILURES =") :][:15000] if "= FAILURES =" in output else ""
+    assert done.returncode == 0, (
+        f"pytest on the Ray cluster failed ({summary}):\n{failures}\n…\n{output[-8000:]}"
+    )
     assert not re.search(r"\b(skipped|xfailed|deselected|error)", summary), summary
     passed = set(re.findall(r"^PASSED (\S+)", output, re.MULTILINE))
     return passed, output

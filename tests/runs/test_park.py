@@ -73,7 +73,9 @@ def test_failed_and_interrupted_runs_resume_from_their_last_checkpoint(make_mana
     expected = _final_params(manager, manager.create(None, CONFIG))
 
     run = manager.create(None, CONFIG)
-    manager.set_speed(run.id, SLOW)
+    # Slower than SLOW: the kill must land within the next epoch (here a second, not a quarter
+    # of one), however long the kill takes to travel (on Ray: the bridge, then Ray).
+    manager.set_speed(run.id, SLOW / 4)
     wait_for(lambda: run.evaluations and run.current_step() > 10)  # checkpointed after epoch 1
     assert run.handle is not None
     run.handle.kill()
