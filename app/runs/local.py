@@ -31,9 +31,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from app.data.mnist import MNIST_DIR_ENV
 from app.nn.protocol import (
@@ -55,6 +54,9 @@ from app.runs.executor import (
     WorkerMessage,
 )
 from app.runs.worker import WorkerState, become_worker, train_job
+
+if TYPE_CHECKING:  # ForkServerContext exists only where there is a forkserver (not Windows)
+    from multiprocessing.context import ForkServerContext, SpawnContext
 
 log = logging.getLogger(__name__)
 

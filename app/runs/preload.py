@@ -4,7 +4,7 @@ First OpenBLAS is told to use one thread, before NumPy loads it: a worker trains
 (the slots are the cores), and OpenBLAS would otherwise start a thread pool in every new worker
 that spins ~0.1 s of CPU (measured), taken from the other runs' cores. Then the training code
 (NumPy, the trainer, the MNIST loader), so a worker starts without importing it.
-Only the forkserver imports this module: the server keeps its own BLAS threads.
+Only the forkserver imports this module (the server limits its own BLAS in app/main.py).
 """
 
 import os
