@@ -233,6 +233,7 @@ class _Bridge:
         self.ready = threading.Event()  # Connected or ConnectFailed arrived (or it died)
         self.handles: dict[str, RayHandle] = {}
         self._lock = threading.Lock()
+        self._closing = False
         self._reader = threading.Thread(target=self._read, name="ray-bridge-reader", daemon=True)
         self._reader.start()
 
@@ -257,6 +258,7 @@ class _Bridge:
         return handle
 
     def close(self) -> None:
+        self._closing = True  # the reader's recv may now fail in any way: that is the end
         with self._lock:
             self._conn.close()
         self._process.join(BRIDGE_EXIT_SECONDS)
@@ -270,8 +272,9 @@ class _Bridge:
         except (EOFError, OSError):
             pass
         except Exception:
-            log.exception("unreadable message from the Ray bridge")
-            self._process.kill()
+            if not self._closing:  # (closing: the pipe was closed under a recv in progress)
+                log.exception("unreadable message from the Ray bridge")
+                self._process.kill()
         self._process.join(BRIDGE_EXIT_SECONDS)
         if self.failure is None:
             self.failure = (

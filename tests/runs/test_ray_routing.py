@@ -16,6 +16,7 @@ def test_a_run_resumed_as_it_hears_its_actor_died_keeps_its_new_actor() -> None:
     bridge = _Bridge.__new__(_Bridge)  # its routing only: no bridge process
     bridge.handles = {}
     bridge._lock = threading.Lock()
+    bridge._closing = False
     bridge.send = lambda message: True  # type: ignore[method-assign]
     job = SimpleNamespace(run_id="r_1")
     heard: list[WorkerMessage] = []

@@ -20,6 +20,10 @@ def test_two_runs_train_on_both_nodes_and_stream_to_watchers(
 ) -> None:
     with served(tmp_path / "data", mnist_dir, ray_address) as (url, server):
         ids = [httpx.post(f"{url}/api/runs", json=RUN).json()["id"] for _ in range(2)]
+        for run_id in ids:  # slow motion until their workers are looked at: a run this short
+            # could otherwise end, and its worker exit, before that (seen in CI)
+            speed = httpx.post(f"{url}/api/runs/{run_id}/speed", json={"batches_per_second": 5})
+            assert speed.status_code == 200, speed.text
         watchers = [Watcher(url, run_id) for run_id in ids]
         for watcher in watchers:
             watcher.start()
@@ -35,6 +39,8 @@ def test_two_runs_train_on_both_nodes_and_stream_to_watchers(
         for placement in placements:
             assert parent_of(placement["pid"]) == nodes[placement["node_id"]]["pid"]
             assert placement["pid"] != server.pid and parent_of(placement["pid"]) != server.pid
+        for run_id in ids:  # full speed from here
+            httpx.post(f"{url}/api/runs/{run_id}/speed", json={"batches_per_second": None})
 
         def trained() -> bool:
             for p in placements:  # the most CPU each worker was seen to have used
