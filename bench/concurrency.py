@@ -43,6 +43,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,27 +64,38 @@ ENDED = {"finished", "stopped", "diverged", "failed", "interrupted"}
 SHORT = {"preset": "3b1b", "epochs": 1, "train_subset": 5000, "validation_size": 1000}
 
 
-async def until_ended(url: str, run_id: str) -> tuple[float, float, dict]:
-    """Watch a run over its WebSocket: (time its first metrics arrived, time its final status
-    arrived, its final info). The server pushes both, so the measuring client adds no load to
-    the server (polling the run list 20 times a second cost the server ~4% of a core, and so
-    the trainers a few percent) and no polling interval to the times."""
-    first = None
+@dataclass
+class Watched:
+    """A run watched to its end: when its first metrics message arrived (and the samples it had
+    trained by then), when its final status arrived, and its final info."""
+
+    first_at: float
+    first_samples: int
+    ended_at: float
+    info: dict
+
+
+async def until_ended(url: str, run_id: str) -> Watched:
+    """Watch a run over its WebSocket to its end. The server pushes the metrics and the final
+    status, so the measuring client adds no load to the server (polling the run list 20 times
+    a second cost the server ~4% of a core, and so the trainers a few percent) and no polling
+    interval to the times."""
+    first: tuple[float, int] | None = None
     async with websockets.connect(
         url.replace("http", "ws") + f"/api/runs/{run_id}/events", max_size=None
     ) as ws:
-        info = json.loads(await ws.recv())["run"]
-        status = info["status"]
+        status = json.loads(await ws.recv())["run"]["status"]
         while status not in ENDED:
             message = json.loads(await ws.recv())
             if first is None and message["type"] == "metrics":
-                first = time.perf_counter()
+                first = (time.perf_counter(), message["samples_seen"])
             elif message["type"] == "status":
                 status = message["status"]
     now = time.perf_counter()
     async with httpx.AsyncClient(base_url=url) as client:
         info = (await client.get(f"/api/runs/{run_id}")).json()
-    return first or now, now, info
+    first_at, first_samples = first or (now, 0)
+    return Watched(first_at, first_samples, now, info)
 
 
 async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> tuple[float, float]:
@@ -94,9 +106,9 @@ async def timed_runs(client: httpx.AsyncClient, config: dict, n: int) -> tuple[f
     ids = [(await client.post("/api/runs", json=config)).json()["id"] for _ in range(n)]
     url = str(client.base_url).rstrip("/")
     results = await asyncio.gather(*(until_ended(url, run_id) for run_id in ids))
-    assert all(info["status"] == "finished" for _, _, info in results), results
-    end = max(end for _, end, _ in results)
-    rates = [info["progress"]["samples_seen"] / (last - first) for first, last, info in results]
+    assert all(w.info["status"] == "finished" for w in results), [w.info for w in results]
+    end = max(w.ended_at for w in results)
+    rates = [w.info["progress"]["samples_seen"] / (w.ended_at - w.first_at) for w in results]
     return end - began, sum(rates)
 
 
@@ -137,25 +149,14 @@ def cli_samples_per_second(epochs: int) -> float:
 
 async def worker_samples_per_second(client: httpx.AsyncClient, epochs: int) -> float:
     """The same run through the server: the samples it trained between the arrival of its
-    first metrics message and of its final status, over that time (a WebSocket watcher: exact
-    to a few ms, where polling 10 times a second was off by up to 3% of a 3 s run)."""
+    first metrics message and of its final status, over that time (watched over the
+    WebSocket: exact to a few ms, where polling 10 times a second was off by up to 3% of a
+    3 s run)."""
     run_id = (await client.post("/api/runs", json={"preset": "3b1b", "epochs": epochs})).json()
-    url = str(client.base_url).rstrip("/")
-    first: tuple[float, int] | None = None
-    async with websockets.connect(
-        url.replace("http", "ws") + f"/api/runs/{run_id['id']}/events", max_size=None
-    ) as ws:
-        status = json.loads(await ws.recv())["run"]["status"]
-        while status not in ENDED:
-            message = json.loads(await ws.recv())
-            if first is None and message["type"] == "metrics":
-                first = (time.perf_counter(), message["samples_seen"])
-            elif message["type"] == "status":
-                status = message["status"]
-    end = time.perf_counter()
-    info = (await client.get(f"/api/runs/{run_id['id']}")).json()
-    assert first is not None and info["status"] == "finished", info
-    return (info["progress"]["samples_seen"] - first[1]) / (end - first[0])
+    watched = await until_ended(str(client.base_url).rstrip("/"), run_id["id"])
+    assert watched.info["status"] == "finished", watched.info
+    trained = watched.info["progress"]["samples_seen"] - watched.first_samples
+    return trained / (watched.ended_at - watched.first_at)
 
 
 async def first_metrics_latency(client: httpx.AsyncClient, samples: int) -> list[float]:
