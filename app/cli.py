@@ -24,6 +24,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from app.nn.config import ConfigField, TrainConfig
+    from app.nn.trainer import Trainer
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -295,7 +296,7 @@ class _TrainProgress:
         self.epochs = epochs
 
     def __call__(self, event: Any) -> None:
-        from app.nn.trainer import EvaluationEvent, MetricsEvent
+        from app.nn.protocol import EvaluationEvent, MetricsEvent
 
         if isinstance(event, MetricsEvent):
             self.line.update(
@@ -314,7 +315,7 @@ class _TrainProgress:
             )
 
 
-def _run_trainer(trainer: Any) -> str:
+def _run_trainer(trainer: Trainer) -> str:
     """Run in a worker thread so Ctrl-C in the main thread can stop it cleanly."""
     outcome: list[BaseException] = []
 
@@ -338,16 +339,13 @@ def _run_trainer(trainer: Any) -> str:
     return trainer.status
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train a network on MNIST; print progress, a summary, and optionally save it."""
-    from app.nn import set_blas_threads
+def _train_config(args: argparse.Namespace) -> tuple[str, TrainConfig]:
+    """The preset's name and the config the options resolve to; CLIError for a bad option."""
     from app.nn.config import config_fields
-    from app.nn.serialize import save_model
-    from app.nn.trainer import Trainer
     from app.presets import DEFAULT_PRESET, ConfigError, resolve_config
 
     overrides = {spec.name: getattr(args, spec.name) for spec in config_fields()}
-    preset = args.preset or DEFAULT_PRESET
+    preset: str = args.preset or DEFAULT_PRESET
     try:
         config = resolve_config(preset, overrides)
     except ConfigError as exc:
@@ -356,20 +354,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--threads must be between 1 and 256, got {args.threads}", EXIT_USAGE)
     if args.save is not None and not args.save.parent.is_dir():
         raise CLIError(f"cannot save to {args.save}: folder {args.save.parent} does not exist")
+    return preset, config
 
-    data = _load_mnist(args)
-    # One BLAS thread by default: on a shared CPU (or beside the augmentation thread) a
-    # multithreaded BLAS waits for descheduled threads; measured here, an accurate-preset epoch
-    # took 10-30 s with 2 threads and 1.4-6 s with 1, while an idle machine gains ~15% from 2.
-    set_blas_threads(args.threads or 1)
-    progress = _TrainProgress(config.epochs)
-    trainer = Trainer(config, data, on_event=progress)
-    status = _run_trainer(trainer)
 
+def _train_summary(trainer: Trainer, status: str, preset: str) -> dict[str, Any]:  # Any: JSON
+    """What `train --json` prints (and the model file records) about a finished training."""
     last = trainer.evaluations[-1] if trainer.evaluations else None
     # Throughput over the training proper: everything but the per-epoch evaluations.
     busy = max(trainer.seconds - trainer.eval_seconds, 1e-9)
-    summary: dict[str, Any] = {
+    return {
         "status": status,
         "reason": trainer.reason,
         "preset": preset,
@@ -382,26 +375,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         "steps": trainer.step_count,
         "samples_seen": trainer.samples_seen,
         "parameters": trainer.network.num_parameters,
-        "config": config.to_dict(),
+        "config": trainer.config.to_dict(),
         "saved": None,
     }
-    if status == "finished" and args.save is not None:
-        metadata = {
-            "test_accuracy": summary["test_accuracy"],
-            "validation_accuracy": summary["validation_accuracy"],
-            "preset": preset,
-            "config": summary["config"],
-            "epochs": summary["epochs"],
-            "seconds": summary["seconds"],
-            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        try:
-            save_model(args.save, trainer.network, metadata)
-        except OSError as exc:
-            raise CLIError(f"cannot save to {args.save}: {exc.strerror or exc}") from None
-        summary["saved"] = str(args.save)
 
-    accuracy = f"{last.test_accuracy:.2%}" if last else "n/a"
+
+def _save_trained(path: Path, trainer: Trainer, summary: dict[str, Any]) -> None:  # Any: JSON
+    from app.nn.serialize import save_model, trained_metadata
+
+    metadata = trained_metadata(
+        summary["config"], summary["preset"], summary["epochs"], summary["test_accuracy"],
+        validation_accuracy=summary["validation_accuracy"], seconds=summary["seconds"],
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )  # fmt: skip
+    try:
+        save_model(path, trainer.network, metadata)
+    except OSError as exc:
+        raise CLIError(f"cannot save to {path}: {exc.strerror or exc}") from None
+    summary["saved"] = str(path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a network on MNIST; print progress, a summary, and optionally save it."""
+    from app.nn import set_blas_threads
+    from app.nn.trainer import Trainer
+
+    preset, config = _train_config(args)
+    data = _load_mnist(args)
+    # One BLAS thread by default: on a shared CPU (or beside the augmentation thread) a
+    # multithreaded BLAS waits for descheduled threads; measured here, an accurate-preset epoch
+    # took 10-30 s with 2 threads and 1.4-6 s with 1, while an idle machine gains ~15% from 2.
+    set_blas_threads(args.threads or 1)
+    trainer = Trainer(config, data, on_event=_TrainProgress(config.epochs))
+    status = _run_trainer(trainer)
+    summary = _train_summary(trainer, status, preset)
+    if status == "finished" and args.save is not None:
+        _save_trained(args.save, trainer, summary)
+
+    accuracy = f"{summary['test_accuracy']:.2%}" if trainer.evaluations else "n/a"
     print(
         f"{status}: test accuracy {accuracy} after {summary['epochs']} epoch(s), "
         f"{summary['seconds']:.1f} s, {summary['samples_per_second']:,.0f} samples/s"

@@ -8,13 +8,11 @@ ValueError whose message starts with the field's name and whose `field` attribut
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from app.nn.config import (
-    INPUT_SIZE,
     MAX_AUGMENT_STRENGTH,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
@@ -25,12 +23,13 @@ from app.nn.config import (
     MAX_REPORT_EVERY,
     MAX_TRAIN_SUBSET,
     MAX_VALIDATION_SIZE,
-    OUTPUT_SIZE,
     ConfigField,
     TrainConfig,
     config_fields,
+    parameter_count,
     show,
 )
+from app.nn.vocab import INPUT_SIZE, OUTPUT_SIZE
 
 __all__ = [
     "DEFAULT_PRESET", "LIMITS", "MAX_AUGMENT_STRENGTH", "MAX_BATCH_SIZE", "MAX_EPOCHS",
@@ -95,11 +94,6 @@ class ConfigError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-
-
-def parameter_count(sizes: list[int]) -> int:
-    """Weights plus biases of a fully connected network with these layer sizes."""
-    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
 def _number(field: str, value: Any, spec: ConfigField) -> int | float:

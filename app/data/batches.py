@@ -41,7 +41,10 @@ _INPUT_SCALE = np.float32(1.0 / 255.0)
 
 def to_inputs(pixels: np.ndarray) -> np.ndarray:
     """uint8 pixels (B, 784) or (B, 28, 28) -> network inputs (B, 784) float32 in 0..1."""
-    return np.multiply(pixels.reshape(len(pixels), -1), _INPUT_SCALE, dtype=np.float32)
+    inputs: np.ndarray = np.multiply(
+        pixels.reshape(len(pixels), -1), _INPUT_SCALE, dtype=np.float32
+    )
+    return inputs
 
 
 def prepare_data(data: MNIST) -> _Prepared:

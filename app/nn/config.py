@@ -19,9 +19,10 @@ list).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
@@ -42,6 +43,11 @@ MAX_LEARNING_RATE = 1e10
 
 Number = int | float
 T = TypeVar("T")
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights plus biases of a fully connected network with these layer sizes."""
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
 @dataclass(frozen=True)

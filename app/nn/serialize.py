@@ -24,14 +24,16 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.fileio import write_atomic
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS, Network
+from app.nn.config import parameter_count
+from app.nn.network import Network
+from app.nn.vocab import ACTIVATIONS, COSTS
 
 FORMAT_VERSION = 1
 MAX_LAYERS = 16  # weight layers
@@ -83,6 +85,24 @@ def model_to_bytes(network: Network, metadata: dict[str, Any] | None = None) -> 
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
     return buffer.getvalue()
+
+
+def trained_metadata(
+    config: Mapping[str, object],
+    preset: str | None,
+    epochs: float,
+    test_accuracy: float | None,
+    **more: Any,  # Any: more of the file's free-form JSON (source_run, seconds, ...)
+) -> dict[str, Any]:  # Any: the file's free-form JSON
+    """The metadata of a model trained here: its config, the preset it started from, the
+    epochs it trained and its test accuracy, and `more` (e.g. source_run, seconds, created)."""
+    return {
+        "config": dict(config),
+        "preset": preset,
+        "epochs": epochs,
+        "test_accuracy": test_accuracy,
+        **more,
+    }
 
 
 def save_model(
@@ -198,7 +218,10 @@ def _read_archive(
     return network, meta["metadata"]
 
 
-def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple, np.dtype]:
+Header = tuple[tuple[int, ...], np.dtype[Any]]  # Any: a header may declare any dtype
+
+
+def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Header:
     """(shape, dtype) from an `.npy` member's header, without reading its data."""
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
@@ -243,7 +266,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
         raise ModelFileError(
             f"'sizes' must be 2..{MAX_LAYERS + 1} integers in 1..100000, got {sizes!r:.80}"
         )
-    n_params = sum(a * b + a for a, b in zip(sizes[1:], sizes[:-1], strict=False))
+    n_params = parameter_count(sizes)
     if n_params > MAX_PARAMETERS:
         raise ModelFileError(f"model has {n_params} parameters, limit {MAX_PARAMETERS}")
     if meta.get("activation") not in ACTIVATIONS:
