@@ -18,13 +18,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from app.data.mnist import MNIST
+    from app.jsontypes import JSONObject
     from app.nn.config import ConfigField, TrainConfig
+    from app.nn.network import Network
+    from app.nn.protocol import TrainerEvent
     from app.nn.trainer import Trainer
+
+T = TypeVar("T")
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -90,9 +96,26 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
 # ---- shared helpers -------------------------------------------------------------------------
 
 
-def _load_mnist(args: argparse.Namespace, *, test_only: bool = False) -> Any:
+def _load_mnist(args: argparse.Namespace) -> MNIST:
     """MNIST from --mnist-dir / $NNP_MNIST_DIR / the cache, downloading with a progress bar."""
-    from app.data.mnist import MNISTUnavailable, load_mnist, load_mnist_test
+    from app.data.mnist import load_mnist
+
+    return _with_progress(lambda progress: load_mnist(args.mnist_dir, args.cache_dir,
+                                                      progress=progress))  # fmt: skip
+
+
+def _load_test_set(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """Only MNIST's test split, from the same places as _load_mnist."""
+    from app.data.mnist import load_mnist_test
+
+    return _with_progress(
+        lambda progress: load_mnist_test(args.mnist_dir, args.cache_dir, progress=progress)
+    )
+
+
+def _with_progress(load: Callable[[Callable[[int, int], None]], T]) -> T:
+    """`load(progress)`, with a download progress bar; CLIError when MNIST is unavailable."""
+    from app.data.mnist import MNISTUnavailable
 
     line = StatusLine()
     reported = [False]
@@ -101,9 +124,8 @@ def _load_mnist(args: argparse.Namespace, *, test_only: bool = False) -> Any:
         reported[0] = True
         line.update(f"downloading MNIST {progress_bar(done, total)}", force=done >= total > 0)
 
-    loader = load_mnist_test if test_only else load_mnist
     try:
-        data = loader(args.mnist_dir, args.cache_dir, progress=on_progress)
+        data = load(on_progress)
     except MNISTUnavailable as exc:
         raise CLIError(str(exc)) from None
     if reported[0]:
@@ -125,7 +147,7 @@ def _resolve_model_path(name: str) -> Path:
     return path
 
 
-def _load_model(name: str) -> tuple[Any, dict[str, Any]]:
+def _load_model(name: str) -> tuple[Network, JSONObject]:
     from app.nn.serialize import ModelFileError, load_model
 
     path = _resolve_model_path(name)
@@ -135,7 +157,7 @@ def _load_model(name: str) -> tuple[Any, dict[str, Any]]:
         raise CLIError(f"{path}: {exc}") from None
 
 
-def _print_json(obj: Any, out: TextIO | None = None) -> None:
+def _print_json(obj: object, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     out.write(json.dumps(obj, allow_nan=False) + "\n")
     out.flush()
@@ -282,7 +304,7 @@ def _add_config_options(
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)  # fmt: skip
             continue
-        kind: Callable[[str], Any] = {list: _parse_layers, float: _finite_float}.get(
+        kind: Callable[[str], object] = {list: _parse_layers, float: _finite_float}.get(
             spec.kind, spec.kind
         )
         parser.add_argument(flag, type=kind, choices=spec.option.choices, help=help_text)
@@ -295,7 +317,7 @@ class _TrainProgress:
         self.line = StatusLine()
         self.epochs = epochs
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: TrainerEvent) -> None:
         from app.nn.protocol import EvaluationEvent, MetricsEvent
 
         if isinstance(event, MetricsEvent):
@@ -357,7 +379,7 @@ def _train_config(args: argparse.Namespace) -> tuple[str, TrainConfig]:
     return preset, config
 
 
-def _train_summary(trainer: Trainer, status: str, preset: str) -> dict[str, Any]:  # Any: JSON
+def _train_summary(trainer: Trainer, status: str, preset: str) -> JSONObject:
     """What `train --json` prints (and the model file records) about a finished training."""
     last = trainer.evaluations[-1] if trainer.evaluations else None
     # Throughput over the training proper: everything but the per-epoch evaluations.
@@ -380,7 +402,7 @@ def _train_summary(trainer: Trainer, status: str, preset: str) -> dict[str, Any]
     }
 
 
-def _save_trained(path: Path, trainer: Trainer, summary: dict[str, Any]) -> None:  # Any: JSON
+def _save_trained(path: Path, trainer: Trainer, summary: JSONObject) -> None:
     from app.nn.serialize import save_model, trained_metadata
 
     metadata = trained_metadata(
@@ -442,7 +464,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from app.nn.trainer import confusion_matrix, evaluate, to_inputs
 
     network, _ = _load_model(args.model)
-    images, labels = _load_mnist(args, test_only=True)
+    images, labels = _load_test_set(args)
     x = to_inputs(images)
     y = labels.astype(np.int64)
     predictions, _ = evaluate(network, x, y)

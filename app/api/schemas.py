@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.config import JsonDict
 
+from app.jsontypes import JSONObject
 from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
 from app.nn.vocab import Activation, Cost, LrSchedule, OptimizerName, OutputFunction
@@ -32,7 +34,7 @@ class Strict(BaseModel):
 class ErrorResponse(BaseModel):
     """Every error: a human-readable `detail` (FastAPI's validation errors keep a list)."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str | list[JSONObject]  # FastAPI's validation errors
 
 
 # -- predict ------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class RunDigits(BaseModel):
 # -- runs ---------------------------------------------------------------------------------
 
 
-def _one_of(choices: tuple[str, ...] | list[str]) -> dict[str, Any]:
+def _one_of(choices: tuple[str, ...] | list[str]) -> JsonDict:
     """The schema's enum for an optional choice; app/presets validates it (ConfigError → 422)."""
     return {"enum": [*choices, None]}
 
@@ -177,7 +179,7 @@ class RunCreateBase(Strict):
     )
 
 
-def _run_field(spec: ConfigField) -> tuple[Any, Any]:
+def _run_field(spec: ConfigField) -> tuple[Any, Any]:  # Any: a type form and its FieldInfo
     """The pydantic (type, Field) of one TrainConfig field in RunCreate: optional, None =
     "keep the preset's value"."""
     opt = spec.option
@@ -198,7 +200,9 @@ def _run_field(spec: ConfigField) -> tuple[Any, Any]:
 
 def run_create_model(config: type[TrainConfig] = TrainConfig) -> type[RunCreateBase]:
     """RunCreate: `preset` plus every field of `config`, each optional."""
-    fields: dict[str, Any] = {spec.name: _run_field(spec) for spec in config_fields(config)}
+    fields: dict[str, Any] = {  # Any: create_model's (type form, FieldInfo) pairs
+        spec.name: _run_field(spec) for spec in config_fields(config)
+    }
     return create_model(
         "RunCreate", __base__=RunCreateBase, __doc__=RunCreateBase.__doc__, **fields
     )

@@ -26,11 +26,12 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from app.fileio import write_atomic
+from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
 from app.nn.network import Network
 from app.nn.vocab import ACTIVATIONS, COSTS
@@ -71,7 +72,7 @@ class ModelFileError(ValueError):
 # ---------------------------------------------------------------------------------- writing
 
 
-def model_to_bytes(network: Network, metadata: dict[str, Any] | None = None) -> bytes:
+def model_to_bytes(network: Network, metadata: JSONObject | None = None) -> bytes:
     """The `.npz` file content for `network` and the JSON-able `metadata` dict."""
     meta = {**network.config(), "format": FORMAT_VERSION, "metadata": dict(metadata or {})}
     try:
@@ -93,7 +94,7 @@ def trained_metadata(
     epochs: float,
     test_accuracy: float | None,
     **more: Any,  # Any: more of the file's free-form JSON (source_run, seconds, ...)
-) -> dict[str, Any]:  # Any: the file's free-form JSON
+) -> JSONObject:  # Any: the file's free-form JSON
     """The metadata of a model trained here: its config, the preset it started from, the
     epochs it trained and its test accuracy, and `more` (e.g. source_run, seconds, created)."""
     return {
@@ -106,7 +107,7 @@ def trained_metadata(
 
 
 def save_model(
-    path: str | os.PathLike[str], network: Network, metadata: dict[str, Any] | None = None
+    path: str | os.PathLike[str], network: Network, metadata: JSONObject | None = None
 ) -> None:
     """Write the model to `path` atomically: readers see the old file or the new one, never half.
 
@@ -115,7 +116,7 @@ def save_model(
     write_atomic(Path(path), model_to_bytes(network, metadata))
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     """Let metadata hold NumPy scalars and arrays (e.g. an accuracy computed with NumPy)."""
     if isinstance(value, np.generic):
         return value.item()
@@ -134,7 +135,7 @@ def load_model(
     *,
     input_size: int | None = MNIST_INPUT,
     output_size: int | None = MNIST_OUTPUT,
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     """Read a model file; returns (network, metadata). See `model_from_bytes` for the checks."""
     path = Path(path)
     try:
@@ -154,7 +155,7 @@ def model_from_bytes(
     *,
     input_size: int | None = MNIST_INPUT,
     output_size: int | None = MNIST_OUTPUT,
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     """Parse `.npz` bytes into (network, metadata), or raise ModelFileError.
 
     By default the network must map 784 inputs to 10 outputs (an MNIST model); pass
@@ -174,7 +175,7 @@ def model_from_bytes(
 
 def _read_archive(
     archive: zipfile.ZipFile, input_size: int | None, output_size: int | None
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     members = {info.filename: info for info in archive.infolist()}
     if "meta.npy" not in members:
         raise ModelFileError("not a model file: no 'meta' entry")
@@ -239,7 +240,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> JSONObject:
     """The validated JSON header: sizes, activation, cost, metadata."""
     shape, dtype = _read_header(archive, info)
     if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
@@ -279,7 +280,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
     return meta
 
 
-def _check_writable(meta: dict[str, Any]) -> None:
+def _check_writable(meta: JSONObject) -> None:
     """Refuse what loads but can't be written back as JSON: 1e400 (parsed as inf, at any depth)
     or a lone surrogate such as "\\ud800" (not encodable as UTF-8)."""
     try:
@@ -292,7 +293,7 @@ def _check_writable(meta: dict[str, Any]) -> None:
         raise ModelFileError("'meta' is nested too deeply") from None
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ModelFileError(f"'meta' contains {name}, which is not valid JSON")
 
 

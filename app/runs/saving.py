@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
+from app.jsontypes import JSONObject
 from app.nn.network import Network
 from app.nn.protocol import Weights
 from app.nn.serialize import ModelFileError, load_model, model_to_bytes, trained_metadata
@@ -17,7 +17,7 @@ from app.store.models import ModelEntry, ModelRegistry
 log = logging.getLogger(__name__)
 
 
-def model_metadata(run: Run) -> dict[str, Any]:  # Any: the model file's free-form JSON
+def model_metadata(run: Run) -> JSONObject:
     """What a model saved from `run` records about where it came from."""
     test_accuracy = run.evaluations[-1]["test_accuracy"] if run.evaluations else None
     epochs = run.progress()["epoch"]
