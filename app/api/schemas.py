@@ -22,6 +22,18 @@ from app.store.files import ID_PATTERN
 Include = Literal["input", "activations", "zs"]
 
 MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
+# A drawn "1" (a 56×56 PNG, dark ink on white), for the request examples /docs sends as they
+# are ("Try it out"); tests/api/test_examples.py sends every example to the server.
+EXAMPLE_IMAGE = (
+    "iVBORw0KGgoAAAANSUhEUgAAADgAAAA4CAAAAACN7WTCAAAAVklEQVR42u3WUQoAIAgD0C28/5XXCUzyo0DWrzxyJR"
+    "SF3loYA5kVoscAqma625HnDNFj+eHo/XUIgHSfsex2Nd2kITc0NDQ0NPwP0w8Sixd6QkYPALABtxwMb1jg/UcAAAAASUVORK5CYII="
+)
+
+
+def examples(*bodies: JsonDict) -> ConfigDict:
+    """A request model's `examples` in its JSON schema (Swagger UI fills "Try it out" with the
+    first)."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
 
 
 class Strict(BaseModel):
@@ -41,6 +53,10 @@ class ErrorResponse(BaseModel):
 
 
 class PredictRequest(Strict):
+    model_config = examples(
+        {"image": EXAMPLE_IMAGE, "model": "accurate", "include": ["activations"]}
+    )
+
     image: str | None = Field(
         default=None,
         max_length=MAX_IMAGE_CHARS,
@@ -108,6 +124,8 @@ class ModelList(BaseModel):
 
 
 class DefaultModel(Strict):
+    model_config = examples({"id": "accurate"})
+
     id: str = Field(pattern=ID_PATTERN)
 
 
@@ -172,6 +190,8 @@ class RunCreateBase(Strict):
     (app/nn/config.py); the parameter limit (`max_parameters` in /api/presets) is checked on
     the whole network."""
 
+    model_config = examples({"preset": "3b1b", "epochs": 2, "learning_rate": 0.5})
+
     preset: str | None = Field(
         default=None,
         description="the recipe to start from; the other fields override it",
@@ -215,12 +235,16 @@ else:
 
 
 class RunPatch(Strict):
+    model_config = examples({"learning_rate": 0.05})
+
     learning_rate: float = Field(
         gt=0, le=MAX_LEARNING_RATE, description="takes effect from the next step"
     )
 
 
 class SpeedRequest(Strict):
+    model_config = examples({"batches_per_second": 5})
+
     batches_per_second: float | None = Field(
         gt=0,
         le=MAX_SPEED,
@@ -229,6 +253,8 @@ class SpeedRequest(Strict):
 
 
 class SaveRequest(Strict):
+    model_config = examples({"name": "my first network"})
+
     name: str | None = Field(default=None, min_length=1, max_length=80)
 
 
