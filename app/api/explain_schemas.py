@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.schemas import EXAMPLE_IMAGE, MAX_IMAGE_CHARS, examples
+from app.nn.vocab import Cost
 from app.store.files import ID_PATTERN
 
 MAX_FULL_GRAD_WEIGHTS = 20_000  # full ∂C/∂W only for layers this small; rows on request beyond
@@ -86,7 +87,7 @@ class GradWeightsOut(BaseModel):
 class ExplainResponse(BaseModel):
     model: str
     count: int  # examples averaged: 1 for a drawing
-    cost_function: Literal["quadratic", "cross_entropy"]
+    cost_function: Cost
     digit: int | None  # the prediction (absent for a batch)
     label: int | None  # the label used
     probabilities: list[float]
