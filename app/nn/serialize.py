@@ -94,7 +94,7 @@ def trained_metadata(
     epochs: float,
     test_accuracy: float | None,
     **more: Any,  # Any: more of the file's free-form JSON (source_run, seconds, ...)
-) -> JSONObject:  # Any: the file's free-form JSON
+) -> JSONObject:
     """The metadata of a model trained here: its config, the preset it started from, the
     epochs it trained and its test accuracy, and `more` (e.g. source_run, seconds, created)."""
     return {

@@ -79,7 +79,7 @@ def config_to_json(config: TrainConfig, preset: str | None) -> JSONObject:
     return data
 
 
-def config_from_json(data: JSONObject) -> tuple[TrainConfig, str | None]:  # Any: JSON
+def config_from_json(data: JSONObject) -> tuple[TrainConfig, str | None]:
     """The inverse of `config_to_json` (for a stored run): options this version does not know
     are dropped, so an old database still loads."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}

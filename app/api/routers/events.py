@@ -13,8 +13,8 @@ from starlette.websockets import WebSocketState
 from app.api.deps import FanOutDep, RunsDep, SettingsDep
 from app.api.routers.predict import InputError, decode_image, to_input
 from app.jsontypes import JSONObject
+from app.runs.errors import RunNotFound
 from app.runs.fanout import RunHub, Watcher, dumps
-from app.runs.manager import RunNotFound
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
