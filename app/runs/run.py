@@ -1,7 +1,7 @@
 """One training run: its config, status, complete metric history and latest state.
 
 The `Run` in the web process is the only owner of a run's status, history and progress: the
-trainer (in a worker) only reports events, which `Run.apply` records, and the run manager
+trainer (in a worker) only reports events, which `Run.record_*` record, and the run manager
 decides the rest (queued, stopped, interrupted, failed when the worker died).
 
 Threading: the run's reader thread (app/runs/local.py) is the only writer of the history and
