@@ -217,7 +217,7 @@ class RunManager:
         """Resume a paused run; a parked one (it gave its slot back), or an interrupted or
         failed one, is queued for a slot and continues from its checkpoint."""
         run = self.get(run_id)
-        if run.status in RESUMABLE or run.parked:
+        if run.status in RESUMABLE or run.parked or run.parking:
             return self._resume_from_checkpoint(run)
         if run.status != "paused":
             raise RunStateError(
@@ -229,7 +229,7 @@ class RunManager:
         return run
 
     def _resume_from_checkpoint(self, run: Run) -> Run:
-        if run.parked and run.handle is not None:
+        if run.parking and run.handle is not None:
             run.handle.join(STOP_WAIT_SECONDS)  # its worker is still handing the slot back
         weights = run.final_weights or self.files.load(run)
         if weights is None:
@@ -314,7 +314,7 @@ class RunManager:
         return entry
 
     def _control(self, run: Run, command: Control) -> None:
-        if run.parked:
+        if run.parked or run.parking:
             raise RunStateError(
                 f"run {run.id} is paused and gave its training slot back; resume it first"
             )
@@ -378,10 +378,15 @@ class RunManager:
     def _on_end(
         self, run: Run, status: Status, reason: str | None, weights: Weights | None
     ) -> None:
-        if run.parked and not run.stop_requested:
+        if run.parking and not run.stop_requested:
             # It gave its slot back on purpose: still paused, resumable from its checkpoint.
-            run.handle = None
-            self.slots.release(run)
+            # `parked` only now, with the slot given back under the lock: whoever sees it
+            # parked finds its slot free.
+            with self._lock:
+                run.handle = None
+                self.slots.free(run)
+                run.parked, run.parking = True, False
+            self.slots.fill()
             return
         if run.shutting_down:
             status, reason = "interrupted", SHUTDOWN_REASON

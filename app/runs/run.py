@@ -127,8 +127,10 @@ class Run:
     stop_requested: bool = False
     shutting_down: bool = False
     # Paused so long that it gave its slot back: its worker ended after the manager wrote a
-    # checkpoint; it stays `paused` and `resume` queues it for a slot again.
+    # checkpoint; it stays `paused` and `resume` queues it for a slot again. `parking`: its
+    # worker was told to end for that and has not yet: it still holds the slot.
     parked: bool = False
+    parking: bool = False
     paused_since: float | None = None  # time.monotonic() of the latest pause
     resume_from: Weights | None = None  # the checkpoint its next worker continues from
     persisted_points: int = 0
@@ -316,7 +318,8 @@ class Run:
     def prepare_resume(self, weights: Weights) -> None:
         """Before a parked, interrupted or failed run is queued again to continue from
         `weights` (its checkpoint): forget how it ended and any cached weights."""
-        self.parked, self.resume_from = False, weights
+        self.parked = self.parking = False
+        self.resume_from = weights
         self.stop_requested = self.shutting_down = False
         self.finished = None
         self.paused_since = None

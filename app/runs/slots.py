@@ -117,11 +117,6 @@ class Slots:
             self._held.discard(run.id)
             return held
 
-    def release(self, run: Run) -> None:
-        """Give back the run's slot and start the next run in its place."""
-        if self.free(run):
-            self.fill()
-
     # -- parking: a run paused for paused_slot_seconds gives its slot back -------------------
 
     def watch_pause(self, run: Run) -> None:
@@ -131,12 +126,15 @@ class Slots:
         timer.start()
 
     def _park(self, run: Run, since: float) -> None:
-        """Checkpoint a run still paused since `since`, then end its worker (slot freed)."""
+        """Checkpoint a run still paused since `since`, then end its worker: the manager
+        marks it parked and frees its slot once the worker has ended."""
         if run.paused_since != since or self.closing.is_set():
             return
         with self.lock:
             handle = run.handle
-            if run.status != "paused" or run.stop_requested or handle is None or run.parked:
+            if run.status != "paused" or run.stop_requested or handle is None:
+                return
+            if run.parked or run.parking:
                 return
         weights = run.weights()  # paused: these are the weights it will continue from
         if weights is None or run.paused_since != since or run.status != "paused":
@@ -147,8 +145,10 @@ class Slots:
             log.exception("could not checkpoint paused run %s; it keeps its slot", run.id)
             return
         run.final_weights = weights
-        run.parked = True
+        run.parking = True  # parked once its worker has ended (the manager's _on_end)
         log.info(
-            "run %s paused for %.0f s: checkpointed, slot freed", run.id, time.monotonic() - since
+            "run %s paused for %.0f s: checkpointed; its worker ends and frees the slot",
+            run.id,
+            time.monotonic() - since,
         )
         handle.send(Stop())
