@@ -7,6 +7,8 @@ never stopped."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,21 @@ def test_a_run_without_a_checkpoint_cannot_resume(make_manager) -> None:
     with pytest.raises(RunStateError):
         manager.resume(queued.id)
     manager.stop(blocker.id)
+
+
+def test_a_run_shows_parked_only_once_its_slot_is_free(make_manager) -> None:
+    """RunInfo.parked: "its worker ended ... and gave its training slot back". Watched without
+    pause from the moment it is paused: whenever it reads parked, its slot is already free."""
+    manager = make_manager(max_runs=1, paused_slot_seconds=0.3)
+    run = manager.create(None, {**CONFIG, "epochs": 100})
+    manager.set_speed(run.id, SLOW)
+    wait_for(lambda: run.status == "running" and run.current_step() >= 3)
+    manager.pause(run.id)
+    deadline = time.monotonic() + 15
+    while not run.parked:
+        assert time.monotonic() < deadline, "the paused run was never parked"
+    assert not manager.slots.holds(run) and run.handle is None
+    other = manager.create(None, CONFIG)
+    assert other.queue_position is None  # started at once: the slot was free
+    manager.stop(other.id)
+    manager.stop(run.id)
