@@ -42,7 +42,8 @@ from app.api.security import (
 )
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
-from app.runs.executor import DataSource, make_executor
+from app.runs.executor import DataSource
+from app.runs.executors import make_executor
 from app.runs.fanout import FanOut
 from app.runs.manager import RunManager
 from app.settings import Settings

@@ -30,12 +30,15 @@ __all__ = [
     "MNIST_FILES",
     "TEST_FILES",
     "TRAIN_FILES",
+    "DataSource",
     "MNISTUnavailable",
     "default_cache_dir",
     "download_mnist",
     "find_mnist",
     "load_mnist",
     "load_mnist_test",
+    "load_test_set",
+    "load_training_data",
 ]
 
 # SHA-256 of each *decompressed* file: the same whatever gzip settings a mirror used.
@@ -544,3 +547,35 @@ def load_mnist_test(
 def pixel_values(image: np.ndarray) -> list[float]:
     """A (28, 28) uint8 MNIST image as 784 numbers in 0..1 (4 decimals), as the API sends it."""
     return np.round(image.reshape(-1) / 255.0, 4).tolist()
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where MNIST comes from, as the server's settings say (so app/runs and the workers never
+    read Settings): a folder that holds it, the download cache, whether to download, and the
+    mirrors (None: the built-in public ones)."""
+
+    mnist_dir: Path | None
+    cache_dir: Path
+    download: bool = True
+    mirrors: tuple[str, ...] | None = None
+
+
+def load_training_data(source: DataSource, progress: Progress | None = None) -> MNIST:
+    """All of MNIST from `source` (see load_mnist)."""
+    return load_mnist(
+        source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
+        mirrors=source.mirrors or MIRRORS,
+    )  # fmt: skip
+
+
+def load_test_set(
+    source: DataSource, *, download: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The test split from `source` (see load_mnist_test); `download=False` only looks on disk
+    whatever the source says."""
+    return load_mnist_test(
+        source.mnist_dir, source.cache_dir,
+        download=source.download if download is None else download,
+        mirrors=source.mirrors or MIRRORS,
+    )  # fmt: skip

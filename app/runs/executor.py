@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, Protocol, get_args
 
+from app.data.mnist import DataSource as DataSource  # a Job carries it
+from app.nn.config import TrainConfig
 from app.nn.protocol import (
     Control,
     Query,
@@ -26,20 +27,9 @@ from app.nn.protocol import (
     TrainerEvent,
     Weights,
 )
-from app.nn.trainer import TrainConfig
 
 ExecutorName = Literal["local", "ray"]  # the choices of NNP_EXECUTOR
 EXECUTORS: tuple[ExecutorName, ...] = get_args(ExecutorName)
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where workers get MNIST from (kept here so app/runs never reads Settings)."""
-
-    mnist_dir: Path | None
-    cache_dir: Path
-    download: bool = True
-    mirrors: tuple[str, ...] | None = None  # None: the built-in public mirrors
 
 
 @dataclass(frozen=True)
@@ -157,17 +147,3 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Release what the executor holds (after every job has ended)."""
-
-
-def make_executor(name: ExecutorName, ray_address: str | None = None) -> Executor:
-    """The executor called `name`; `ray_address` is the Ray cluster's HOST:PORT (None: the
-    cluster `ray start` started on this machine)."""
-    if name == "local":
-        from app.runs.local import LocalExecutor
-
-        return LocalExecutor()
-    if name == "ray":
-        from app.runs.ray_executor import RayExecutor
-
-        return RayExecutor(ray_address)
-    raise ValueError(f"unknown executor {name!r}: choose {', '.join(EXECUTORS)}")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from app.nn.protocol import Control, MetricsEvent, Query, Reply
 from app.runs.executor import Ended, Job, NotReady, Placement, WorkerMessage
-from app.runs.ray_executor import (
+from app.runs.ray_messages import (
     Ask,
     Batch,
     Capacity,

@@ -40,83 +40,26 @@ from app.runs.executor import (
     WorkerGone,
     WorkerMessage,
 )
+from app.runs.ray_messages import (
+    Ask,
+    Batch,
+    Capacity,
+    Closed,
+    Command,
+    Connected,
+    ConnectFailed,
+    FromBridge,
+    Kill,
+    Open,
+    Placed,
+    Replied,
+    ToBridge,
+)
 
 log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 30.0  # how long a new bridge may take to join the cluster
 BRIDGE_EXIT_SECONDS = 5.0
-
-
-# ---- the pipe's messages ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Open:
-    job: Job
-
-
-@dataclass(frozen=True)
-class Command:
-    run_id: str
-    command: Control
-
-
-@dataclass(frozen=True)
-class Ask:
-    run_id: str
-    request_id: int
-    query: Query
-    timeout: float
-
-
-@dataclass(frozen=True)
-class Kill:
-    run_id: str
-
-
-@dataclass(frozen=True)
-class Connected:
-    cpus: int  # the cluster's CPUs: one run each
-
-
-@dataclass(frozen=True)
-class ConnectFailed:
-    reason: str
-
-
-@dataclass(frozen=True)
-class Capacity:
-    cpus: int
-
-
-@dataclass(frozen=True)
-class Placed:
-    run_id: str
-    placement: Placement
-
-
-@dataclass(frozen=True)
-class Batch:
-    run_id: str
-    messages: list[WorkerMessage]
-
-
-@dataclass(frozen=True)
-class Replied:
-    run_id: str
-    request_id: int
-    reply: Reply | None
-    error: str | None  # NotReady's message when reply is None
-
-
-@dataclass(frozen=True)
-class Closed:
-    run_id: str
-    reason: str | None  # why it died without `Ended` (None: it ended normally)
-
-
-ToBridge = Open | Command | Ask | Kill
-FromBridge = Connected | ConnectFailed | Capacity | Placed | Batch | Replied | Closed
 
 
 # ---- one run, seen from the web process -------------------------------------------------------

@@ -33,12 +33,12 @@ from app.nn.protocol import (
     Weights,
 )
 from app.runs.executor import Download, NotReady, Placement, RunHandle, WorkerGone
+from app.runs.gallery import Mistake, top_mistakes
 from app.store.db import METRIC_KEYS, StoredRun
 
 LIVE = LIVE_STATUSES  # the vocabulary is declared in app/nn/protocol.py
 ENDED = ENDED_STATUSES
 
-MAX_MISTAKES = 24
 TRAIN_IMAGES = 60_000
 
 
@@ -56,7 +56,7 @@ class Evaluation:
     validation_accuracy: float | None
     test_accuracy: float | None
     confusion: list[list[int]]
-    mistakes: list[dict[str, Any]]
+    mistakes: list[Mistake]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,43 +67,6 @@ class Evaluation:
             "confusion": self.confusion,
             "mistakes": self.mistakes,
         }
-
-
-def ranked_digits(
-    predictions: np.ndarray,
-    confidence: np.ndarray,
-    labels: np.ndarray,
-    *,
-    label: int | None = None,
-    predicted: int | None = None,
-    limit: int = MAX_MISTAKES,
-) -> np.ndarray:
-    """Indices of the test digits with this `label` and/or `predicted` digit, most confident
-    first, at most `limit`; with neither, the most confident mistakes."""
-    mask = np.ones(len(labels), bool)
-    if label is not None:
-        mask &= labels == label
-    if predicted is not None:
-        mask &= predictions == predicted
-    if label is None and predicted is None:
-        mask &= predictions != labels
-    chosen = np.flatnonzero(mask)
-    return chosen[np.argsort(-confidence[chosen], kind="stable")][:limit]
-
-
-def top_mistakes(
-    predictions: np.ndarray, confidence: np.ndarray, labels: np.ndarray, limit: int = MAX_MISTAKES
-) -> list[dict[str, Any]]:
-    order = ranked_digits(predictions, confidence, labels, limit=limit)
-    return [
-        {
-            "index": int(i),
-            "label": int(labels[i]),
-            "predicted": int(predictions[i]),
-            "confidence": round(float(confidence[i]), 5),
-        }
-        for i in order
-    ]
 
 
 # Seconds a request for weights or a probe may wait for the worker's answer.

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.data.mnist import MNIST, MNISTUnavailable, load_mnist
+from app.data.mnist import MNIST, MNISTUnavailable, load_training_data
 from app.nn.protocol import Control, Query, Reply, Stop
 from app.nn.trainer import Trainer
 from app.runs.executor import Download, Ended, Job, NotReady, WorkerMessage
@@ -129,16 +129,7 @@ def _load_mnist(job: Job, emit: Emit, state: WorkerState) -> MNIST:
             last = now
             emit(Download(int(done), int(total)))
 
-    source = job.data
-    if source.mirrors:
-        data = load_mnist(
-            source.mnist_dir, source.cache_dir, download=source.download, progress=progress,
-            mirrors=source.mirrors,
-        )  # fmt: skip
-    else:
-        data = load_mnist(
-            source.mnist_dir, source.cache_dir, download=source.download, progress=progress
-        )
+    data = load_training_data(job.data, progress)
     if state.stopped:
         raise _Cancelled
     return data

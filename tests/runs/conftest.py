@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.runs.executor import ExecutorName, make_executor
+from app.runs.executor import ExecutorName
+from app.runs.executors import make_executor
 from app.runs.manager import DataSource, RunManager
 from app.store.db import Store
 from tests.api.conftest import make_client, settings, shipped_dir  # noqa: F401 (for Ray tests)

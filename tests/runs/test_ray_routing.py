@@ -6,7 +6,8 @@ import threading
 from types import SimpleNamespace
 
 from app.runs.executor import WorkerDied, WorkerMessage
-from app.runs.ray_executor import Closed, RayHandle, _Bridge
+from app.runs.ray_executor import RayHandle, _Bridge
+from app.runs.ray_messages import Closed
 
 
 def test_a_run_resumed_as_it_hears_its_actor_died_keeps_its_new_actor() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.runs.run import ranked_digits, top_mistakes
+from app.runs.gallery import ranked_digits, top_mistakes
 
 LABELS = np.array([3, 3, 5, 5, 3, 7])
 PREDICTED = np.array([3, 5, 5, 3, 5, 7])

@@ -1,0 +1,115 @@
+"""A run's record in the store: what must survive the server (SQLite, app/store/db.py).
+
+The flusher thread writes every live run's new metric points every `flush_interval` seconds,
+so a crash loses at most that much history; a run's end writes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from app.runs.run import ENDED, Run
+from app.store.db import Store, StoredRun
+
+log = logging.getLogger(__name__)
+
+
+class RunRecords:
+    """Writes runs to `store`; `is_current(run)` says whether the run is still the one of its
+    id (a deleted run is not written again)."""
+
+    def __init__(
+        self, store: Store, is_current: Callable[[Run], bool], flush_interval: float = 2.0
+    ) -> None:
+        self.store = store
+        self.is_current = is_current
+        self.flush_interval = flush_interval
+        self._closing = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    def load(self, interrupted_reason: str, now: str) -> list[Run]:
+        """Every stored run; those a dead process left live become `interrupted` first."""
+        self.store.mark_interrupted(interrupted_reason, now)
+        return [Run.from_stored(stored) for stored in self.store.load_runs()]
+
+    def add(self, run: Run) -> None:
+        self.store.add_run(StoredRun(run.id, run.status, run.config, run.created))
+
+    def delete(self, run_id: str) -> None:
+        self.store.delete_run(run_id)
+
+    def update(self, run: Run, **fields: Any) -> None:  # Any: column values (JSON or bytes)
+        self.store.update_run(run.id, **fields)
+
+    def points(self, run: Run) -> None:
+        end = run.history_length()
+        start = run.persisted_points
+        if end > start and self.is_current(run):
+            self.store.append_points(run.id, start, run.points(start, end))
+            run.persisted_points = end
+
+    def state(self, run: Run) -> None:
+        if not self.is_current(run):
+            return
+        self.store.update_run(
+            run.id,
+            status=run.status,
+            reason=run.reason,
+            started=run.started,
+            finished=run.finished if run.status in ENDED else None,
+            progress=run.progress_state,
+            latest=run.latest,
+        )
+
+    def evaluation(self, run: Run) -> None:
+        if not self.is_current(run) or not run.evaluations:
+            return
+        fields: dict[str, Any] = {"evaluations": list(run.evaluations)}  # Any: column values
+        if run.predictions is not None and run.confidence is not None:
+            fields["predictions"] = run.predictions.tobytes()
+            fields["confidence"] = run.confidence.tobytes()
+        self.store.update_run(run.id, **fields)
+
+    def ended(self, run: Run) -> None:
+        """Everything of a run that has just ended."""
+        try:
+            self.points(run)
+            self.evaluation(run)
+            self.state(run)
+        except sqlite3.ProgrammingError:
+            # The store closed under a worker that answered past the shutdown deadline.
+            log.info("run %s ended after the store closed", run.id)
+
+    def flush(self, runs: list[Run]) -> None:
+        """Write every live run's new points and progress (also done by the flusher)."""
+        for run in runs:
+            if run.live or run.history_length() > run.persisted_points:
+                try:
+                    self.points(run)
+                    if run.live:
+                        self.store.update_run(
+                            run.id, progress=run.progress_state, latest=run.latest
+                        )
+                except Exception:
+                    log.exception("could not persist run %s", run.id)
+
+    def start_flusher(self, runs: Callable[[], list[Run]]) -> None:
+        def loop() -> None:
+            while not self._closing.wait(self.flush_interval):
+                self.flush(runs())
+            self.flush(runs())
+
+        self._flusher = threading.Thread(target=loop, name="run-flusher", daemon=True)
+        self._flusher.start()
+
+    def stop_flusher(self) -> None:
+        """The flusher writes once more, then ends (`join_flusher` waits for it)."""
+        self._closing.set()
+
+    def join_flusher(self, timeout: float = 1.0) -> None:
+        if self._flusher is not None:
+            self._flusher.join(timeout)

@@ -1,0 +1,72 @@
+"""A run's weights on disk and as a model: its weight file (the latest checkpoint, then the
+final weights) in the runs folder, and the model saved from it into the registry."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from app.nn.network import Network
+from app.nn.protocol import Weights
+from app.nn.serialize import ModelFileError, load_model, model_to_bytes
+from app.runs.run import Run
+from app.store.files import path_for, write_atomic
+from app.store.models import ModelEntry, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+
+def model_metadata(run: Run) -> dict[str, Any]:  # Any: the model file's free-form JSON
+    """What a model saved from `run` records about where it came from."""
+    last = run.evaluations[-1] if run.evaluations else {}
+    return {
+        "source_run": run.id,
+        "config": run.config,
+        "preset": run.config.get("preset"),
+        "epochs": run.progress()["epoch"],
+        "test_accuracy": last.get("test_accuracy"),
+    }
+
+
+class WeightFiles:
+    """`<runs_dir>/<run id>.npz`: a run's latest checkpoint, replaced by its final weights."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+
+    def path(self, run_id: str) -> Path:
+        return path_for(self.runs_dir, run_id)
+
+    def write(self, run: Run, weights: Weights, *, checkpoint: bool = False) -> None:
+        metadata = {
+            "source_run": run.id,
+            "config": run.config,
+            "step": weights.step,
+            "checkpoint": checkpoint,
+        }
+        write_atomic(self.path(run.id), model_to_bytes(weights.network(), metadata))
+
+    def load(self, run: Run) -> Weights | None:
+        """The run's weights from its file (remembered as its final weights); None when it
+        has none or it is unreadable."""
+        path = self.path(run.id)
+        if not path.exists():
+            return None
+        try:
+            network, metadata = load_model(path)
+        except (ModelFileError, OSError) as exc:
+            log.warning("run %s: unreadable weights: %s", run.id, exc)
+            return None
+        run.final_weights = Weights.of(network, int(metadata.get("step", run.current_step())))
+        return run.final_weights
+
+    def delete(self, run_id: str) -> None:
+        self.path(run_id).unlink(missing_ok=True)
+
+
+def save_model(run: Run, network: Network, models: ModelRegistry, name: str | None) -> ModelEntry:
+    """Store `network` (the run's current, final or checkpointed) as a model named `name`
+    (default "run <id>"); the registry's errors (e.g. NonFiniteModel) pass through."""
+    name = (name or "").strip() or f"run {run.id}"
+    return models.add(network, model_metadata(run), name=name)
