@@ -62,8 +62,10 @@ CREATE TABLE IF NOT EXISTS meta (
 LIVE_STATUSES = tuple(sorted(LIVE))
 
 METRIC_KEYS = ("step", "epoch", "cost", "accuracy")
+JOURNAL_MODE = "PERSIST"
+JOURNAL_SIZE_LIMIT = 512 * 1024  # the most room the journal keeps between transactions
 # Run columns whose update may use the disk reserve (app/store/disk.py): what a run ended with.
-ESSENTIAL_RUN_COLUMNS = frozenset({"status", "reason", "finished", "model_id", "evaluations"})
+ESSENTIAL_RUN_COLUMNS = frozenset({"status", "reason", "finished", "model_id"})
 
 
 @dataclass
@@ -115,12 +117,16 @@ class Store:
         # check_same_thread=False: access is serialised by self._lock instead.
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            # A rollback journal that keeps its size (PERSIST), not a WAL: with a WAL, what was
+            # written since the last checkpoint lives in the WAL, and on a full disk the
+            # database file can't grow to take it back; the WAL then only grows. A persistent
+            # journal changes pages in place and reuses its own room, so deletes and status
+            # updates still fit when the disk is full (the reserve covers a journal that must
+            # grow).
+            db.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
+            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+            db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
-            # A small WAL, checkpointed often: on a small disk it never holds megabytes.
-            db.execute("PRAGMA wal_autocheckpoint=200")
-            db.execute("PRAGMA journal_size_limit=1048576")
             db.executescript(SCHEMA)
         except BaseException:
             db.close()
@@ -241,7 +247,7 @@ class Store:
             raise ValueError(f"unknown run columns: {sorted(unknown)}")
         values = [_dumps(v) if isinstance(v, dict | list) else v for v in fields.values()]
         columns = ", ".join(f"{name} = ?" for name in fields)
-        # A status, a saved model or an evaluation may use the reserve; progress may not.
+        # A status or a saved model may use the reserve; progress and metrics may not.
         essential = bool(ESSENTIAL_RUN_COLUMNS & set(fields))
         self._write(
             lambda db: db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values, run_id)),

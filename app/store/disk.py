@@ -1,9 +1,9 @@
 """A full disk: recognising it, and a small reserve that keeps the bookkeeping possible.
 
 Every write the disk can't take raises `StorageFull` (an OSError with ENOSPC), which the web
-layer answers 507. SQLite needs free space even to delete (the WAL records the change before
-the database file shrinks), so the data directory keeps a `Reserve`: a file of a few hundred
-KB that is given back to the file system when a delete, a run's status or a start-up can't be
+layer answers 507. SQLite needs free space even to delete (its journal records the pages a
+change overwrites), so the data directory keeps a `Reserve`: a file of a few hundred KB that
+is given back to the file system when a delete, a run's status or a start-up can't be
 written otherwise, and filled again before anything new (an upload, a run) is stored.
 """
 
