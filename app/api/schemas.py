@@ -8,12 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
+from app.nn.vocab import Activation, Cost, LrSchedule, OptimizerName, OutputFunction
 from app.presets import PRESETS
-from app.runs.executor import ExecutorName
+
+# A run's public shape is declared once, in app/runs: the API answers it as it is.
+from app.runs.gallery import RunDigit as RunDigit
+from app.runs.info import RunDetail as RunDetail
+from app.runs.info import RunInfo as RunInfo
 from app.store.files import ID_PATTERN
 
 Include = Literal["input", "activations", "zs"]
-RunStatus = Status  # declared once, in app/nn/protocol.py
 
 MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
 
@@ -147,14 +151,6 @@ class Digit(BaseModel):
     pixels: list[float]
 
 
-class RunDigit(BaseModel):
-    index: int
-    label: int
-    predicted: int
-    confidence: float
-    pixels: list[float]
-
-
 class RunDigits(BaseModel):
     digits: list[RunDigit]
 
@@ -232,93 +228,6 @@ class SaveRequest(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=80)
 
 
-class Progress(BaseModel):
-    step: int
-    epoch: float
-    epochs: int
-    samples_seen: int
-    total_samples: int
-    fraction: float
-    eta_seconds: float | None
-
-
-class Latest(BaseModel):
-    cost: float | None
-    batch_accuracy: float | None
-    samples_per_second: float | None
-    learning_rate: float | None
-
-
-class MetricPoints(BaseModel):
-    step: list[int]
-    epoch: list[float]
-    cost: list[float | None]
-    accuracy: list[float]
-
-
-class Mistake(BaseModel):
-    index: int
-    label: int
-    predicted: int
-    confidence: float
-
-
-class Evaluation(BaseModel):
-    epoch: int
-    step: int
-    validation_accuracy: float | None
-    test_accuracy: float | None
-    confusion: list[list[int]]
-    mistakes: list[Mistake]
-
-
-class History(BaseModel):
-    metrics: MetricPoints
-    evaluations: list[Evaluation]
-
-
-class Placement(BaseModel):
-    executor: ExecutorName
-    pid: int | None = Field(description="the worker process, on its node")
-    node_id: str | None = Field(description="the Ray node's id; null on the local executor")
-    node_ip: str | None = Field(description="the Ray node's address; null on the local executor")
-    description: str = Field(description='e.g. "worker process 4242 on the server\'s machine"')
-
-
-class RunInfo(BaseModel):
-    id: str
-    status: RunStatus
-    config: dict[str, Any]
-    created: str
-    started: str | None
-    finished: str | None
-    reason: str | None
-    model_id: str | None
-    queue_position: int | None = Field(
-        default=None, description="while queued for a training slot: 1 = the next to start"
-    )
-    speed: float | None = Field(
-        default=None, description="mini-batches a second in slow motion; null = full speed"
-    )
-    parked: bool = Field(
-        default=False,
-        description="paused for NNP_PAUSED_SLOT_SECONDS: its worker ended after a checkpoint "
-        "and gave its training slot back; resume queues it for a slot again",
-    )
-    best_test_accuracy: float | None = Field(
-        default=None, description="the best test accuracy of its evaluations so far"
-    )
-    placement: Placement | None = Field(
-        default=None, description="where its latest worker trained (null before it started)"
-    )
-    progress: Progress
-    latest: Latest | None
-
-
-class RunDetail(RunInfo):
-    history: History
-
-
 class RunList(BaseModel):
     runs: list[RunInfo]
 
@@ -350,17 +259,24 @@ class Health(BaseModel):
 
 
 class Choices(BaseModel):
-    activation: list[str]
-    cost: list[str]
-    optimizer: list[str]
-    lr_schedule: list[str]
+    activation: list[Activation]
+    cost: list[Cost]
+    optimizer: list[OptimizerName]
+    lr_schedule: list[LrSchedule]
 
 
 class Vocabulary(BaseModel):
     """The words the page must not repeat: run statuses (in lifecycle order, and which of them
-    are live or ended) and the training config's choices, each from its one declaration."""
+    are live or ended), the training config's choices, the network's input and output sizes
+    and which output function each cost goes with, each from its one declaration."""
 
     statuses: list[Status]
     live_statuses: list[Status]
     ended_statuses: list[Status]
     choices: Choices
+    input_size: int = Field(description="inputs of every network: 28×28 pixels")
+    output_size: int = Field(description="outputs of every network: one per digit")
+    output_for_cost: dict[Cost, OutputFunction] = Field(
+        description="the output layer's function for each cost: quadratic cost goes with "
+        "sigmoid outputs (normalised by their sum), cross-entropy with softmax"
+    )

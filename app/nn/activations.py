@@ -13,12 +13,11 @@ already has a stored and does not need to keep z:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 
-Activation = Literal["sigmoid", "relu", "tanh"]
-ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu", "tanh")
+from app.nn.vocab import ACTIVATIONS as ACTIVATIONS  # declared in vocab.py
+from app.nn.vocab import Activation as Activation
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

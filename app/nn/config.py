@@ -10,9 +10,10 @@ and bounds) in its dataclass metadata; from it, and from the field's type and de
 * the `nn-playground train` options (app/cli.py).
 
 Adding a training option is one line here: `name: type = option(default, "help", ...)`
-(the Trainer then has to use it). Supported types: bool, int, float, str (with `choices`),
-`int | None` / `float | None` (None = not used), and `list[int]` (bounds apply to the items,
-`min_items`/`max_items` to the list).
+(the Trainer then has to use it). Supported types: bool, int, float, a `Literal` of strings
+from app/nn/vocab.py (its words are the field's `choices`), `int | None` / `float | None`
+(None = not used), and `list[int]` (bounds apply to the items, `min_items`/`max_items` to the
+list).
 """
 
 from __future__ import annotations
@@ -24,13 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS
-from app.nn.optim import OPTIMIZERS
-
-INPUT_SIZE = 784
-OUTPUT_SIZE = 10
-LR_SCHEDULES = ("constant", "cosine", "onecycle")
+from app.nn.vocab import INPUT_SIZE, OUTPUT_SIZE, Activation, Cost, LrSchedule, OptimizerName
 
 MAX_PARAMETERS = 2_500_000
 MAX_EPOCHS = 100
@@ -54,7 +49,8 @@ class Option:
     """What a TrainConfig field means to a person and which values it takes.
 
     Bounds are inclusive (`ge`, `le`) or exclusive (`gt`, `lt`); for a list they bound each
-    item. `choices`: the only values a str field takes."""
+    item. `choices`: the only values a str field takes (config_fields fills them in from the
+    field's Literal type)."""
 
     help: str
     choices: tuple[str, ...] | None = None
@@ -93,9 +89,9 @@ class TrainConfig:
         [16, 16], "hidden layer sizes, e.g. 16,16", ge=1, le=MAX_LAYER_SIZE,
         min_items=1, max_items=MAX_LAYERS,
     )  # fmt: skip
-    activation: str = option("sigmoid", "activation of every layer", choices=ACTIVATIONS)
-    cost: str = option("quadratic", "cost function (cross_entropy: softmax outputs)", choices=COSTS)
-    optimizer: str = option("adam", "update rule", choices=OPTIMIZERS)
+    activation: Activation = option("sigmoid", "activation of every layer")
+    cost: Cost = option("quadratic", "cost function (cross_entropy: softmax outputs)")
+    optimizer: OptimizerName = option("adam", "update rule")
     learning_rate: float = option(0.001, "step size (the peak of a schedule)", gt=0,
                                   le=MAX_LEARNING_RATE)  # fmt: skip
     batch_size: int = option(32, "training images per mini-batch", ge=1, le=MAX_BATCH_SIZE)
@@ -117,8 +113,7 @@ class TrainConfig:
         5000, "images held out from the 60,000 for validation (0: none)", ge=0,
         le=MAX_VALIDATION_SIZE,
     )  # fmt: skip
-    lr_schedule: str = option("constant", "how the learning rate changes over the run",
-                              choices=LR_SCHEDULES)  # fmt: skip
+    lr_schedule: LrSchedule = option("constant", "how the learning rate changes over the run")
     report_every: int = option(10, "steps between metrics reports", ge=1, le=MAX_REPORT_EVERY)
 
     def sizes(self) -> list[int]:
@@ -154,9 +149,13 @@ class ConfigField:
     option: Option
 
 
-def _kind(hint: Any) -> tuple[type, bool]:
-    """(base type, whether None is allowed) of a field's type hint."""
+def _kind(hint: Any) -> tuple[type, bool]:  # Any: a type hint
+    """(base type, whether None is allowed) of a field's type hint; a Literal of strings is str."""
     args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Literal:
+        if not args or not all(isinstance(a, str) for a in args):
+            raise TypeError(f"unsupported TrainConfig type {hint!r}: Literals hold strings")
+        return str, False
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         rest = [a for a in args if a is not type(None)]
         if len(rest) != 1:
@@ -178,5 +177,9 @@ def config_fields(config: type[TrainConfig] = TrainConfig) -> Iterator[ConfigFie
     hints = typing.get_type_hints(config)
     defaults = config()
     for f in fields(config):
-        kind, optional = _kind(hints[f.name])
-        yield ConfigField(f.name, kind, optional, getattr(defaults, f.name), f.metadata["option"])
+        hint = hints[f.name]
+        kind, optional = _kind(hint)
+        opt: Option = f.metadata["option"]
+        if typing.get_origin(hint) is typing.Literal:
+            opt = dataclasses.replace(opt, choices=typing.get_args(hint))
+        yield ConfigField(f.name, kind, optional, getattr(defaults, f.name), opt)

@@ -39,13 +39,11 @@ import numpy as np
 
 from app.nn import activations as act
 from app.nn.explain import Explanation
+from app.nn.vocab import COSTS, Activation, Cost
 
 if TYPE_CHECKING:
     from app.nn.optim import Optimizer
 
-Activation = Literal["sigmoid", "relu", "tanh"]
-Cost = Literal["quadratic", "cross_entropy"]
-COSTS: tuple[str, ...] = ("quadratic", "cross_entropy")
 # What `input_gradient` differentiates: an output's weighted sum z_L, or its log-probability.
 Objective = Literal["logit", "log_probability"]
 OBJECTIVES: tuple[str, ...] = ("logit", "log_probability")

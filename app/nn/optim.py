@@ -16,12 +16,10 @@ returns the gradient of the data cost alone.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
 
-OptimizerName = Literal["sgd", "momentum", "adam"]
-OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
+from app.nn.vocab import OPTIMIZERS, OptimizerName
 
 # Momentum buffers of weights whose gradient is 0 for a while (MNIST's border pixels are almost
 # always 0) decay geometrically into the subnormal range, where every CPU operation on them is

@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -23,9 +23,9 @@ from app.data.batches import BatchProducer as BatchProducer
 from app.data.batches import augment_options as augment_options
 from app.data.batches import prepare_data as prepare_data
 from app.data.batches import to_inputs as to_inputs
-from app.nn.config import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, TrainConfig
-from app.nn.network import Activation, Cost, Network
-from app.nn.optim import OptimizerName, make_optimizer
+from app.nn.config import TrainConfig as TrainConfig
+from app.nn.network import Network
+from app.nn.optim import make_optimizer
 from app.nn.protocol import (
     MAX_SPEED,
     CheckpointEvent,
@@ -47,6 +47,7 @@ from app.nn.protocol import (
     TrainerEvent,
     Weights,
 )
+from app.nn.vocab import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -143,14 +144,12 @@ class Trainer:
         self.test_x, self.test_y = prepared.test_x, prepared.test_y
 
         if network is None:
-            activation = cast(Activation, config.activation)  # validated by app.presets
-            cost = cast(Cost, config.cost)
-            network = Network(config.sizes(), activation, cost, seed=config.seed)
+            network = Network(config.sizes(), config.activation, config.cost, seed=config.seed)
         elif network.sizes[0] != INPUT_SIZE or network.sizes[-1] != OUTPUT_SIZE:
             raise ValueError(f"network sizes {network.sizes} do not fit 784 inputs, 10 outputs")
         self.network = network
         self.optimizer = make_optimizer(
-            cast(OptimizerName, config.optimizer),
+            config.optimizer,
             config.learning_rate,
             l2=config.l2,
             momentum=config.momentum,

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Annotated, Literal, Protocol, get_args
+
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads it as a schema (Python < 3.12)
 
 from app.data.mnist import DataSource as DataSource  # a Job carries it
 from app.nn.config import TrainConfig
@@ -43,6 +46,22 @@ class Job:
     resume: Weights | None = None
 
 
+class PlacementInfo(TypedDict):
+    """A `Placement` as the API shows it."""
+
+    executor: ExecutorName
+    pid: Annotated[int | None, Field(description="the worker process, on its node")]
+    node_id: Annotated[
+        str | None, Field(description="the Ray node's id; null on the local executor")
+    ]
+    node_ip: Annotated[
+        str | None, Field(description="the Ray node's address; null on the local executor")
+    ]
+    description: Annotated[
+        str, Field(description='e.g. "worker process 4242 on the server\'s machine"')
+    ]
+
+
 @dataclass(frozen=True)
 class Placement:
     """Where a job trains."""
@@ -57,7 +76,7 @@ class Placement:
             return f"worker process {self.pid} on the server's machine"
         return f"Ray node {self.node_id[:12]} at {self.node_ip} (worker process {self.pid})"
 
-    def to_dict(self) -> dict[str, str | int | None]:
+    def to_dict(self) -> PlacementInfo:
         return {
             "executor": self.executor,
             "pid": self.pid,

@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -281,8 +281,8 @@ class RunHub:
 
     def metrics_message(self, start: int, end: int) -> str:
         run = self.run
-        latest = run.latest or {}
-        state = run.progress_state or {}
+        latest: Mapping[str, object] = run.latest or {}
+        state: Mapping[str, object] = run.progress_state or {}
         return dumps(
             {
                 "type": "metrics",

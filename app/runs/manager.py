@@ -13,6 +13,7 @@ persists what must survive. The manager's helpers each have one job:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
@@ -20,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from app.data.mnist import DataSource
-from app.nn.config import TrainConfig
 from app.nn.network import Network
 from app.nn.protocol import (
     CheckpointEvent,
@@ -187,16 +187,13 @@ class RunManager:
         from app.presets import resolve_config
 
         config = resolve_config(preset, overrides)
-        config_dict = dict(config.to_dict())
-        if preset is not None:
-            config_dict["preset"] = preset
         self.executor.check()  # ExecutorUnavailable (e.g. the cluster is unreachable) first
         with self._lock:
             self.slots.check_room()
             run_id = f"r_{secrets.token_hex(4)}"
             while run_id in self._runs:
                 run_id = f"r_{secrets.token_hex(4)}"
-            run = Run(id=run_id, config=config_dict, created=utc_now())
+            run = Run(id=run_id, config=config, preset=preset, created=utc_now())
             self._runs[run_id] = run
             try:
                 self.records.add(run)
@@ -277,12 +274,12 @@ class RunManager:
             raise RunStateError(
                 f"run {run_id} has ended ({run.status}); its learning rate is fixed"
             )
-        run.config["learning_rate"] = learning_rate
+        run.config.learning_rate = learning_rate
         if run.handle is not None:
             run.handle.send(SetLearningRate(learning_rate))
         if run.latest is not None:
             run.latest = {**run.latest, "learning_rate": learning_rate}
-        self.records.update(run, latest=run.latest, config=run.config)
+        self.records.update(run, latest=run.latest, config=run.config_json())
         return run
 
     def set_speed(self, run_id: str, batches_per_second: float | None) -> Run:
@@ -337,7 +334,8 @@ class RunManager:
 
     def _launch(self, run: Run) -> None:
         """Start the run's job on the executor (Slots calls it, under the lock)."""
-        config = TrainConfig.from_dict({k: v for k, v in run.config.items() if k != "preset"})
+        # A copy: the job travels to the worker as it is now (PATCH changes the run's own).
+        config = dataclasses.replace(run.config, layers=list(run.config.layers))
         job = Job(run.id, config, self.data, resume=run.resume_from)
         run.resume_from = None
         run.handle = self.executor.start(job, lambda message: self._on_message(run, message))

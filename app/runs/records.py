@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from app.runs.run import ENDED, Run
 from app.store.db import Store, StoredRun
@@ -38,7 +38,7 @@ class RunRecords:
         return [Run.from_stored(stored) for stored in self.store.load_runs()]
 
     def add(self, run: Run) -> None:
-        self.store.add_run(StoredRun(run.id, run.status, run.config, run.created))
+        self.store.add_run(StoredRun(run.id, run.status, run.config_json(), run.created))
 
     def delete(self, run_id: str) -> None:
         self.store.delete_run(run_id)
@@ -50,7 +50,8 @@ class RunRecords:
         end = run.history_length()
         start = run.persisted_points
         if end > start and self.is_current(run):
-            self.store.append_points(run.id, start, run.points(start, end))
+            points = cast("dict[str, list[Any]]", run.points(start, end))  # Any: JSON values
+            self.store.append_points(run.id, start, points)
             run.persisted_points = end
 
     def state(self, run: Run) -> None:

@@ -12,14 +12,16 @@ is four parallel lists appended in a fixed order (`accuracy` last), so a reader 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 import numpy as np
 
+from app.nn.config import TrainConfig
 from app.nn.network import Network
 from app.nn.protocol import (
     ENDED_STATUSES,
@@ -32,41 +34,57 @@ from app.nn.protocol import (
     Status,
     Weights,
 )
-from app.runs.executor import Download, NotReady, Placement, RunHandle, WorkerGone
-from app.runs.gallery import Mistake, top_mistakes
+from app.runs.executor import (
+    Download,
+    NotReady,
+    Placement,
+    PlacementInfo,
+    RunHandle,
+    WorkerGone,
+)
+from app.runs.gallery import top_mistakes
+from app.runs.info import (
+    Evaluation,
+    Latest,
+    MetricPoints,
+    Progress,
+    ProgressState,
+    RunDetail,
+    RunInfo,
+    StatusMessage,
+)
 from app.store.db import METRIC_KEYS, StoredRun
 
 LIVE = LIVE_STATUSES  # the vocabulary is declared in app/nn/protocol.py
 ENDED = ENDED_STATUSES
 
 TRAIN_IMAGES = 60_000
+NOT_STARTED: ProgressState = {"step": 0, "epoch": 0.0, "samples_seen": 0, "eta_seconds": None}
 
 
-def finite_or_none(value: Any) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     if value is None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
 
 
-@dataclass
-class Evaluation:
-    epoch: int
-    step: int
-    validation_accuracy: float | None
-    test_accuracy: float | None
-    confusion: list[list[int]]
-    mistakes: list[Mistake]
+def config_to_json(config: TrainConfig, preset: str | None) -> dict[str, Any]:  # Any: JSON
+    """A run's config as the API and the store show it: TrainConfig's fields, and "preset"
+    when the run started from one."""
+    data = config.to_dict()
+    if preset is not None:
+        data["preset"] = preset
+    return data
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch,
-            "step": self.step,
-            "validation_accuracy": self.validation_accuracy,
-            "test_accuracy": self.test_accuracy,
-            "confusion": self.confusion,
-            "mistakes": self.mistakes,
-        }
+
+def config_from_json(data: dict[str, Any]) -> tuple[TrainConfig, str | None]:  # Any: JSON
+    """The inverse of `config_to_json` (for a stored run): options this version does not know
+    are dropped, so an old database still loads."""
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    preset = data.get("preset")
+    options = {key: value for key, value in data.items() if key in known}
+    return TrainConfig.from_dict(options), preset if isinstance(preset, str) else None
 
 
 # Seconds a request for weights or a probe may wait for the worker's answer.
@@ -76,8 +94,9 @@ REQUEST_TIMEOUT = 5.0
 @dataclass
 class Run:
     id: str
-    config: dict[str, Any]  # the resolved TrainConfig as a dict (+ "preset" when one was named)
+    config: TrainConfig  # resolved and validated (app.presets)
     created: str
+    preset: str | None = None  # the preset it started from, if one was named
     status: Status = "queued"
     reason: str | None = None
     started: str | None = None
@@ -89,10 +108,10 @@ class Run:
     epochs: list[float] = field(default_factory=list)
     costs: list[float | None] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
 
-    latest: dict[str, Any] | None = None
-    progress_state: dict[str, Any] | None = None
+    latest: Latest | None = None
+    progress_state: ProgressState | None = None
     download: tuple[int, int] | None = None
     predictions: np.ndarray | None = None
     confidence: np.ndarray | None = None
@@ -114,7 +133,7 @@ class Run:
     persisted_points: int = 0
     # Called on the reader thread for rare events (status, evaluation); the fan-out hub
     # installs a callback that hops onto the event loop. Never called for metrics.
-    on_change: Callable[[str, Any], None] | None = None
+    on_change: Callable[[str, Any], None] | None = None  # Any: the event's JSON payload
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
     _cached: Weights | None = field(default=None, repr=False)
     _final_network: Network | None = field(default=None, repr=False)
@@ -125,34 +144,37 @@ class Run:
     def live(self) -> bool:
         return self.status in LIVE
 
+    def config_json(self) -> dict[str, Any]:  # Any: JSON values
+        return config_to_json(self.config, self.preset)
+
     def total_samples(self) -> int:
-        train = TRAIN_IMAGES - int(self.config.get("validation_size") or 0)
-        subset = self.config.get("train_subset")
+        train = TRAIN_IMAGES - self.config.validation_size
+        subset = self.config.train_subset
         if subset:
-            train = min(train, int(subset))
-        return max(train, 0) * int(self.config.get("epochs") or 0)
+            train = min(train, subset)
+        return max(train, 0) * self.config.epochs
 
     def current_step(self) -> int:
         state = self.progress_state
         return int(state["step"]) if state else -1
 
-    def progress(self) -> dict[str, Any]:
-        state = self.progress_state or {}
+    def progress(self) -> Progress:
+        state = self.progress_state or NOT_STARTED
         total = self.total_samples()
-        seen = int(state.get("samples_seen", 0))
+        seen = int(state["samples_seen"])
         if self.status == "finished":
             seen = max(seen, total)
         return {
-            "step": int(state.get("step", 0)),
-            "epoch": float(state.get("epoch", 0.0)),
-            "epochs": int(self.config.get("epochs") or 0),
+            "step": int(state["step"]),
+            "epoch": float(state["epoch"]),
+            "epochs": self.config.epochs,
             "samples_seen": seen,
             "total_samples": total,
             "fraction": min(1.0, seen / total) if total else 0.0,
-            "eta_seconds": state.get("eta_seconds") if self.live else None,
+            "eta_seconds": state["eta_seconds"] if self.live else None,
         }
 
-    def where(self) -> dict[str, str | int | None] | None:
+    def where(self) -> PlacementInfo | None:
         handle = self.handle
         if handle is not None:
             self.placement = handle.placement() or self.placement
@@ -161,7 +183,7 @@ class Run:
     def history_length(self) -> int:
         return len(self.accuracies)
 
-    def points(self, start: int, end: int | None = None) -> dict[str, list[Any]]:
+    def points(self, start: int, end: int | None = None) -> MetricPoints:
         end = self.history_length() if end is None else end
         return {
             "step": self.steps[start:end],
@@ -170,11 +192,16 @@ class Run:
             "accuracy": self.accuracies[start:end],
         }
 
-    def info(self, *, history: bool) -> dict[str, Any]:
-        info: dict[str, Any] = {
+    @overload
+    def info(self, *, history: Literal[False]) -> RunInfo: ...
+    @overload
+    def info(self, *, history: Literal[True]) -> RunDetail: ...
+    def info(self, *, history: bool) -> RunInfo | RunDetail:
+        """The run's public shape (app/runs/info.py), with its whole history or without."""
+        info: RunInfo = {
             "id": self.id,
             "status": self.status,
-            "config": self.config,
+            "config": self.config_json(),
             "created": self.created,
             "started": self.started,
             "finished": self.finished,
@@ -188,9 +215,10 @@ class Run:
             "progress": self.progress(),
             "latest": self.latest,
         }
-        if history:
-            info["history"] = {"metrics": self.points(0), "evaluations": list(self.evaluations)}
-        return info
+        if not history:
+            return info
+        metrics, evaluations = self.points(0), list(self.evaluations)
+        return {**info, "history": {"metrics": metrics, "evaluations": evaluations}}
 
     # -- the trainer's events (on the reader thread) ----------------------------------------
 
@@ -218,7 +246,7 @@ class Run:
 
     def record_evaluation(
         self, event: EvaluationEvent, test_labels: np.ndarray | None
-    ) -> dict[str, Any]:
+    ) -> Evaluation:
         predictions = np.asarray(event.test_predictions)
         confidence = np.asarray(event.test_confidence, dtype=np.float32)
         mistakes = (
@@ -226,14 +254,14 @@ class Run:
             if test_labels is not None and len(test_labels) == len(predictions)
             else []
         )
-        evaluation = Evaluation(
-            epoch=int(event.epoch),
-            step=int(event.step),
-            validation_accuracy=finite_or_none(event.validation_accuracy),
-            test_accuracy=finite_or_none(event.test_accuracy),
-            confusion=[[int(v) for v in row] for row in event.confusion],
-            mistakes=mistakes,
-        ).to_dict()
+        evaluation: Evaluation = {
+            "epoch": int(event.epoch),
+            "step": int(event.step),
+            "validation_accuracy": finite_or_none(event.validation_accuracy),
+            "test_accuracy": finite_or_none(event.test_accuracy),
+            "confusion": [[int(v) for v in row] for row in event.confusion],
+            "mistakes": mistakes,
+        }
         self.predictions = predictions.astype(np.uint8)
         self.confidence = confidence
         self.evaluations.append(evaluation)
@@ -256,7 +284,7 @@ class Run:
             self.on_change("status", self.status_message())
         return True
 
-    def status_message(self) -> dict[str, Any]:
+    def status_message(self) -> StatusMessage:
         return {
             "status": self.status,
             "reason": self.reason,
@@ -268,8 +296,8 @@ class Run:
     def best_test_accuracy(self) -> float | None:
         """The best test accuracy of its evaluations so far (None before the first)."""
         accuracies = [e["test_accuracy"] for e in self.evaluations]
-        accuracies = [a for a in accuracies if a is not None]
-        return max(accuracies) if accuracies else None
+        known = [a for a in accuracies if a is not None]
+        return max(known) if known else None
 
     def set_speed(self, batches_per_second: float | None) -> None:
         """Record the speed the worker was told; watchers hear it in a status message."""
@@ -348,18 +376,21 @@ class Run:
 
     @classmethod
     def from_stored(cls, stored: StoredRun) -> Run:
+        """A run from its record; the store holds what `info` and the events made (JSON)."""
+        config, preset = config_from_json(stored.config)
         run = cls(
             id=stored.id,
-            config=stored.config,
+            config=config,
+            preset=preset,
             created=stored.created,
             status=stored.status,  # type: ignore[arg-type]  # the store holds Status values
             reason=stored.reason,
             started=stored.started,
             finished=stored.finished,
             model_id=stored.model_id,
-            latest=stored.latest,
-            progress_state=stored.progress,
-            evaluations=stored.evaluations,
+            latest=cast(Latest | None, stored.latest),
+            progress_state=cast(ProgressState | None, stored.progress),
+            evaluations=cast(list[Evaluation], stored.evaluations),
         )
         m = stored.metrics
         n = min(len(m[k]) for k in METRIC_KEYS)

@@ -19,13 +19,12 @@ log = logging.getLogger(__name__)
 
 def model_metadata(run: Run) -> dict[str, Any]:  # Any: the model file's free-form JSON
     """What a model saved from `run` records about where it came from."""
-    last = run.evaluations[-1] if run.evaluations else {}
     return {
         "source_run": run.id,
-        "config": run.config,
-        "preset": run.config.get("preset"),
+        "config": run.config_json(),
+        "preset": run.preset,
         "epochs": run.progress()["epoch"],
-        "test_accuracy": last.get("test_accuracy"),
+        "test_accuracy": run.evaluations[-1]["test_accuracy"] if run.evaluations else None,
     }
 
 
@@ -41,7 +40,7 @@ class WeightFiles:
     def write(self, run: Run, weights: Weights, *, checkpoint: bool = False) -> None:
         metadata = {
             "source_run": run.id,
-            "config": run.config,
+            "config": run.config_json(),
             "step": weights.step,
             "checkpoint": checkpoint,
         }

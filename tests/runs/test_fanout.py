@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from app.nn.config import TrainConfig
 from app.nn.protocol import MetricsEvent
 from app.runs import fanout
 from app.runs.fanout import MAX_QUEUE, RunHub, Watcher
@@ -15,7 +16,7 @@ from app.runs.run import Run
 
 
 def make_run() -> Run:
-    return Run(id="r_test", config={"epochs": 1, "validation_size": 0}, created="now")
+    return Run(id="r_test", config=TrainConfig(epochs=1, validation_size=0), created="now")
 
 
 def add_points(run: Run, n: int) -> None:

@@ -35,7 +35,7 @@ RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
     status_code=status.HTTP_201_CREATED,
     responses=responses(422, 429, 503),
 )
-def create_run(body: RunCreate, runs: RunsDep) -> Response | dict[str, Any]:
+def create_run(body: RunCreate, runs: RunsDep) -> Response | RunInfo:
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
     try:
         run = runs.create(body.preset, overrides)
@@ -45,17 +45,17 @@ def create_run(body: RunCreate, runs: RunsDep) -> Response | dict[str, Any]:
 
 
 @router.get("", response_model=RunList)
-def list_runs(runs: RunsDep) -> dict:
-    return {"runs": [run.info(history=False) for run in runs.list()]}
+def list_runs(runs: RunsDep) -> RunList:
+    return RunList(runs=[run.info(history=False) for run in runs.list()])
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=responses(404, 422))
-def get_run(run_id: RunId, runs: RunsDep) -> dict:
+def get_run(run_id: RunId, runs: RunsDep) -> RunDetail:
     return runs.get(run_id).info(history=True)
 
 
 @router.patch("/{run_id}", response_model=RunInfo, responses=responses(404, 409, 422))
-def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep) -> dict:
+def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep) -> RunInfo:
     return runs.set_learning_rate(run_id, body.learning_rate).info(history=False)
 
 
@@ -74,31 +74,31 @@ _CONTROL = responses(404, 409, 422)
 
 
 @router.post("/{run_id}/pause", response_model=RunInfo, responses=_CONTROL)
-def pause_run(run_id: RunId, runs: RunsDep) -> dict:
+def pause_run(run_id: RunId, runs: RunsDep) -> RunInfo:
     return runs.pause(run_id).info(history=False)
 
 
 @router.post(
     "/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429, 503)
 )
-def resume_run(run_id: RunId, runs: RunsDep) -> dict:
+def resume_run(run_id: RunId, runs: RunsDep) -> RunInfo:
     """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
     slot and continues from its checkpoint."""
     return runs.resume(run_id).info(history=False)
 
 
 @router.post("/{run_id}/step", response_model=RunInfo, responses=_CONTROL)
-def step_run(run_id: RunId, runs: RunsDep) -> dict:
+def step_run(run_id: RunId, runs: RunsDep) -> RunInfo:
     return runs.step(run_id).info(history=False)
 
 
 @router.post("/{run_id}/stop", response_model=RunInfo, responses=_CONTROL)
-def stop_run(run_id: RunId, runs: RunsDep) -> dict:
+def stop_run(run_id: RunId, runs: RunsDep) -> RunInfo:
     return runs.stop(run_id).info(history=False)
 
 
 @router.post("/{run_id}/speed", response_model=RunInfo, responses=_CONTROL)
-def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> dict:
+def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> RunInfo:
     return runs.set_speed(run_id, body.batches_per_second).info(history=False)
 
 
@@ -110,7 +110,7 @@ def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> dict:
 )
 def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
-) -> dict:
+) -> dict[str, Any]:  # Any: ModelInfo's JSON (the registry's)
     """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
     entry = runs.save(run_id, models, body.name if body else None)
     return models.info(entry)
@@ -129,7 +129,7 @@ def run_digits(
     label: Annotated[int | None, Query(ge=0, le=9)] = None,
     predicted: Annotated[int | None, Query(ge=0, le=9)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 24,
-) -> dict:
+) -> RunDigits:
     """Test digits from the last evaluation, most confident first; without `label` and
     `predicted`, the most confident mistakes."""
-    return {"digits": runs.digits(run_id, label=label, predicted=predicted, limit=limit)}
+    return RunDigits(digits=runs.digits(run_id, label=label, predicted=predicted, limit=limit))

@@ -1,31 +1,39 @@
-"""GET /api/vocabulary: run statuses and config choices, read from their one declaration."""
+"""GET /api/vocabulary: run statuses, config choices, the network's input and output sizes and
+the output function of each cost, read from their one declaration (app/nn/vocab.py,
+app/nn/protocol.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.schemas import Vocabulary
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS
-from app.nn.optim import OPTIMIZERS
+from app.api.schemas import Choices, Vocabulary
 from app.nn.protocol import ENDED_STATUSES, LIVE_STATUSES, STATUSES
-from app.nn.trainer import LR_SCHEDULES
+from app.nn.vocab import (
+    ACTIVATIONS,
+    COSTS,
+    INPUT_SIZE,
+    LR_SCHEDULES,
+    OPTIMIZERS,
+    OUTPUT_FOR_COST,
+    OUTPUT_SIZE,
+)
 
 router = APIRouter(prefix="/api/vocabulary", tags=["presets"])
 
 
 @router.get("", response_model=Vocabulary)
 def vocabulary() -> Vocabulary:
-    return Vocabulary.model_validate(
-        {
-            "statuses": list(STATUSES),
-            "live_statuses": [s for s in STATUSES if s in LIVE_STATUSES],
-            "ended_statuses": [s for s in STATUSES if s in ENDED_STATUSES],
-            "choices": {
-                "activation": list(ACTIVATIONS),
-                "cost": list(COSTS),
-                "optimizer": list(OPTIMIZERS),
-                "lr_schedule": list(LR_SCHEDULES),
-            },
-        }
+    return Vocabulary(
+        statuses=list(STATUSES),
+        live_statuses=[s for s in STATUSES if s in LIVE_STATUSES],
+        ended_statuses=[s for s in STATUSES if s in ENDED_STATUSES],
+        choices=Choices(
+            activation=list(ACTIVATIONS),
+            cost=list(COSTS),
+            optimizer=list(OPTIMIZERS),
+            lr_schedule=list(LR_SCHEDULES),
+        ),
+        input_size=INPUT_SIZE,
+        output_size=OUTPUT_SIZE,
+        output_for_cost=dict(OUTPUT_FOR_COST),
     )

@@ -1,0 +1,30 @@
+"""The network's vocabulary, declared once: every fixed set of words a config or a model file
+may use, and the sizes of MNIST's input and output. The API (`GET /api/vocabulary`), the CLI,
+the config and the page all derive from these."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+INPUT_SIZE: Final = 784  # 28 × 28 pixels
+OUTPUT_SIZE: Final = 10  # one output per digit
+
+Activation = Literal["sigmoid", "relu", "tanh"]
+ACTIVATIONS: tuple[Activation, ...] = get_args(Activation)
+
+Cost = Literal["quadratic", "cross_entropy"]
+COSTS: tuple[Cost, ...] = get_args(Cost)
+
+# What the output layer computes for each cost: the video's quadratic cost goes with sigmoid
+# outputs (normalised by their sum to read as probabilities), cross-entropy with softmax.
+OutputFunction = Literal["sigmoid", "softmax"]
+OUTPUT_FOR_COST: Final[dict[Cost, OutputFunction]] = {
+    "quadratic": "sigmoid",
+    "cross_entropy": "softmax",
+}
+
+OptimizerName = Literal["sgd", "momentum", "adam"]
+OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
+
+LrSchedule = Literal["constant", "cosine", "onecycle"]
+LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
