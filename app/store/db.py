@@ -175,6 +175,8 @@ class Store:
                 if is_disk_full(exc):
                     raise storage_full(what, exc) from exc
                 raise
+            finally:
+                self.reserve.fill()  # what the write did not need goes back into the reserve
 
     # -- meta -----------------------------------------------------------------------------
 

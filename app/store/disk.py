@@ -69,18 +69,25 @@ class Reserve:
             return False
 
     def fill(self) -> bool:
-        """Make sure the reserve exists; False when the disk can't hold it (best effort)."""
-        if self.present:
-            return True
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        """Top the reserve up to its size with what the disk has; True when it is full. What
+        could be written stays: after a write that needed part of the reserve, the rest goes
+        back into it rather than to whoever writes next."""
         try:
-            with open(tmp, "wb") as f:
-                f.write(b"\0" * self.size)  # real bytes: a sparse file would hold nothing back
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            have = self.path.stat().st_size
+        except FileNotFoundError:
+            have = 0
+        if have >= self.size:
+            return True
+        chunk = b"\0" * 4096  # real bytes: a sparse file would hold nothing back
+        try:
+            with open(self.path, "ab") as f:
+                try:
+                    while have < self.size:
+                        have += f.write(chunk[: self.size - have])
+                        f.flush()
+                finally:
+                    os.fsync(f.fileno())
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             if not is_disk_full(exc):
                 log.warning("could not write the disk reserve %s: %s", self.path, exc)
             return False
