@@ -183,10 +183,25 @@ def install(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+    install_disk_errors(app)
+
+    app.add_exception_handler(Exception, unexpected)
+    document(app)
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Log the traceback for the operator; never send it to the client.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error(500, "internal server error (logged on the server)")
+
+
+def install_disk_errors(app: FastAPI) -> None:
+    """A full disk (ENOSPC, EDQUOT, SQLite's "database or disk is full") is 507 with what
+    could not be written; any other I/O or database error is the server's fault: 500. Both
+    answered by ExceptionMiddleware, so the connection stays open (an `Exception` handler
+    answers from ServerErrorMiddleware, which then closes it)."""
 
     async def disk_error(request: Request, exc: Exception) -> JSONResponse:
-        # A full disk (ENOSPC, EDQUOT, SQLite's "database or disk is full") is 507 with what
-        # could not be written; any other I/O or database error is the server's fault: 500.
         if isinstance(exc, StorageFull):
             return error(507, str(exc))
         if is_disk_full(exc):
@@ -195,11 +210,3 @@ def install(app: FastAPI) -> None:
 
     for exc_type in (OSError, sqlite3.Error):
         app.add_exception_handler(exc_type, disk_error)
-
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Log the traceback for the operator; never send it to the client.
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error(500, "internal server error (logged on the server)")
-
-    app.add_exception_handler(Exception, unexpected)
-    document(app)
