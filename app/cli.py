@@ -18,12 +18,19 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from app.data.mnist import MNIST
+    from app.jsontypes import JSONObject
     from app.nn.config import ConfigField, TrainConfig
+    from app.nn.network import Network
+    from app.nn.protocol import TrainerEvent
+    from app.nn.trainer import Trainer
+
+T = TypeVar("T")
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -89,9 +96,26 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
 # ---- shared helpers -------------------------------------------------------------------------
 
 
-def _load_mnist(args: argparse.Namespace, *, test_only: bool = False) -> Any:
+def _load_mnist(args: argparse.Namespace) -> MNIST:
     """MNIST from --mnist-dir / $NNP_MNIST_DIR / the cache, downloading with a progress bar."""
-    from app.data.mnist import MNISTUnavailable, load_mnist, load_mnist_test
+    from app.data.mnist import load_mnist
+
+    return _with_progress(lambda progress: load_mnist(args.mnist_dir, args.cache_dir,
+                                                      progress=progress))  # fmt: skip
+
+
+def _load_test_set(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """Only MNIST's test split, from the same places as _load_mnist."""
+    from app.data.mnist import load_mnist_test
+
+    return _with_progress(
+        lambda progress: load_mnist_test(args.mnist_dir, args.cache_dir, progress=progress)
+    )
+
+
+def _with_progress(load: Callable[[Callable[[int, int], None]], T]) -> T:
+    """`load(progress)`, with a download progress bar; CLIError when MNIST is unavailable."""
+    from app.data.mnist import MNISTUnavailable
 
     line = StatusLine()
     reported = [False]
@@ -100,9 +124,8 @@ def _load_mnist(args: argparse.Namespace, *, test_only: bool = False) -> Any:
         reported[0] = True
         line.update(f"downloading MNIST {progress_bar(done, total)}", force=done >= total > 0)
 
-    loader = load_mnist_test if test_only else load_mnist
     try:
-        data = loader(args.mnist_dir, args.cache_dir, progress=on_progress)
+        data = load(on_progress)
     except MNISTUnavailable as exc:
         raise CLIError(str(exc)) from None
     if reported[0]:
@@ -124,7 +147,7 @@ def _resolve_model_path(name: str) -> Path:
     return path
 
 
-def _load_model(name: str) -> tuple[Any, dict[str, Any]]:
+def _load_model(name: str) -> tuple[Network, JSONObject]:
     from app.nn.serialize import ModelFileError, load_model
 
     path = _resolve_model_path(name)
@@ -134,7 +157,7 @@ def _load_model(name: str) -> tuple[Any, dict[str, Any]]:
         raise CLIError(f"{path}: {exc}") from None
 
 
-def _print_json(obj: Any, out: TextIO | None = None) -> None:
+def _print_json(obj: object, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     out.write(json.dumps(obj, allow_nan=False) + "\n")
     out.flush()
@@ -281,7 +304,7 @@ def _add_config_options(
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)  # fmt: skip
             continue
-        kind: Callable[[str], Any] = {list: _parse_layers, float: _finite_float}.get(
+        kind: Callable[[str], object] = {list: _parse_layers, float: _finite_float}.get(
             spec.kind, spec.kind
         )
         parser.add_argument(flag, type=kind, choices=spec.option.choices, help=help_text)
@@ -294,8 +317,8 @@ class _TrainProgress:
         self.line = StatusLine()
         self.epochs = epochs
 
-    def __call__(self, event: Any) -> None:
-        from app.nn.trainer import EvaluationEvent, MetricsEvent
+    def __call__(self, event: TrainerEvent) -> None:
+        from app.nn.protocol import EvaluationEvent, MetricsEvent
 
         if isinstance(event, MetricsEvent):
             self.line.update(
@@ -314,7 +337,7 @@ class _TrainProgress:
             )
 
 
-def _run_trainer(trainer: Any) -> str:
+def _run_trainer(trainer: Trainer) -> str:
     """Run in a worker thread so Ctrl-C in the main thread can stop it cleanly."""
     outcome: list[BaseException] = []
 
@@ -338,16 +361,13 @@ def _run_trainer(trainer: Any) -> str:
     return trainer.status
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train a network on MNIST; print progress, a summary, and optionally save it."""
-    from app.nn import set_blas_threads
+def _train_config(args: argparse.Namespace) -> tuple[str, TrainConfig]:
+    """The preset's name and the config the options resolve to; CLIError for a bad option."""
     from app.nn.config import config_fields
-    from app.nn.serialize import save_model
-    from app.nn.trainer import Trainer
     from app.presets import DEFAULT_PRESET, ConfigError, resolve_config
 
     overrides = {spec.name: getattr(args, spec.name) for spec in config_fields()}
-    preset = args.preset or DEFAULT_PRESET
+    preset: str = args.preset or DEFAULT_PRESET
     try:
         config = resolve_config(preset, overrides)
     except ConfigError as exc:
@@ -356,20 +376,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"--threads must be between 1 and 256, got {args.threads}", EXIT_USAGE)
     if args.save is not None and not args.save.parent.is_dir():
         raise CLIError(f"cannot save to {args.save}: folder {args.save.parent} does not exist")
+    return preset, config
 
-    data = _load_mnist(args)
-    # One BLAS thread by default: on a shared CPU (or beside the augmentation thread) a
-    # multithreaded BLAS waits for descheduled threads; measured here, an accurate-preset epoch
-    # took 10-30 s with 2 threads and 1.4-6 s with 1, while an idle machine gains ~15% from 2.
-    set_blas_threads(args.threads or 1)
-    progress = _TrainProgress(config.epochs)
-    trainer = Trainer(config, data, on_event=progress)
-    status = _run_trainer(trainer)
 
+def _train_summary(trainer: Trainer, status: str, preset: str) -> JSONObject:
+    """What `train --json` prints (and the model file records) about a finished training."""
     last = trainer.evaluations[-1] if trainer.evaluations else None
     # Throughput over the training proper: everything but the per-epoch evaluations.
     busy = max(trainer.seconds - trainer.eval_seconds, 1e-9)
-    summary: dict[str, Any] = {
+    return {
         "status": status,
         "reason": trainer.reason,
         "preset": preset,
@@ -382,26 +397,44 @@ def cmd_train(args: argparse.Namespace) -> int:
         "steps": trainer.step_count,
         "samples_seen": trainer.samples_seen,
         "parameters": trainer.network.num_parameters,
-        "config": config.to_dict(),
+        "config": trainer.config.to_dict(),
         "saved": None,
     }
-    if status == "finished" and args.save is not None:
-        metadata = {
-            "test_accuracy": summary["test_accuracy"],
-            "validation_accuracy": summary["validation_accuracy"],
-            "preset": preset,
-            "config": summary["config"],
-            "epochs": summary["epochs"],
-            "seconds": summary["seconds"],
-            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        try:
-            save_model(args.save, trainer.network, metadata)
-        except OSError as exc:
-            raise CLIError(f"cannot save to {args.save}: {exc.strerror or exc}") from None
-        summary["saved"] = str(args.save)
 
-    accuracy = f"{last.test_accuracy:.2%}" if last else "n/a"
+
+def _save_trained(path: Path, trainer: Trainer, summary: JSONObject) -> None:
+    from app.nn.serialize import save_model, trained_metadata
+
+    metadata = trained_metadata(
+        summary["config"], summary["preset"], summary["epochs"], summary["test_accuracy"],
+        validation_accuracy=summary["validation_accuracy"], seconds=summary["seconds"],
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )  # fmt: skip
+    try:
+        save_model(path, trainer.network, metadata)
+    except OSError as exc:
+        raise CLIError(f"cannot save to {path}: {exc.strerror or exc}") from None
+    summary["saved"] = str(path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a network on MNIST; print progress, a summary, and optionally save it."""
+    from app.nn import set_blas_threads
+    from app.nn.trainer import Trainer
+
+    preset, config = _train_config(args)
+    data = _load_mnist(args)
+    # One BLAS thread by default: on a shared CPU (or beside the augmentation thread) a
+    # multithreaded BLAS waits for descheduled threads; measured here, an accurate-preset epoch
+    # took 10-30 s with 2 threads and 1.4-6 s with 1, while an idle machine gains ~15% from 2.
+    set_blas_threads(args.threads or 1)
+    trainer = Trainer(config, data, on_event=_TrainProgress(config.epochs))
+    status = _run_trainer(trainer)
+    summary = _train_summary(trainer, status, preset)
+    if status == "finished" and args.save is not None:
+        _save_trained(args.save, trainer, summary)
+
+    accuracy = f"{summary['test_accuracy']:.2%}" if trainer.evaluations else "n/a"
     print(
         f"{status}: test accuracy {accuracy} after {summary['epochs']} epoch(s), "
         f"{summary['seconds']:.1f} s, {summary['samples_per_second']:,.0f} samples/s"
@@ -431,7 +464,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from app.nn.trainer import confusion_matrix, evaluate, to_inputs
 
     network, _ = _load_model(args.model)
-    images, labels = _load_mnist(args, test_only=True)
+    images, labels = _load_test_set(args)
     x = to_inputs(images)
     y = labels.astype(np.int64)
     predictions, _ = evaluate(network, x, y)

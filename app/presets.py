@@ -8,13 +8,10 @@ ValueError whose message starts with the field's name and whose `field` attribut
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from app.nn.config import (
-    INPUT_SIZE,
     MAX_AUGMENT_STRENGTH,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
@@ -25,12 +22,14 @@ from app.nn.config import (
     MAX_REPORT_EVERY,
     MAX_TRAIN_SUBSET,
     MAX_VALIDATION_SIZE,
-    OUTPUT_SIZE,
     ConfigField,
+    ConfigValue,
     TrainConfig,
     config_fields,
+    parameter_count,
     show,
 )
+from app.nn.vocab import INPUT_SIZE, OUTPUT_SIZE
 
 __all__ = [
     "DEFAULT_PRESET", "LIMITS", "MAX_AUGMENT_STRENGTH", "MAX_BATCH_SIZE", "MAX_EPOCHS",
@@ -97,12 +96,7 @@ class ConfigError(ValueError):
         self.field = field
 
 
-def parameter_count(sizes: list[int]) -> int:
-    """Weights plus biases of a fully connected network with these layer sizes."""
-    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
-
-
-def _number(field: str, value: Any, spec: ConfigField) -> int | float:
+def _number(field: str, value: object, spec: ConfigField) -> int | float:
     """`value` as the field's number type, within its Option's bounds."""
     # bool is an int subclass; "epochs": true is a mistake, not 1.
     if spec.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -129,7 +123,7 @@ def _number(field: str, value: Any, spec: ConfigField) -> int | float:
     return number
 
 
-def _layers(value: Any, spec: ConfigField) -> list[int]:
+def _layers(value: object, spec: ConfigField) -> list[int]:
     low, high = spec.option.min_items or 0, spec.option.max_items or MAX_LAYERS
     if not isinstance(value, list | tuple) or not low <= len(value) <= high:
         raise ConfigError(spec.name, f"give {low} to {high} hidden layer sizes, got {value!r}")
@@ -143,7 +137,7 @@ def _layers(value: Any, spec: ConfigField) -> list[int]:
     return layers
 
 
-def _value(spec: ConfigField, value: Any) -> Any:
+def _value(spec: ConfigField, value: object) -> ConfigValue:
     """One field's value checked against its declaration (app/nn/config.py)."""
     if value is None and spec.optional:
         return None
@@ -168,7 +162,7 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     normalised) or raise ConfigError."""
     specs = config_fields(type(config))
     values = {spec.name: _value(spec, getattr(config, spec.name)) for spec in specs}
-    return dataclasses.replace(config, **values)
+    return type(config).from_dict(values)
 
 
 def preset_config(name: str) -> TrainConfig:
@@ -179,7 +173,9 @@ def preset_config(name: str) -> TrainConfig:
     return dataclasses.replace(preset, layers=list(preset.layers))
 
 
-def resolve_config(preset: str | None, overrides: Mapping[str, Any] | None = None) -> TrainConfig:
+def resolve_config(
+    preset: str | None, overrides: Mapping[str, object] | None = None
+) -> TrainConfig:
     """The preset's config (TrainConfig defaults when `preset` is None) with `overrides`
     applied, validated. An override of None means "not given" and keeps the preset's value."""
     base = preset_config(preset) if preset is not None else TrainConfig()
@@ -188,4 +184,4 @@ def resolve_config(preset: str | None, overrides: Mapping[str, Any] | None = Non
     for key in given:
         if key not in known:
             raise ConfigError(key, "unknown training option")
-    return validate_config(dataclasses.replace(base, **given))
+    return validate_config(TrainConfig.from_dict({**base.to_dict(), **given}))

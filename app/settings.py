@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.data.mnist import DataSource
 from app.runs.executor import ExecutorName
 
 
@@ -92,3 +93,8 @@ class Settings(BaseSettings):
     mnist_download: bool = Field(
         default=True, description="Download MNIST on first use when it is not found locally"
     )
+
+    def data_source(self) -> DataSource:
+        """Where MNIST comes from, for app/data's loaders and the runs' workers."""
+        mirrors = tuple(self.mnist_mirrors) if self.mnist_mirrors else None
+        return DataSource(self.mnist_dir, self.cache_dir, self.mnist_download, mirrors)

@@ -28,23 +28,24 @@ class Services:
 
 # HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.
 def get_services(conn: HTTPConnection) -> Services:
-    return conn.app.state.services
+    services: Services = conn.app.state.services  # the lifespan put it there
+    return services
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
-    return conn.app.state.services.settings
+    return get_services(conn).settings
 
 
 def get_models(conn: HTTPConnection) -> ModelRegistry:
-    return conn.app.state.services.models
+    return get_services(conn).models
 
 
 def get_runs(conn: HTTPConnection) -> RunManager:
-    return conn.app.state.services.runs
+    return get_services(conn).runs
 
 
 def get_fanout(conn: HTTPConnection) -> FanOut:
-    return conn.app.state.services.fanout
+    return get_services(conn).fanout
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

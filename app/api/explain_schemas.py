@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.schemas import MAX_IMAGE_CHARS
+from app.api.schemas import EXAMPLE_IMAGE, MAX_IMAGE_CHARS, examples
+from app.nn.vocab import Cost
 from app.store.files import ID_PATTERN
 
 MAX_FULL_GRAD_WEIGHTS = 20_000  # full ∂C/∂W only for layers this small; rows on request beyond
@@ -44,6 +45,11 @@ class _Drawing(_Strict):
 
 
 class ExplainRequest(_Drawing):
+    model_config = examples(
+        {"image": EXAMPLE_IMAGE, "model": "3b1b", "label": 1, "grad_weights": [{"layer": 1}]},
+        {"batch": {"source": "test", "size": 32, "seed": 0}, "model": "3b1b"},
+    )
+
     batch: BatchSpec | None = None
     grad_weights: list[GradWeights] = Field(default_factory=list, max_length=16)
 
@@ -58,6 +64,10 @@ class ExplainRequest(_Drawing):
 
 
 class StepRequest(_Drawing):
+    model_config = examples(
+        {"image": EXAMPLE_IMAGE, "model": "3b1b", "label": 1, "learning_rate": 1.0, "steps": 5}
+    )
+
     learning_rate: float = Field(default=1.0, gt=0, le=100)
     steps: int = Field(default=1, ge=1, le=50)
 
@@ -77,7 +87,7 @@ class GradWeightsOut(BaseModel):
 class ExplainResponse(BaseModel):
     model: str
     count: int  # examples averaged: 1 for a drawing
-    cost_function: Literal["quadratic", "cross_entropy"]
+    cost_function: Cost
     digit: int | None  # the prediction (absent for a batch)
     label: int | None  # the label used
     probabilities: list[float]

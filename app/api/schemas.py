@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.config import JsonDict
 
+from app.jsontypes import JSONObject
 from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
 from app.nn.vocab import Activation, Cost, LrSchedule, OptimizerName, OutputFunction
@@ -20,6 +22,18 @@ from app.store.files import ID_PATTERN
 Include = Literal["input", "activations", "zs"]
 
 MAX_IMAGE_CHARS = 4_000_000  # base64 of the largest body the size limit lets through
+# A drawn "1" (a 56×56 PNG, dark ink on white), for the request examples /docs sends as they
+# are ("Try it out"); tests/api/test_examples.py sends every example to the server.
+EXAMPLE_IMAGE = (
+    "iVBORw0KGgoAAAANSUhEUgAAADgAAAA4CAAAAACN7WTCAAAAVklEQVR42u3WUQoAIAgD0C28/5XXCUzyo0DWrzxyJR"
+    "SF3loYA5kVoscAqma625HnDNFj+eHo/XUIgHSfsex2Nd2kITc0NDQ0NPwP0w8Sixd6QkYPALABtxwMb1jg/UcAAAAASUVORK5CYII="
+)
+
+
+def examples(*bodies: JsonDict) -> ConfigDict:
+    """A request model's `examples` in its JSON schema (Swagger UI fills "Try it out" with the
+    first)."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
 
 
 class Strict(BaseModel):
@@ -32,13 +46,17 @@ class Strict(BaseModel):
 class ErrorResponse(BaseModel):
     """Every error: a human-readable `detail` (FastAPI's validation errors keep a list)."""
 
-    detail: str | list[dict[str, Any]]
+    detail: str | list[JSONObject]  # FastAPI's validation errors
 
 
 # -- predict ------------------------------------------------------------------------------
 
 
 class PredictRequest(Strict):
+    model_config = examples(
+        {"image": EXAMPLE_IMAGE, "model": "accurate", "include": ["activations"]}
+    )
+
     image: str | None = Field(
         default=None,
         max_length=MAX_IMAGE_CHARS,
@@ -106,6 +124,8 @@ class ModelList(BaseModel):
 
 
 class DefaultModel(Strict):
+    model_config = examples({"id": "accurate"})
+
     id: str = Field(pattern=ID_PATTERN)
 
 
@@ -158,7 +178,7 @@ class RunDigits(BaseModel):
 # -- runs ---------------------------------------------------------------------------------
 
 
-def _one_of(choices: tuple[str, ...] | list[str]) -> dict[str, Any]:
+def _one_of(choices: tuple[str, ...] | list[str]) -> JsonDict:
     """The schema's enum for an optional choice; app/presets validates it (ConfigError → 422)."""
     return {"enum": [*choices, None]}
 
@@ -170,6 +190,8 @@ class RunCreateBase(Strict):
     (app/nn/config.py); the parameter limit (`max_parameters` in /api/presets) is checked on
     the whole network."""
 
+    model_config = examples({"preset": "3b1b", "epochs": 2, "learning_rate": 0.5})
+
     preset: str | None = Field(
         default=None,
         description="the recipe to start from; the other fields override it",
@@ -177,7 +199,7 @@ class RunCreateBase(Strict):
     )
 
 
-def _run_field(spec: ConfigField) -> tuple[Any, Any]:
+def _run_field(spec: ConfigField) -> tuple[Any, Any]:  # Any: a type form and its FieldInfo
     """The pydantic (type, Field) of one TrainConfig field in RunCreate: optional, None =
     "keep the preset's value"."""
     opt = spec.option
@@ -198,7 +220,9 @@ def _run_field(spec: ConfigField) -> tuple[Any, Any]:
 
 def run_create_model(config: type[TrainConfig] = TrainConfig) -> type[RunCreateBase]:
     """RunCreate: `preset` plus every field of `config`, each optional."""
-    fields: dict[str, Any] = {spec.name: _run_field(spec) for spec in config_fields(config)}
+    fields: dict[str, Any] = {  # Any: create_model's (type form, FieldInfo) pairs
+        spec.name: _run_field(spec) for spec in config_fields(config)
+    }
     return create_model(
         "RunCreate", __base__=RunCreateBase, __doc__=RunCreateBase.__doc__, **fields
     )
@@ -211,12 +235,16 @@ else:
 
 
 class RunPatch(Strict):
+    model_config = examples({"learning_rate": 0.05})
+
     learning_rate: float = Field(
         gt=0, le=MAX_LEARNING_RATE, description="takes effect from the next step"
     )
 
 
 class SpeedRequest(Strict):
+    model_config = examples({"batches_per_second": 5})
+
     batches_per_second: float | None = Field(
         gt=0,
         le=MAX_SPEED,
@@ -225,6 +253,8 @@ class SpeedRequest(Strict):
 
 
 class SaveRequest(Strict):
+    model_config = examples({"name": "my first network"})
+
     name: str | None = Field(default=None, min_length=1, max_length=80)
 
 

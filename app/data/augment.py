@@ -86,7 +86,7 @@ def _shift_rows(padded: np.ndarray, shift: np.ndarray) -> np.ndarray:
     windows = sliding_window_view(padded, SIDE + 1, axis=2)
     rows = windows[np.arange(count)[:, None], np.arange(lines)[None, :], start]
     left = rows[..., :SIDE]
-    blended = rows[..., 1:] - left
+    blended: np.ndarray = rows[..., 1:] - left
     blended *= frac
     blended += left
     return blended
@@ -151,7 +151,8 @@ def _smoothing_matrix(sigma: float) -> np.ndarray:
     distance = np.arange(SIDE)[:, None] - np.arange(SIDE)[None, :]
     kernel = np.exp(-0.5 * (distance / sigma) ** 2)
     kernel /= kernel.sum(axis=1, keepdims=True)
-    return (kernel[:, ::_NOISE_STEP] * np.sqrt(_NOISE_STEP)).astype(np.float32)
+    matrix: np.ndarray = (kernel[:, ::_NOISE_STEP] * np.sqrt(_NOISE_STEP)).astype(np.float32)
+    return matrix
 
 
 def elastic_fields(count: int, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
@@ -165,7 +166,7 @@ def elastic_fields(count: int, rng: np.random.Generator, alpha: float, sigma: fl
     noise = rng.random((count * 2, side, side), dtype=np.float32)
     noise -= np.float32(0.5)  # uniform in -1..1 once doubled below
     smooth_matrix = _smoothing_matrix(sigma)
-    fields = np.matmul(np.matmul(smooth_matrix, noise), smooth_matrix.T)
+    fields: np.ndarray = np.matmul(np.matmul(smooth_matrix, noise), smooth_matrix.T)
     fields *= np.float32(2.0 * alpha)
     return fields.reshape(count, 2, SIDE, SIDE)
 
@@ -196,14 +197,16 @@ def sample_bilinear(images: np.ndarray, where: np.ndarray) -> np.ndarray:
     bottom -= top
     bottom *= fy
     top += bottom
-    return top.reshape(count, SIDE * SIDE)
+    out: np.ndarray = top.reshape(count, SIDE * SIDE)
+    return out
 
 
 def _affine_coordinates(matrices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """(B, 2, 28, 28) float32 source coordinates M @ (p - c) + c + o, as affine_warp uses."""
     m = matrices.astype(np.float32)
     shift = (offsets + _CENTRE).astype(np.float32)[:, :, None, None]
-    return np.einsum("bij,jyx->biyx", m, _GRID) + shift
+    coords: np.ndarray = np.einsum("bij,jyx->biyx", m, _GRID) + shift
+    return coords
 
 
 def _elastic_warp(

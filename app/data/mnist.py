@@ -546,7 +546,8 @@ def load_mnist_test(
 
 def pixel_values(image: np.ndarray) -> list[float]:
     """A (28, 28) uint8 MNIST image as 784 numbers in 0..1 (4 decimals), as the API sends it."""
-    return np.round(image.reshape(-1) / 255.0, 4).tolist()
+    values: list[float] = np.round(image.reshape(-1) / 255.0, 4).tolist()
+    return values
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
 def _grey(image: Image.Image) -> np.ndarray:
     """Luminance as (H, W) float32 in 0..1, for any Pillow mode."""
     if image.mode.startswith("I"):  # 16-bit greyscale PNG
-        return np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
+        grey: np.ndarray = np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
+        return grey
     if image.mode == "F":
         return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -238,7 +239,8 @@ def center_digit(ink: np.ndarray) -> np.ndarray:
     left = min(max(round(CENTRE - com_x), 0), FIELD - new_w)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + new_h, left : left + new_w] = digit
-    return np.clip(field / field.max(), 0.0, 1.0)
+    scaled: np.ndarray = np.clip(field / field.max(), 0.0, 1.0)
+    return scaled
 
 
 def image_to_input(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

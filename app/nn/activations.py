@@ -40,22 +40,26 @@ def sigmoid_in_place(a: np.ndarray) -> np.ndarray:
 
 def relu(z: np.ndarray) -> np.ndarray:
     """max(z, 0), same shape and dtype as z."""
-    return np.maximum(z, 0)
+    out: np.ndarray = np.maximum(z, 0)
+    return out
 
 
 def relu_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with max(z, 0); returns a."""
-    return np.maximum(a, 0, out=a)
+    np.maximum(a, 0, out=a)
+    return a
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """tanh(z), same shape and dtype as z."""
-    return np.tanh(z)
+    out: np.ndarray = np.tanh(z)
+    return out
 
 
 def tanh_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with tanh(z); returns a."""
-    return np.tanh(a, out=a)
+    np.tanh(a, out=a)
+    return a
 
 
 def sigmoid_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -115,7 +119,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
     The row maximum is subtracted first (softmax is invariant to it), so e^x never overflows.
     """
-    p = z - np.max(z, axis=-1, keepdims=True)
+    p: np.ndarray = z - np.max(z, axis=-1, keepdims=True)
     np.exp(p, out=p)
     p /= np.sum(p, axis=-1, keepdims=True)
     return p
@@ -124,4 +128,5 @@ def softmax(z: np.ndarray) -> np.ndarray:
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise log p_ij = z_ij - log Σ_k e^z_ik, without ever forming a p that underflows to 0."""
     shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    out: np.ndarray = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return out

@@ -19,12 +19,14 @@ list).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from app.jsontypes import JSONObject
 from app.nn.vocab import INPUT_SIZE, OUTPUT_SIZE, Activation, Cost, LrSchedule, OptimizerName
 
 MAX_PARAMETERS = 2_500_000
@@ -41,7 +43,13 @@ MAX_SEED = 2**63 - 1
 MAX_LEARNING_RATE = 1e10
 
 Number = int | float
+ConfigValue = bool | int | float | str | list[int] | None  # what a TrainConfig field holds
 T = TypeVar("T")
+
+
+def parameter_count(sizes: Sequence[int]) -> int:
+    """Weights plus biases of a fully connected network with these layer sizes."""
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,7 @@ def show(value: Number) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def option(default: T, help: str, **limits: Any) -> T:
+def option(default: T, help: str, **limits: Any) -> T:  # Any: Option's bounds and counts
     """A TrainConfig field: its default and its `Option` (see Option for `limits`)."""
     meta = {"option": Option(help, **limits)}
     if isinstance(default, list):
@@ -120,12 +128,12 @@ class TrainConfig:
         """Layer sizes including input and output: [784, *layers, 10]."""
         return [INPUT_SIZE, *self.layers, OUTPUT_SIZE]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """A JSON-ready copy."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+    def from_dict(cls, data: JSONObject) -> TrainConfig:
         """Build from a dict; unknown keys raise ValueError naming them (types are not checked
         here: see `app.presets.validate_config`)."""
         known = {f.name for f in fields(cls)}
@@ -145,7 +153,7 @@ class ConfigField:
     name: str
     kind: type  # bool, int, float, str, or list (of int)
     optional: bool  # None is a valid value (e.g. train_subset: not used)
-    default: Any
+    default: ConfigValue
     option: Option
 
 

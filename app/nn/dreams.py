@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.nn.activations import sigmoid
 from app.nn.network import Network
 from app.nn.optim import Adam
 
@@ -73,10 +74,6 @@ def smoothness_penalty(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     grad[:, 1:, :] += 2 * dy
     grad[:, :-1, :] -= 2 * dy
     return value, grad.reshape(images.shape)
-
-
-def _sigmoid(u: np.ndarray) -> np.ndarray:
-    return 0.5 * np.tanh(0.5 * u) + 0.5  # never overflows, unlike 1 / (1 + e^−u)
 
 
 def _ascent_direction(
@@ -130,11 +127,11 @@ def dream(
     rng = np.random.default_rng(seed)
     u = START_LOGIT + START_NOISE * rng.standard_normal((targets.size, n_in))
     u = u.astype(network.dtype)
-    start_logits = network.forward(_sigmoid(u)).zs[-1][np.arange(targets.size), targets]
+    start_logits = network.forward(sigmoid(u)).zs[-1][np.arange(targets.size), targets]
     optimizer = Adam(learning_rate)
     flat_u = u.reshape(-1)  # a view: Adam updates u in place
     for done in range(1, steps + 1):
-        x = _sigmoid(u)
+        x = sigmoid(u)
         direction = _ascent_direction(network, x, targets, l2, smoothness)
         if not np.isfinite(direction).all():
             raise DreamOverflow(f"the gradient holds NaN or infinity at step {done}")
@@ -143,7 +140,7 @@ def dream(
         optimizer.step(flat_u, direction.reshape(-1), 0)
         if on_progress is not None and (done % PROGRESS_EVERY == 0 or done == steps):
             on_progress(done, steps)
-    images = _sigmoid(u)
+    images = sigmoid(u)
     logits = network.forward(images).zs[-1][np.arange(targets.size), targets]
     return Dreams(
         digits=targets.copy(),

@@ -74,6 +74,17 @@ class _Scratch:
         self.ones = np.ones(batch, dtype)
 
 
+def normalise_rows(a: np.ndarray) -> np.ndarray:
+    """Divide each row of output activations `(B, n)` by its sum, in place, so it reads as
+    probabilities (a row whose sum is not positive becomes uniform); returns a."""
+    total = a.sum(axis=1, keepdims=True)
+    empty = total[:, 0] <= 0
+    a[empty] = 1.0
+    total[empty] = a.shape[1]
+    a /= total
+    return a
+
+
 class Network:
     """A multilayer perceptron, e.g. `Network([784, 16, 16, 10])` — the video's network.
 
@@ -219,17 +230,12 @@ class Network:
         row becomes uniform).
         """
         a = self.forward(x).activations[-1]  # the one inference pass (a fresh array)
-        if self.cost == "quadratic":
-            total = a.sum(axis=1, keepdims=True)
-            empty = total[:, 0] <= 0
-            a[empty] = 1.0
-            total[empty] = a.shape[1]
-            a /= total
-        return a
+        return normalise_rows(a) if self.cost == "quadratic" else a
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The most likely class `(B,)` int64 for x `(B, n_0)`."""
-        return np.argmax(self.predict_proba(x), axis=1)
+        digits: np.ndarray = np.argmax(self.predict_proba(x), axis=1)
+        return digits
 
     def _output(self, z: np.ndarray) -> np.ndarray:
         """a_L from z_L (overwritten): sigmoid for the quadratic cost, softmax for cross-entropy."""
@@ -413,7 +419,7 @@ class Network:
             np.subtract(out, onehot, out=delta)
         delta *= 1.0 / batch
         self._backward(x, s)
-        return cost
+        return float(cost)
 
     def _forward_into(self, x: np.ndarray, s: _Scratch) -> np.ndarray:
         """The forward pass into the scratch buffers: a_l = σ(a_{l-1} @ W_l.T + b_l) in
@@ -455,7 +461,8 @@ class Network:
             delta_prev *= derivative(a_prev, derivs[layer - 1])
             delta = delta_prev
         if not params:
-            return delta @ weights[0]  # the input layer has no σ: ∂/∂x = δ_1 @ W_1
+            grad_x: np.ndarray = delta @ weights[0]  # the input has no σ: ∂/∂x = δ_1 @ W_1
+            return grad_x
         dot(delta.T, x, out=grad_weights[0])
         dot(ones, delta, out=grad_biases[0])
         return None
@@ -507,12 +514,12 @@ class Network:
         net.params[...] = self.params
         return net
 
-    def __deepcopy__(self, memo: dict) -> Network:
+    def __deepcopy__(self, memo: dict[int, object]) -> Network:
         # The default deepcopy would copy each weight view separately, cutting it loose from the
         # flat buffer that train_step and the optimiser update.
         return self.copy()
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, list[int] | str]:
         """The architecture as a JSON-able dict: {"sizes", "activation", "cost"}."""
         return {"sizes": list(self.sizes), "activation": self.activation, "cost": self.cost}
 

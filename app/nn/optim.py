@@ -92,7 +92,7 @@ class Optimizer:
     def _update(self, params: np.ndarray, grads: np.ndarray, n_weights: int) -> None:
         raise NotImplementedError
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, str | float]:
         """The hyper-parameters as a JSON-able dict."""
         return {"name": self.name, "learning_rate": self.learning_rate, "l2": self.l2}
 
@@ -143,7 +143,7 @@ class Momentum(Optimizer):
             v[:n_weights] -= tmp[:n_weights]
         params += v
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, str | float]:
         return {**super().config(), "momentum": self.momentum}
 
 
@@ -210,7 +210,7 @@ class Adam(Optimizer):
         tmp *= step_size
         params -= tmp
 
-    def config(self) -> dict:
+    def config(self) -> dict[str, str | float]:
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 

@@ -24,14 +24,17 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from app.fileio import write_atomic
-from app.nn.activations import ACTIVATIONS
-from app.nn.network import COSTS, Network
+from app.jsontypes import JSONObject
+from app.nn.config import parameter_count
+from app.nn.network import Network
+from app.nn.vocab import ACTIVATIONS, COSTS
 
 FORMAT_VERSION = 1
 MAX_LAYERS = 16  # weight layers
@@ -69,7 +72,7 @@ class ModelFileError(ValueError):
 # ---------------------------------------------------------------------------------- writing
 
 
-def model_to_bytes(network: Network, metadata: dict[str, Any] | None = None) -> bytes:
+def model_to_bytes(network: Network, metadata: JSONObject | None = None) -> bytes:
     """The `.npz` file content for `network` and the JSON-able `metadata` dict."""
     meta = {**network.config(), "format": FORMAT_VERSION, "metadata": dict(metadata or {})}
     try:
@@ -85,8 +88,26 @@ def model_to_bytes(network: Network, metadata: dict[str, Any] | None = None) -> 
     return buffer.getvalue()
 
 
+def trained_metadata(
+    config: Mapping[str, object],
+    preset: str | None,
+    epochs: float,
+    test_accuracy: float | None,
+    **more: Any,  # Any: more of the file's free-form JSON (source_run, seconds, ...)
+) -> JSONObject:  # Any: the file's free-form JSON
+    """The metadata of a model trained here: its config, the preset it started from, the
+    epochs it trained and its test accuracy, and `more` (e.g. source_run, seconds, created)."""
+    return {
+        "config": dict(config),
+        "preset": preset,
+        "epochs": epochs,
+        "test_accuracy": test_accuracy,
+        **more,
+    }
+
+
 def save_model(
-    path: str | os.PathLike[str], network: Network, metadata: dict[str, Any] | None = None
+    path: str | os.PathLike[str], network: Network, metadata: JSONObject | None = None
 ) -> None:
     """Write the model to `path` atomically: readers see the old file or the new one, never half.
 
@@ -95,7 +116,7 @@ def save_model(
     write_atomic(Path(path), model_to_bytes(network, metadata))
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     """Let metadata hold NumPy scalars and arrays (e.g. an accuracy computed with NumPy)."""
     if isinstance(value, np.generic):
         return value.item()
@@ -114,7 +135,7 @@ def load_model(
     *,
     input_size: int | None = MNIST_INPUT,
     output_size: int | None = MNIST_OUTPUT,
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     """Read a model file; returns (network, metadata). See `model_from_bytes` for the checks."""
     path = Path(path)
     try:
@@ -134,7 +155,7 @@ def model_from_bytes(
     *,
     input_size: int | None = MNIST_INPUT,
     output_size: int | None = MNIST_OUTPUT,
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     """Parse `.npz` bytes into (network, metadata), or raise ModelFileError.
 
     By default the network must map 784 inputs to 10 outputs (an MNIST model); pass
@@ -154,7 +175,7 @@ def model_from_bytes(
 
 def _read_archive(
     archive: zipfile.ZipFile, input_size: int | None, output_size: int | None
-) -> tuple[Network, dict[str, Any]]:
+) -> tuple[Network, JSONObject]:
     members = {info.filename: info for info in archive.infolist()}
     if "meta.npy" not in members:
         raise ModelFileError("not a model file: no 'meta' entry")
@@ -198,7 +219,10 @@ def _read_archive(
     return network, meta["metadata"]
 
 
-def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple, np.dtype]:
+Header = tuple[tuple[int, ...], np.dtype[Any]]  # Any: a header may declare any dtype
+
+
+def _read_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Header:
     """(shape, dtype) from an `.npy` member's header, without reading its data."""
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
@@ -216,7 +240,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any]:
+def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> JSONObject:
     """The validated JSON header: sizes, activation, cost, metadata."""
     shape, dtype = _read_header(archive, info)
     if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
@@ -243,7 +267,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
         raise ModelFileError(
             f"'sizes' must be 2..{MAX_LAYERS + 1} integers in 1..100000, got {sizes!r:.80}"
         )
-    n_params = sum(a * b + a for a, b in zip(sizes[1:], sizes[:-1], strict=False))
+    n_params = parameter_count(sizes)
     if n_params > MAX_PARAMETERS:
         raise ModelFileError(f"model has {n_params} parameters, limit {MAX_PARAMETERS}")
     if meta.get("activation") not in ACTIVATIONS:
@@ -256,7 +280,7 @@ def _read_meta(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> dict[str, Any
     return meta
 
 
-def _check_writable(meta: dict[str, Any]) -> None:
+def _check_writable(meta: JSONObject) -> None:
     """Refuse what loads but can't be written back as JSON: 1e400 (parsed as inf, at any depth)
     or a lone surrogate such as "\\ud800" (not encodable as UTF-8)."""
     try:
@@ -269,7 +293,7 @@ def _check_writable(meta: dict[str, Any]) -> None:
         raise ModelFileError("'meta' is nested too deeply") from None
 
 
-def _reject_constant(name: str) -> Any:
+def _reject_constant(name: str) -> NoReturn:
     raise ModelFileError(f"'meta' contains {name}, which is not valid JSON")
 
 

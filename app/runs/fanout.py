@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from app.nn.network import Network
+from app.nn.network import Network, normalise_rows
 from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
 
@@ -94,12 +94,10 @@ def network_frames(weights: Weights) -> tuple[str, str]:
 
 def probe_messages(result: ProbeResult) -> list[dict[str, Any]]:
     """The `probe` message of each row of one forward pass (one row per probing watcher)."""
-    outputs = result.activations[-1]
+    outputs = normalise_rows(result.activations[-1].astype(np.float64))
     out = []
     for row in range(outputs.shape[0]):
-        p = outputs[row].astype(np.float64)
-        total = p.sum()
-        probabilities = p / total if total > 0 else np.full_like(p, 1 / len(p))
+        probabilities = outputs[row]
         out.append(
             {
                 "type": "probe",

@@ -7,11 +7,12 @@ same dicts, and the fan-out serialises them as they are).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads these as schemas (Python < 3.12)
 
+from app.jsontypes import JSONObject
 from app.nn.protocol import Status
 from app.runs.executor import PlacementInfo
 from app.runs.gallery import Mistake
@@ -77,7 +78,7 @@ class StatusMessage(TypedDict):
 # TrainConfig's fields as JSON (app/nn/config.py declares them), plus "preset" when the run
 # started from one.
 RunConfigJSON = Annotated[
-    dict[str, Any],  # Any: JSON values of TrainConfig's fields
+    JSONObject,
     Field(description="the resolved training config, and the `preset` it started from if any"),
 ]
 

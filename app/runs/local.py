@@ -21,7 +21,6 @@ no worker outlives the server by more than a moment.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import multiprocessing
 import os
@@ -29,7 +28,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, get_args
@@ -53,6 +52,7 @@ from app.runs.executor import (
     WorkerGone,
     WorkerMessage,
 )
+from app.runs.replies import Replies
 from app.runs.worker import WorkerState, become_worker, train_job
 
 if TYPE_CHECKING:  # ForkServerContext exists only where there is a forkserver (not Windows)
@@ -85,12 +85,6 @@ class MetricsBatch:
 # ---- the server side -----------------------------------------------------------------------
 
 
-@dataclass
-class _Pending:
-    done: threading.Event = field(default_factory=threading.Event)
-    answer: Answer | None = None
-
-
 class LocalHandle:
     """One worker process, its pipe and the reader thread that delivers its messages."""
 
@@ -100,8 +94,7 @@ class LocalHandle:
         self._conn = conn
         self._on_message = on_message
         self._send_lock = threading.Lock()
-        self._pending: dict[int, _Pending] = {}
-        self._ids = itertools.count(1)
+        self._replies = Replies("worker")
         self._done = threading.Event()
         self._reader = threading.Thread(
             target=self._read, name=f"run-reader-{job.run_id}", daemon=True
@@ -117,22 +110,8 @@ class LocalHandle:
 
     def request(self, query: Query, timeout: float) -> Reply:
         if self._done.is_set():
-            raise WorkerGone("the run's worker has ended")
-        request_id = next(self._ids)
-        pending = self._pending[request_id] = _Pending()
-        try:
-            if not self._send(Request(request_id, query)):
-                raise WorkerGone("the run's worker has ended")
-            if not pending.done.wait(timeout):
-                raise TimeoutError(f"the run's worker did not answer within {timeout} s")
-        finally:
-            self._pending.pop(request_id, None)
-        answer = pending.answer
-        if answer is not None and answer.reply is not None:
-            return answer.reply
-        if answer is not None and answer.id == request_id:
-            raise NotReady(answer.error or "the run has not started training yet")
-        raise WorkerGone("the run's worker has ended")
+            raise WorkerGone(self._replies.gone_message)
+        return self._replies.ask(lambda request_id: self._send(Request(request_id, query)), timeout)
 
     def alive(self) -> bool:
         return self._process.is_alive()
@@ -169,9 +148,7 @@ class LocalHandle:
         self._process.join(EXIT_GRACE)
         with self._send_lock:
             self._conn.close()
-        for pending in list(self._pending.values()):
-            pending.answer = Answer(0, None, "the run's worker has ended")  # id 0: gone
-            pending.done.set()
+        self._replies.close()
         if not ended:
             self._deliver(WorkerDied(describe_exit(self._process.exitcode)))
         self._done.set()
@@ -179,10 +156,7 @@ class LocalHandle:
     def _dispatch(self, message: object) -> bool:
         """Deliver one pipe message; True when it was `Ended`."""
         if isinstance(message, Answer):
-            pending = self._pending.get(message.id)
-            if pending is not None:
-                pending.answer = message
-                pending.done.set()
+            self._replies.answer(message.id, message.reply, message.error)
         elif isinstance(message, MetricsBatch):
             for event in message.events:
                 self._deliver(event)

@@ -17,8 +17,8 @@ import dataclasses
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from app.data.mnist import DataSource
 from app.nn.network import Network
@@ -181,7 +181,7 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
 
-    def create(self, preset: str | None, overrides: dict[str, Any]) -> Run:
+    def create(self, preset: str | None, overrides: Mapping[str, object]) -> Run:
         """Validate the config (ValueError names the field); start it, or queue it when every
         slot is busy (TooManyRuns when the queue is full too)."""
         from app.presets import resolve_config

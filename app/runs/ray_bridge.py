@@ -24,21 +24,8 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 from app.nn.protocol import Control, MetricsEvent, Query, Reply
+from app.runs import ray_messages as msg
 from app.runs.executor import Ended, Job, NotReady, Placement, WorkerMessage
-from app.runs.ray_messages import (
-    Ask,
-    Batch,
-    Capacity,
-    Closed,
-    Command,
-    Connected,
-    ConnectFailed,
-    FromBridge,
-    Kill,
-    Open,
-    Placed,
-    Replied,
-)
 from app.runs.worker import WorkerState, become_worker, train_job
 
 if TYPE_CHECKING:
@@ -138,7 +125,7 @@ class _Out:
         self._conn = conn
         self._lock = threading.Lock()
 
-    def send(self, message: FromBridge) -> None:
+    def send(self, message: msg.FromBridge) -> None:
         with self._lock, contextlib.suppress(OSError, ValueError):
             self._conn.send(message)
 
@@ -174,8 +161,8 @@ class Bridge:
         self._actors: dict[str, ActorHandle] = {}
         self._lock = threading.Lock()
 
-    def handle(self, message: Open | Command | Ask | Kill) -> None:
-        if isinstance(message, Open):
+    def handle(self, message: msg.ToBridge) -> None:
+        if isinstance(message, msg.Open):
             actor = self._actor_class.options(
                 num_cpus=1, max_concurrency=ACTOR_CONCURRENCY, max_restarts=0
             ).remote(message.job)
@@ -190,14 +177,14 @@ class Bridge:
             actor = self._actors.get(message.run_id)
         if actor is None:
             return
-        if isinstance(message, Command):
+        if isinstance(message, msg.Command):
             actor.obey.remote(message.command)
-        elif isinstance(message, Ask):
+        elif isinstance(message, msg.Ask):
             threading.Thread(target=self._ask, args=(actor, message), daemon=True).start()
-        elif isinstance(message, Kill):
+        elif isinstance(message, msg.Kill):
             self._ray.kill(actor, no_restart=True)
 
-    def _ask(self, actor: ActorHandle, message: Ask) -> None:
+    def _ask(self, actor: ActorHandle, message: msg.Ask) -> None:
         reply: Reply | None
         error: str | None
         try:
@@ -211,7 +198,7 @@ class Bridge:
             )
         except self._ray.exceptions.RayError as exc:
             reply, error = None, f"the run's actor could not answer: {_first_line(exc)}"
-        self._out.send(Replied(message.run_id, message.request_id, reply, error))
+        self._out.send(msg.Replied(message.run_id, message.request_id, reply, error))
 
     def _pump(self, run_id: str, actor: ActorHandle) -> None:
         ray = self._ray
@@ -219,7 +206,7 @@ class Bridge:
         placement: Placement | None = None
         try:
             placement = ray.get(actor.placement.remote())
-            self._out.send(Placed(run_id, placement))
+            self._out.send(msg.Placed(run_id, placement))
             ended = False
             unavailable_since: float | None = None
             while not ended:
@@ -236,7 +223,7 @@ class Bridge:
                     time.sleep(RETRY_SECONDS)
                     continue
                 if messages:
-                    self._out.send(Batch(run_id, messages))
+                    self._out.send(msg.Batch(run_id, messages))
                     ended = any(isinstance(m, Ended) for m in messages)
         except ray.exceptions.RayError as exc:
             reason = self._death(exc, placement)
@@ -247,7 +234,7 @@ class Bridge:
             self._actors.pop(run_id, None)
         with contextlib.suppress(Exception):
             ray.kill(actor, no_restart=True)
-        self._out.send(Closed(run_id, reason))
+        self._out.send(msg.Closed(run_id, reason))
 
     def _death(self, exc: Exception, placement: Placement | None) -> str:
         """Why an actor died, in words: its node died, or its worker process did."""
@@ -270,7 +257,7 @@ class Bridge:
                 cpus = _cluster_cpus()
                 if cpus != last:
                     last = cpus
-                    self._out.send(Capacity(cpus))
+                    self._out.send(msg.Capacity(cpus))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -306,11 +293,11 @@ def bridge_main(conn: Connection, address: str | None, parent: int) -> None:
         except Exception as exc:
             failure = f"could not join the Ray cluster at {shown}: {_first_line(exc)}"
     if failure is not None:
-        out.send(ConnectFailed(failure))
+        out.send(msg.ConnectFailed(failure))
         conn.close()
         return
     bridge = Bridge(out, shown)
-    out.send(Connected(_cluster_cpus()))
+    out.send(msg.Connected(_cluster_cpus()))
     stop = threading.Event()
     threading.Thread(target=bridge.watch_capacity, args=(stop,), daemon=True).start()
     try:

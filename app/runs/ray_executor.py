@@ -19,13 +19,11 @@ Because the bridge owns the actors, they die with it: a killed server leaves no 
 
 from __future__ import annotations
 
-import itertools
 import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 
 from app.nn.protocol import Control, Query, Reply
@@ -34,7 +32,6 @@ from app.runs.executor import (
     ExecutorName,
     ExecutorUnavailable,
     Job,
-    NotReady,
     Placement,
     WorkerDied,
     WorkerGone,
@@ -55,6 +52,7 @@ from app.runs.ray_messages import (
     Replied,
     ToBridge,
 )
+from app.runs.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -65,21 +63,12 @@ BRIDGE_EXIT_SECONDS = 5.0
 # ---- one run, seen from the web process -------------------------------------------------------
 
 
-@dataclass
-class _Pending:
-    done: threading.Event = field(default_factory=threading.Event)
-    reply: Reply | None = None
-    error: str | None = None
-    gone: bool = False
-
-
 class RayHandle:
     def __init__(self, bridge: _Bridge, job: Job, on_message: Callable[[WorkerMessage], None]):
         self.run_id = job.run_id
         self._bridge = bridge
         self._on_message = on_message
-        self._pending: dict[int, _Pending] = {}
-        self._ids = itertools.count(1)
+        self._replies = Replies("actor")
         self._placement: Placement | None = None
         self._ended = False
         self._done = threading.Event()
@@ -92,23 +81,13 @@ class RayHandle:
 
     def request(self, query: Query, timeout: float) -> Reply:
         if self._done.is_set():
-            raise WorkerGone("the run's actor has ended")
-        request_id = next(self._ids)
-        pending = self._pending[request_id] = _Pending()
-        try:
-            if not self._bridge.send(Ask(self.run_id, request_id, query, timeout)):
-                raise WorkerGone("the run's actor has ended")
-            if not pending.done.wait(timeout + 1.0):
-                raise TimeoutError(f"the run's actor did not answer within {timeout} s")
-        finally:
-            self._pending.pop(request_id, None)
-        if pending.reply is not None:
-            return pending.reply
-        if pending.gone:
-            raise WorkerGone("the run's actor has ended")
-        if pending.error is not None and pending.error.startswith("timeout"):
-            raise TimeoutError(pending.error)
-        raise NotReady(pending.error or "the run has not started training yet")
+            raise WorkerGone(self._replies.gone_message)
+
+        def send(request_id: int) -> bool:
+            return self._bridge.send(Ask(self.run_id, request_id, query, timeout))
+
+        # The bridge gives up after `timeout` and says so: wait a moment longer for that.
+        return self._replies.ask(send, timeout, grace=1.0)
 
     def alive(self) -> bool:
         return not self._done.is_set()
@@ -137,17 +116,12 @@ class RayHandle:
                 log.exception("handling %s failed", type(message).__name__)
 
     def replied(self, message: Replied) -> None:
-        pending = self._pending.get(message.request_id)
-        if pending is not None:
-            pending.reply, pending.error = message.reply, message.error
-            pending.done.set()
+        self._replies.answer(message.request_id, message.reply, message.error)
 
     def closed(self, reason: str | None) -> None:
         if self._done.is_set():
             return
-        for pending in list(self._pending.values()):
-            pending.gone = True
-            pending.done.set()
+        self._replies.close()
         if not self._ended:
             self.deliver([WorkerDied(reason or "the run's Ray actor ended without a word")])
         self._done.set()

@@ -16,27 +16,37 @@ class Open:
 
 
 @dataclass(frozen=True)
-class Command:
+class ForRun:
+    """A message about one run (the bridge keeps one actor per run id)."""
+
     run_id: str
+
+
+@dataclass(frozen=True)
+class Command(ForRun):
     command: Control
 
 
 @dataclass(frozen=True)
-class Ask:
-    run_id: str
+class Ask(ForRun):
     request_id: int
     query: Query
     timeout: float
 
 
 @dataclass(frozen=True)
-class Kill:
-    run_id: str
+class Kill(ForRun):
+    pass
 
 
 @dataclass(frozen=True)
-class Connected:
+class Capacity:
     cpus: int  # the cluster's CPUs: one run each
+
+
+@dataclass(frozen=True)
+class Connected(Capacity):
+    """The bridge has joined the cluster (and says its first Capacity)."""
 
 
 @dataclass(frozen=True)
@@ -45,33 +55,24 @@ class ConnectFailed:
 
 
 @dataclass(frozen=True)
-class Capacity:
-    cpus: int
-
-
-@dataclass(frozen=True)
-class Placed:
-    run_id: str
+class Placed(ForRun):
     placement: Placement
 
 
 @dataclass(frozen=True)
-class Batch:
-    run_id: str
+class Batch(ForRun):
     messages: list[WorkerMessage]
 
 
 @dataclass(frozen=True)
-class Replied:
-    run_id: str
+class Replied(ForRun):
     request_id: int
     reply: Reply | None
     error: str | None  # NotReady's message when reply is None
 
 
 @dataclass(frozen=True)
-class Closed:
-    run_id: str
+class Closed(ForRun):
     reason: str | None  # why it died without `Ended` (None: it ended normally)
 
 

@@ -21,6 +21,7 @@ from typing import Any, Literal, cast, overload
 
 import numpy as np
 
+from app.jsontypes import JSONObject
 from app.nn.config import TrainConfig
 from app.nn.network import Network
 from app.nn.protocol import (
@@ -69,7 +70,7 @@ def finite_or_none(value: float | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def config_to_json(config: TrainConfig, preset: str | None) -> dict[str, Any]:  # Any: JSON
+def config_to_json(config: TrainConfig, preset: str | None) -> JSONObject:
     """A run's config as the API and the store show it: TrainConfig's fields, and "preset"
     when the run started from one."""
     data = config.to_dict()
@@ -78,7 +79,7 @@ def config_to_json(config: TrainConfig, preset: str | None) -> dict[str, Any]:  
     return data
 
 
-def config_from_json(data: dict[str, Any]) -> tuple[TrainConfig, str | None]:  # Any: JSON
+def config_from_json(data: JSONObject) -> tuple[TrainConfig, str | None]:  # Any: JSON
     """The inverse of `config_to_json` (for a stored run): options this version does not know
     are dropped, so an old database still loads."""
     known = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -144,7 +145,7 @@ class Run:
     def live(self) -> bool:
         return self.status in LIVE
 
-    def config_json(self) -> dict[str, Any]:  # Any: JSON values
+    def config_json(self) -> JSONObject:
         return config_to_json(self.config, self.preset)
 
     def total_samples(self) -> int:

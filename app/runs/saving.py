@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
+from app.jsontypes import JSONObject
 from app.nn.network import Network
 from app.nn.protocol import Weights
-from app.nn.serialize import ModelFileError, load_model, model_to_bytes
+from app.nn.serialize import ModelFileError, load_model, model_to_bytes, trained_metadata
 from app.runs.run import Run
 from app.store.files import path_for, write_atomic
 from app.store.models import ModelEntry, ModelRegistry
@@ -17,15 +17,11 @@ from app.store.models import ModelEntry, ModelRegistry
 log = logging.getLogger(__name__)
 
 
-def model_metadata(run: Run) -> dict[str, Any]:  # Any: the model file's free-form JSON
+def model_metadata(run: Run) -> JSONObject:
     """What a model saved from `run` records about where it came from."""
-    return {
-        "source_run": run.id,
-        "config": run.config_json(),
-        "preset": run.preset,
-        "epochs": run.progress()["epoch"],
-        "test_accuracy": run.evaluations[-1]["test_accuracy"] if run.evaluations else None,
-    }
+    test_accuracy = run.evaluations[-1]["test_accuracy"] if run.evaluations else None
+    epochs = run.progress()["epoch"]
+    return trained_metadata(run.config_json(), run.preset, epochs, test_accuracy, source_run=run.id)
 
 
 class WeightFiles:

@@ -17,12 +17,12 @@ from app.data.mnist import MNIST, MNISTUnavailable, load_training_data
 from app.nn.protocol import Control, Query, Reply, Stop
 from app.nn.trainer import Trainer
 from app.runs.executor import Download, Ended, Job, NotReady, WorkerMessage
+from app.runs.replies import NOT_TRAINING
 
 log = logging.getLogger(__name__)
 
 DOWNLOAD_EVERY = 0.1  # seconds between download progress messages
 STOPPED_REASON = "stopped by request"
-NOT_TRAINING = "the run has not started training yet"
 
 WORKER_NICE = 10  # workers yield the CPU to the web server: predictions stay fast while runs train
 

@@ -12,6 +12,7 @@ from starlette.websockets import WebSocketState
 
 from app.api.deps import FanOutDep, RunsDep, SettingsDep
 from app.api.routers.predict import InputError, decode_image, to_input
+from app.jsontypes import JSONObject
 from app.runs.fanout import RunHub, Watcher, dumps
 from app.runs.manager import RunNotFound
 
@@ -74,7 +75,7 @@ def _error(detail: str) -> str:
 
 async def handle_client_message(hub: RunHub, watcher: Watcher, text: str) -> None:
     try:
-        message: Any = json.loads(text)
+        message: Any = json.loads(text)  # Any: the client's JSON, checked below
     except ValueError:
         watcher.push(_error("message is not valid JSON"))
         return
@@ -101,7 +102,7 @@ async def handle_client_message(hub: RunHub, watcher: Watcher, text: str) -> Non
         watcher.push(_error(f"unknown message type {kind!r:.60}: expected 'probe' or 'network'"))
 
 
-async def _probe(hub: RunHub, watcher: Watcher, message: dict[str, Any]) -> None:
+async def _probe(hub: RunHub, watcher: Watcher, message: JSONObject) -> None:
     image, has_pixels = message.get("image"), "pixels" in message
     if image is None and has_pixels and message["pixels"] is None:
         watcher.probe = None  # stop probing

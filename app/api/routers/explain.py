@@ -21,9 +21,8 @@ from app.api.explain_schemas import (
     StepRequest,
     StepResponse,
 )
-from app.api.routers.digits import test_set
 from app.api.routers.predict import InputError, decode_image, to_input
-from app.data.mnist import MIRRORS, load_mnist
+from app.data.mnist import MIRRORS, load_mnist, load_test_set
 from app.nn.explain import Explanation
 from app.nn.network import Network
 from app.nn.optim import SGD
@@ -44,7 +43,7 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
     spec = body.batch
     assert spec is not None
     if spec.source == "test":
-        images, labels = test_set(settings)
+        images, labels = load_test_set(settings.data_source())
     else:
         mnist = load_mnist(
             settings.mnist_dir,

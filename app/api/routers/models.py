@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
@@ -29,14 +29,15 @@ ModelId = Annotated[str, Path(pattern=ID_PATTERN, description="a model id")]
 
 
 @router.get("", response_model=ModelList)
-def list_models(models: ModelsDep) -> dict:
-    return {"default": models.default_id, "models": [models.info(e) for e in models.list()]}
+def list_models(models: ModelsDep) -> ModelList:
+    infos = [ModelInfo.model_validate(models.info(e)) for e in models.list()]
+    return ModelList(default=models.default_id, models=infos)
 
 
 @router.put("/default", response_model=DefaultModelResponse, responses=responses(404, 422))
-def set_default(body: DefaultModel, models: ModelsDep) -> dict:
+def set_default(body: DefaultModel, models: ModelsDep) -> DefaultModelResponse:
     models.set_default(body.id)
-    return {"default": body.id}
+    return DefaultModelResponse(default=body.id)
 
 
 @router.post(
@@ -50,7 +51,7 @@ async def upload_model(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a model .npz (never unpickled)")],
     name: Annotated[str | None, Form(max_length=80)] = None,
-) -> Response | dict[str, Any]:
+) -> Response | ModelInfo:
     """409 when the uploaded models already fill NNP_MAX_UPLOADED_MODELS or _BYTES."""
     data = await file.read()
     limits = UploadLimits(settings.max_uploaded_models, settings.max_uploaded_bytes)
@@ -59,12 +60,12 @@ async def upload_model(
         entry = await asyncio.to_thread(models.add_upload, data, name, file.filename, limits)
     except ModelFileError as exc:
         return error(422, f"file: {exc}")
-    return models.info(entry)
+    return ModelInfo.model_validate(models.info(entry))
 
 
 @router.get("/{model_id}", response_model=ModelInfo, responses=responses(404, 422))
-def get_model(model_id: ModelId, models: ModelsDep) -> dict:
-    return models.info(models.lookup(model_id))
+def get_model(model_id: ModelId, models: ModelsDep) -> ModelInfo:
+    return ModelInfo.model_validate(models.info(models.lookup(model_id)))
 
 
 @router.get(
@@ -89,20 +90,20 @@ def get_network(model_id: ModelId, models: ModelsDep) -> Response:
 
 
 @router.get("/{model_id}/dreams", response_model=DreamsResponse, responses=responses(404, 409, 422))
-def get_dreams(model_id: ModelId, models: ModelsDep) -> dict:
+def get_dreams(model_id: ModelId, models: ModelsDep) -> DreamsResponse:
     """For each digit, the input image the model rates highest (gradient ascent on the input;
     docs/api.md). Computed once per model, in the thread pool, then cached."""
     cached, hit = models.dreams(model_id)  # unknown id → 404, NaN weights → 409
     result = cached.dreams
-    return {
-        "model": model_id,
-        "digits": result.digits.tolist(),
-        "images": result.images.astype(np.float64).round(4).tolist(),
-        "probabilities": result.probabilities.astype(np.float64).tolist(),
-        "steps": result.steps,
-        "seconds": round(cached.seconds, 4),
-        "cached": hit,
-    }
+    return DreamsResponse(
+        model=model_id,
+        digits=result.digits.tolist(),
+        images=result.images.astype(np.float64).round(4).tolist(),
+        probabilities=result.probabilities.astype(np.float64).tolist(),
+        steps=result.steps,
+        seconds=round(cached.seconds, 4),
+        cached=hit,
+    )
 
 
 @router.delete(

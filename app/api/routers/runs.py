@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -110,10 +110,10 @@ def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> RunInfo:
 )
 def save_run(
     run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
-) -> dict[str, Any]:  # Any: ModelInfo's JSON (the registry's)
+) -> ModelInfo:
     """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
     entry = runs.save(run_id, models, body.name if body else None)
-    return models.info(entry)
+    return ModelInfo.model_validate(models.info(entry))
 
 
 @router.get("/{run_id}/network", response_model=NetworkJSON, responses=_CONTROL)
