@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -18,6 +19,7 @@ from app.api.security import MUTATIONS
 from app.data.mnist import MNISTUnavailable
 from app.runs.executor import ExecutorUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
+from app.store.disk import StorageFull, is_disk_full, storage_full
 from app.store.models import (
     ModelNotFound,
     NonFiniteModel,
@@ -37,6 +39,7 @@ _DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many training runs (every slot is busy and the queue is full)",
     503: "MNIST is not available (not found and could not be downloaded)",
+    507: "The disk is full: the change could not be stored (nothing was changed)",
 }
 
 
@@ -48,10 +51,11 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 def _common_codes(method: str, operation: dict[str, Any]) -> list[int]:
     """The errors any operation of this kind can answer, whatever its handler does: the
     security middleware's 400 (Host) and 403 (Origin, mutations only), the body limit's 413,
-    a wrong content type's 415, and 422 for bad parameters or bodies."""
+    a wrong content type's 415, 422 for bad parameters or bodies, and 507 for a mutation
+    the disk can't take."""
     codes = [400]
     if method.upper() in MUTATIONS:
-        codes.append(403)
+        codes += [403, 507]
     if "requestBody" in operation:
         codes += [413, 415]
     if "requestBody" in operation or operation.get("parameters"):
@@ -179,11 +183,30 @@ def install(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
-
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Log the traceback for the operator; never send it to the client.
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error(500, "internal server error (logged on the server)")
+    install_disk_errors(app)
 
     app.add_exception_handler(Exception, unexpected)
     document(app)
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Log the traceback for the operator; never send it to the client.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error(500, "internal server error (logged on the server)")
+
+
+def install_disk_errors(app: FastAPI) -> None:
+    """A full disk (ENOSPC, EDQUOT, SQLite's "database or disk is full") is 507 with what
+    could not be written; any other I/O or database error is the server's fault: 500. Both
+    answered by ExceptionMiddleware, so the connection stays open (an `Exception` handler
+    answers from ServerErrorMiddleware, which then closes it)."""
+
+    async def disk_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, StorageFull):
+            return error(507, str(exc))
+        if is_disk_full(exc):
+            return error(507, str(storage_full(f"{request.method} {request.url.path}", exc)))
+        return await unexpected(request, exc)
+
+    for exc_type in (OSError, sqlite3.Error):
+        app.add_exception_handler(exc_type, disk_error)

@@ -40,10 +40,10 @@ _INPUT_SCALE = np.float32(1.0 / 255.0)
 
 
 def to_inputs(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels (B, 784) or (B, 28, 28) -> network inputs (B, 784) float32 in 0..1."""
-    inputs: np.ndarray = np.multiply(
-        pixels.reshape(len(pixels), -1), _INPUT_SCALE, dtype=np.float32
-    )
+    """uint8 pixels (B, 784) or (B, 28, 28) -> network inputs (B, 784) float32 in 0..1.
+    B may be 0 (e.g. no validation split): NumPy can't infer a -1 axis from zero rows."""
+    rows = pixels.reshape(len(pixels), math.prod(pixels.shape[1:]))
+    inputs: np.ndarray = np.multiply(rows, _INPUT_SCALE, dtype=np.float32)
     return inputs
 
 

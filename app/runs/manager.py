@@ -45,6 +45,7 @@ from app.runs.run import ENDED, LIVE, Run
 from app.runs.saving import WeightFiles, save_model
 from app.runs.slots import Slots
 from app.store.db import Store
+from app.store.disk import is_disk_full
 from app.store.models import ModelEntry, ModelRegistry, utc_now
 
 __all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]
@@ -297,8 +298,8 @@ class RunManager:
             self._runs.pop(run_id, None)
         if run.live:
             self._end(run)
+        self.files.delete(run_id)  # first: on a full disk, that frees room for the database
         self.records.delete(run_id)
-        self.files.delete(run_id)
         if run.on_change is not None:
             run.on_change("deleted", None)
 
@@ -409,11 +410,13 @@ class RunManager:
             run.set_status(status, reason)
             return
         if weights is not None:
-            run.final_weights = weights
+            run.final_weights = weights  # kept in memory: it can still be saved as a model
             try:
                 self.files.write(run, weights)
-            except Exception:
-                log.exception("could not save the weights of run %s", run.id)
+            except Exception as exc:
+                log_failure(f"could not save the weights of run {run.id}", exc)
+                if status in ("finished", "stopped"):  # not a result whose weights are lost
+                    status, reason = "failed", f"its final weights could not be written: {exc}"
         run.set_status(status, reason)
         self.records.ended(run)
 
@@ -424,9 +427,17 @@ class RunManager:
             return
         try:
             self.files.write(run, event.weights, checkpoint=True)
-        except Exception:
-            log.exception("could not write the checkpoint of run %s", run.id)
+        except Exception as exc:
+            log_failure(f"could not write the checkpoint of run {run.id}", exc)
 
     def flush(self) -> None:
         """Write every live run's new points and progress (the flusher does it regularly)."""
         self.records.flush(self.list())
+
+
+def log_failure(what: str, exc: Exception) -> None:
+    """A full disk in one line (it says all there is to say); anything else with its traceback."""
+    if is_disk_full(exc):
+        log.error("%s: %s", what, exc)
+    else:
+        log.exception(what)

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from app.runs.run import ENDED, Run
 from app.store.db import Store, StoredRun
+from app.store.disk import StorageFull
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +74,23 @@ class RunRecords:
         if run.predictions is not None and run.confidence is not None:
             fields["predictions"] = run.predictions.tobytes()
             fields["confidence"] = run.confidence.tobytes()
-        self.store.update_run(run.id, **fields)
+        try:
+            self.store.update_run(run.id, **fields)
+        except StorageFull as exc:  # kept in memory; written again at the run's end
+            log.warning("run %s: %s", run.id, exc)
 
     def ended(self, run: Run) -> None:
-        """Everything of a run that has just ended."""
-        try:
-            self.points(run)
-            self.evaluation(run)
-            self.state(run)
-        except sqlite3.ProgrammingError:
-            # The store closed under a worker that answered past the shutdown deadline.
-            log.info("run %s ended after the store closed", run.id)
+        """Everything of a run that has just ended: its state first, so that one part the
+        disk can't take (StorageFull) never keeps the others, above all the status, out."""
+        for write in (self.state, self.evaluation, self.points):
+            try:
+                write(run)
+            except sqlite3.ProgrammingError:
+                # The store closed under a worker that answered past the shutdown deadline.
+                log.info("run %s ended after the store closed", run.id)
+                return
+            except StorageFull as exc:
+                log.error("run %s: %s", run.id, exc)
 
     def flush(self, runs: list[Run]) -> None:
         """Write every live run's new points and progress (also done by the flusher)."""
@@ -95,6 +102,8 @@ class RunRecords:
                         self.store.update_run(
                             run.id, progress=run.progress_state, latest=run.latest
                         )
+                except StorageFull as exc:  # written at the next flush, or at the end
+                    log.warning("could not persist run %s: %s", run.id, exc)
                 except Exception:
                     log.exception("could not persist run %s", run.id)
 

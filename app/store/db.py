@@ -7,16 +7,21 @@ are small (a run's history is appended in chunks, never rewritten) so the lock i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.nn.protocol import LIVE_STATUSES as LIVE
+from app.store.disk import RESERVE_BYTES, Reserve, StorageFull, is_disk_full, storage_full
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -57,6 +62,10 @@ CREATE TABLE IF NOT EXISTS meta (
 LIVE_STATUSES = tuple(sorted(LIVE))
 
 METRIC_KEYS = ("step", "epoch", "cost", "accuracy")
+JOURNAL_MODE = "PERSIST"
+JOURNAL_SIZE_LIMIT = 512 * 1024  # the most room the journal keeps between transactions
+# Run columns whose update may use the disk reserve (app/store/disk.py): what a run ended with.
+ESSENTIAL_RUN_COLUMNS = frozenset({"status", "reason", "finished", "model_id"})
 
 
 @dataclass
@@ -82,33 +91,92 @@ def _dumps(value: Any) -> str:
 
 
 class Store:
-    """Runs and model metadata in `<data_dir>/nn-playground.sqlite3`."""
+    """Runs and model metadata in `<data_dir>/nn-playground.sqlite3`.
 
-    def __init__(self, path: Path) -> None:
+    On a full disk (app/store/disk.py): writes of new things (a model, a run) raise
+    StorageFull; deletes and updates of what exists use the reserve when they must, so space
+    can always be freed and a run's end is always recorded."""
+
+    def __init__(self, path: Path, reserve_bytes: int = RESERVE_BYTES) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.reserve = Reserve(path.with_name(path.name + ".reserve"), reserve_bytes)
         self._lock = threading.Lock()
+        self._stale_reason: tuple[str, str] | None = None  # mark_interrupted couldn't write
+        try:
+            self._db = self._open()
+        except sqlite3.Error as exc:
+            if not is_disk_full(exc):
+                raise
+            if not self.reserve.release():
+                raise storage_full("open the database", exc) from exc
+            self._db = self._open()  # a start on a full disk: with the reserve's space
+        self.reserve.fill()
+
+    def _open(self) -> sqlite3.Connection:
         # check_same_thread=False: access is serialised by self._lock instead.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            # A rollback journal that keeps its size (PERSIST), not a WAL: with a WAL, what was
+            # written since the last checkpoint lives in the WAL, and on a full disk the
+            # database file can't grow to take it back; the WAL then only grows. A persistent
+            # journal changes pages in place and reuses its own room, so deletes and status
+            # updates still fit when the disk is full (the reserve covers a journal that must
+            # grow).
+            db.execute(f"PRAGMA journal_mode={JOURNAL_MODE}")
+            db.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def ensure_room(self, what: str) -> None:
+        """StorageFull unless the reserve is in place (filled again first if it was used):
+        something new is stored only when the bookkeeping still has room after it."""
+        if not self.reserve.fill():
+            raise storage_full(what)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        self._db.execute("BEGIN")
+        try:
+            result = work(self._db)
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(
+        self, work: Callable[[sqlite3.Connection], T], what: str, *, essential: bool = True
+    ) -> T:
+        """Run `work` in a transaction. On a full disk, an `essential` write (a delete, an
+        update of what exists) releases the reserve and tries once more; StorageFull if it
+        still can't be written, or at once when it is not essential."""
+        with self._lock:
+            try:
+                return self._transaction(work)
+            except sqlite3.Error as exc:
+                if not is_disk_full(exc):
+                    raise
+                if not (essential and self.reserve.release()):
+                    raise storage_full(what, exc) from exc
+            try:
+                return self._transaction(work)
+            except sqlite3.Error as exc:
+                if is_disk_full(exc):
+                    raise storage_full(what, exc) from exc
+                raise
+            finally:
+                self.reserve.fill()  # what the write did not need goes back into the reserve
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -118,41 +186,55 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._tx() as db:
-            db.execute(
+        self._write(
+            lambda db: db.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
-            )
+            ),
+            "save the setting",
+        )
 
     # -- models ---------------------------------------------------------------------------
 
     def add_model(self, model_id: str, name: str, created: str, info: dict[str, Any]) -> None:
-        with self._tx() as db:
-            db.execute(
+        self.ensure_room("store the model")
+        self._write(
+            lambda db: db.execute(
                 "INSERT INTO models (id, name, created, info) VALUES (?, ?, ?, ?)",
                 (model_id, name, created, _dumps(info)),
-            )
+            ),
+            "store the model",
+            essential=False,
+        )
 
     def delete_model(self, model_id: str) -> bool:
-        with self._tx() as db:
-            return db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0
+        return self._write(
+            lambda db: db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0,
+            "delete the model",
+        )
 
-    def list_models(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+    def list_models(self) -> list[tuple[Any, Any, Any, Any]]:
+        """Every model row as stored (id, name, created, info text): the registry checks each
+        one, so a row that can't be read never hides the others."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, name, created, info FROM models ORDER BY created, id"
             ).fetchall()
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     # -- runs -----------------------------------------------------------------------------
 
     def add_run(self, run: StoredRun) -> None:
-        with self._tx() as db:
-            db.execute(
+        self.ensure_room("store the run")
+        self._write(
+            lambda db: db.execute(
                 "INSERT INTO runs (id, status, config, created) VALUES (?, ?, ?, ?)",
                 (run.id, run.status, _dumps(run.config), run.created),
-            )
+            ),
+            "store the run",
+            essential=False,
+        )
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Update columns of a run; dict/list values are stored as JSON."""
@@ -167,30 +249,50 @@ class Store:
             raise ValueError(f"unknown run columns: {sorted(unknown)}")
         values = [_dumps(v) if isinstance(v, dict | list) else v for v in fields.values()]
         columns = ", ".join(f"{name} = ?" for name in fields)
-        with self._tx() as db:
-            db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values, run_id))
+        # A status or a saved model may use the reserve; progress and metrics may not.
+        essential = bool(ESSENTIAL_RUN_COLUMNS & set(fields))
+        self._write(
+            lambda db: db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values, run_id)),
+            "record the run's state",
+            essential=essential,
+        )
 
     def append_points(self, run_id: str, start: int, points: dict[str, list[Any]]) -> None:
-        with self._tx() as db:
-            db.execute(
+        self._write(
+            lambda db: db.execute(
                 "INSERT OR REPLACE INTO run_points (run_id, start, points) VALUES (?, ?, ?)",
                 (run_id, start, _dumps(points)),
-            )
+            ),
+            "record the run's metrics",
+            essential=False,
+        )
 
     def delete_run(self, run_id: str) -> bool:
-        with self._tx() as db:
+        def work(db: sqlite3.Connection) -> bool:
             db.execute("DELETE FROM run_points WHERE run_id = ?", (run_id,))
             return db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
+        return self._write(work, "delete the run")
+
     def mark_interrupted(self, reason: str, finished: str) -> int:
-        """Runs left live by a process that died are `interrupted`, never `running`."""
+        """Runs left live by a process that died are `interrupted`, never `running`. On a
+        disk too full even for that, they are interrupted in what load_runs answers."""
         marks = ",".join("?" for _ in LIVE_STATUSES)
-        with self._tx() as db:
-            return db.execute(
-                f"UPDATE runs SET status = 'interrupted', reason = ?, finished = ? "
-                f"WHERE status IN ({marks})",
-                (reason, finished, *LIVE_STATUSES),
-            ).rowcount
+        try:
+            return self._write(
+                lambda db: (
+                    db.execute(
+                        f"UPDATE runs SET status = 'interrupted', reason = ?, finished = ? "
+                        f"WHERE status IN ({marks})",
+                        (reason, finished, *LIVE_STATUSES),
+                    ).rowcount
+                ),
+                "mark the interrupted runs",
+            )
+        except StorageFull as exc:
+            log.warning("%s; they are shown interrupted all the same", exc)
+            self._stale_reason = (reason, finished)
+            return 0
 
     def load_runs(self) -> list[StoredRun]:
         with self._lock:
@@ -204,6 +306,9 @@ class Store:
             ).fetchall()
         runs: dict[str, StoredRun] = {}
         for r in rows:
+            if self._stale_reason is not None and r[1] in LIVE_STATUSES:
+                r = (r[0], "interrupted", r[2], r[3], r[4], self._stale_reason[1],
+                     self._stale_reason[0], *r[7:])  # fmt: skip
             runs[r[0]] = StoredRun(
                 id=r[0],
                 status=r[1],

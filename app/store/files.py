@@ -30,3 +30,34 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Create the parent directory if needed, then write atomically (see app.fileio)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fileio.write_atomic(path, data)
+
+
+def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:
+    """Remove every `<id><suffix>` file in `directory` whose id is not in `keep` (a save killed
+    between its file's rename and its database row leaves one); (files, bytes) removed."""
+    files = removed = 0
+    for path in sorted(directory.glob(f"*{suffix}")):
+        item_id = path.name[: -len(suffix)]
+        if not is_valid_id(item_id) or item_id in keep or not path.is_file():
+            continue
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        files, removed = files + 1, removed + size
+    return files, removed
+
+
+def bytes_in(directory: Path, leave_out: set[Path]) -> int:
+    """The bytes of every file in `directory` (temporary ones too), but those in `leave_out`."""
+    total = 0
+    for path in directory.iterdir() if directory.is_dir() else []:
+        if path in leave_out:
+            continue
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total

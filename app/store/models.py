@@ -32,13 +32,22 @@ from app.nn.serialize import (
 )
 from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import Store
-from app.store.files import is_valid_id, path_for, write_atomic
+from app.store.disk import is_disk_full, storage_full
+from app.store.files import bytes_in, is_valid_id, path_for, sweep_orphans, write_atomic
+from app.store.metadata import (
+    MAX_NAME_LENGTH,
+    BadMetadata,
+    Row,
+    accuracy,
+    check_row,
+    lenient_accuracy,
+    servable,
+)
 
 log = logging.getLogger(__name__)
 
 PREFERRED_DEFAULT = "accurate"
 DEFAULT_KEY = "default_model"
-MAX_NAME_LENGTH = 80
 # The most an upload may unpack to: the parameter limit in float64 (the widest dtype a model
 # file may use), the metadata, and an .npy header per member. Checked on the zip directory
 # before anything is decompressed, so a zip bomb is refused unopened.
@@ -224,13 +233,6 @@ def network_json_bytes(network: Network) -> bytes:
     return f'{text[:-1]},"weights":[{layers}]}}'.encode()
 
 
-def _float_or_none(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 class ModelRegistry:
     def __init__(self, store: Store, models_dir: Path, shipped_dir: Path) -> None:
         self.store = store
@@ -245,45 +247,70 @@ class ModelRegistry:
         self.dreams_computed = 0  # how many times dreams were computed (not served from cache)
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
+        self._unservable: set[str] = set()  # ids already logged as not servable
+        self.orphans_removed = (0, 0)  # (files, bytes) the last load() removed
 
     # -- loading --------------------------------------------------------------------------
 
     def load(self) -> None:
         """Load the shipped models, then every saved model. A shipped file that fails is logged
-        and skipped; a saved one is listed as broken (with the reason) so it can be deleted."""
+        and skipped; a saved one whose file or metadata can't be served is listed as broken
+        (with the reason) so it can be deleted. Model files without a row (a save killed
+        before its row was written) are removed and counted in `orphans_removed`."""
         self.models_dir.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers()
         entries = self._load_shipped()
         broken: dict[str, ModelEntry] = {}
-        for model_id, name, created, info in self.store.list_models():
-            if model_id in entries or not is_valid_id(model_id):
+        rows = self.store.list_models()
+        self._sweep_orphans({row[0] for row in rows if isinstance(row[0], str)})
+        for model_id, name, created, info in rows:
+            if not isinstance(model_id, str) or not is_valid_id(model_id):
+                log.warning("skipping a stored model row with the invalid id %.40r", model_id)
                 continue
-            path = path_for(self.models_dir, model_id)
-            network: Network | None = None
-            reason: str | None = None
-            try:
-                network, _ = load_model(path)
-                check_shape(network)
-            except (ModelFileError, OSError, ValueError) as exc:
-                log.warning("saved model %s is broken: %s", model_id, exc)
-                reason = str(exc)
-            entry = ModelEntry(
-                id=model_id,
-                name=name,
-                network=network,
-                path=path,
-                shipped=False,
-                created=created,
-                test_accuracy=_float_or_none(info.get("test_accuracy")),
-                source_run=info.get("source_run"),
-                broken=reason,
-            )
-            (broken if reason else entries)[model_id] = entry
+            if model_id in entries:
+                continue
+            entry = self._load_saved(check_row(model_id, name, created, info))
+            (broken if entry.broken else entries)[model_id] = entry
         with self._lock:
             self._entries = entries
             self._broken = broken
             stored = self.store.get_meta(DEFAULT_KEY)
             self._default = stored if stored in entries else self._fallback_default()
+
+    def _load_saved(self, row: Row) -> ModelEntry:
+        path = path_for(self.models_dir, row.id)
+        network: Network | None = None
+        reason = row.problem
+        if reason is None:
+            try:
+                network, _ = load_model(path)
+                check_shape(network)
+            except (ModelFileError, OSError, ValueError) as exc:
+                network, reason = None, str(exc)
+        if reason is not None:
+            log.warning("saved model %s is broken: %s", row.id, reason)
+        return ModelEntry(
+            id=row.id,
+            name=row.name,
+            network=network,
+            path=path,
+            shipped=False,
+            created=row.created,
+            test_accuracy=row.test_accuracy,
+            source_run=row.source_run,
+            broken=reason,
+        )
+
+    def _sweep_orphans(self, ids: set[str]) -> None:
+        files, size = sweep_orphans(self.models_dir, ids)
+        self.orphans_removed = (files, size)
+        if files:
+            log.warning(
+                "removed %d model file(s) without a database row (%d bytes): saves "
+                "interrupted before they were recorded",
+                files,
+                size,
+            )
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files an interrupted atomic write left (see app/fileio.py)."""
@@ -309,7 +336,7 @@ class ModelRegistry:
                 path=path,
                 shipped=True,
                 created=meta.get("created"),
-                test_accuracy=_float_or_none(meta.get("test_accuracy")),
+                test_accuracy=lenient_accuracy(meta.get("test_accuracy")),
                 source_run=None,
             )
         return entries
@@ -328,9 +355,19 @@ class ModelRegistry:
         return self._default
 
     def list(self) -> list[ModelEntry]:
-        """Every model, the broken ones last."""
+        """Every model, the broken ones last; one whose info can't be answered as JSON is
+        left out (with a log line) rather than fail the whole list."""
         with self._lock:
-            return [*self._entries.values(), *self._broken.values()]
+            entries = [*self._entries.values(), *self._broken.values()]
+        return [entry for entry in entries if self._servable(entry)]
+
+    def _servable(self, entry: ModelEntry) -> bool:
+        if servable(entry.info()):
+            return True
+        if entry.id not in self._unservable:
+            self._unservable.add(entry.id)
+            log.warning("model %s is left out of the list: its info is not valid JSON", entry.id)
+        return False
 
     def lookup(self, model_id: str) -> ModelEntry:
         """The model `model_id`, broken or not (a broken one has no network)."""
@@ -399,44 +436,44 @@ class ModelRegistry:
             if model_id not in self._entries and model_id not in self._broken:
                 return model_id
 
-    def add(
-        self,
-        network: Network,
-        metadata: dict[str, Any],
-        *,
-        name: str,
-        data: bytes | None = None,
-    ) -> ModelEntry:
-        """Store a model: weights first (atomically), then the metadata row that points at them."""
+    def add(self, network: Network, metadata: dict[str, Any], *, name: str) -> ModelEntry:
+        """Store a model: weights first (atomically), then the metadata row that points at
+        them. Everything is checked first; StorageFull when the disk can't take it."""
         check_shape(network)
         check_finite(network)
         with self._lock:
             model_id = self._new_id()
         created = utc_now()
-        metadata = {**metadata, "name": name, "created": created}
-        if data is None:
-            data = model_to_bytes(network, metadata)
-        path = path_for(self.models_dir, model_id)
-        write_atomic(path, data)
         source = metadata.get("source_run")
         source_run = source if isinstance(source, str) else None
-        test_accuracy = _float_or_none(metadata.get("test_accuracy"))
-        info = {"test_accuracy": test_accuracy, "source_run": source_run}
-        try:
-            self.store.add_model(model_id, name, created, info)
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
+        test_accuracy = lenient_accuracy(metadata.get("test_accuracy"))
+        metadata = {**metadata, "name": name, "created": created, "test_accuracy": test_accuracy}
+        data = model_to_bytes(network, metadata)  # ValueError for metadata JSON can't hold
         entry = ModelEntry(
             id=model_id,
             name=name,
             network=network,
-            path=path,
+            path=path_for(self.models_dir, model_id),
             shipped=False,
             created=created,
             test_accuracy=test_accuracy,
             source_run=source_run,
         )
+        if not servable(entry.info()):
+            raise ValueError(f"the model's metadata can't be answered as JSON: {entry.info()}")
+        self.store.ensure_room("store the model")
+        try:
+            write_atomic(entry.path, data)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise storage_full("store the model", exc) from exc
+            raise
+        info = {"test_accuracy": test_accuracy, "source_run": source_run}
+        try:
+            self.store.add_model(model_id, name, created, info)
+        except Exception:
+            entry.path.unlink(missing_ok=True)
+            raise
         with self._lock:
             self._entries[model_id] = entry
         return entry
@@ -452,7 +489,10 @@ class ModelRegistry:
                 f"there are already {len(uploads)} uploaded models, the limit "
                 f"(NNP_MAX_UPLOADED_MODELS); delete one first"
             )
-        used = sum(e.path.stat().st_size for e in uploads if e.path.exists())
+        # Every byte in the models directory but the models saved from runs: uploads, and
+        # any file a killed save or write left there.
+        saved = {e.path for e in self.list() if not e.shipped and e.source_run is not None}
+        used = bytes_in(self.models_dir, saved)
         if used >= limits.max_bytes:
             raise UploadLimitReached(
                 f"uploaded models already take {used:,} bytes, the limit of "
@@ -468,6 +508,10 @@ class ModelRegistry:
         network, metadata = model_from_bytes(data)
         check_shape(network)
         check_upload_size(network)
+        try:
+            accuracy(metadata.get("test_accuracy"))
+        except BadMetadata as exc:
+            raise ModelFileError(f"metadata: {exc}") from None
         fallback = Path(filename).stem if filename else "uploaded model"
         label = (name or str(metadata.get("name") or "") or fallback).strip()[:MAX_NAME_LENGTH]
         metadata = {k: v for k, v in metadata.items() if k != "source_run"}
@@ -481,7 +525,13 @@ class ModelRegistry:
         entry = self.lookup(model_id)
         if entry.shipped:
             raise ShippedModelError(f"{model_id!r} is a shipped model and can't be deleted")
-        self.store.delete_model(entry.id)
+        # The file first: on a full disk that frees the room the database needs to delete.
+        entry.path.unlink(missing_ok=True)
+        try:
+            self.store.delete_model(entry.id)
+        except Exception as exc:
+            self._mark_broken(entry, f"its file is deleted but its row is not: {exc}")
+            raise
         with self._lock:
             self._entries.pop(entry.id, None)
             self._broken.pop(entry.id, None)
@@ -491,4 +541,11 @@ class ModelRegistry:
                 self._default = self._fallback_default()
                 if self._default is not None:
                     self.store.set_meta(DEFAULT_KEY, self._default)
-        entry.path.unlink(missing_ok=True)
+
+    def _mark_broken(self, entry: ModelEntry, reason: str) -> None:
+        broken = ModelEntry(**{**entry.__dict__, "network": None, "broken": reason})
+        with self._lock:
+            self._entries.pop(entry.id, None)
+            self._broken[entry.id] = broken
+            self._network_json.pop(entry.id, None)
+            self._dreams.pop(entry.id, None)

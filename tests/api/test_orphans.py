@@ -1,0 +1,52 @@
+"""Issue 18, item 4: a save killed between its file's rename and its database row leaves a
+model file with no row. At start-up such files are removed (and counted in the log), and the
+upload quota counts every byte in the models directory (real server, real SQLite file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from app.nn.network import Network
+from app.nn.serialize import model_to_bytes
+from tests.store.live import Server
+
+
+def upload(url: str, data: bytes) -> httpx.Response:
+    return httpx.post(f"{url}/api/models", files={"file": ("m.npz", data)}, timeout=30)
+
+
+def test_model_files_without_a_row_are_removed_at_start_up(tmp_path: Path, mnist_dir: Path) -> None:
+    data_dir = tmp_path / "data"
+    models = data_dir / "models"
+    with Server(data_dir, mnist_dir) as server:
+        kept = upload(server.url, model_to_bytes(Network([784, 4, 10], seed=0), {})).json()
+        server.stop()
+        # What a kill -9 between the rename and the insert leaves: a complete file, no row.
+        orphan = model_to_bytes(Network([784, 8, 10], seed=1), {"name": "never recorded"})
+        for name in ("m_0rphan01.npz", "m_0rphan02.npz"):
+            (models / name).write_bytes(orphan)
+        server.start()
+        assert sorted(p.name for p in models.iterdir()) == [f"{kept['id']}.npz"]
+        assert "removed 2 model file(s) without a database row" in server.output()
+        assert f"({2 * len(orphan)} bytes)" in server.output()
+        ids = {m["id"] for m in httpx.get(f"{server.url}/api/models", timeout=10).json()["models"]}
+        assert kept["id"] in ids and not {"m_0rphan01", "m_0rphan02"} & ids
+
+
+def test_the_upload_quota_counts_every_byte_in_the_models_directory(
+    tmp_path: Path, mnist_dir: Path
+) -> None:
+    data_dir = tmp_path / "data"
+    data = model_to_bytes(Network([784, 4, 10], seed=0), {})
+    limit = 3 * len(data)
+    with Server(data_dir, mnist_dir, NNP_MAX_UPLOADED_BYTES=str(limit)) as server:
+        assert upload(server.url, data).status_code == 201
+        # Bytes no row accounts for (an interrupted save's file) count too.
+        (data_dir / "models" / "m_0rphan01.npz").write_bytes(b"\0" * (2 * len(data)))
+        r = upload(server.url, data)
+        assert r.status_code == 409, r.text
+        assert "NNP_MAX_UPLOADED_BYTES" in r.json()["detail"]
+        (data_dir / "models" / "m_0rphan01.npz").unlink()
+        assert upload(server.url, data).status_code == 201
