@@ -33,15 +33,13 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from app.nn import activations as act
 from app.nn.explain import Explanation
-
-if TYPE_CHECKING:
-    from app.nn.optim import Optimizer
+from app.nn.optim import Optimizer, aligned_zeros
 
 Activation = Literal["sigmoid", "relu", "tanh"]
 Cost = Literal["quadratic", "cross_entropy"]
@@ -70,10 +68,10 @@ class _Scratch:
         # a_1 .. a_L and σ'(z_1) .. σ'(z_L) are (B, n_l) views of one flat buffer each, layer
         # after layer, so σ' of every hidden layer is computed in one call over `hidden_*`.
         self.acts, self.hidden_acts = _layer_views(
-            np.empty(batch * sum(layers), dtype), batch, layers
+            aligned_zeros(batch * sum(layers), dtype), batch, layers
         )
         self.derivs, self.hidden_derivs = _layer_views(
-            np.empty(batch * sum(layers), dtype), batch, layers
+            aligned_zeros(batch * sum(layers), dtype), batch, layers
         )
         self.deltas = [np.empty((batch, n), dtype) for n in layers]  # δ_1 .. δ_L
         self.onehot = np.empty((batch, sizes[-1]), dtype)
@@ -143,8 +141,8 @@ class Network:
         self.num_parameters = self._n_weights + sum(self.sizes[1:])
         # Flat layout [W_1 … W_L, b_1 … b_L]: the weights are contiguous so L2 can address them
         # as one slice. The lists below are views: write into them in place, never rebind them.
-        self.params = np.zeros(self.num_parameters, self.dtype)
-        self.grads = np.zeros(self.num_parameters, self.dtype)
+        self.params = aligned_zeros(self.num_parameters, self.dtype)
+        self.grads = aligned_zeros(self.num_parameters, self.dtype)
         self.weights, self.biases = _views(self.params, shapes)
         self.grad_weights, self.grad_biases = _views(self.grads, shapes)
         self._weights_t = [w.T for w in self.weights]  # (n_{l-1}, n_l) views, made once
