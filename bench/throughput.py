@@ -2,6 +2,7 @@
 
     python bench/throughput.py            # ~1-2 minutes
     python bench/throughput.py --quick    # ~20 seconds
+    python bench/throughput.py --threads 2  # NumPy's BLAS and PyTorch with 2 threads each
 
 For each configuration every implementation trains on the same mini-batches (MNIST from
 $NNP_MNIST_DIR or ../shared/datasets/mnist when available, else random data of the same shape:
@@ -16,7 +17,15 @@ References:
 - "per-sample": the straightforward loop of Nielsen's network.py, written here from the maths:
   backprop one column-vector sample at a time, float64, gradients summed over the mini-batch.
 - "pytorch": an equivalent nn.Sequential + the same optimiser and cost, default settings
-  (torch.get_num_threads() threads), when `import torch` works.
+  apart from the thread count, when `import torch` works.
+
+Threads: one for NumPy's OpenBLAS and one for PyTorch unless --threads says otherwise. The app
+trains with one BLAS thread everywhere (CLI, run workers, server), and on this 2-core machine
+PyTorch's default 2-thread pool next to NumPy's measured 20-300x *slower* than with 1 thread
+at batch 32 (its threads wait for a busy core), which would flatter the ratio.
+
+Bars (issue 20): the 3b1b network at batch 32 with Adam at >= 450,000 samples/s and >= 5x
+PyTorch CPU in the same run; the last lines say whether this run met them.
 """
 
 from __future__ import annotations
@@ -281,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--no-reference", action="store_true", help="skip the per-sample loop")
     parser.add_argument(
-        "--threads", type=int, help="limit NumPy's OpenBLAS and PyTorch to this many threads"
+        "--threads",
+        type=int,
+        default=1,
+        help="NumPy's OpenBLAS and PyTorch use this many threads (default 1, as the app trains)",
     )
     parser.add_argument(
         "--cpu-time",
@@ -293,11 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     global CLOCK
     if args.cpu_time:
         CLOCK = time.process_time
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error("--threads must be >= 1")
-        if not set_blas_threads(args.threads):
-            print("note: could not set the OpenBLAS thread count", file=sys.stderr)
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if not set_blas_threads(args.threads):
+        print("note: could not set the OpenBLAS thread count", file=sys.stderr)
 
     rounds = args.rounds or (2 if args.quick else 5)
     seconds = {"ours": 0.5, "per-sample": 0.5, "pytorch": 0.5}
@@ -312,8 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import torch
 
-            if args.threads is not None:
-                torch.set_num_threads(args.threads)
+            torch.set_num_threads(args.threads)
             torch_version = f"{torch.__version__}, {torch.get_num_threads()} threads"
             makers["pytorch"] = make_torch
         except ImportError:
@@ -321,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
 
     x, y, source = load_data(args.mnist_dir)
     print(f"data: {source}")
-    print(f"numpy {np.__version__} ({blas_info()}), {os.cpu_count()} CPUs", end="")
+    print(f"numpy {np.__version__} ({blas_info()}, {args.threads} thread(s))", end="")
+    print(f", {os.cpu_count()} CPUs", end="")
     print(f"; pytorch {torch_version}" if torch_version else "; pytorch not installed")
     unit = "samples per CPU-second" if args.cpu_time else "samples/s"
     print(f"best of {rounds} interleaved rounds; {unit} (higher is better)\n")
@@ -332,8 +343,11 @@ def main(argv: list[str] | None = None) -> int:
             header += f" {name:>10s} {'ratio':>6s}"
     print(header)
     print("-" * len(header))
+    bar_row: dict[str, float] = {}
     for case in CASES:
         result = measure(makers, case, x, y, rounds, seconds)
+        if (case.label, case.optimizer, case.batch) == BAR_CASE:
+            bar_row = result
         net = f"{case.label} {'-'.join(map(str, case.sizes))} {case.activation}"
         line = f"{net:28s} {case.optimizer:>4s} {case.batch:5d} {result['ours']:10,.0f}"
         for name in makers:
@@ -342,7 +356,26 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {result[name]:10,.0f} {ratio:5.1f}x"
         print(line, flush=True)
     print("\nratio = ours / that implementation, from the best rounds of the same run")
+    print_bars(bar_row)
     return 0
+
+
+BAR_CASE = ("3b1b", "adam", 32)
+BAR_SAMPLES, BAR_RATIO = 450_000, 5.0
+
+
+def print_bars(result: dict[str, float]) -> None:
+    """Whether the 3b1b Adam batch-32 row met issue 20's bars in this run."""
+    if not result:
+        return
+    ours = result["ours"]
+    print(f"bars, 3b1b adam batch 32: {ours:,.0f} samples/s", end="")
+    print(f" ({'met' if ours >= BAR_SAMPLES else 'NOT met'}: >= {BAR_SAMPLES:,})", end="")
+    if "pytorch" in result:
+        ratio = ours / result["pytorch"]
+        print(f"; {ratio:.1f}x PyTorch ({'met' if ratio >= BAR_RATIO else 'NOT met'}: >= 5x)")
+    else:
+        print("; PyTorch not measured")
 
 
 if __name__ == "__main__":

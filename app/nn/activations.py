@@ -19,6 +19,13 @@ import numpy as np
 from app.nn.vocab import ACTIVATIONS as ACTIVATIONS  # declared in vocab.py
 from app.nn.vocab import Activation as Activation
 
+# Constants of the in-place functions as 0-d float32 arrays: NumPy takes ~0.3 µs longer to
+# turn a Python float into an operand, which on the training step's small arrays is ~40% of a
+# call. (A float32 constant with float64 arrays computes in float64; 0.5, 0 and 1 are exact.)
+_HALF = np.array(0.5, np.float32)
+_ZERO = np.array(0.0, np.float32)
+_ONE = np.array(1.0, np.float32)
+
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """σ(z) = 1 / (1 + e^-z), same shape and dtype as z.
@@ -31,10 +38,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def sigmoid_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with σ(z); returns a."""
-    a *= 0.5
+    a *= _HALF
     np.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
+    a *= _HALF
+    a += _HALF
     return a
 
 
@@ -46,7 +53,7 @@ def relu(z: np.ndarray) -> np.ndarray:
 
 def relu_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with max(z, 0); returns a."""
-    np.maximum(a, 0, out=a)
+    np.maximum(a, _ZERO, out=a)
     return a
 
 
@@ -64,7 +71,7 @@ def tanh_in_place(a: np.ndarray) -> np.ndarray:
 
 def sigmoid_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """sigmoid'(z) = a (1 - a) from a = sigmoid(z), written into out; returns out."""
-    np.subtract(1, a, out=out)
+    np.subtract(_ONE, a, out=out)
     out *= a
     return out
 
@@ -72,7 +79,7 @@ def sigmoid_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 def tanh_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 - a² from a = tanh(z), written into out; returns out."""
     np.multiply(a, a, out=out)
-    np.subtract(1, out, out=out)
+    np.subtract(_ONE, out, out=out)
     return out
 
 
@@ -81,7 +88,7 @@ def relu_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     The subgradient at z = 0 is taken as 0, as in every common framework.
     """
-    np.greater(a, 0, out=out)  # bools written as 0.0 / 1.0
+    np.greater(a, _ZERO, out=out)  # bools written as 0.0 / 1.0
     return out
 
 

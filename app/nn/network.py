@@ -33,16 +33,14 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from app.nn import activations as act
 from app.nn.explain import Explanation
+from app.nn.optim import Optimizer, aligned_zeros
 from app.nn.vocab import COSTS, Activation, Cost
-
-if TYPE_CHECKING:
-    from app.nn.optim import Optimizer
 
 # What `input_gradient` differentiates: an output's weighted sum z_L, or its log-probability.
 Objective = Literal["logit", "log_probability"]
@@ -65,13 +63,31 @@ class _Scratch:
 
     def __init__(self, sizes: list[int], batch: int, dtype: np.dtype) -> None:
         layers = sizes[1:]
-        self.acts = [np.empty((batch, n), dtype) for n in layers]  # a_1 .. a_L
+        # a_1 .. a_L and σ'(z_1) .. σ'(z_L) are (B, n_l) views of one flat buffer each, layer
+        # after layer, so σ' of every hidden layer is computed in one call over `hidden_*`.
+        self.acts, self.hidden_acts = _layer_views(
+            aligned_zeros(batch * sum(layers), dtype), batch, layers
+        )
+        self.derivs, self.hidden_derivs = _layer_views(
+            aligned_zeros(batch * sum(layers), dtype), batch, layers
+        )
         self.deltas = [np.empty((batch, n), dtype) for n in layers]  # δ_1 .. δ_L
-        self.derivs = [np.empty((batch, n), dtype) for n in layers]  # σ'(z_1) .. σ'(z_L)
         self.onehot = np.empty((batch, sizes[-1]), dtype)
         self.row = np.empty((batch, 1), dtype)  # softmax row max, then row sum
         # Σ over the batch as a matrix-vector product: BLAS is ~4x faster than np.sum(axis=0).
         self.ones = np.ones(batch, dtype)
+        self.inverse_batch = np.array(1.0 / batch, dtype)  # 1/B as a 0-d array, see activations
+
+
+def _layer_views(
+    flat: np.ndarray, batch: int, layers: list[int]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """(B, n_l) views of `flat` for every layer, and the slice that holds all but the last."""
+    views, start = [], 0
+    for n in layers:
+        views.append(flat[start : start + batch * n].reshape(batch, n))
+        start += batch * n
+    return views, flat[: start - batch * layers[-1]]
 
 
 def normalise_rows(a: np.ndarray) -> np.ndarray:
@@ -134,8 +150,8 @@ class Network:
         self.num_parameters = self._n_weights + sum(self.sizes[1:])
         # Flat layout [W_1 … W_L, b_1 … b_L]: the weights are contiguous so L2 can address them
         # as one slice. The lists below are views: write into them in place, never rebind them.
-        self.params = np.zeros(self.num_parameters, self.dtype)
-        self.grads = np.zeros(self.num_parameters, self.dtype)
+        self.params = aligned_zeros(self.num_parameters, self.dtype)
+        self.grads = aligned_zeros(self.num_parameters, self.dtype)
         self.weights, self.biases = _views(self.params, shapes)
         self.grad_weights, self.grad_biases = _views(self.grads, shapes)
         self._weights_t = [w.T for w in self.weights]  # (n_{l-1}, n_l) views, made once
@@ -279,7 +295,7 @@ class Network:
         # Any NaN/inf gradient makes Σ g² non-finite: one BLAS call instead of isfinite().all()
         # (a gradient above ~1e19 counts as divergence too, which it is).
         grads = self.grads
-        if not math.isfinite(float(np.dot(grads, grads))):
+        if not math.isfinite(grads.dot(grads)):
             return math.nan, n_correct
         optimizer.step(self.params, grads, self._n_weights)
         return cost, n_correct
@@ -388,14 +404,17 @@ class Network:
     def _forward_backward(self, x: np.ndarray, y: np.ndarray, s: _Scratch) -> float:
         """Fill `self.grads` with ∂C/∂θ for the batch; return the mean cost C.
 
-        This is the hot path: ~40 NumPy calls on small arrays, so Python overhead matters and
-        everything is looked up once into locals and written with `out=`.
+        This is the hot path: ~45 NumPy calls on arrays of a few hundred numbers, where each
+        call's fixed cost (~0.5 µs) outweighs its arithmetic. So everything is looked up once
+        into locals, written with `out=` into preallocated buffers, products are called as
+        array methods (`a.dot(b, out=c)`: np.dot adds a dispatch layer) and constants are 0-d
+        arrays rather than Python floats (see app/nn/activations.py).
         """
-        batch, last = x.shape[0], self.num_layers - 1
+        batch: int = x.shape[0]
         out = self._forward_into(x, s)  # z_L, turned into a_L below
-        delta, onehot, derivs = s.deltas[last], s.onehot, s.derivs
+        delta, onehot = s.deltas[-1], s.onehot
 
-        # Output layer: the cost and δ_L.
+        # Output layer: the cost and δ_L (1/B of the mean folded in at the end).
         try:
             self._eye.take(y, 0, onehot)
         except IndexError:
@@ -403,40 +422,36 @@ class Network:
         if self.cost == "quadratic":
             act.sigmoid_in_place(out)
             np.subtract(out, onehot, out=delta)  # a_L - y
-            cost = 0.5 * float(np.vdot(delta, delta)) / batch
-            delta *= act.sigmoid_derivative(out, derivs[last])
+            cost = 0.5 * float(delta.ravel().dot(delta.ravel())) / batch
+            delta *= act.sigmoid_derivative(out, s.derivs[-1])
         else:
             # log-softmax: -log p_label = log Σ_k e^(z_k - m) - (z_label - m), with m the row max,
             # so neither e^z overflows nor a tiny p underflows to log(0) = -inf.
             row = s.row
             out.max(axis=1, out=row, keepdims=True)
             out -= row
-            label_logit = float(np.vdot(out, onehot))  # Σ_b (z_label - m)
+            label_logit = float(out.ravel().dot(onehot.ravel()))  # Σ_b (z_label - m)
             np.exp(out, out=out)
             out.sum(axis=1, out=row, keepdims=True)
             cost = (float(np.log(row).sum()) - label_logit) / batch
             out /= row  # now the softmax probabilities
             np.subtract(out, onehot, out=delta)
-        delta *= 1.0 / batch
+        delta *= s.inverse_batch  # δ_L /= B
         self._backward(x, s)
         return float(cost)
 
     def _forward_into(self, x: np.ndarray, s: _Scratch) -> np.ndarray:
         """The forward pass into the scratch buffers: a_l = σ(a_{l-1} @ W_l.T + b_l) in
         s.acts[l-1] for the hidden layers; returns s.acts[-1] holding z_L (not yet a_L)."""
-        dot, weights_t, biases, acts = np.dot, self._weights_t, self.biases, s.acts
-        activate, last = self._activate, self.num_layers - 1
+        activate, acts = self._activate, s.acts
         a_prev = x
-        for layer in range(last):
-            a = acts[layer]
-            dot(a_prev, weights_t[layer], out=a)
-            a += biases[layer]
-            activate(a)
+        for w_t, b, a in zip(self._weights_t, self.biases, acts, strict=True):
+            a_prev.dot(w_t, out=a)  # z_l = a_{l-1} @ W_l.T
+            a += b  # + b_l
+            if a is not acts[-1]:
+                activate(a)  # a_l = σ(z_l), in place
             a_prev = a
-        out = acts[last]
-        dot(a_prev, weights_t[last], out=out)
-        out += biases[last]
-        return out
+        return a_prev
 
     def _backward(self, x: np.ndarray, s: _Scratch, *, params: bool = True) -> np.ndarray | None:
         """Backpropagate δ_L (already in s.deltas[-1]) through the hidden layers.
@@ -446,25 +461,24 @@ class Network:
         Otherwise skip those and return the input's gradient δ_1 @ W_1 `(B, n_0)` instead.
         Between layers: δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}).
         """
-        dot, weights, derivative = np.dot, self.weights, self._derivative
-        acts, deltas, derivs, ones = s.acts, s.deltas, s.derivs, s.ones
+        weights, acts, deltas, derivs, ones = self.weights, s.acts, s.deltas, s.derivs, s.ones
         grad_weights, grad_biases = self.grad_weights, self.grad_biases
-        last = self.num_layers - 1
-        delta = deltas[last]
-        for layer in range(last, 0, -1):
-            a_prev = acts[layer - 1]
+        # σ'(z_l) of every hidden layer in one call: it needs only their stored a_l.
+        self._derivative(s.hidden_acts, s.hidden_derivs)
+        delta = deltas[-1]
+        for layer in range(self.num_layers - 1, 0, -1):
             if params:
-                dot(delta.T, a_prev, out=grad_weights[layer])
-                dot(ones, delta, out=grad_biases[layer])
+                delta.T.dot(acts[layer - 1], out=grad_weights[layer])
+                ones.dot(delta, out=grad_biases[layer])
             delta_prev = deltas[layer - 1]
-            dot(delta, weights[layer], out=delta_prev)
-            delta_prev *= derivative(a_prev, derivs[layer - 1])
+            delta.dot(weights[layer], out=delta_prev)
+            delta_prev *= derivs[layer - 1]
             delta = delta_prev
         if not params:
-            grad_x: np.ndarray = delta @ weights[0]  # the input has no σ: ∂/∂x = δ_1 @ W_1
-            return grad_x
-        dot(delta.T, x, out=grad_weights[0])
-        dot(ones, delta, out=grad_biases[0])
+            input_gradient: np.ndarray = delta @ weights[0]  # no σ at the input: δ_1 @ W_1
+            return input_gradient
+        delta.T.dot(x, out=grad_weights[0])
+        ones.dot(delta, out=grad_biases[0])
         return None
 
     def _scratch_for(self, batch: int) -> _Scratch:
