@@ -21,6 +21,7 @@ from app import __version__
 from app.api import errors
 from app.api.deps import Services
 from app.api.finite import FiniteJSONResponse
+from app.api.heavy import WorkGate
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import (
     digits,
@@ -90,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         manager.start()
         fanout = FanOut()
+        app.state.heavy = WorkGate(
+            settings.heavy_slots, settings.heavy_wait_seconds, settings.heavy_queue
+        )
         app.state.services = Services(settings, store, registry, manager, fanout)
         try:
             yield

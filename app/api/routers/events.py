@@ -11,7 +11,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.api.deps import FanOutDep, RunsDep, SettingsDep
-from app.api.routers.predict import InputError, decode_image, to_input
+from app.data.decode import InputError, decode_image, to_input
 from app.runs.fanout import RunHub, Watcher, dumps
 from app.runs.manager import RunNotFound
 

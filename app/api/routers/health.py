@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 # async: answered on the event loop itself, never waiting for a thread-pool slot, so it
 # measures (and keeps) the loop's responsiveness; it only counts in-memory lists.
 @router.get("/healthz", response_model=Health)
-async def healthz(services: ServicesDep) -> dict:
+async def healthz(services: ServicesDep) -> dict[str, object]:
     return {
         "status": "ok",
         "version": __version__,
