@@ -14,7 +14,9 @@ can send `text/plain` or a typeless body without a CORS preflight, never `applic
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -53,6 +55,43 @@ def host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_REG_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")  # a DNS name or a dotted IPv4 address
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def parse_host(value: str) -> str | None:
+    """The host of a Host header's value, lower-cased (`[::1]` keeps its brackets), or None
+    when the value is not exactly `host[:port]` (RFC 3986 / RFC 9110): a DNS name, an IPv4
+    address or a bracketed IPv6 address, then at most a port of digits. Anything else, such as
+    `localhost:80@evil.com`, `[::1]evil.com` or `localhost:80, evil.com`, is refused rather
+    than guessed at."""
+    value = value.lower()
+    if value.startswith("["):
+        end = value.find("]")
+        host, rest = value[: end + 1], value[end + 1 :]
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return None
+    else:
+        host, colon, port = value.partition(":")
+        rest = colon + port
+        if _REG_NAME.fullmatch(host) is None:
+            return None
+    if rest and not (
+        rest[0] == ":" and (rest == ":" or (_PORT.fullmatch(rest[1:]) and int(rest[1:]) <= 65535))
+    ):
+        return None
+    return host
+
+
+def _host_header(scope: Scope) -> str | None:
+    """The one Host header's value; None when there is none or more than one."""
+    values = [value for key, value in scope.get("headers", ()) if key == b"host"]
+    return values[0].decode("latin-1") if len(values) == 1 else None
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -89,8 +128,10 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def check(self, scope: Scope) -> tuple[int, str] | None:
-        host = _header(scope, b"host") or ""
-        if host_name(host) not in self.hosts:
+        host = _host_header(scope)
+        if host is None:
+            return 400, "give exactly one Host header"
+        if parse_host(host) not in self.hosts:
             return 400, f"Host {host!r} is not allowed"
         if scope["type"] == "http" and scope["method"] not in MUTATIONS:
             return None
@@ -114,18 +155,24 @@ class SecurityMiddleware:
         return origin == own
 
     async def refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        if scope["type"] == "websocket":
-            # Before accept: the server answers the handshake with 403 and no data is sent.
-            await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
-            return
         body = json.dumps({"detail": detail}).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             *SECURITY_HEADERS,
         ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "websocket":
+            if status == 403 or "websocket.http.response" not in scope.get("extensions", {}):
+                # Before accept: the server answers the handshake with 403 and no data is sent.
+                await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
+                return
+            # A foreign Host: the handshake is answered like any HTTP request, 400 + detail.
+            prefix = "websocket."
+        else:
+            prefix = ""
+        start = {"type": f"{prefix}http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": f"{prefix}http.response.body", "body": body})
 
 
 def allowed_hosts(extra: Iterable[str], bind_host: str) -> list[str]:
