@@ -123,7 +123,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_model_bytes
         return settings.max_request_bytes
 
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit_for=body_limit,
+        timeout=settings.body_timeout_seconds,
+        max_reads=settings.max_body_reads,
+    )
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=allowed_hosts(settings.allowed_hosts, settings.host),
