@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -36,11 +36,7 @@ from app.api.routers import (
     runs,
     vocabulary,
 )
-from app.api.security import (
-    SecurityMiddleware,
-    allowed_hosts,
-    require_content_type,
-)
+from app.api.security import ContentTypeMiddleware, SecurityMiddleware, allowed_hosts
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.executor import DataSource, make_executor
@@ -54,6 +50,28 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "nn-playground.sqlite3"
 SWITCH_INTERVAL = 0.0005
+
+
+def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
+    """Run `app` with uvicorn as `nn-playground serve` does (the benches use it too, for our
+    app and a bare one alike).
+
+    - WebSocket messages are not compressed (permessage-deflate off): compressing each weight
+      map once per watcher took the server's CPU from training (issue 18, item 7), and the
+      clients are on this machine or a LAN.
+    - No access log (a line per request): it cost more than the rest of a /healthz answer
+      (bench/http_overhead.py); start-up, warnings and errors are still logged.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        ws_per_message_deflate=False,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -114,7 +132,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # script); ReDoc is not offered.
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(require_content_type)],
         default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
     )
 
@@ -123,6 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_model_bytes
         return settings.max_request_bytes
 
+    # Innermost first: the 415 check comes after the body limits (as the dependency it
+    # replaces did), the security checks before everything.
+    app.add_middleware(ContentTypeMiddleware, routes=lambda: app.router.routes)
     app.add_middleware(
         BodyLimitMiddleware,
         limit_for=body_limit,
@@ -135,7 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_origins=settings.allowed_origins,
     )
     errors.install(app)
-    routers = (predict, explain, models, runs, events, digits, presets, vocabulary, health)
+    # /healthz first: the router tries routes in order, and it is the most frequent request.
+    routers = (health, predict, explain, models, runs, events, digits, presets, vocabulary)
     for module in (*routers, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

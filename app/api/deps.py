@@ -27,23 +27,25 @@ class Services:
 
 
 # HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.
-def get_services(conn: HTTPConnection) -> Services:
+# async: FastAPI runs a plain `def` dependency in the thread pool, a hop that cost more than
+# the rest of a /healthz answer (bench/http_overhead.py).
+async def get_services(conn: HTTPConnection) -> Services:
     return conn.app.state.services
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.services.settings
 
 
-def get_models(conn: HTTPConnection) -> ModelRegistry:
+async def get_models(conn: HTTPConnection) -> ModelRegistry:
     return conn.app.state.services.models
 
 
-def get_runs(conn: HTTPConnection) -> RunManager:
+async def get_runs(conn: HTTPConnection) -> RunManager:
     return conn.app.state.services.runs
 
 
-def get_fanout(conn: HTTPConnection) -> FanOut:
+async def get_fanout(conn: HTTPConnection) -> FanOut:
     return conn.app.state.services.fanout
 
 

@@ -63,7 +63,7 @@ class WorkGate:
             self._free.release()
 
 
-def get_gate(conn: HTTPConnection) -> WorkGate:
+async def get_gate(conn: HTTPConnection) -> WorkGate:  # async: no thread-pool hop
     gate: WorkGate = conn.app.state.heavy
     return gate
 

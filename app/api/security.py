@@ -7,7 +7,7 @@ A pure ASGI middleware that, for HTTP and WebSocket alike:
   refused; a request without Origin and Referer (curl, httpx, the CLI) is let through;
 - adds the security headers (CSP and friends) to every HTTP response.
 
-`require_content_type`, an app-wide dependency, answers 415 to a request body whose media type
+`ContentTypeMiddleware` answers 415 to a request body whose media type
 the matched route does not take (JSON routes take only `application/json`): a cross-site page
 can send `text/plain` or a typeless body without a CORS preflight, never `application/json`.
 """
@@ -17,12 +17,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException
 from fastapi.routing import APIRoute
-from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -206,23 +205,69 @@ def accepted_media_types(route: APIRoute) -> frozenset[str]:
     return frozenset({FORM, MULTIPART}) if declared in (FORM, MULTIPART) else frozenset({declared})
 
 
-def _has_body(conn: HTTPConnection) -> bool:
-    length = conn.headers.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "transfer-encoding" in conn.headers
+def _has_body(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if key == b"transfer-encoding":
+            return True
+    return False
 
 
-async def require_content_type(conn: HTTPConnection) -> None:
-    """415 when a request carries a body of a media type its route does not take."""
-    route = conn.scope.get("route")
-    if conn.scope["type"] != "http" or not isinstance(route, APIRoute) or not _has_body(conn):
-        return
-    accepted = accepted_media_types(route)
-    if not accepted:
-        return  # the route reads no body; whatever was sent is ignored
-    given = media_type(conn.headers.get("content-type", ""))
-    if given not in accepted:
+def _flat(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes, with those of included routers in their place (FastAPI wraps an included
+    router in one route that holds the original router)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flat(inner.routes)
+        else:
+            yield route
+
+
+class ContentTypeMiddleware:
+    """415 when a request carries a body of a media type the route it is for does not take.
+
+    A pure ASGI middleware, not an app-wide dependency: a request without a body (nearly all
+    GETs) costs one header scan, not a pass through FastAPI's dependency machinery. A request
+    with a body is matched against the routes here (the first full match, as the router does);
+    one no route fully matches is left to the app's 404/405.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[BaseRoute]]) -> None:
+        self.app = app
+        self.routes = routes
+        self.accepted: dict[int, frozenset[str]] = {}  # id(route) → its media types
+        self.flat: list[BaseRoute] | None = None  # the app's routes, flattened on first use
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_body(scope):
+            problem = self.check(scope)
+            if problem is not None:
+                body = json.dumps({"detail": problem}).encode()
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                await send({"type": "http.response.start", "status": 415, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def check(self, scope: Scope) -> str | None:
+        if self.flat is None:
+            self.flat = list(_flat(self.routes()))
+        route = next((r for r in self.flat if r.matches(scope)[0] is Match.FULL), None)
+        if not isinstance(route, APIRoute):
+            return None
+        accepted = self.accepted.get(id(route))
+        if accepted is None:
+            accepted = self.accepted[id(route)] = accepted_media_types(route)
+        if not accepted:
+            return None  # the route reads no body; whatever was sent is ignored
+        given = media_type(_header(scope, b"content-type") or "")
+        if given in accepted:
+            return None
         wanted = " or ".join(sorted(accepted))
         problem = f"Content-Type {given!r} is not accepted" if given else "No Content-Type given"
-        raise HTTPException(415, f"{problem}: send the body as {wanted}")
+        return f"{problem}: send the body as {wanted}"
