@@ -14,9 +14,13 @@ slot), and keeps it for as long as the model lives.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import math
+import sys
+import time
 import weakref
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException
@@ -24,6 +28,19 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 T = TypeVar("T")
+
+
+def _libc_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+    return trim
+
+
+_malloc_trim = _libc_malloc_trim()
 
 
 class WorkGate:
@@ -34,7 +51,9 @@ class WorkGate:
         self.wait = wait
         self.queue = queue
         self.waiting = 0
+        self.running = 0
         self._free = asyncio.Semaphore(slots)
+        self._trimmed = 0.0
 
     def busy(self) -> HTTPException:
         retry = max(1, math.ceil(self.wait))
@@ -57,10 +76,24 @@ class WorkGate:
             raise self.busy() from None
         finally:
             self.waiting -= 1
+        self.running += 1
         try:
             return await run_in_threadpool(work, *args)
         finally:
+            self.running -= 1
             self._free.release()
+            if self.running == 0 and self.waiting == 0:
+                self._give_back_memory()
+
+    def _give_back_memory(self) -> None:
+        """Once the last heavy job is done: hand the freed heap back to the system (glibc keeps
+        freed memory in its per-thread arenas; this is what brings RSS back near its
+        baseline), at most once a second, in a worker thread."""
+        now = time.monotonic()
+        if _malloc_trim is None or now - self._trimmed < 1.0:
+            return
+        self._trimmed = now
+        asyncio.get_running_loop().run_in_executor(None, _malloc_trim, 0)
 
 
 async def get_gate(conn: HTTPConnection) -> WorkGate:  # async: no thread-pool hop
@@ -72,21 +105,28 @@ GateDep = Annotated[WorkGate, Depends(get_gate)]
 
 
 class Shared(Generic[T]):
-    """One result per key (a key object, held weakly: the entry goes with it), computed once
-    through the gate however many ask at the same time."""
+    """One result per key, computed once through the gate however many ask at the same time.
 
-    def __init__(self) -> None:
-        self._done: weakref.WeakKeyDictionary[object, T] = weakref.WeakKeyDictionary()
-        self._pending: dict[int, asyncio.Future[T]] = {}
+    `weak`: keys are objects (a model's network) held weakly, the entry goes with them; else
+    keys are any hashable values and the `size` latest results are kept (0: none, only the
+    askers of the same moment share one computation)."""
 
-    async def get(self, key: object, gate: WorkGate, work: Callable[[], T]) -> T:
+    def __init__(self, *, weak: bool = True, size: int = 8) -> None:
+        self._done: weakref.WeakKeyDictionary[object, T] | OrderedDict[Hashable, T] = (
+            weakref.WeakKeyDictionary() if weak else OrderedDict()
+        )
+        self._size = size
+        self._pending: dict[Hashable, asyncio.Future[T]] = {}
+
+    async def get(self, key: Hashable, gate: WorkGate, work: Callable[[], T]) -> T:
         if key in self._done:
             return self._done[key]
-        pending = self._pending.get(id(key))
+        flight = id(key) if isinstance(self._done, weakref.WeakKeyDictionary) else key
+        pending = self._pending.get(flight)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending[id(key)] = future
+        self._pending[flight] = future
         try:
             result = await gate.run(work)
         except BaseException as exc:
@@ -94,7 +134,9 @@ class Shared(Generic[T]):
             future.exception()  # retrieved: no "never retrieved" warning without waiters
             raise
         finally:
-            del self._pending[id(key)]
+            del self._pending[flight]
         self._done[key] = result
+        if isinstance(self._done, OrderedDict) and len(self._done) > self._size:
+            self._done.popitem(last=False)  # (size 0: the result just stored)
         future.set_result(result)
         return result

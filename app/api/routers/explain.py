@@ -23,7 +23,7 @@ from app.api.explain_schemas import (
     StepRequest,
     StepResponse,
 )
-from app.api.finite import dumps, dumps_with_list
+from app.api.finite import dumps, splice
 from app.api.heavy import GateDep, Shared
 from app.api.routers.digits import test_set
 from app.data.decode import InputError, drawing_input
@@ -35,9 +35,19 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/api/explain", tags=["explain"])
 
-# A model's mean over the whole test set is the same for everyone who asks (whatever the
-# seed): computed once per model, kept while the model is loaded.
-WHOLE_TEST_SET: Shared[Explanation] = Shared()
+
+class _WholeTestSet:
+    """A model's mean over the whole test set, which is the same for everyone who asks
+    (whatever the seed). The same request asked at the same moment gets the same bytes, encoded
+    once (megabytes of gradients are the costly part); they are not kept afterwards."""
+
+    def __init__(self, result: Explanation) -> None:
+        self.result = result
+        self.answers: Shared[bytes] = Shared(weak=False, size=0)
+
+
+# Computed once per model, kept while the model is loaded.
+WHOLE_TEST_SET: Shared[_WholeTestSet] = Shared()
 
 
 def _input(body: ExplainRequest | StepRequest) -> np.ndarray:
@@ -116,8 +126,11 @@ def _explain_json(model: str, network: Network, result: Explanation, body: Expla
         "grad_activations": _lists(result.grad_activations),
         "grad_biases": _lists(result.grad_biases),
     }
-    rows = [_grad_rows(network, result, ask) for ask in body.grad_weights]
-    return dumps_with_list(content, "grad_weights", rows, "the explanation")
+    asked = [_grad_rows(network, result, ask) for ask in body.grad_weights]
+    what = "the explanation"
+    # Encoded a row at a time: megabytes of gradients never hold the GIL for long at once.
+    items = [splice(item, "values", [dumps(row, what) for row in item["values"]]) for item in asked]
+    return splice(content, "grad_weights", items)
 
 
 def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
@@ -139,10 +152,13 @@ async def explain(
     if body.batch is None:
         content = await gate.run(lambda: answer(network.explain(_input(body), body.label)))
     elif await run_in_threadpool(_whole_test_set, body, settings):
-        shared = await WHOLE_TEST_SET.get(
-            network, gate, lambda: _sample_mean(network, settings, body)
+        whole = await WHOLE_TEST_SET.get(
+            network, gate, lambda: _WholeTestSet(_sample_mean(network, settings, body))
         )
-        content = await gate.run(answer, shared)
+        asked = tuple(
+            (a.layer, None if a.neurons is None else tuple(a.neurons)) for a in body.grad_weights
+        )
+        content = await whole.answers.get((entry.id, asked), gate, lambda: answer(whole.result))
     else:
         content = await gate.run(lambda: answer(_sample_mean(network, settings, body)))
     return Response(content, media_type="application/json")
