@@ -118,7 +118,8 @@ def _grey(image: Image.Image) -> np.ndarray:
         # Transparent pixels count as white paper when the colour is what carries the ink.
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    grey = image if image.mode == "L" else image.convert("L")  # (convert would copy an L)
+    return np.asarray(grey, dtype=np.float32) / 255.0
 
 
 def _alpha(image: Image.Image) -> np.ndarray | None:
