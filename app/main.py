@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,7 @@ from app import __version__
 from app.api import errors
 from app.api.deps import Services
 from app.api.finite import FiniteJSONResponse
-from app.api.heavy import WorkGate
+from app.api.heavy import WorkGate, trim_memory_forever
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import (
     digits,
@@ -109,13 +110,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         manager.start()
         fanout = FanOut()
-        app.state.heavy = WorkGate(
-            settings.heavy_slots, settings.heavy_wait_seconds, settings.heavy_queue
-        )
+        # Decoding a big image takes a core: leave one for the event loop (measured with
+        # bench/heavy_requests.py: two decodes on a two-core machine stalled /healthz).
+        slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)
+        app.state.heavy = WorkGate(slots, settings.heavy_wait_seconds, settings.heavy_queue)
         app.state.services = Services(settings, store, registry, manager, fanout)
+        trimmer = asyncio.create_task(trim_memory_forever())
         try:
             yield
         finally:
+            trimmer.cancel()
             # Watchers first (no more sends), then the workers (bounded wait), then the
             # database the manager writes to.
             await fanout.close()

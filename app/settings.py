@@ -84,8 +84,11 @@ class Settings(BaseSettings):
     )
 
     # ---- load limits (issue 18): heavy requests, request bodies --------------------------
-    heavy_slots: int = Field(
-        default=2, ge=1, description="Heavy requests (predictions, explains) worked on at once"
+    heavy_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Heavy requests (predictions, explains) worked on at once (default: this "
+        "machine's cores minus one, at least 1: a core stays free for the event loop)",
     )
     heavy_wait_seconds: float = Field(
         default=10.0, gt=0, description="How long a heavy request waits for a slot before 503"

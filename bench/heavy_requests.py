@@ -6,7 +6,9 @@ the server's RSS every 50 ms:
 
 1. 20 concurrent `POST /api/explain` with `"batch": {"source": "test", "size": 10000}` and
    `grad_weights` of 16 requests × 64 neurons (model `accurate`);
-2. 300 concurrent `POST /api/predict` of a 3999×3999 PNG (multipart).
+2. 300 concurrent `POST /api/predict` of a 3999×3999 PNG (multipart);
+3. 200 clients that send 1.8 MB of a 2 MB body and stall (item 6: reported, RSS and how long
+   until the server has answered them all; the body timeout is 15 s).
 
 The baseline RSS is taken after a warm-up (the test set loaded, one small prediction); after
 the loads it waits 30 s and reads the RSS again. Bars: /healthz p99 ≤ 100 ms and max ≤ 500 ms
@@ -21,9 +23,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -126,6 +130,43 @@ def phase(url: str, pid: int, label: str, requests: list[dict[str, object]]) -> 
     return ok
 
 
+def stall(port: int, declared: int, sent: int, answered: list[float], began: float) -> None:
+    """One slow client: `sent` of `declared` body bytes, then nothing; records when the server
+    answered (or closed) the connection."""
+    head = (
+        f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(head + b" " * sent)
+        with contextlib.suppress(OSError):
+            sock.recv(65536)
+    answered.append(time.monotonic() - began)
+
+
+def slow_clients(url: str, pid: int, n: int) -> bool:
+    """`n` clients that send 1.8 MB of a 2 MB body and stall (issue 18, item 6)."""
+    port = int(url.rsplit(":", 1)[1])
+    answered: list[float] = []
+    began = time.monotonic()
+    with Watch(url, pid) as watch:
+        threads = [
+            threading.Thread(target=stall, args=(port, 1_999_000, 1_800_000, answered, began))
+            for _ in range(n)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    ms = np.array(watch.latencies)
+    print(
+        f"    {n} stalled 1.8-of-2 MB bodies: all answered (408/503) after {max(answered):.1f} s;"
+        f" server RSS peak {watch.peak / 1e6:,.0f} MB; /healthz p99={np.percentile(ms, 99):.1f} ms"
+    )
+    return len(answered) == n
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -133,6 +174,7 @@ def main() -> None:
     parser.add_argument("--predictions", type=int, default=300)
     parser.add_argument("--size", type=int, default=3999, help="the PNG's side")
     parser.add_argument("--settle", type=float, default=30.0, help="seconds before the last RSS")
+    parser.add_argument("--slow-clients", type=int, default=200, help="0: skip that part")
     args = parser.parse_args()
     grads = [{"layer": k % 2, "neurons": list(range(64))} for k in range(16)]
     explain = {"batch": {"source": "test", "size": 10_000}, "model": "accurate"}
@@ -156,6 +198,8 @@ def main() -> None:
         ] * args.predictions
         label = f"{args.predictions} concurrent {args.size}×{args.size} PNG predictions"
         ok = phase(url, pid, label, predictions) and ok
+        if args.slow_clients:
+            slow_clients(url, pid, args.slow_clients)
         time.sleep(args.settle)
         settled = rss(pid)
         ratio = settled / baseline

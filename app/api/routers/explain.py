@@ -83,6 +83,8 @@ def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> 
 
 
 def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[str, Any]:
+    """`{"layer", "neurons", "values"}` of one ask, with `values` the rows' array (encoded a
+    row at a time by _explain_json)."""
     if ask.layer >= network.num_layers:
         raise HTTPException(
             422, f"grad_weights: layer {ask.layer} does not exist (0..{network.num_layers - 1})"
@@ -104,7 +106,7 @@ def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[
                 422,
                 f"grad_weights: layer {ask.layer} has neurons 0..{grads.shape[0] - 1}, got {bad}",
             )
-    return {"layer": ask.layer, "neurons": rows, "values": grads[rows].tolist()}
+    return {"layer": ask.layer, "neurons": rows, "values": grads[rows]}
 
 
 def _lists(arrays: list[np.ndarray]) -> list[list[float]]:
@@ -128,8 +130,14 @@ def _explain_json(model: str, network: Network, result: Explanation, body: Expla
     }
     asked = [_grad_rows(network, result, ask) for ask in body.grad_weights]
     what = "the explanation"
-    # Encoded a row at a time: megabytes of gradients never hold the GIL for long at once.
-    items = [splice(item, "values", [dumps(row, what) for row in item["values"]]) for item in asked]
+    # Encoded a row at a time, from the arrays: megabytes of gradients never hold the GIL for
+    # long at once, nor exist as millions of Python floats at once.
+    items = [
+        splice(
+            {**item, "values": []}, "values", [dumps(row.tolist(), what) for row in item["values"]]
+        )
+        for item in asked
+    ]
     return splice(content, "grad_weights", items)
 
 
