@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             trimmer.cancel()
+            app.state.heavy.close()
             # Watchers first (no more sends), then the workers (bounded wait), then the
             # database the manager writes to.
             await fanout.close()

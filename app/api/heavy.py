@@ -21,10 +21,10 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException
-from fastapi.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 T = TypeVar("T")
@@ -68,6 +68,11 @@ class WorkGate:
         self.running = 0
         self._free = asyncio.Semaphore(slots)
         self._trimmed = 0.0
+        self._pool = ThreadPoolExecutor(slots, thread_name_prefix="heavy")
+
+    def close(self) -> None:
+        """Stop the pool's threads once their jobs are done (at shutdown)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def busy(self) -> HTTPException:
         retry = max(1, math.ceil(self.wait))
@@ -79,8 +84,9 @@ class WorkGate:
         )
 
     async def run(self, work: Callable[..., T], *args: object) -> T:
-        """`work(*args)` in the thread pool once a slot is free; HTTPException 503 (with
-        Retry-After) when none frees up in time."""
+        """`work(*args)` in the pool's own threads (`slots` of them, apart from the thread pool
+        of plain `def` endpoints) once a slot is free; HTTPException 503 (with Retry-After)
+        when none frees up in time."""
         if self.waiting >= self.queue and self._free.locked():
             raise self.busy()
         self.waiting += 1
@@ -92,7 +98,7 @@ class WorkGate:
             self.waiting -= 1
         self.running += 1
         try:
-            return await run_in_threadpool(work, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
         finally:
             self.running -= 1
             self._free.release()
