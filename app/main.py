@@ -12,8 +12,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -75,8 +75,8 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens at start-up and closes at shutdown (see create_app)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,18 +128,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.close()
             sys.setswitchinterval(previous_switch)
 
-    app = FastAPI(
-        title="nn-playground",
-        version=__version__,
-        description="Draw a digit, watch a NumPy neural network light up, and train it live.",
-        lifespan=lifespan,
-        # /docs is served from vendored files by app/api/routers/docs.py (no CDN, no inline
-        # script); ReDoc is not offered.
-        docs_url=None,
-        redoc_url=None,
-        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
-    )
+    return lifespan
 
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     def body_limit(method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/api/models":
             return settings.max_model_bytes
@@ -159,6 +151,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed_hosts=allowed_hosts(settings.allowed_hosts, settings.host),
         allowed_origins=settings.allowed_origins,
     )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="nn-playground",
+        version=__version__,
+        description="Draw a digit, watch a NumPy neural network light up, and train it live.",
+        lifespan=_lifespan(settings),
+        # /docs is served from vendored files by app/api/routers/docs.py (no CDN, no inline
+        # script); ReDoc is not offered.
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
+    )
+
+    _add_middleware(app, settings)
     errors.install(app)
     # /healthz first: the router tries routes in order, and it is the most frequent request.
     routers = (health, predict, explain, models, runs, events, digits, presets, vocabulary)
