@@ -142,8 +142,11 @@ def _explain_json(model: str, network: Network, result: Explanation, body: Expla
 
 
 def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
+    """Whether the batch asked for is the whole test set (its mean is then the same for all)."""
     spec = body.batch
-    return spec is not None and spec.source == "test" and spec.size == len(test_set(settings)[1])
+    return (
+        spec is not None and spec.source == "test" and spec.size == len(_batch(settings, body)[1])
+    )
 
 
 @router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
