@@ -2,8 +2,9 @@
 
 Starts a real server (see load_predict.py), starts a long 3b1b run (its Python overhead needs
 the GIL the most, so it is the run watchers can hurt most) and measures its samples/s over
-alternating windows without and with 100 watchers connected to /api/runs/{id}/events, each
-reading every message (in a separate, lowest-priority process: see watchers_process). Alternating windows cancel out drift (warm-up, other load on the
+windows without, with and again without 100 watchers connected to /api/runs/{id}/events,
+each reading every message (in a separate, lowest-priority process: see watchers_process).
+The two windows without are averaged, which cancels a drift (warm-up, other load on the
 machine). Prints the mean throughput of each and the ratio.
 
     python bench/ws_watchers.py [--watchers 100] [--window 5] [--rounds 3]
@@ -131,7 +132,8 @@ def watchers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> Non
 async def measure_watchers(
     base: str, pid: int, n_watchers: int, window: float, rounds: int, never_read: bool = False
 ) -> dict[str, Any]:
-    """Alternating windows of one fresh 3b1b run without and with the watchers, per round."""
+    """Windows of one fresh 3b1b run without, with and again without the watchers, per round
+    (the two without are averaged)."""
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         alone, watched, messages, cpu_alone, cpu_watched = [], [], [], [], []
         for _ in range(rounds):
@@ -146,9 +148,7 @@ async def measure_watchers(
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # warm-up
             ws_url = base.replace("http", "ws") + f"/api/runs/{run}/events"
-            rate, cpu = await throughput(client, run, window, pid)
-            alone.append(rate)
-            cpu_alone.append(cpu)
+            rate_before, cpu_before = await throughput(client, run, window, pid)
             # spawn, not fork: a forked child would inherit this process's running event loop.
             ctx = mp.get_context("spawn")
             ready, stop = ctx.Event(), ctx.Event()
@@ -171,6 +171,11 @@ async def measure_watchers(
                 messages.append((total.value - before) / window / n_watchers)
             stop.set()
             proc.join(30)
+            # The watched window is bracketed by two without: their mean cancels a drift of
+            # the machine's load (other work starting or ending) over the round.
+            rate_after, cpu_after = await throughput(client, run, window, pid)
+            alone.append((rate_before + rate_after) / 2)
+            cpu_alone.append((cpu_before + cpu_after) / 2)
             await client.post(f"/api/runs/{run}/stop")
     return {
         "never_read": never_read,
