@@ -192,9 +192,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from app.settings import Settings
 
     try:
-        import uvicorn
-
-        from app.main import create_app
+        from app.main import create_app, serve
     except ImportError as exc:
         raise CLIError(f"the web server is not available: {exc}") from None
     given = {
@@ -215,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     warning = exposure_warning(settings.host)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    serve(create_app(settings), settings.host, settings.port)
     return 0
 
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import errors
 from app.api.deps import Services
 from app.api.finite import FiniteJSONResponse
+from app.api.heavy import WorkGate, trim_memory_forever
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import (
     digits,
@@ -35,11 +37,7 @@ from app.api.routers import (
     runs,
     vocabulary,
 )
-from app.api.security import (
-    SecurityMiddleware,
-    allowed_hosts,
-    require_content_type,
-)
+from app.api.security import ContentTypeMiddleware, SecurityMiddleware, allowed_hosts
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.executor import DataSource
@@ -56,8 +54,30 @@ DB_NAME = "nn-playground.sqlite3"
 SWITCH_INTERVAL = 0.0005
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
+    """Run `app` with uvicorn as `nn-playground serve` does (the benches use it too, for our
+    app and a bare one alike).
+
+    - WebSocket messages are not compressed (permessage-deflate off): compressing each weight
+      map once per watcher took the server's CPU from training (issue 18, item 7), and the
+      clients are on this machine or a LAN.
+    - No access log (a line per request): it cost more than the rest of a /healthz answer
+      (bench/http_overhead.py); start-up, warnings and errors are still logged.
+    """
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        ws_per_message_deflate=False,
+    )
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens at start-up and closes at shutdown (see create_app)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,10 +111,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         manager.start()
         fanout = FanOut()
+        # Decoding a big image takes a core: leave one for the event loop (measured with
+        # bench/heavy_requests.py: two decodes on a two-core machine stalled /healthz).
+        slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)
+        app.state.heavy = WorkGate(slots, settings.heavy_wait_seconds, settings.heavy_queue)
         app.state.services = Services(settings, store, registry, manager, fanout)
+        trimmer = asyncio.create_task(trim_memory_forever())
         try:
             yield
         finally:
+            trimmer.cancel()
+            app.state.heavy.close()
             # Watchers first (no more sends), then the workers (bounded wait), then the
             # database the manager writes to.
             await fanout.close()
@@ -102,32 +129,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store.close()
             sys.setswitchinterval(previous_switch)
 
-    app = FastAPI(
-        title="nn-playground",
-        version=__version__,
-        description="Draw a digit, watch a NumPy neural network light up, and train it live.",
-        lifespan=lifespan,
-        # /docs is served from vendored files by app/api/routers/docs.py (no CDN, no inline
-        # script); ReDoc is not offered.
-        docs_url=None,
-        redoc_url=None,
-        dependencies=[Depends(require_content_type)],
-        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
-    )
+    return lifespan
 
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     def body_limit(method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/api/models":
             return settings.max_model_bytes
         return settings.max_request_bytes
 
-    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    # Innermost first: the 415 check comes after the body limits (as the dependency it
+    # replaces did), the security checks before everything.
+    app.add_middleware(ContentTypeMiddleware, routes=lambda: app.router.routes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit_for=body_limit,
+        timeout=settings.body_timeout_seconds,
+        max_reads=settings.max_body_reads,
+    )
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=allowed_hosts(settings.allowed_hosts, settings.host),
         allowed_origins=settings.allowed_origins,
     )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="nn-playground",
+        version=__version__,
+        description="Draw a digit, watch a NumPy neural network light up, and train it live.",
+        lifespan=_lifespan(settings),
+        # /docs is served from vendored files by app/api/routers/docs.py (no CDN, no inline
+        # script); ReDoc is not offered.
+        docs_url=None,
+        redoc_url=None,
+        default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
+    )
+
+    _add_middleware(app, settings)
     errors.install(app)
-    routers = (predict, explain, models, runs, events, digits, presets, vocabulary, health)
+    # /healthz first: the router tries routes in order, and it is the most frequent request.
+    routers = (health, predict, explain, models, runs, events, digits, presets, vocabulary)
     for module in (*routers, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

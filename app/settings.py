@@ -84,6 +84,31 @@ class Settings(BaseSettings):
         description='Extra origins (JSON list, e.g. ["http://pc:8000"]) allowed to mutate',
     )
 
+    # ---- load limits (issue 18): heavy requests, request bodies --------------------------
+    heavy_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Heavy requests (predictions, explains) worked on at once (default: this "
+        "machine's cores minus one, at least 1: a core stays free for the event loop)",
+    )
+    heavy_wait_seconds: float = Field(
+        default=10.0, gt=0, description="How long a heavy request waits for a slot before 503"
+    )
+    heavy_queue: int = Field(
+        default=64,
+        ge=0,
+        description="Heavy requests that may wait for a slot; more get 503 at once",
+    )
+    body_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Time a client has to send a request body (else 408)"
+    )
+    max_body_reads: int = Field(
+        default=16,
+        ge=1,
+        description="Request bodies read at once; more wait (up to half the body timeout, "
+        "then 503)",
+    )
+
     @model_validator(mode="after")
     def _ray_address_means_ray(self) -> Settings:
         if self.ray_address and "executor" not in self.model_fields_set:

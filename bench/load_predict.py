@@ -29,9 +29,9 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SERVE = """
-import sys, uvicorn
-from app.main import create_app
-uvicorn.run(create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+import sys
+from app.main import create_app, serve
+serve(create_app(), "127.0.0.1", int(sys.argv[1]), log_level="warning")
 """
 
 

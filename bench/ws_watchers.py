@@ -2,21 +2,29 @@
 
 Starts a real server (see load_predict.py), starts a long 3b1b run (its Python overhead needs
 the GIL the most, so it is the run watchers can hurt most) and measures its samples/s over
-alternating windows without and with 100 watchers connected to /api/runs/{id}/events, each
-reading every message (in a separate, lowest-priority process: see watchers_process). Alternating windows cancel out drift (warm-up, other load on the
+windows without, with and again without 100 watchers connected to /api/runs/{id}/events,
+each reading every message (in a separate, lowest-priority process: see watchers_process).
+The two windows without are averaged, which cancels a drift (warm-up, other load on the
 machine). Prints the mean throughput of each and the ratio.
 
     python bench/ws_watchers.py [--watchers 100] [--window 5] [--rounds 3]
+    python bench/ws_watchers.py --never-read --watchers 200 --window 20   # issue 18, item 7
+
+With --never-read the watchers ask for weight maps (~100 kB a message) and never read a byte
+(raw sockets with a small receive buffer); the server should cut them off (1 MB of backlog)
+and the run keep ≥ 95% of its throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import multiprocessing as mp
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -64,6 +72,42 @@ async def watcher(url: str, counts: list[int], i: int, stop: Any) -> None:
                 continue
 
 
+def never_reader(url: str) -> socket.socket:
+    """A WebSocket (raw socket, small receive buffer) that asks for weight maps and then never
+    reads: what a stalled browser tab or a careless script looks like to the server."""
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    path = "/" + url.split("//", 1)[1].split("/", 1)[1]
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    payload = json.dumps({"type": "network", "maps": True}).encode()
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    return sock
+
+
+def never_readers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> None:
+    """`n` never-reading map subscribers; `total` counts those the server has cut off."""
+    os.nice(19)
+    socks = [never_reader(url) for _ in range(n)]
+    ready.set()
+    while not stop.is_set():
+        states = [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] for s in socks]
+        total.value = sum(1 for state in states if state != 1)  # 1: established
+        time.sleep(0.2)
+    for sock in socks:
+        sock.close()
+
+
 def watchers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> None:
     """The watchers, in a separate process at the lowest priority: clients normally live on
     other machines, so their own CPU use should not be charged to the server."""
@@ -86,9 +130,10 @@ def watchers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> Non
 
 
 async def measure_watchers(
-    base: str, pid: int, n_watchers: int, window: float, rounds: int
+    base: str, pid: int, n_watchers: int, window: float, rounds: int, never_read: bool = False
 ) -> dict[str, Any]:
-    """Alternating windows of one fresh 3b1b run without and with the watchers, per round."""
+    """Windows of one fresh 3b1b run without, with and again without the watchers, per round
+    (the two without are averaged)."""
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         alone, watched, messages, cpu_alone, cpu_watched = [], [], [], [], []
         for _ in range(rounds):
@@ -103,16 +148,13 @@ async def measure_watchers(
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # warm-up
             ws_url = base.replace("http", "ws") + f"/api/runs/{run}/events"
-            rate, cpu = await throughput(client, run, window, pid)
-            alone.append(rate)
-            cpu_alone.append(cpu)
+            rate_before, cpu_before = await throughput(client, run, window, pid)
             # spawn, not fork: a forked child would inherit this process's running event loop.
             ctx = mp.get_context("spawn")
             ready, stop = ctx.Event(), ctx.Event()
             total = ctx.Value("l", 0)
-            proc = ctx.Process(
-                target=watchers_process, args=(ws_url, n_watchers, ready, stop, total)
-            )
+            target = never_readers_process if never_read else watchers_process
+            proc = ctx.Process(target=target, args=(ws_url, n_watchers, ready, stop, total))
             proc.start()
             deadline = time.monotonic() + 60
             while not ready.is_set():
@@ -123,11 +165,20 @@ async def measure_watchers(
             rate, cpu = await throughput(client, run, window, pid)
             watched.append(rate)
             cpu_watched.append(cpu)
-            messages.append((total.value - before) / window / n_watchers)
+            if never_read:
+                messages.append(total.value)  # cut off by the server by the window's end
+            else:
+                messages.append((total.value - before) / window / n_watchers)
             stop.set()
             proc.join(30)
+            # The watched window is bracketed by two without: their mean cancels a drift of
+            # the machine's load (other work starting or ending) over the round.
+            rate_after, cpu_after = await throughput(client, run, window, pid)
+            alone.append((rate_before + rate_after) / 2)
+            cpu_alone.append((cpu_before + cpu_after) / 2)
             await client.post(f"/api/runs/{run}/stop")
     return {
+        "never_read": never_read,
         "watchers": n_watchers,
         "alone": sum(alone) / rounds,
         "watched": sum(watched) / rounds,
@@ -145,7 +196,11 @@ def print_watchers(r: dict[str, Any]) -> None:
     watched = ", ".join(f"{x:,.0f}" for x in r["watched_windows"])
     print(f"0 watchers:   {r['alone']:12,.0f} samples/s  (windows: {alone})")
     print(f"{r['watchers']} watchers: {r['watched']:12,.0f} samples/s  (windows: {watched})")
-    print(f"messages per watcher per second: {r['messages_per_watcher_per_s']:.1f}")
+    if r["never_read"]:
+        cut = r["messages_per_watcher_per_s"]
+        print(f"never-reading map subscribers cut off by the window's end: {cut:.0f} (mean)")
+    else:
+        print(f"messages per watcher per second: {r['messages_per_watcher_per_s']:.1f}")
     print(
         f"server event-loop CPU: {r['loop_cpu_alone']:.1%} alone, "
         f"{r['loop_cpu_watched']:.1%} with watchers"
@@ -161,9 +216,19 @@ def main() -> None:
     parser.add_argument("--watchers", type=int, default=100)
     parser.add_argument("--window", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--never-read",
+        action="store_true",
+        help="watchers that ask for weight maps and never read (issue 18: bar ≥ 95%% of the "
+        "throughput without, with 200 of them)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, server(Path(tmp)) as (base, pid):
-        result = asyncio.run(measure_watchers(base, pid, args.watchers, args.window, args.rounds))
+        result = asyncio.run(
+            measure_watchers(
+                base, pid, args.watchers, args.window, args.rounds, never_read=args.never_read
+            )
+        )
     print_watchers(result)
     print(json.dumps(result))
 

@@ -27,25 +27,27 @@ class Services:
 
 
 # HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.
-def get_services(conn: HTTPConnection) -> Services:
+# async: FastAPI runs a plain `def` dependency in the thread pool, a hop that cost more than
+# the rest of a /healthz answer (bench/http_overhead.py).
+async def get_services(conn: HTTPConnection) -> Services:
     services: Services = conn.app.state.services  # the lifespan put it there
     return services
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
-    return get_services(conn).settings
+async def get_settings(conn: HTTPConnection) -> Settings:
+    return (await get_services(conn)).settings
 
 
-def get_models(conn: HTTPConnection) -> ModelRegistry:
-    return get_services(conn).models
+async def get_models(conn: HTTPConnection) -> ModelRegistry:
+    return (await get_services(conn)).models
 
 
-def get_runs(conn: HTTPConnection) -> RunManager:
-    return get_services(conn).runs
+async def get_runs(conn: HTTPConnection) -> RunManager:
+    return (await get_services(conn)).runs
 
 
-def get_fanout(conn: HTTPConnection) -> FanOut:
-    return get_services(conn).fanout
+async def get_fanout(conn: HTTPConnection) -> FanOut:
+    return (await get_services(conn)).fanout
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -31,6 +31,16 @@ def dumps(content: Any, what: str = "the answer") -> bytes:
     return text.encode("utf-8")
 
 
+def splice(content: dict[str, Any], key: str, parts: list[bytes]) -> bytes:
+    """`dumps({**content, key: items})` given each item already encoded (`parts`): a big
+    answer (megabytes of gradients) is then encoded in small calls, none of which holds the GIL
+    for long, so the event loop keeps answering meanwhile."""
+    head = dumps({**content, key: []})
+    marker = f'"{key}":[]'.encode()
+    at = head.rindex(marker) + len(marker) - 1
+    return b"".join((head[:at], b",".join(parts), head[at:]))
+
+
 class FiniteJSONResponse(JSONResponse):
     """JSONResponse that refuses NaN and Infinity (NonFiniteAnswer → 409) instead of writing
     them or nulling them."""

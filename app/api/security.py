@@ -7,20 +7,21 @@ A pure ASGI middleware that, for HTTP and WebSocket alike:
   refused; a request without Origin and Referer (curl, httpx, the CLI) is let through;
 - adds the security headers (CSP and friends) to every HTTP response.
 
-`require_content_type`, an app-wide dependency, answers 415 to a request body whose media type
+`ContentTypeMiddleware` answers 415 to a request body whose media type
 the matched route does not take (JSON routes take only `application/json`): a cross-site page
 can send `text/plain` or a typeless body without a CORS preflight, never `application/json`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException
 from fastapi.routing import APIRoute
-from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -51,6 +52,43 @@ def host_name(host: str) -> str:
     if host.startswith("["):
         return host[: host.find("]") + 1] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_REG_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")  # a DNS name or a dotted IPv4 address
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def parse_host(value: str) -> str | None:
+    """The host of a Host header's value, lower-cased (`[::1]` keeps its brackets), or None
+    when the value is not exactly `host[:port]` (RFC 3986 / RFC 9110): a DNS name, an IPv4
+    address or a bracketed IPv6 address, then at most a port of digits. Anything else, such as
+    `localhost:80@evil.com`, `[::1]evil.com` or `localhost:80, evil.com`, is refused rather
+    than guessed at."""
+    value = value.lower()
+    if value.startswith("["):
+        end = value.find("]")
+        host, rest = value[: end + 1], value[end + 1 :]
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return None
+    else:
+        host, colon, port = value.partition(":")
+        rest = colon + port
+        if _REG_NAME.fullmatch(host) is None:
+            return None
+    if rest and not (
+        rest[0] == ":" and (rest == ":" or (_PORT.fullmatch(rest[1:]) and int(rest[1:]) <= 65535))
+    ):
+        return None
+    return host
+
+
+def _host_header(scope: Scope) -> str | None:
+    """The one Host header's value; None when there is none or more than one."""
+    values = [value for key, value in scope.get("headers", ()) if key == b"host"]
+    return values[0].decode("latin-1") if len(values) == 1 else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -89,8 +127,10 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def check(self, scope: Scope) -> tuple[int, str] | None:
-        host = _header(scope, b"host") or ""
-        if host_name(host) not in self.hosts:
+        host = _host_header(scope)
+        if host is None:
+            return 400, "give exactly one Host header"
+        if parse_host(host) not in self.hosts:
             return 400, f"Host {host!r} is not allowed"
         if scope["type"] == "http" and scope["method"] not in MUTATIONS:
             return None
@@ -114,18 +154,24 @@ class SecurityMiddleware:
         return origin == own
 
     async def refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
-        if scope["type"] == "websocket":
-            # Before accept: the server answers the handshake with 403 and no data is sent.
-            await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
-            return
         body = json.dumps({"detail": detail}).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             *SECURITY_HEADERS,
         ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "websocket":
+            if status == 403 or "websocket.http.response" not in scope.get("extensions", {}):
+                # Before accept: the server answers the handshake with 403 and no data is sent.
+                await send({"type": "websocket.close", "code": 1008, "reason": detail[:120]})
+                return
+            # A foreign Host: the handshake is answered like any HTTP request, 400 + detail.
+            prefix = "websocket."
+        else:
+            prefix = ""
+        start = {"type": f"{prefix}http.response.start", "status": status, "headers": headers}
+        await send(start)
+        await send({"type": f"{prefix}http.response.body", "body": body})
 
 
 def allowed_hosts(extra: Iterable[str], bind_host: str) -> list[str]:
@@ -159,23 +205,69 @@ def accepted_media_types(route: APIRoute) -> frozenset[str]:
     return frozenset({FORM, MULTIPART}) if declared in (FORM, MULTIPART) else frozenset({declared})
 
 
-def _has_body(conn: HTTPConnection) -> bool:
-    length = conn.headers.get("content-length")
-    if length is not None:
-        return length.strip() not in ("", "0")
-    return "transfer-encoding" in conn.headers
+def _has_body(scope: Scope) -> bool:
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            return value.strip() not in (b"", b"0")
+        if key == b"transfer-encoding":
+            return True
+    return False
 
 
-async def require_content_type(conn: HTTPConnection) -> None:
-    """415 when a request carries a body of a media type its route does not take."""
-    route = conn.scope.get("route")
-    if conn.scope["type"] != "http" or not isinstance(route, APIRoute) or not _has_body(conn):
-        return
-    accepted = accepted_media_types(route)
-    if not accepted:
-        return  # the route reads no body; whatever was sent is ignored
-    given = media_type(conn.headers.get("content-type", ""))
-    if given not in accepted:
+def _flat(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes, with those of included routers in their place (FastAPI wraps an included
+    router in one route that holds the original router)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flat(inner.routes)
+        else:
+            yield route
+
+
+class ContentTypeMiddleware:
+    """415 when a request carries a body of a media type the route it is for does not take.
+
+    A pure ASGI middleware, not an app-wide dependency: a request without a body (nearly all
+    GETs) costs one header scan, not a pass through FastAPI's dependency machinery. A request
+    with a body is matched against the routes here (the first full match, as the router does);
+    one no route fully matches is left to the app's 404/405.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Iterable[BaseRoute]]) -> None:
+        self.app = app
+        self.routes = routes
+        self.accepted: dict[int, frozenset[str]] = {}  # id(route) → its media types
+        self.flat: list[BaseRoute] | None = None  # the app's routes, flattened on first use
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _has_body(scope):
+            problem = self.check(scope)
+            if problem is not None:
+                body = json.dumps({"detail": problem}).encode()
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                await send({"type": "http.response.start", "status": 415, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def check(self, scope: Scope) -> str | None:
+        if self.flat is None:
+            self.flat = list(_flat(self.routes()))
+        route = next((r for r in self.flat if r.matches(scope)[0] is Match.FULL), None)
+        if not isinstance(route, APIRoute):
+            return None
+        accepted = self.accepted.get(id(route))
+        if accepted is None:
+            accepted = self.accepted[id(route)] = accepted_media_types(route)
+        if not accepted:
+            return None  # the route reads no body; whatever was sent is ignored
+        given = media_type(_header(scope, b"content-type") or "")
+        if given in accepted:
+            return None
         wanted = " or ".join(sorted(accepted))
         problem = f"Content-Type {given!r} is not accepted" if given else "No Content-Type given"
-        raise HTTPException(415, f"{problem}: send the body as {wanted}")
+        return f"{problem}: send the body as {wanted}"

@@ -111,15 +111,16 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
 def _grey(image: Image.Image) -> np.ndarray:
     """Luminance as (H, W) float32 in 0..1, for any Pillow mode."""
     if image.mode.startswith("I"):  # 16-bit greyscale PNG
-        grey: np.ndarray = np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
-        return grey
+        wide: np.ndarray = np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
+        return wide
     if image.mode == "F":
         return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         # Transparent pixels count as white paper when the colour is what carries the ink.
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    grey = image if image.mode == "L" else image.convert("L")  # (convert would copy an L)
+    return np.asarray(grey, dtype=np.float32) / 255.0
 
 
 def _alpha(image: Image.Image) -> np.ndarray | None:

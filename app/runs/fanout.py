@@ -9,7 +9,8 @@ requests and the watchers, so the event loop must stay cheap however fast a run 
 * each message is serialised once and the same text goes to every watcher that is caught up;
   only a watcher that fell behind gets a message of its own (covering everything it missed);
 * each watcher has a small bounded queue drained by its own sender task, so a slow client only
-  delays itself; one that falls too far behind (or vanishes) is dropped quietly;
+  delays itself; one that falls too far behind (MAX_QUEUE messages or MAX_BACKLOG_BYTES bytes,
+  whatever the message kind) or vanishes is dropped;
 * rare events (status, evaluation) hop from the run's reader thread with call_soon_threadsafe;
 * weights and probes are asked from the run's worker on a thread (asyncio.to_thread), never
   on the event loop.
@@ -38,6 +39,10 @@ from app.runs.run import Run
 log = logging.getLogger(__name__)
 
 MAX_QUEUE = 32  # non-coalescable messages a watcher may have waiting before it is dropped
+# ... and bytes not yet taken by the client (queued here, and sent but still in the socket's
+# buffers, when the watcher can tell: see Watcher.backlog): a client that asked for weight maps
+# (~100 kB a message) and reads nothing is dropped within a few messages, not 32.
+MAX_BACKLOG_BYTES = 1_000_000
 METRICS_INTERVAL = 0.05  # ≤ 20 metrics messages a second per watcher
 # With many watchers, tick slower so the run sends at most ~200 metrics messages a second: each
 # send costs the event loop ~100 µs of GIL that the training thread then waits for (measured
@@ -115,10 +120,19 @@ def probe_messages(result: ProbeResult) -> list[dict[str, Any]]:
 class Watcher:
     """One WebSocket client of one run."""
 
-    def __init__(self, send: Callable[[str], Awaitable[None]], name: str = "") -> None:
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        name: str = "",
+        backlog: Callable[[], int] | None = None,
+    ) -> None:
         self._send = send
         self.name = name
+        # Bytes sent but not yet taken by the client (in the socket's buffers), when the web
+        # layer can tell; else only what is queued here counts.
+        self._backlog = backlog
         self.queue: deque[str] = deque()
+        self.queued_bytes = 0
         self.wake = asyncio.Event()
         self.metrics_from = 0  # first history index this watcher has not been sent
         self.metrics_pending = False  # a metrics message is queued and not yet sent
@@ -127,18 +141,28 @@ class Watcher:
         self.closed = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
+    def backlog(self) -> int:
+        """Bytes this client has not taken yet: queued here plus still in the socket."""
+        return self.queued_bytes + (self._backlog() if self._backlog is not None else 0)
+
     def push(self, text: str, *, metrics: bool = False) -> None:
         if self.closed.is_set():
             return
-        if len(self.queue) >= MAX_QUEUE:
+        if len(self.queue) >= MAX_QUEUE or self.backlog() >= MAX_BACKLOG_BYTES:
             # Too slow to keep up even with coalescing: drop it rather than buffer without bound.
-            self.closed.set()
-            self.wake.set()
+            self.drop()
             return
         self.queue.append(text)
+        self.queued_bytes += len(text)
         if metrics:
             self.metrics_pending = True
         self.wake.set()
+
+    def drop(self) -> None:
+        self.closed.set()
+        self.wake.set()
+        self.queue.clear()
+        self.queued_bytes = 0
 
     async def run_sender(self) -> None:
         """Drain the queue into the socket until closed; send errors mean the client left."""
@@ -148,6 +172,7 @@ class Watcher:
                 self.wake.clear()
                 while self.queue and not self.closed.is_set():
                     text = self.queue.popleft()
+                    self.queued_bytes -= len(text)
                     await self._send(text)
                     if not self.queue:
                         self.metrics_pending = False

@@ -35,7 +35,7 @@ def serve_stderr(
 
     calls: dict[str, object] = {}
 
-    def fake_run(app: object, host: str, port: int) -> None:
+    def fake_run(app: object, host: str, port: int, **options: object) -> None:
         calls.update(app=app, host=host, port=port, stderr_so_far=capsys.readouterr().err)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)

@@ -175,3 +175,40 @@ def test_messages_never_hold_nan_or_infinity() -> None:
     assert message["layers"] == [{"norm": None, "grad": [1.5, None]}]
     plain = {"type": "metrics", "cost": 0.25}
     assert _json.loads(dumps(plain)) == plain
+
+
+def test_a_watcher_is_dropped_by_bytes_too_whatever_the_message_kind() -> None:
+    """Big messages (weight maps) that the client never takes: dropped after a megabyte, not
+    after MAX_QUEUE messages; a client that takes them gets them all."""
+    big = fanout.dumps({"type": "network", "maps": [[0.1234] * 784] * 30})
+    count = 3 * MAX_QUEUE
+
+    async def scenario() -> tuple[Watcher, int, bool, int]:
+        hub = RunHub(make_run(), asyncio.get_running_loop())
+        unread = 0  # what the never-reading client's socket holds
+
+        async def into_the_socket(text: str) -> None:
+            nonlocal unread
+            unread += len(text)
+
+        taken: list[str] = []
+
+        async def taken_at_once(text: str) -> None:
+            taken.append(text)
+
+        stalled = Watcher(into_the_socket, backlog=lambda: unread)
+        reader = Watcher(taken_at_once, backlog=lambda: 0)
+        for watcher in (stalled, reader):
+            hub.add(watcher)
+        for _ in range(count):
+            hub.broadcast(big)
+            await settle()
+        result = (stalled, unread, reader.closed.is_set(), len(taken))
+        await hub.close()
+        return result
+
+    stalled, unread, reader_dropped, taken = asyncio.run(scenario())
+    assert not reader_dropped
+    assert stalled.closed.is_set()
+    assert unread < fanout.MAX_BACKLOG_BYTES + 2 * len(big)
+    assert taken == 1 + count  # the snapshot, then every message

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any
+import socket
+import struct
+import sys
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.api.deps import FanOutDep, RunsDep, SettingsDep
-from app.api.routers.predict import InputError, decode_image, to_input
+from app.data.decode import InputError, decode_image, to_input
 from app.jsontypes import JSONObject
 from app.runs.errors import RunNotFound
 from app.runs.fanout import RunHub, Watcher, dumps
@@ -20,6 +24,14 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 
 CLOSE_NOT_FOUND = 4404  # application close code: no such run
 CLOSE_TOO_SLOW = 1013  # "try again later": the client could not keep up
+CLOSE_GRACE = 2.0  # seconds a dropped client has to take the close frame before it is cut
+if sys.platform == "linux":
+    import fcntl
+    import termios
+
+    SIOCOUTQ: int | None = termios.TIOCOUTQ  # a socket's bytes not yet taken by the peer
+else:
+    SIOCOUTQ = None
 
 
 @router.websocket("/{run_id}/events")
@@ -39,9 +51,10 @@ async def run_events(
     async def send_text(text: str) -> None:
         await send({"type": "websocket.send", "text": text})
 
-    watcher = Watcher(send_text, name=run_id)
+    transport = _transport(websocket)
+    watcher = Watcher(send_text, name=run_id, backlog=_backlog_of(transport))
     hub.add(watcher)  # queues the snapshot first
-    closer = asyncio.create_task(_close_when_dropped(websocket, watcher))
+    closer = asyncio.create_task(_close_when_dropped(websocket, watcher, transport))
     try:
         while True:
             message = await websocket.receive()
@@ -62,11 +75,64 @@ async def run_events(
         await fanout.release(hub, watcher)
 
 
-async def _close_when_dropped(websocket: WebSocket, watcher: Watcher) -> None:
+async def _close_when_dropped(
+    websocket: WebSocket, watcher: Watcher, transport: _Transport | None
+) -> None:
+    """Close a dropped watcher's socket with 1013. A client that reads nothing never takes the
+    close frame (nor, while the buffers are full, lets it be sent): after CLOSE_GRACE seconds
+    its connection is cut. (A watcher that ends because its client left is cancelled first.)"""
     await watcher.closed.wait()
     if websocket.client_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
-            await websocket.close(code=CLOSE_TOO_SLOW)
+            await asyncio.wait_for(websocket.close(code=CLOSE_TOO_SLOW), CLOSE_GRACE)
+    await asyncio.sleep(CLOSE_GRACE)
+    if transport is not None:
+        _cut(transport)
+
+
+def _cut(transport: _Transport) -> None:
+    """End the connection now, dropping what the client never took: a reset (SO_LINGER 0),
+    since a plain close would leave the kernel sending it to a client that reads nothing."""
+    sock = transport.get_extra_info("socket")
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is not None:
+        with contextlib.suppress(OSError):
+            setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+class _Transport(Protocol):
+    def get_write_buffer_size(self) -> int: ...
+    def get_extra_info(self, name: str) -> object: ...
+    def abort(self) -> None: ...
+
+
+def _transport(websocket: WebSocket) -> _Transport | None:
+    """The connection's transport, when the server exposes it: uvicorn's ASGI `receive` is a
+    method of its protocol object, which holds the transport (ASGI itself has no way to see
+    how much of what was sent is still waiting, nor to cut a connection)."""
+    protocol = getattr(websocket._receive, "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    needed = ("get_write_buffer_size", "get_extra_info", "abort")
+    return transport if all(hasattr(transport, name) for name in needed) else None
+
+
+def _backlog_of(transport: _Transport | None) -> Callable[[], int] | None:
+    """Bytes sent to this client and not yet taken by it: the transport's buffer plus the
+    socket's unsent queue (Linux SIOCOUTQ)."""
+    if transport is None:
+        return None
+    sock = transport.get_extra_info("socket")
+    fileno = getattr(sock, "fileno", None)
+
+    def backlog() -> int:
+        queued = transport.get_write_buffer_size()
+        if fileno is not None and SIOCOUTQ is not None and sys.platform == "linux":
+            with contextlib.suppress(OSError, ValueError):
+                queued += struct.unpack("i", fcntl.ioctl(fileno(), SIOCOUTQ, b"\0" * 4))[0]
+        return queued
+
+    return backlog
 
 
 def _error(detail: str) -> str:

@@ -1,7 +1,8 @@
 """POST /api/explain and /api/explain/step: the maths of one drawing (or a mini-batch), exposed.
 
-All numbers come from `Network.explain` / `explain_batch` / `train_step` in app/nn; this module
-only decodes input (with predict's helpers), picks rows, and shapes JSON.
+All numbers come from app/nn (`Network.explain`, app/nn/lesson.py); this module picks the
+model and the digits, sends the work through the app's bounded pool (app/api/heavy.py) and
+shapes JSON.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
+from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import ModelsDep, SettingsDep
 from app.api.errors import responses
@@ -21,20 +23,35 @@ from app.api.explain_schemas import (
     StepRequest,
     StepResponse,
 )
-from app.api.routers.predict import InputError, decode_image, to_input
+from app.api.finite import dumps, splice
+from app.api.heavy import GateDep, Shared
+from app.data.decode import InputError, drawing_input
 from app.data.mnist import MIRRORS, load_mnist, load_test_set
 from app.nn.explain import Explanation
+from app.nn.lesson import descend, mean_explanation, sample_rows
 from app.nn.network import Network
-from app.nn.optim import SGD
 from app.settings import Settings
 
 router = APIRouter(prefix="/api/explain", tags=["explain"])
 
 
+class _WholeTestSet:
+    """A model's mean over the whole test set, which is the same for everyone who asks
+    (whatever the seed). The same request asked at the same moment gets the same bytes, encoded
+    once (megabytes of gradients are the costly part); they are not kept afterwards."""
+
+    def __init__(self, result: Explanation) -> None:
+        self.result = result
+        self.answers: Shared[bytes] = Shared(weak=False, size=0)
+
+
+# Computed once per model, kept while the model is loaded.
+WHOLE_TEST_SET: Shared[_WholeTestSet] = Shared()
+
+
 def _input(body: ExplainRequest | StepRequest) -> np.ndarray:
     try:
-        data = decode_image(body.image) if body.image is not None else None
-        return to_input(data, body.pixels)[0]
+        return drawing_input(body.image, body.pixels)
     except InputError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -52,12 +69,21 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
             mirrors=tuple(settings.mnist_mirrors or MIRRORS),
         )
         images, labels = mnist.train_images, mnist.train_labels
-    picks = np.random.default_rng(spec.seed).choice(len(labels), spec.size, replace=False)
-    x = images[picks].reshape(spec.size, -1).astype(np.float32) / 255.0
-    return x, labels[picks].astype(np.int64)
+    return images, labels
+
+
+def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> Explanation:
+    spec = body.batch
+    assert spec is not None
+    images, labels = _batch(settings, body)
+    picks = sample_rows(len(labels), spec.size, spec.seed)
+    picks.sort()  # the same mean; reads the images in order
+    return mean_explanation(network, images[picks], labels[picks])
 
 
 def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[str, Any]:
+    """`{"layer", "neurons", "values"}` of one ask, with `values` the rows' array (encoded a
+    row at a time by _explain_json)."""
     if ask.layer >= network.num_layers:
         raise HTTPException(
             422, f"grad_weights: layer {ask.layer} does not exist (0..{network.num_layers - 1})"
@@ -79,24 +105,16 @@ def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[
                 422,
                 f"grad_weights: layer {ask.layer} has neurons 0..{grads.shape[0] - 1}, got {bad}",
             )
-    return {"layer": ask.layer, "neurons": rows, "values": grads[rows].tolist()}
+    return {"layer": ask.layer, "neurons": rows, "values": grads[rows]}
 
 
 def _lists(arrays: list[np.ndarray]) -> list[list[float]]:
     return [a.astype(np.float64).tolist() for a in arrays]
 
 
-@router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
-def explain(body: ExplainRequest, models: ModelsDep, settings: SettingsDep) -> dict[str, Any]:
-    """One drawing's (or a mini-batch's mean) z, a, cost and gradients."""
-    entry = models.get(body.model)  # ModelNotFound → 404
-    network = entry.net
-    if body.batch is not None:
-        result = network.explain_batch(*_batch(settings, body))
-    else:
-        result = network.explain(_input(body), body.label)
-    return {
-        "model": entry.id,
+def _explain_json(model: str, network: Network, result: Explanation, body: ExplainRequest) -> bytes:
+    content = {
+        "model": model,
         "count": result.count,
         "cost_function": network.cost,
         "digit": result.digit,
@@ -108,8 +126,52 @@ def explain(body: ExplainRequest, models: ModelsDep, settings: SettingsDep) -> d
         "activations": _lists(result.activations),
         "grad_activations": _lists(result.grad_activations),
         "grad_biases": _lists(result.grad_biases),
-        "grad_weights": [_grad_rows(network, result, ask) for ask in body.grad_weights],
     }
+    asked = [_grad_rows(network, result, ask) for ask in body.grad_weights]
+    what = "the explanation"
+    # Encoded a row at a time, from the arrays: megabytes of gradients never hold the GIL for
+    # long at once, nor exist as millions of Python floats at once.
+    items = [
+        splice(
+            {**item, "values": []}, "values", [dumps(row.tolist(), what) for row in item["values"]]
+        )
+        for item in asked
+    ]
+    return splice(content, "grad_weights", items)
+
+
+def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
+    """Whether the batch asked for is the whole test set (its mean is then the same for all)."""
+    spec = body.batch
+    return (
+        spec is not None and spec.source == "test" and spec.size == len(_batch(settings, body)[1])
+    )
+
+
+@router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
+async def explain(
+    body: ExplainRequest, models: ModelsDep, settings: SettingsDep, gate: GateDep
+) -> Response:
+    """One drawing's (or a mini-batch's mean) z, a, cost and gradients."""
+    entry = models.get(body.model)  # ModelNotFound → 404
+    network = entry.net
+
+    def answer(result: Explanation) -> bytes:
+        return _explain_json(entry.id, network, result, body)
+
+    if body.batch is None:
+        content = await gate.run(lambda: answer(network.explain(_input(body), body.label)))
+    elif await run_in_threadpool(_whole_test_set, body, settings):
+        whole = await WHOLE_TEST_SET.get(
+            network, gate, lambda: _WholeTestSet(_sample_mean(network, settings, body))
+        )
+        asked = tuple(
+            (a.layer, None if a.neurons is None else tuple(a.neurons)) for a in body.grad_weights
+        )
+        content = await whole.answers.get((entry.id, asked), gate, lambda: answer(whole.result))
+    else:
+        content = await gate.run(lambda: answer(_sample_mean(network, settings, body)))
+    return Response(content, media_type="application/json")
 
 
 def _state(result: Explanation) -> dict[str, Any]:
@@ -120,23 +182,21 @@ def _state(result: Explanation) -> dict[str, Any]:
     }
 
 
-@router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422))
-def step(body: StepRequest, models: ModelsDep) -> dict[str, Any]:
-    """Gradient-descent steps on this one example, on a scratch copy of the model."""
-    entry = models.get(body.model)
-    x = _input(body)
-    scratch = entry.net.copy()  # the stored model is never written
-    first = scratch.explain(x, body.label)
-    label = first.label if body.label is None else body.label
-    assert label is not None
-    optimizer = SGD(body.learning_rate)
-    states = [_state(first)]
-    for _ in range(body.steps):
-        scratch.train_step(x.reshape(1, -1), np.array([label]), optimizer)
-        states.append(_state(scratch.explain(x, label)))
-    return {
-        "model": entry.id,
-        "label": label,
+def _step_json(model: str, network: Network, body: StepRequest) -> bytes:
+    descent = descend(network, _input(body), body.label, body.learning_rate, body.steps)
+    content = {
+        "model": model,
+        "label": descent.label,
         "learning_rate": body.learning_rate,
-        "states": states,
+        "states": [_state(state) for state in descent.states],
     }
+    return dumps(content, "the descent")
+
+
+@router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422, 503))
+async def step(body: StepRequest, models: ModelsDep, gate: GateDep) -> Response:
+    """Gradient-descent steps on this one example, on a scratch copy of the model (the stored
+    model is never written)."""
+    entry = models.get(body.model)
+    content = await gate.run(_step_json, entry.id, entry.net, body)
+    return Response(content, media_type="application/json")

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import threading
 from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -18,15 +14,10 @@ from starlette.exceptions import HTTPException
 from app.api.deps import ModelsDep
 from app.api.errors import error, responses
 from app.api.finite import dumps
+from app.api.heavy import GateDep
 from app.api.schemas import PredictRequest, PredictResponse
-from app.data.preprocess import (
-    EmptyDrawingError,
-    ImageInputError,
-    Note,
-    image_to_input_with_note,
-    pixels_note,
-    pixels_to_input,
-)
+from app.data.decode import InputError, Pixels, decode_image, to_input
+from app.data.preprocess import Note
 from app.store.files import is_valid_id
 from app.store.models import ModelEntry, ModelRegistry
 
@@ -49,50 +40,6 @@ _OPENAPI_BODY = {
         },
     }
 }
-
-
-class InputError(ValueError):
-    """Bad drawing input; the message is the response's detail (422)."""
-
-
-def decode_image(text: str) -> bytes:
-    """base64 (optionally a `data:image/png;base64,...` URL) to bytes."""
-    if text.startswith("data:"):
-        head, sep, text = text.partition(",")
-        if not sep or ";base64" not in head:
-            raise InputError("image: a data: URL must be base64-encoded (data:...;base64,...)")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError("image: not valid base64") from None
-
-
-# Image decodes at once, per process: a 16-megapixel drawing takes ~100 MB of arrays and a core
-# for a while; more at once would only add memory and GIL contention, not throughput. Callers
-# run in worker threads, so waiting here never blocks the event loop.
-IMAGE_DECODES = threading.BoundedSemaphore(2)
-
-
-def to_input(image: bytes | None, pixels: Any | None) -> tuple[np.ndarray, Note | None]:
-    """The network's (784,) input from image bytes or a pixel list, and the readability note;
-    InputError on bad input. Blocking work: call it from a worker thread."""
-    try:
-        if image is not None:
-            with IMAGE_DECODES:
-                return image_to_input_with_note(image)
-        if pixels is None:
-            raise InputError("give an image or pixels")
-        values = pixels_to_input(pixels)
-        return values, pixels_note(values)
-    except EmptyDrawingError as exc:
-        message = str(exc)
-        if not message.startswith("The drawing is empty"):
-            message = f"The drawing is empty: {message}"
-        raise InputError(message) from None
-    except ImageInputError as exc:
-        raise InputError(str(exc)) from None
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"pixels: {exc}") from None
 
 
 def answer(
@@ -123,15 +70,16 @@ def answer(
 @router.post(
     "",
     response_model=PredictResponse,
-    responses=responses(404, 409, 413, 422),
+    responses=responses(404, 409, 413, 422, 503),
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )
-async def predict(request: Request, models: ModelsDep) -> Response:
+async def predict(request: Request, models: ModelsDep, gate: GateDep) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
     The body is read on the event loop; decoding the image, the forward pass and the JSON
-    encoding run in the thread pool, so a big image never stalls other requests.
+    encoding run in the thread pool through the bounded pool of heavy work (app/api/heavy.py),
+    so big images never stall other requests nor pile up: excess ones get 503.
     """
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -146,9 +94,9 @@ async def predict(request: Request, models: ModelsDep) -> Response:
         if model_id is not None and not isinstance(model_id, str):
             return error(422, "model: must be a model id")
         data = await upload.read()
-        return await run_in_threadpool(_predict, models, model_id, data, None, [])
+        return await gate.run(_predict, models, model_id, data, None, [])
     body = await request.body()
-    return await run_in_threadpool(_predict_json, models, body)
+    return await gate.run(_predict_json, models, body)
 
 
 def _predict_json(models: ModelRegistry, body: bytes) -> Response:
@@ -167,7 +115,7 @@ def _predict(
     models: ModelRegistry,
     model_id: str | None,
     data: bytes | None,
-    pixels: Any | None,
+    pixels: Pixels | None,
     include: list[str],
 ) -> Response:
     """The answer for a decoded request (runs in the thread pool)."""

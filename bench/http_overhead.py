@@ -1,0 +1,150 @@
+"""The web layer's cost per request: our server next to a bare FastAPI app, in one run.
+
+Starts two servers in subprocesses on free ports, both through `app.main.serve` (the uvicorn
+settings `nn-playground serve` uses): ours (`create_app()`, with a fresh data dir) and a bare
+FastAPI app with one trivial `/healthz` route. Then, from one sequential keep-alive connection
+per server (http.client: the client's own cost stays small), alternating blocks of requests so
+drift and other load on the machine hit both alike:
+
+* `GET /healthz`: p50/p99 of each and the ratio (bar: ours ≤ 1.3× bare at p50);
+* `POST /api/predict` of a 280×280 PNG (JSON, base64) with model `accurate` (bars: p50 ≤ 2.0 ms,
+  p99 ≤ 5 ms).
+
+    python bench/http_overhead.py [--requests 3000] [--block 250]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_predict import digit_png, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+SERVE = """
+import sys
+from fastapi import FastAPI
+from app.main import create_app, serve
+
+if sys.argv[1] == "bare":
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+else:
+    app = create_app()
+serve(app, "127.0.0.1", int(sys.argv[2]))
+"""
+HEALTHZ_RATIO_BAR = 1.3
+PREDICT_P50_BAR, PREDICT_P99_BAR = 2.0, 5.0
+
+
+@contextlib.contextmanager
+def started(kind: str, data_dir: Path) -> Iterator[http.client.HTTPConnection]:
+    """A server of `kind` ("ours" or "bare") in a subprocess; yields a keep-alive connection."""
+    port = free_port()
+    env = {**os.environ, "NNP_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    env.setdefault("NNP_MNIST_DIR", str(REPO.parent / "shared" / "datasets" / "mnist"))
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, kind, str(port)], env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                if call(conn, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the {kind} server did not start")
+            time.sleep(0.05)
+        yield conn
+        conn.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def call(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
+) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def timed(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None, n: int
+) -> list[float]:
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        status, data = call(conn, method, path, body)
+        times.append((time.perf_counter() - began) * 1000)
+        if status != 200:
+            raise RuntimeError(f"{method} {path}: {status} {data[:200]!r}")
+    return times
+
+
+def row(label: str, ms: list[float]) -> tuple[float, float]:
+    p50, p99 = np.percentile(ms, [50, 99])
+    print(f"  {label:<34} {len(ms):>6} {p50:>9.3f} {p99:>9.3f} {max(ms):>9.2f}")
+    return float(p50), float(p99)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="per measurement")
+    parser.add_argument("--block", type=int, default=250, help="requests per alternating block")
+    args = parser.parse_args()
+    png = digit_png()
+    predict = json.dumps({"image": base64.b64encode(png).decode(), "model": "accurate"}).encode()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        started("ours", Path(tmp) / "ours") as ours,
+        started("bare", Path(tmp) / "bare") as bare,
+    ):
+        for conn, path, body in ((ours, "/healthz", None), (bare, "/healthz", None),
+                                 (ours, "/api/predict", predict)):  # fmt: skip
+            timed(conn, "POST" if body else "GET", path, body, 200)  # warm-up
+        times: dict[str, list[float]] = {"ours": [], "bare": [], "predict": []}
+        for _ in range(max(1, args.requests // args.block)):
+            times["bare"] += timed(bare, "GET", "/healthz", None, args.block)
+            times["ours"] += timed(ours, "GET", "/healthz", None, args.block)
+            times["predict"] += timed(ours, "POST", "/api/predict", predict, args.block)
+    print(f"sequential keep-alive requests, alternating blocks of {args.block} (ms)")
+    print(f"  {'':<34} {'n':>6} {'p50':>9} {'p99':>9} {'max':>9}")
+    bare50, bare99 = row("GET /healthz, bare FastAPI", times["bare"])
+    ours50, ours99 = row("GET /healthz, nn-playground", times["ours"])
+    p50, p99 = row(f"POST /api/predict ({len(png):,} B PNG)", times["predict"])
+    ratio = ours50 / bare50
+    verdict = "OK " if ratio <= HEALTHZ_RATIO_BAR else "BAD"
+    print(f"{verdict} /healthz p50 ours/bare = {ratio:.2f}x (bar ≤ {HEALTHZ_RATIO_BAR}x);"
+          f" p99 ours/bare = {ours99 / bare99:.2f}x")  # fmt: skip
+    ok = p50 <= PREDICT_P50_BAR and p99 <= PREDICT_P99_BAR
+    print(f"{'OK ' if ok else 'BAD'} predict p50 {p50:.2f} ms (bar ≤ {PREDICT_P50_BAR}),"
+          f" p99 {p99:.2f} ms (bar ≤ {PREDICT_P99_BAR})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
