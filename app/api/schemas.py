@@ -364,3 +364,6 @@ class Vocabulary(BaseModel):
     live_statuses: list[Status]
     ended_statuses: list[Status]
     choices: Choices
+    input_size: int
+    output_size: int
+    output_for_cost: dict[str, str]

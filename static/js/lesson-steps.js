@@ -3,14 +3,8 @@
 // read), the element of the page it spotlights, and what it sets up on the live page.
 // `m` is the network now shown: {sizes, activation, cost} (any may be missing while loading).
 
-/** The number of weights and biases of a network of these layer sizes: Σ n_in·n_out + n_out. */
-export function parameterCount(sizes) {
-  let n = 0;
-  for (let l = 1; l < sizes.length; l++) n += sizes[l - 1] * sizes[l] + sizes[l];
-  return n;
-}
-
-const count = (n) => n.toLocaleString("en");
+import { count } from "./fmt.js";
+import { parameterCount } from "./vocab.js";
 
 function hiddenText(sizes) {
   const hidden = sizes.slice(1, -1);
@@ -49,11 +43,14 @@ export const STEPS = [
     title: "A neuron holds a number",
     target: "#draw-canvas",
     drawing: true,
-    text: () => [
-      "Here a neuron is simply a thing that holds one number, its activation. ",
-      "The network's first layer has 784 of them, one per pixel of the 28×28 image it sees: ",
-      "0 where the pixel is black, 1 where it is fully lit. Your drawing sets those 784 numbers.",
-    ],
+    text: (m) => {
+      const n = m.sizes ? count(m.sizes[0]) : "hundreds";
+      return [
+        "Here a neuron is simply a thing that holds one number, its activation. ",
+        `The network's first layer has ${n} of them, one per pixel of the image it sees: `,
+        `0 where the pixel is black, 1 where it is fully lit. Your drawing sets those ${n} numbers.`,
+      ];
+    },
   },
   {
     title: "Layers",

@@ -80,6 +80,14 @@ export class Lesson {
       const n = urlStep();
       if (n && n !== this.step) this.go(n);
     });
+    // While the lesson is open, Esc closes it wherever focus is (before the page's own Esc,
+    // which clears the drawing).
+    window.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !this.step || e.altKey || e.ctrlKey || e.metaKey) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.close();
+    }, true);
     window.addEventListener("scroll", () => this.schedule(), { passive: true });
     window.addEventListener("resize", () => this.replan());
     this.observer = new ResizeObserver(() => this.schedule());
@@ -165,7 +173,10 @@ export class Lesson {
   enter(step) {
     if (step.mode) {
       const radio = document.querySelector(`input[name=net-mode][value=${step.mode}]`);
-      if (radio && !radio.checked) radio.click();
+      if (radio && !radio.checked) {
+        radio.click();
+        this.setMode = step.mode !== "activations"; // the lesson switched the view away
+      }
     }
     if (step.neuron) this.pickNeuron();
     if (step.descent) {
@@ -271,10 +282,6 @@ export class Lesson {
       e.preventDefault();
       e.stopPropagation();
       if (to >= 1 && to <= STEPS.length && to !== this.step) this.go(to);
-    } else if (e.key === "Escape") {
-      e.preventDefault();
-      e.stopPropagation(); // the page's own Esc clears the drawing
-      this.close();
     }
   }
 
@@ -290,6 +297,12 @@ export class Lesson {
     this.side = null;
     this.shownText = null;
     this.spot(null);
+    if (this.setMode) {
+      // The lesson put the network view in nudges mode: leave the page as the learner had it.
+      this.setMode = false;
+      const radio = document.querySelector("input[name=net-mode][value=activations]");
+      if (radio && !radio.checked) radio.click();
+    }
     this.card.hidden = true;
     document.body.style.paddingBottom = "";
     this.opener.setAttribute("aria-expanded", "false");

@@ -2,7 +2,9 @@
 // under it, and each model's weights (fetched once: a model's weights never change).
 
 import { describeError, get } from "./api.js";
+import { count, pct } from "./fmt.js";
 import { state } from "./state.js";
+import { sizesFor } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,7 +58,7 @@ export class ModelPicker {
     if (value.startsWith("run:")) {
       state.selected = { kind: "run", id: value.slice(4) };
       const cfg = state.run && state.run.info && state.run.info.config;
-      const sizes = cfg && cfg.layers ? [784, ...cfg.layers, 10] : null;
+      const sizes = sizesFor(cfg && cfg.layers);
       const training = state.run && ["running", "paused"].includes(state.run.status);
       const lead = training || !state.run
         ? "The run that is training: the drawing is re-checked after each update."
@@ -68,8 +70,8 @@ export class ModelPicker {
     state.selected = { kind: "model", id: value };
     const m = state.models.find((x) => x.id === value);
     if (m) {
-      const acc = m.test_accuracy !== null && m.test_accuracy !== undefined ? ` · test accuracy ${(m.test_accuracy * 100).toFixed(1)}%` : "";
-      $("model-info").textContent = `${(m.sizes || []).join("-")} · ${m.activation} · ${m.cost} · ${Number(m.parameters).toLocaleString("en")} parameters${acc}`;
+      const acc = m.test_accuracy !== null && m.test_accuracy !== undefined ? ` · test accuracy ${pct(m.test_accuracy, 1)}` : "";
+      $("model-info").textContent = `${(m.sizes || []).join("-")} · ${m.activation} · ${m.cost} · ${count(m.parameters)} parameters${acc}`;
     }
     this.on.modelChosen(value, m);
     try {

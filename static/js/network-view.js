@@ -147,7 +147,7 @@ export class NetworkView {
     for (let l = 0; l < L.layers.length; l++) {
       const lay = L.layers[l];
       const last = l === L.layers.length - 1;
-      const name = l === 0 ? (short ? "784" : "input 784") : last ? (short ? "10" : "output") : short ? String(lay.n) : `hidden ${lay.n}`;
+      const name = l === 0 ? (short ? String(lay.n) : `input ${lay.n}`) : last ? (short ? "10" : "output") : short ? String(lay.n) : `hidden ${lay.n}`;
       ctx.fillText(name, lay.cx, 12);
     }
 

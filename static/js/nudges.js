@@ -4,14 +4,13 @@
 // on a scratch copy of the model (/api/explain/step), with cost and prediction before and after.
 
 import { describeError, post } from "./api.js";
-import { num, percent } from "./fmt.js";
+import { count, num, percent } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_FULL = 20000; // the API sends a whole layer's ∂C/∂W only up to this many weights
 const MAX_STEPS = 50;
 const TOP_ROWS = 32; // rows of a big layer's ∂C/∂W drawn in nudges mode
 const BATCH = 32; // training digits averaged, as a training mini-batch
-const MNIST_INPUT = 784;
 
 const neg = (v) => v.map((x) => -x);
 
@@ -62,7 +61,7 @@ export class Nudges {
         if (this.rows.has(l)) out.push({ layer: l, neurons: this.rows.get(l) });
       }
     }
-    $("nudge-big").textContent = big ? ` In layers over ${MAX_FULL.toLocaleString("en")} weights, the connections of the ${TOP_ROWS} most nudged neurons.` : "";
+    $("nudge-big").textContent = big ? ` In layers over ${count(MAX_FULL)} weights, the connections of the ${TOP_ROWS} most nudged neurons.` : "";
     return out;
   }
 
@@ -100,7 +99,7 @@ export class Nudges {
   wantRows(res) {
     let changed = false;
     res.grad_biases.forEach((gb, l) => {
-      const m = l === 0 ? MNIST_INPUT : res.zs[l - 1].length;
+      const m = l === 0 ? res.activations[0].length : res.zs[l - 1].length;
       if (gb.length * m <= MAX_FULL) return;
       const top = [...gb.keys()].sort((i, j) => Math.abs(gb[j]) - Math.abs(gb[i])).slice(0, TOP_ROWS).sort((i, j) => i - j);
       const had = res.grad_weights.find((g) => g.layer === l);

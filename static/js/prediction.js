@@ -19,7 +19,7 @@ const LIVE_MIN_EXTENT = 0.05;
 export class Predictor {
   /**
    * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen, upAt),
-   * probe(body | null), modelGone()}; drawing() is told each drawing as it is sent (upAt: the
+   * probe(body | null), modelGone(), knownLabel(digit | null)}; drawing() is told each drawing as it is sent (upAt: the
    * pointer-up it answers, or 0 mid-stroke).
    */
   constructor(pad, netView, on) {
@@ -33,6 +33,7 @@ export class Predictor {
     this.answeredGen = -1; // the gen of the last answer shown
     this.lastAnnounced = null;
     this.body = null; // what was sent for the current drawing ({pixels} or {image})
+    this.known = null; // the label of the MNIST test digit on the pad, if one is
   }
 
   /** True once the answer for the current drawing is shown. */
@@ -44,6 +45,11 @@ export class Predictor {
   drawingChanged(why) {
     this.gen++;
     clearTimeout(this.debounce);
+    // A stroke on a test digit makes it a drawing: its known label no longer holds.
+    if (why === "stroke" && this.known !== null) {
+      this.known = null;
+      this.on.knownLabel(null);
+    }
     if (this.pad.isEmpty()) {
       this.body = null;
       this.showEmpty();
@@ -206,6 +212,8 @@ export class Predictor {
       const d = await get("/api/digits/random");
       this.pad.setPixels(d.pixels);
       $("digit-label").textContent = `MNIST test digit #${d.index}, labelled ${d.label}`;
+      this.known = d.label;
+      this.on.knownLabel(d.label);
     } catch (err) {
       this.message(`No test digit: ${describeError(err)}`);
     }

@@ -5,7 +5,7 @@
 import { RunSocket, describeError, get, post, request } from "./api.js";
 import { showGallery } from "./confusion.js";
 import { hooks, state } from "./state.js";
-import { vocabulary } from "./vocab.js";
+import { parameterCount, sizesFor, vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const WATCHED = "nnp.watchedRun"; // sessionStorage: the run this tab watched, reopened on reload
@@ -46,8 +46,8 @@ export class RunController {
     if (!run || this.netFetch) return;
     // No weights exist before training begins (the server answers 409 then).
     if (run.status === "queued" || run.status === "downloading") return;
-    const layers = run.info && run.info.config && run.info.config.layers;
-    const params = layers ? [784, ...layers, 10].reduce((a, n, i, s) => (i ? a + s[i - 1] * n : 0), 0) : 20000;
+    const sizes = sizesFor(run.info && run.info.config && run.info.config.layers);
+    const params = sizes ? parameterCount(sizes) : 20000;
     const period = Math.max(3000, params / 20);
     if (!force && performance.now() - this.netFetchedAt < period) return;
     const id = run.id;

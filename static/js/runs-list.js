@@ -3,8 +3,9 @@
 // opened (watched), saved as a model or deleted.
 
 import { describeError, get } from "./api.js";
+import { pct } from "./fmt.js";
 import { state } from "./state.js";
-import { label, vocabulary } from "./vocab.js";
+import { label, sizesFor, vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const SHOWN = 8; // the newest runs listed
@@ -15,7 +16,8 @@ export function summary(cfg) {
   if (!cfg) return "";
   const parts = [];
   if (cfg.preset) parts.push(cfg.preset);
-  if (cfg.layers) parts.push([784, ...cfg.layers, 10].join("-"));
+  const sizes = sizesFor(cfg.layers);
+  if (sizes) parts.push(sizes.join("-"));
   if (cfg.activation) parts.push(label(cfg.activation));
   const sched = cfg.lr_schedule && cfg.lr_schedule !== "constant" ? ` (${label(cfg.lr_schedule)})` : "";
   if (cfg.optimizer) parts.push(`${label(cfg.optimizer)}, rate ${cfg.learning_rate}${sched}`);
@@ -104,7 +106,7 @@ export class RecentRuns {
     acc.dataset.testid = "recent-acc";
     const has = typeof best === "number";
     acc.className = has ? "recent-acc" : "recent-acc muted small";
-    acc.textContent = has ? `best test acc. ${(best * 100).toFixed(2)}%` : "no evaluation yet";
+    acc.textContent = has ? `best test acc. ${pct(best, 2)}` : "no evaluation yet";
     head.append(status, id, acc);
     const cfg = document.createElement("div");
     cfg.className = "small recent-cfg";

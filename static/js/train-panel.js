@@ -4,6 +4,7 @@
 // The select choices and the status vocabulary come from the server (vocab.js).
 
 import { ApiError, describeError, fieldOf, get } from "./api.js";
+import { duration, pct, rate, short } from "./fmt.js";
 import { label, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
@@ -356,7 +357,7 @@ export class TrainPanel {
     const epochFrac = progress.epoch !== undefined ? (lastDone ? 1 : progress.epoch - Math.floor(progress.epoch)) : null;
     let text = `${Math.round(frac * 100)}% of the run`;
     if (epochFrac !== null && running) text += ` · epoch ${Math.round(epochFrac * 100)}%`;
-    if (eta !== null && eta !== undefined && this.status === "running") text += ` · ${fmtTime(eta)} left`;
+    if (eta !== null && eta !== undefined && this.status === "running") text += ` · ${duration(eta)} left`;
     this.set("epoch-text", text);
   }
 
@@ -364,17 +365,17 @@ export class TrainPanel {
     if (!latest) return;
     if (latest.cost !== undefined && latest.cost !== null) this.set("run-cost", Number(latest.cost).toPrecision(3));
     if (latest.batch_accuracy !== undefined && latest.batch_accuracy !== null) {
-      this.set("run-acc", `${(latest.batch_accuracy * 100).toFixed(1)}%`);
+      this.set("run-acc", pct(latest.batch_accuracy, 1));
     }
-    if (latest.samples_per_second) this.set("run-speed", fmtCount(latest.samples_per_second));
+    if (latest.samples_per_second) this.set("run-speed", rate(latest.samples_per_second));
     if (latest.learning_rate && document.activeElement !== this.lr && this.lr.dataset.shown !== String(latest.learning_rate)) {
-      this.lr.value = latest.learning_rate;
+      this.lr.value = short(latest.learning_rate); // 0.4998, not 0.4997818147357552
       this.lr.dataset.shown = String(latest.learning_rate);
     }
   }
 
   showTestAccuracy(acc) {
-    this.set("run-test-acc", acc === null || acc === undefined ? "–" : `${(acc * 100).toFixed(2)}%`);
+    this.set("run-test-acc", pct(acc, 2));
   }
 
   showDownload(done, total) {
@@ -409,19 +410,4 @@ function fillSelect(sel, items) {
     return o;
   }));
   if (items.some(([v]) => v === prev)) sel.value = prev;
-}
-
-export function fmtTime(s) {
-  if (!Number.isFinite(s)) return "–";
-  s = Math.max(0, Math.round(s));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-function fmtCount(v) {
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
-  return v.toFixed(0);
 }

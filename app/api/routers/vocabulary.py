@@ -9,6 +9,7 @@ from app.nn.activations import ACTIVATIONS
 from app.nn.network import COSTS
 from app.nn.optim import OPTIMIZERS
 from app.nn.protocol import ENDED_STATUSES, LIVE_STATUSES, STATUSES
+from app.nn.serialize import MNIST_INPUT, MNIST_OUTPUT
 from app.nn.trainer import LR_SCHEDULES
 
 router = APIRouter(prefix="/api/vocabulary", tags=["presets"])
@@ -27,5 +28,8 @@ def vocabulary() -> Vocabulary:
                 "optimizer": list(OPTIMIZERS),
                 "lr_schedule": list(LR_SCHEDULES),
             },
+            "input_size": MNIST_INPUT,
+            "output_size": MNIST_OUTPUT,
+            "output_for_cost": {c: "softmax" if c == "cross_entropy" else "sigmoid" for c in COSTS},
         }
     )
