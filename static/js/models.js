@@ -3,7 +3,7 @@
 
 import { describeError, get } from "./api.js";
 import { count, pct } from "./fmt.js";
-import { state } from "./state.js";
+import { runStatus, state } from "./state.js";
 import { sizesFor } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
@@ -46,7 +46,7 @@ export class ModelPicker {
     group("Shipped", state.models.filter((m) => m.shipped).map((m) => [m.id, label(m)]));
     group("Saved", state.models.filter((m) => !m.shipped).map((m) => [m.id, label(m)]));
     const run = state.run;
-    if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.status})`]]);
+    if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.info.status})`]]);
     const s = state.selected;
     const want = s ? (s.kind === "run" ? `run:${s.id}` : s.id) : prev;
     if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
@@ -59,10 +59,10 @@ export class ModelPicker {
       state.selected = { kind: "run", id: value.slice(4) };
       const cfg = state.run && state.run.info && state.run.info.config;
       const sizes = sizesFor(cfg && cfg.layers);
-      const training = state.run && ["running", "paused"].includes(state.run.status);
+      const training = state.run && ["running", "paused"].includes(runStatus());
       const lead = training || !state.run
         ? "The run that is training: the drawing is re-checked after each update."
-        : `Run ${state.run.id} (${state.run.status}): the drawing is checked by its latest weights.`;
+        : `Run ${state.run.id} (${runStatus()}): the drawing is checked by its latest weights.`;
       $("model-info").textContent = `${lead}${sizes ? ` ${sizes.join("-")} · ${cfg.activation}` : ""}`;
       this.on.runChosen(sizes, cfg);
       return;

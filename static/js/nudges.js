@@ -33,7 +33,13 @@ export class Nudges {
     }
     $("step-take").addEventListener("click", () => this.step(this.steps + 1));
     $("step-reset").addEventListener("click", () => this.reset());
-    $("step-lr").addEventListener("change", () => this.steps && this.step(this.steps));
+    // The steps taken were at the old rate: say so and start again, rather than silently
+    // replaying them all at the new one.
+    $("step-lr").addEventListener("change", () => {
+      if (!this.steps) return;
+      this.reset();
+      $("step-message").textContent = `The learning rate is now ${$("step-lr").value}: the steps so far were taken at the old rate, so they start again from the real model. Take one step to go on.`;
+    });
   }
 
   setMode(mode) {

@@ -130,9 +130,11 @@ export class Predictor {
 
   async failed(err, running) {
     if (err instanceof ApiError && err.status === 422) {
-      // The server's own words, e.g. "The drawing is empty: ..."
+      // Too little ink to read (the server counts it): say what to do, not "empty" beside a
+      // count of pixels.
       this.clear();
-      this.message(`${describeError(err)} Draw a bigger digit.`);
+      const ink = typeof err.detail === "string" && /\bink\b|empty/i.test(err.detail);
+      this.message(ink ? "Too little ink to read a digit yet: draw it bigger." : describeError(err));
     } else if (err instanceof ApiError && err.status === 404 && !running) {
       this.message(`The model “${state.selected.id}” is gone; pick another one.`);
       await this.on.modelGone();

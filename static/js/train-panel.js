@@ -4,7 +4,9 @@
 // The select choices and the status vocabulary come from the server (vocab.js).
 
 import { ApiError, describeError, fieldOf, get } from "./api.js";
+import { friendly } from "./messages.js";
 import { duration, pct, rate, short } from "./fmt.js";
+import { runStatus, state } from "./state.js";
 import { label, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
@@ -21,7 +23,6 @@ export class TrainPanel {
     this.base = null; // the preset the form started from (sent as the run's `preset`)
     this.limits = null;
     this.live = new Set(); // the server's live statuses, once the vocabulary is loaded
-    this.status = null;
     this.lastProgress = null;
     this.buttons = {
       start: $("train-start"),
@@ -67,7 +68,7 @@ export class TrainPanel {
       if (e.key === "Enter") this.applyLiveLr();
     });
     this.text = {};
-    this.setStatus(null);
+    this.setStatus();
   }
 
   async loadPresets() {
@@ -84,7 +85,7 @@ export class TrainPanel {
       const first = this.presets["3b1b"] ? "3b1b" : names[0];
       if (first) this.applyPreset(first);
       this.showLimits();
-      this.setStatus(this.status, this.hasRun);
+      this.setStatus();
     } catch (err) {
       this.setError("form", `Couldn't load the presets: ${describeError(err)}`);
     }
@@ -213,9 +214,9 @@ export class TrainPanel {
       const rest = [];
       for (const e of err.detail) {
         const f = fieldOf(e);
-        if (!(f && this.setError(f, e.msg))) rest.push(`${f || "request"}: ${e.msg}`);
+        if (!(f && this.setError(f, friendly(e, f)))) rest.push(friendly(e, f));
       }
-      if (rest.length) this.setError("form", rest.join("; "));
+      if (rest.length) this.setError("form", rest.join(" "));
       return;
     }
     const text = describeError(err);
@@ -243,7 +244,7 @@ export class TrainPanel {
     } catch (err) {
       this.actions.message(describeError(err));
     } finally {
-      this.setStatus(this.status, this.hasRun);
+      this.setStatus();
     }
   }
 
@@ -292,11 +293,14 @@ export class TrainPanel {
   }
 
   /** "Waiting for a free slot: position N" while queued; hidden otherwise. */
-  /** Where the run trains: its worker process here, or its Ray node (null: not yet known). */
+  /** Where the run trains, in a learner's words; the process or Ray node in the tooltip
+   * (null: not yet known). */
   showPlacement(placement) {
     const el = $("run-where");
     el.hidden = !placement;
-    this.set("run-where", placement ? `Trains in ${placement.description}` : "");
+    const where = placement && placement.node_id ? "on another machine of the server's cluster" : "on the server, beside this page";
+    this.set("run-where", placement ? `Trains ${where} (your browser only watches) ⓘ` : "");
+    el.title = placement ? `Trains in ${placement.description}` : "";
   }
 
   showQueue(position) {
@@ -306,10 +310,15 @@ export class TrainPanel {
     this.set("run-queue", queued ? `Waiting for a free slot: position ${position ?? "?"}` : "");
   }
 
-  /** Enable exactly the buttons that make sense for `status` (null: no run watched). */
-  setStatus(status, hasRun = status !== null) {
-    this.status = status;
-    this.hasRun = hasRun;
+  /** The watched run's status: the server's, kept in state.run (null: no run watched). */
+  get status() {
+    return runStatus();
+  }
+
+  /** Enable exactly the buttons that make sense for the run's status (none watched: idle). */
+  setStatus() {
+    const status = this.status;
+    const hasRun = Boolean(state.run);
     const b = this.buttons;
     const active = this.live.has(status);
     // Start is always possible: a new run takes a free slot or waits in the queue, and the
