@@ -112,6 +112,7 @@ const recent = new RecentRuns({
   save: (id) => runs.save(id),
   remove: (id) => runs.remove(id),
   message: (text) => runs.message(text),
+  isPreset: (cfg) => panel.isPreset(cfg),
 });
 
 const runs = new RunController({ chart, panel, confusion, netView }, {
@@ -144,6 +145,7 @@ Object.assign(hooks, {
   // Simulate a dropped connection (tests): the socket must come back on its own.
   dropRunSocket: () => state.run && state.run.socket && state.run.socket.ws && state.run.socket.ws.close(),
   chartPoints: () => chart.points,
+  lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
   chartAccuracyAxis: () => chart.accuracyAxis(),
   runId: () => (state.run ? state.run.id : null),
   selected: () => state.selected,

@@ -9,7 +9,9 @@
 import { ApiError, describeError, get, post } from "./api.js";
 import { drawDigit } from "./draw.js";
 import { argmax } from "./network-view.js";
+import { num, pct } from "./fmt.js";
 import { answeringModel, hooks, onRun, state } from "./state.js";
+import { outputKind } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 // A stroke is predicted while drawn once it is this long (pad units): a first dab of ink
@@ -160,13 +162,14 @@ export class Predictor {
   show(p) {
     hooks.predictions++;
     const digit = p.digit ?? argmax(p.probabilities);
-    const conf = p.confidence ?? p.probabilities[digit];
+    const sure = p.note ? { text: "only a guess", title: p.note.message } : this.sureness(p, digit);
     $("prediction").textContent = String(digit);
-    $("confidence").textContent = p.note ? "only a guess" : `${Math.round(conf * 100)}% sure`;
+    $("confidence").textContent = sure.text;
+    $("confidence").title = sure.title;
     this.showNote(p.note || null);
     if (digit !== this.lastAnnounced) {
       this.lastAnnounced = digit;
-      $("announce").textContent = `The network thinks it's a ${digit}, ${Math.round(conf * 100)} percent sure.`;
+      $("announce").textContent = `The network thinks it's a ${digit}: ${sure.text}.`;
     }
     this.netView.setState({
       input: p.input || state.lastInput,
@@ -175,6 +178,27 @@ export class Predictor {
       probabilities: p.probabilities,
     });
     this.on.shown(p);
+  }
+
+  /**
+   * What the number beside the digit is, in words: softmax outputs are probabilities; sigmoid
+   * outputs are each 0…1 on their own, so the brightest output is shown as itself (not its
+   * share of the sum), and when every output is dark the network is said not to be sure.
+   */
+  sureness(p, digit) {
+    const outputs = p.activations ? p.activations[p.activations.length - 1] : null;
+    const kind = outputKind(this.netView.net && this.netView.net.cost);
+    if (kind === "softmax") {
+      const prob = p.probabilities[digit];
+      return { text: `${pct(prob)} probability`, title: "Softmax outputs add up to 1: this is the probability the network gives this digit." };
+    }
+    if (outputs) {
+      const top = outputs[digit];
+      const title = "Each output is a sigmoid between 0 and 1, not a probability; the brightest of the ten is the answer.";
+      if (top < 0.5) return { text: `not sure: every output is low (brightest ${num(top)} of 1)`, title };
+      return { text: `brightest output ${num(top)} of 1`, title };
+    }
+    return { text: `${pct(p.probabilities[digit])} of the outputs' total`, title: "This output's share of the ten outputs' sum." };
   }
 
   // The server's "can't really read this" note; the digit is then marked as a guess.

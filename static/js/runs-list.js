@@ -11,11 +11,12 @@ const $ = (id) => document.getElementById(id);
 const SHOWN = 8; // the newest runs listed
 const POLL_MS = 10000; // runs started elsewhere (another tab, the API) show up within this
 
-/** "3b1b · 784-16-16-10 · sigmoid · momentum, rate 0.5 (cosine) · 60 epochs" */
-export function summary(cfg) {
+/** "3b1b · 784-16-16-10 · sigmoid · momentum, rate 0.5 (cosine) · 60 epochs"; an edited
+ * preset is "custom (from 3b1b)". isPreset(cfg): the config is its preset's, unedited. */
+export function summary(cfg, isPreset = () => true) {
   if (!cfg) return "";
   const parts = [];
-  if (cfg.preset) parts.push(cfg.preset);
+  if (cfg.preset) parts.push(isPreset(cfg) === false ? `custom (from ${cfg.preset})` : cfg.preset);
   const sizes = sizesFor(cfg.layers);
   if (sizes) parts.push(sizes.join("-"));
   if (cfg.activation) parts.push(label(cfg.activation));
@@ -26,7 +27,8 @@ export function summary(cfg) {
 }
 
 export class RecentRuns {
-  /** on: {open(id), save(id), remove(id), message(text)}; each returns a promise. */
+  /** on: {open(id), save(id), remove(id), message(text)}, each returning a promise, and
+   * isPreset(config) → whether a run's config is its preset's, unedited. */
   constructor(on) {
     this.on = on;
     this.pending = null;
@@ -110,7 +112,7 @@ export class RecentRuns {
     head.append(status, id, acc);
     const cfg = document.createElement("div");
     cfg.className = "small recent-cfg";
-    cfg.textContent = summary(r.config);
+    cfg.textContent = summary(r.config, this.on.isPreset);
     const saved = r.model_id ? " · saved" : "";
     const trained = r.status !== "queued" && r.status !== "downloading";
     const buttons = document.createElement("div");

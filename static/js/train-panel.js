@@ -119,6 +119,15 @@ export class TrainPanel {
     sel.dataset.base = this.base || "";
   }
 
+  /** True when a run's config is its preset's, unedited (null: the presets aren't loaded). */
+  isPreset(run) {
+    const cfg = run && this.presets[run.preset];
+    if (!cfg) return Object.keys(this.presets).length ? false : null;
+    const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    return same(run.layers, cfg.layers) && same(!!run.augment, !!cfg.augment) && same(run.train_subset, cfg.train_subset)
+      && [...CHOICES, ...NUMBERS].every((f) => same(run[f], cfg[f]));
+  }
+
   /** The form fields whose values differ from `cfg`'s. */
   differences(cfg) {
     const form = this.formValues();

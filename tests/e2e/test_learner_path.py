@@ -1,0 +1,273 @@
+"""Issue 19, the learner's path, in a real Chromium against a real server: one test per defect
+a new learner meets (Esc in the lesson, the cost of a known test digit, the smoothed curve,
+"% sure", the small things), plus the page side of issue 20 (a run's status has one owner).
+
+Expected values come from the server's API or from the definitions the issue gives, never from
+the page's own code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .test_playground import SEVEN, choose_model, draw_and_predict, predictions, stroke
+from .test_train_panel import fill_form, run_info, start_from_page
+from .waits import wait_for
+
+SHOWN_DIGIT = "document.querySelector('[data-testid=prediction]').textContent"
+
+
+def test_esc_closes_the_lesson_and_never_loses_the_drawing(open_page) -> None:
+    """Defect 1: Esc during the lesson closes it (wherever focus is); Clear is undoable."""
+    page = open_page()
+    choose_model(page, "3b1b")
+    drawn = draw_and_predict(page, SEVEN)
+    page.get_by_test_id("learn-open").click()
+    assert page.get_by_test_id("lesson").is_visible()
+    # The lesson asks for a neuron: click one (focus leaves the card).
+    page.locator("#network-canvas").scroll_into_view_if_needed()
+    pt = page.evaluate("window.__nnp.neuronPoint(1, 0)")
+    page.mouse.click(pt["x"], pt["y"])
+    page.keyboard.press("Escape")
+    wait_for(page, "document.querySelector('[data-testid=lesson]').hidden", timeout=3000)
+    assert page.evaluate(SHOWN_DIGIT) == drawn, "Esc in the lesson erased the drawing"
+    # With the lesson closed Esc clears the drawing, and Ctrl+Z brings it back.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
+    wait_for(page, f"{SHOWN_DIGIT} === ''", timeout=3000)
+    before = predictions(page)
+    page.keyboard.press("Control+z")
+    wait_for(page, f"n => window.__nnp.predictions > n && {SHOWN_DIGIT} !== ''", arg=before)
+    assert page.evaluate(SHOWN_DIGIT) == drawn
+    # The Clear button is undoable too.
+    page.get_by_test_id("clear").click()
+    page.get_by_role("button", name="Undo").click()
+    wait_for(page, f"d => {SHOWN_DIGIT} === d", arg=drawn, timeout=10000)
+
+
+def a_digit_3b1b_gets_wrong(server: str) -> dict:
+    """A real MNIST test digit the 3b1b network misreads, found through the API."""
+    for index in range(400):
+        digit = httpx.get(f"{server}/api/digits/{index}").json()
+        res = httpx.post(f"{server}/api/predict", json={"pixels": digit["pixels"], "model": "3b1b"})
+        if res.json()["digit"] != digit["label"]:
+            return digit
+    raise AssertionError("3b1b read the first 400 test digits right")
+
+
+def test_the_cost_of_a_test_digit_starts_at_its_known_label(open_page, server) -> None:
+    """Defect 2: "This is a ___" starts at a test digit's label, not the network's mistake."""
+    digit = a_digit_3b1b_gets_wrong(server)
+    page = open_page()
+    choose_model(page, "3b1b")
+    page.route(
+        "**/api/digits/random",
+        lambda route: route.fulfill(content_type="application/json", body=json.dumps(digit)),
+    )
+    labels: list[int] = []
+    page.on(
+        "request",
+        lambda r: (
+            labels.append(json.loads(r.post_data or "{}").get("label"))
+            if r.url.endswith("/api/explain") and r.method == "POST"
+            else None
+        ),
+    )
+    page.get_by_role("button", name="Random test digit").click()
+    label = str(digit["label"])
+    wait_for(
+        page,
+        "d => document.querySelector('[data-testid=prediction]').textContent === d",
+        arg=str(
+            httpx.post(
+                f"{server}/api/predict", json={"pixels": digit["pixels"], "model": "3b1b"}
+            ).json()["digit"]
+        ),
+    )
+    checked = "document.querySelector('#cost-label [aria-checked=true]')"
+    wait_for(page, f"l => {checked} && {checked}.textContent === l", arg=label, timeout=10000)
+    assert "known label" in page.get_by_test_id("cost-label-source").text_content()
+    wait_for(page, "window.__nnp.settled()")
+    assert labels and labels[-1] == digit["label"], labels
+    # A stroke makes it a drawing: the label starts at the prediction again, and says so.
+    stroke(page, [(0.1, 0.1), (0.2, 0.15)])
+    wait_for(
+        page,
+        "document.querySelector('[data-testid=cost-label-source]').textContent"
+        '.includes("network\'s guess")',
+        timeout=5000,
+    )
+
+
+SMOOTHED = """async ([every, window]) => {
+  const { CostChart } = await import('/static/js/chart.js');
+  const canvas = document.createElement('canvas');
+  canvas.style.width = '400px'; canvas.style.height = '200px';
+  document.body.append(canvas);
+  const chart = new CostChart(canvas, document.createElement('div'));
+  if (window !== null) chart.setSmoothing(window);
+  const step = [], cost = [];
+  for (let s = 0; s <= 1100; s += every) { step.push(s); cost.push(s < 1000 ? 1 : 0); }
+  chart.addPoints({ step, cost });
+  const c = chart.cost;
+  const i = Array.from(c.x.slice(0, c.n)).indexOf(1100);
+  canvas.remove();
+  return { smoothed: c.s[i], raw: c.y[i] };
+}"""
+
+
+def test_the_smoothed_curve_follows_training_steps(open_page) -> None:
+    """Defect 3: the smoothing is by training step, not by reported point, and the learner picks
+    it. The cost drops from 1 to 0 at step 1000; 100 steps later the smoothed curve must have
+    followed most of the way, whether points came every 25 steps or every step."""
+    page = open_page()
+    fast = page.evaluate(SMOOTHED, [25, None])
+    slow = page.evaluate(SMOOTHED, [1, None])
+    assert fast["smoothed"] < 0.5, f"lags by hundreds of steps at full speed: {fast}"
+    assert abs(fast["smoothed"] - slow["smoothed"]) < 0.05, (fast, slow)
+    # The learner's choice: "none" shows the raw cost; the options are steps.
+    options = page.locator("[data-testid=smoothing] option").all_text_contents()
+    assert "none" in options and any("steps" in o for o in options), options
+    none = page.evaluate(SMOOTHED, [25, 0])
+    assert none["smoothed"] == none["raw"] == 0
+
+
+def test_the_accuracy_axis_fits_the_accuracies(open_page) -> None:
+    """Defect 10: the accuracy axis spans what was measured, not always 0–100%."""
+    page = open_page()
+    lo = page.evaluate("""async () => {
+      const { CostChart } = await import('/static/js/chart.js');
+      const canvas = document.createElement('canvas');
+      document.body.append(canvas);
+      const chart = new CostChart(canvas, document.createElement('div'));
+      chart.addPoints({ step: [1, 2], cost: [0.5, 0.4] });
+      chart.addEvaluation({ step: 2, epoch: 1, validation_accuracy: 0.95, test_accuracy: 0.96 });
+      const axis = chart.accuracyAxis();
+      canvas.remove();
+      return axis[0];
+    }""")
+    assert 0.5 <= lo <= 0.95
+
+
+def test_sure_says_what_it_is(open_page, server) -> None:
+    """Defect 7: sigmoid outputs are not "% sure" shares of their sum; an all-dark output layer
+    is not "100% sure"."""
+    page = open_page()
+    choose_model(page, "3b1b")
+    draw_and_predict(page, SEVEN)
+    text = page.locator("#confidence").text_content()
+    assert "% sure" not in text, text
+    # The brightest sigmoid output as it is (the API's own activation), not its share.
+    body = page.evaluate("window.__nnp.lastPredictBody()")
+    res = httpx.post(
+        f"{server}/api/predict", json={**body, "model": "3b1b", "include": ["activations"]}
+    ).json()
+    top = max(res["activations"][-1])
+    assert f"{top:.3g}" in text, (text, top)
+    # Every output dark (a collapsed run): no claim of certainty.
+    dark = [0.01] * 10
+    dark[6] = 0.02
+    fake = {
+        "digit": 6,
+        "confidence": 0.18,
+        "probabilities": [d / sum(dark) for d in dark],
+        "model": "3b1b",
+        "input": res.get("input"),
+        "activations": [[0.5] * 16, [0.5] * 16, dark],
+        "zs": None,
+        "note": None,
+    }
+    page.route(
+        "**/api/predict",
+        lambda route: route.fulfill(content_type="application/json", body=json.dumps(fake)),
+    )
+    draw_and_predict(page, [(0.3, 0.3), (0.6, 0.7)])
+    text = page.locator("#confidence").text_content()
+    assert "100%" not in text and "not sure" in text, text
+
+
+def test_the_small_things(open_page, server, page_errors) -> None:
+    """Defect 10: a changed step rate doesn't silently replay the steps; validation messages in
+    words; the live rate without float noise; too little ink said plainly."""
+    page_errors.allow("status of 422")
+    page = open_page()
+    choose_model(page, "3b1b")
+    draw_and_predict(page, SEVEN)
+    steps: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            steps.append(json.loads(r.post_data)) if r.url.endswith("/api/explain/step") else None
+        ),
+    )
+    page.get_by_test_id("step-take").click()
+    wait_for(page, "document.querySelectorAll('[data-testid=step-state]').length === 2")
+    page.get_by_test_id("step-take").click()
+    wait_for(page, "document.querySelectorAll('[data-testid=step-state]').length === 3")
+    sent = len(steps)
+    page.fill("[data-testid=step-lr]", "0.5")
+    page.locator("[data-testid=step-lr]").dispatch_event("change")
+    page.wait_for_timeout(300)  # no request may follow: nothing to poll for
+    assert len(steps) == sent, "changing the rate replayed the steps"
+    assert "old rate" in page.locator("#step-message").text_content()
+    # A validation message in words, named by the field's label.
+    page.fill("[data-testid=step-lr]", "0")
+    page.get_by_test_id("step-take").click()
+    wait_for(page, "document.querySelector('#step-message').textContent.includes('Learning rate')")
+    msg = page.locator("#step-message").text_content()
+    assert "learning_rate" not in msg and "Input should" not in msg, msg
+    page.fill("#f-learning_rate", "-1")
+    page.get_by_test_id("train-start").click()
+    page.locator("#err-learning_rate").wait_for(state="visible")
+    err = page.locator("#err-learning_rate").text_content()
+    assert err.startswith("Learning rate must be"), err
+    # Too little ink: one clear sentence, not "empty" beside a count of pixels.
+    page.get_by_test_id("clear").click()
+    stroke(page, [(0.5, 0.5), (0.52, 0.5)])
+    wait_for(page, "document.querySelector('#draw-message').textContent !== ''")
+    ink = page.locator("#draw-message").text_content()
+    assert "empty" not in ink or "pixel" not in ink, ink
+
+
+def test_run_words_and_status_owner(open_page, server) -> None:
+    """Defect 10 and issue 20: the live rate has no float noise, a custom run is not listed as
+    its preset, where it trains is plain words; a run that disappears is not made "stopped"."""
+    page = open_page()
+    page.select_option("#f-preset", "3b1b")
+    fill_form(
+        page,
+        {
+            "#f-layers": "20",
+            "#f-epochs": "3",
+            "#f-train_subset": "2000",
+            "#f-learning_rate": "0.4997818147357552",
+        },
+    )
+    run_id = start_from_page(page)
+    httpx.post(f"{server}/api/runs/{run_id}/speed", json={"batches_per_second": 5})
+    wait_for(page, "document.querySelector('#live-lr').value !== ''", timeout=30000)
+    assert page.locator("#live-lr").input_value() == "0.4998"
+    item = page.locator(f"[data-testid=recent-run][data-run-id='{run_id}']")
+    item.wait_for()
+    wait_for(
+        page,
+        "id => (document.querySelector(`[data-run-id='${id}'] .recent-cfg`)"
+        ".textContent || '').startsWith('custom')",
+        arg=run_id,
+    )
+    where = page.get_by_test_id("run-where")
+    where.wait_for(state="visible", timeout=30000)
+    assert "process" not in where.text_content()
+    pid = run_info(server, run_id)["placement"]["pid"]
+    assert str(pid) in where.get_attribute("title")
+    # The run vanishes from the server: the page says so and stops watching; it does not
+    # claim a "stopped" status nobody sent.
+    assert httpx.delete(f"{server}/api/runs/{run_id}").status_code in (200, 204)
+    wait_for(
+        page,
+        "document.querySelector('#run-message').textContent.includes('no longer')",
+        timeout=20000,
+    )
+    assert page.get_by_test_id("run-status").text_content() != "stopped"
