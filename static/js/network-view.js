@@ -93,8 +93,9 @@ export class NetworkView {
   resize() {
     const parent = this.canvas.parentElement;
     const w = Math.max(240, parent.clientWidth);
-    // Tall enough for 16-neuron columns with gaps, short enough to fit beside the pad.
-    const h = Math.round(w < 520 ? Math.max(280, Math.min(400, w * 0.8)) : Math.max(250, Math.min(460, w * 0.62)));
+    // Tall enough for 16-neuron columns with gaps, short enough to fit beside the pad. On a
+    // phone, 16 neurons at least 24 px apart (touch targets), the outputs still on the first screen.
+    const h = Math.round(w < 520 ? 410 : Math.max(250, Math.min(460, w * 0.62)));
     const dpr = window.devicePixelRatio || 1;
     this.cssW = w;
     this.cssH = h;
