@@ -274,3 +274,21 @@ def test_run_words_and_status_owner(open_page, server, page_errors) -> None:
         timeout=20000,
     )
     assert page.get_by_test_id("run-status").text_content() != "stopped"
+
+
+def test_finishing_the_lesson_leaves_nudges_mode(open_page) -> None:
+    """Defect 6: after the lesson's Finish the network view is back to activations."""
+    page = open_page(1280, 800, path="/#learn=1")
+    page.get_by_test_id("lesson-draw").click()
+    wait_for(page, "window.__nnp.settled() && document.querySelector('#prediction').textContent")
+    for _ in range(20):  # on to the nudges step, as a learner would
+        if page.get_by_test_id("mode-nudges").is_checked():
+            break
+        page.get_by_test_id("lesson-next").click()
+    assert page.get_by_test_id("mode-nudges").is_checked()
+    page.keyboard.press("End")
+    assert page.get_by_test_id("lesson-next").text_content() == "Finish"
+    page.get_by_test_id("lesson-next").click()
+    wait_for(page, "document.querySelector('[data-testid=lesson]').hidden")
+    assert page.get_by_test_id("mode-activations").is_checked()
+    assert page.locator("#nudge-legend").is_hidden()

@@ -48,8 +48,9 @@ MEASURE = """(sels) => {
     const vx = Math.max(0, Math.min(r.right, vw) - Math.max(r.left, 0));
     const vy = Math.max(0, Math.min(r.bottom, vh) - Math.max(r.top, 0));
     const area = r.width * r.height;
-    return { sel: s, top: Math.round(r.top), bottom: Math.round(r.bottom), height: Math.round(r.height),
-             visible: area ? (vx * vy) / area : 0, covered: area ? (ix * iy) / area : 1 };
+    return { sel: s, top: Math.round(r.top), bottom: Math.round(r.bottom),
+             height: Math.round(r.height), visible: area ? (vx * vy) / area : 0,
+             covered: area ? (ix * iy) / area : 1 };
   });
 }"""
 
