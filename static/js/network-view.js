@@ -6,6 +6,7 @@
 // drawing (display arithmetic on the server's activations and the /network weights), and the
 // rest is dimmed; those lines are computed once per (neuron, drawing, weights) and cached.
 
+import { num } from "./fmt.js";
 import { invalidate } from "./frame.js";
 import { NEG, POS, neuronFill, theme } from "./colors.js";
 
@@ -47,7 +48,57 @@ export class NetworkView {
       this.hovering = false;
       invalidate(this);
     });
+    // The keyboard's way in: the view is one tab stop; arrow keys move between neurons (←/→
+    // between layers, ↑/↓ within one), and the live region says which neuron and its number.
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", (e) => this.key(e));
+    canvas.addEventListener("focus", () => {
+      if (!canvas.matches(":focus-visible")) return; // a click picks its own neuron
+      if (!this.selected || this.selected.layer === 0) this.moveTo({ layer: 1, index: 0 });
+      else this.moveTo(this.selected);
+    });
     this.resize();
+  }
+
+  key(e) {
+    if (!this.sizes || e.altKey || e.ctrlKey || e.metaKey) return;
+    const s = this.selected && this.selected.layer > 0 ? this.selected : { layer: 1, index: 0 };
+    const last = this.sizes.length - 1;
+    let { layer, index } = s;
+    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const to = Math.max(1, Math.min(last, layer + (e.key === "ArrowRight" ? 1 : -1)));
+      // The same height in the next column: the neuron nearest in proportion.
+      index = Math.round(((index + 0.5) / this.sizes[layer]) * this.sizes[to] - 0.5);
+      layer = to;
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      index += e.key === "ArrowDown" ? 1 : -1;
+    } else if (e.key === "Home" || e.key === "End") {
+      index = e.key === "Home" ? 0 : this.sizes[layer] - 1;
+    } else {
+      return;
+    }
+    e.preventDefault();
+    this.moveTo({ layer, index: Math.max(0, Math.min(this.sizes[layer] - 1, index)) });
+  }
+
+  /** Select a neuron from the keyboard: ring it, tell the page, and say it in words. */
+  moveTo(sel) {
+    if (!this.sizes || !this.sizes[sel.layer]) return;
+    this.selected = sel;
+    this.pinned = true;
+    invalidate(this);
+    if (this.onSelect) this.onSelect(sel);
+    const live = document.getElementById("net-live");
+    if (live) live.textContent = this.sayNeuron(sel);
+  }
+
+  /** "Hidden layer 1, neuron 3 of 16: activation 0.871" / "Output 7: activation 0.974". */
+  sayNeuron({ layer, index }) {
+    const last = layer === this.sizes.length - 1;
+    const st = this.state;
+    const a = st && st.activations ? st.activations[layer - 1][index] : null;
+    const who = last ? `Output ${index}` : `Hidden layer ${layer}, neuron ${index} of ${this.sizes[layer]}`;
+    return `${who}: ${a === null ? "no drawing yet" : `activation ${num(a)}`}. Arrow keys move between neurons.`;
   }
 
   /** A new architecture (model switch): forget weights and state that no longer fit. */

@@ -292,3 +292,45 @@ def test_finishing_the_lesson_leaves_nudges_mode(open_page) -> None:
     wait_for(page, "document.querySelector('[data-testid=lesson]').hidden")
     assert page.get_by_test_id("mode-activations").is_checked()
     assert page.locator("#nudge-legend").is_hidden()
+
+
+def test_the_network_and_the_matrix_work_from_the_keyboard(open_page) -> None:
+    """Defect 8: the network view is one tab stop with arrow keys between neurons and a live
+    description; the layer matrix's values are reachable without a mouse."""
+    page = open_page(1280, 800)
+    choose_model(page, "3b1b")
+    draw_and_predict(page, SEVEN)
+    # Tab from the control just before the network view lands on it.
+    page.get_by_test_id("mode-nudges").focus()
+    page.get_by_test_id("mode-activations").focus()
+    for _ in range(6):
+        if page.evaluate("document.activeElement.id") == "network-canvas":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "network-canvas"
+    live = page.get_by_test_id("net-live")
+    wait_for(page, "document.querySelector('[data-testid=net-live]').textContent !== ''")
+    for _ in range(3):  # on to the outputs: hidden 1 → hidden 2 → output
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Home")
+    for _ in range(7):
+        page.keyboard.press("ArrowDown")
+    wait_for(
+        page, "document.querySelector('[data-testid=net-live]').textContent.startsWith('Output 7')"
+    )
+    assert "activation" in live.text_content()
+    wait_for(page, "document.querySelector('#neuron-detail').textContent.includes('Output neuron')")
+    # The matrix: one tab stop, arrows move a cell cursor whose values are read out.
+    w = page.get_by_test_id("layer-W")
+    w.scroll_into_view_if_needed()
+    w.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    wait_for(
+        page, "document.querySelector('[data-testid=layer-live]').textContent.startsWith('W[')"
+    )
+    assert page.get_by_test_id("layer-tip").is_visible()
+    page.keyboard.press("Enter")
+    wait_for(
+        page, "document.querySelector('[data-testid=layer-row-mark]').dataset.row !== undefined"
+    )
