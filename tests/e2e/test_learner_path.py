@@ -331,6 +331,7 @@ def test_the_network_and_the_matrix_work_from_the_keyboard(open_page) -> None:
     )
     assert page.get_by_test_id("layer-tip").is_visible()
     page.keyboard.press("Enter")
-    wait_for(
-        page, "document.querySelector('[data-testid=layer-row-mark]').dataset.row !== undefined"
-    )
+    # The cursor started on the selected neuron's row (output 7) and moved down one: Enter
+    # selects row 8.
+    mark = "document.querySelector('[data-testid=layer-row-mark]')"
+    wait_for(page, f"{mark}.dataset.row === '8' && !{mark}.hidden")
