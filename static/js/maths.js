@@ -63,6 +63,7 @@ export function createMaths(netView, { onRowPick = () => {} } = {}) {
     mode: () => {
       nudges.show(explained());
       explainer.refresh();
+      detail.refresh(); // the neuron's panel shows its nudges, or its arithmetic again
     },
     refetch: () => explainer.refresh(),
     model: () => (state.selected && state.selected.kind === "model" ? state.selected.id : undefined),

@@ -15,6 +15,9 @@ const BOTTOM = 6;
 const MAX_LINES = 1400; // strongest connections drawn per layer pair (readability + speed)
 const BUCKETS = 6; // opacity levels: one canvas path per (sign, level)
 const HL_LINES = 300; // the selected neuron's strongest incoming contributions drawn
+// ... but from the 784 input pixels, few and thin: hundreds of lines into one neuron merge
+// into a solid wedge that shows nothing.
+const HL_INPUT_LINES = 40;
 const HL_MIN = 0.02; // ... of at least this fraction of the strongest one
 const DIM = 0.2; // the other connections' opacity while a neuron is highlighted
 
@@ -187,7 +190,10 @@ export class NetworkView {
     ctx.drawImage(this.conn, 0, 0);
     ctx.globalAlpha = 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    if (hl) strokeBuckets(ctx, hl.paths, (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level]);
+    if (hl) {
+      const style = hl.thin ? (level) => [0.25 + 0.6 * level, 0.5 + 1.4 * level] : (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level];
+      strokeBuckets(ctx, hl.paths, style);
+    }
 
     // Captions
     ctx.fillStyle = t.muted;
@@ -431,14 +437,15 @@ export class NetworkView {
     const dst = this.layout.layers[layer];
     const paths = [];
     for (let b = 0; b < 2 * BUCKETS; b++) paths.push(new Path2D());
-    for (const i of order.slice(-HL_LINES)) {
+    const fromInput = layer === 1;
+    for (const i of order.slice(fromInput ? -HL_INPUT_LINES : -HL_LINES)) {
       const b = Math.min(BUCKETS - 1, Math.floor((Math.abs(c[i]) / max) * BUCKETS));
       const p = paths[(c[i] >= 0 ? 0 : BUCKETS) + b];
       const [sx, sy] = sourcePoint(src, i);
       p.moveTo(sx, sy);
       p.lineTo(targetX(dst, j), dst.ys[j]);
     }
-    return { paths };
+    return { paths, thin: fromInput };
   }
 
   // --- hover / tap ----------------------------------------------------------------------
@@ -507,6 +514,12 @@ export class NetworkView {
     }
     out.activation = st && st.activations ? st.activations[layer - 1][index] : null;
     out.z = st && st.zs ? st.zs[layer - 1][index] : null;
+    if (this.mode === "nudges") {
+      // What this example wants of the neuron: −∂C/∂a, and −∂C/∂w of its incoming weights.
+      const n = this.nudges;
+      out.nudge = n ? n.acts[layer - 1][index] : null;
+      out.nudgeW = n && n.weights[layer - 1] ? n.weights[layer - 1][index] : null;
+    }
     if (this.net) {
       out.bias = this.net.biases[layer - 1][index];
       out.weights = this.net.weights[layer - 1][index];

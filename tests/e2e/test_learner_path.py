@@ -12,6 +12,7 @@ import json
 
 import httpx
 
+from .test_explain_page import close, shown
 from .test_playground import SEVEN, choose_model, draw_and_predict, predictions, stroke
 from .test_train_panel import fill_form, run_info, start_from_page
 from .waits import wait_for
@@ -335,3 +336,43 @@ def test_the_network_and_the_matrix_work_from_the_keyboard(open_page) -> None:
     # selects row 8.
     mark = "document.querySelector('[data-testid=layer-row-mark]')"
     wait_for(page, f"{mark}.dataset.row === '8' && !{mark}.hidden")
+
+
+def test_nudges_mode_shows_a_neurons_nudges(open_page, server) -> None:
+    """Defect 6: in nudges mode a neuron's panel shows its −∂C/∂a and its incoming −∂C/∂w
+    (checked against /api/explain), not the activation arithmetic."""
+    page = open_page(1280, 800)
+    choose_model(page, "3b1b")
+    bodies: list[dict] = []
+    page.on(
+        "request",
+        lambda r: (
+            bodies.append(json.loads(r.post_data))
+            if r.url.endswith("/api/explain") and r.method == "POST"
+            else None
+        ),
+    )
+    draw_and_predict(page, SEVEN)
+    page.get_by_test_id("mode-nudges").check()
+    wait_for(page, "window.__nnp.settled()")
+    page.locator("#network-canvas").scroll_into_view_if_needed()
+    pt = page.evaluate("window.__nnp.neuronPoint(1, 3)")
+    page.mouse.click(pt["x"], pt["y"])
+    detail = page.locator("#neuron-detail")
+    wait_for(page, "document.querySelectorAll('#neuron-detail [data-testid=nudge-w]').length > 0")
+    assert "Hidden layer 1, neuron 3" in detail.text_content()
+    assert detail.locator("[data-testid=term-z]").count() == 0, "still the activation arithmetic"
+    body = {k: v for k, v in bodies[-1].items() if k != "grad_weights"}
+    res = httpx.post(
+        f"{server}/api/explain", json={**body, "grad_weights": [{"layer": 0, "neurons": [3]}]}
+    ).json()
+    want_a = -res["grad_activations"][0][3]
+    got_a = shown(detail.locator("[data-testid=nudge-a]").text_content())
+    assert close(got_a, want_a), (got_a, want_a)
+    grads = [-g for g in res["grad_weights"][0]["values"][0]]
+    strongest = max(grads, key=abs)
+    got_w = shown(detail.locator("[data-testid=nudge-w]").first.text_content())
+    assert close(got_w, strongest), (got_w, strongest)
+    # Back to activations: the arithmetic again.
+    page.get_by_test_id("mode-activations").check()
+    wait_for(page, "document.querySelector('#neuron-detail [data-testid=term-z]') !== null")
