@@ -5,7 +5,7 @@
 
 import { invalidate } from "./frame.js";
 import { theme } from "./colors.js";
-import { pct, tick } from "./fmt.js";
+import { pct, short, tick } from "./fmt.js";
 
 const M = { left: 48, right: 44, top: 12, bottom: 24 };
 export const SMOOTHING = [0, 20, 100, 500]; // the learner's choices: an average over ~N steps
@@ -326,7 +326,7 @@ export class CostChart {
     this.hoverX = step;
     const i = this.nearest(step);
     const c = this.cost;
-    let text = `step ${c.x[i]} · cost ${c.y[i].toPrecision(4)} · smoothed ${c.s[i].toPrecision(4)}`;
+    let text = `step ${c.x[i]} · cost ${short(c.y[i])} · smoothed ${short(c.s[i])}`;
     const ev = this.evals.find((v) => Math.abs(this.mapping.X(v.step) - px) < 8);
     if (ev) {
       text += ` · epoch ${ev.epoch}: val ${pct(ev.val, 2)}, test ${pct(ev.test, 2)}`;

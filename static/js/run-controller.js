@@ -4,6 +4,7 @@
 
 import { RunSocket, describeError, get, post, request } from "./api.js";
 import { showGallery } from "./confusion.js";
+import { short } from "./fmt.js";
 import { hooks, state } from "./state.js";
 import { parameterCount, sizesFor, vocabulary } from "./vocab.js";
 
@@ -209,7 +210,7 @@ export class RunController {
     if (status === "diverged") {
       const info = run.info;
       const lr = info && info.latest ? info.latest.learning_rate : info && info.config && info.config.learning_rate;
-      const lower = lr ? ` Try a lower learning rate, e.g. ${+(lr / 10).toPrecision(2)} instead of ${lr}.` : " Try a lower learning rate.";
+      const lower = lr ? ` Try a lower learning rate, e.g. ${short(lr / 10, 2)} instead of ${short(lr)}.` : " Try a lower learning rate.";
       this.message(`The run diverged: the cost became infinite or NaN${reason ? ` (${reason})` : ""}. The steps were too big for this network.${lower}`, true);
     } else if (status === "failed") {
       this.message(`The run failed${reason ? `: ${reason}` : "."}`, true);

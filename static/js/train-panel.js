@@ -5,7 +5,7 @@
 
 import { ApiError, describeError, fieldOf, get } from "./api.js";
 import { friendly } from "./messages.js";
-import { duration, pct, rate, short } from "./fmt.js";
+import { duration, num, pct, rate, short } from "./fmt.js";
 import { runStatus, state } from "./state.js";
 import { label, vocabulary } from "./vocab.js";
 
@@ -381,7 +381,7 @@ export class TrainPanel {
 
   showLatest(latest) {
     if (!latest) return;
-    if (latest.cost !== undefined && latest.cost !== null) this.set("run-cost", Number(latest.cost).toPrecision(3));
+    if (latest.cost !== undefined && latest.cost !== null) this.set("run-cost", num(Number(latest.cost)));
     if (latest.batch_accuracy !== undefined && latest.batch_accuracy !== null) {
       this.set("run-acc", pct(latest.batch_accuracy, 1));
     }
@@ -405,7 +405,8 @@ export class TrainPanel {
     block.hidden = false;
     const bar = $("download-progress");
     bar.value = total ? done / total : 0;
-    this.set("download-text", total ? `${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` : `${(done / 1e6).toFixed(1)} MB`);
+    const mb = (n) => `${short(n / 1e6, 3)} MB`;
+    this.set("download-text", total ? `${mb(done)} of ${mb(total)}` : mb(done));
   }
 
   resetStats() {
