@@ -8,6 +8,7 @@ the page's own code.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import httpx
@@ -376,3 +377,35 @@ def test_nudges_mode_shows_a_neurons_nudges(open_page, server) -> None:
     # Back to activations: the arithmetic again.
     page.get_by_test_id("mode-activations").check()
     wait_for(page, "document.querySelector('#neuron-detail [data-testid=term-z]') !== null")
+
+
+def test_a_phone_sees_the_pad_and_the_network_at_once(open_page) -> None:
+    """Defect 9 at 390×844: the pad and the outputs share the first screen, hidden neurons are
+    at least 24 px apart, the pad's buttons are touch-sized and the model list is not cut."""
+    page = open_page(390, 844)
+    choose_model(page, "3b1b")
+    page.evaluate("window.scrollTo(0, 0)")
+    pad = page.get_by_test_id("draw-canvas").bounding_box()
+    assert pad["y"] >= 0 and pad["y"] + pad["height"] <= 844
+    outputs = [page.evaluate("i => window.__nnp.neuronPoint(3, i)", i) for i in range(10)]
+    assert all(0 <= p["y"] <= 844 - 8 and 0 <= p["x"] <= 390 for p in outputs), outputs
+    for layer in (1, 2):
+        ys = [
+            page.evaluate("a => window.__nnp.neuronPoint(...a)", [layer, i])["y"] for i in range(16)
+        ]
+        gap = min(b - a for a, b in itertools.pairwise(ys))
+        assert gap >= 24, (layer, gap)
+    for name in ("Clear", "Undo", "Random test digit"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box["height"] >= 24 and box["width"] >= 24, (name, box)
+    # The model list: its chosen name fits in the box.
+    fits = page.evaluate("""() => {
+      const s = document.querySelector('[data-testid=model-select]');
+      const c = document.createElement('canvas').getContext('2d');
+      c.font = getComputedStyle(s).font;
+      const text = s.options[s.selectedIndex].textContent;
+      const r = s.getBoundingClientRect();
+      return { text: c.measureText(text).width, room: r.width - 40, right: r.right };
+    }""")
+    assert fits["text"] <= fits["room"] and fits["right"] <= 390, fits
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
