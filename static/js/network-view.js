@@ -15,9 +15,10 @@ const BOTTOM = 6;
 const MAX_LINES = 1400; // strongest connections drawn per layer pair (readability + speed)
 const BUCKETS = 6; // opacity levels: one canvas path per (sign, level)
 const HL_LINES = 300; // the selected neuron's strongest incoming contributions drawn
-// ... but from the 784 input pixels, few and thin: hundreds of lines into one neuron merge
-// into a solid wedge that shows nothing.
-const HL_INPUT_LINES = 40;
+// ... but from the 784 input pixels, few and thin: lines from a drawing's pixels all converge
+// on one neuron from a narrow angle, and even 40 merge into a solid wedge that shows nothing
+// (the e2e test measures the ink across the fan). The neuron's panel has all 784 as a map.
+const HL_INPUT_LINES = 12;
 const HL_MIN = 0.02; // ... of at least this fraction of the strongest one
 const DIM = 0.2; // the other connections' opacity while a neuron is highlighted
 
@@ -191,7 +192,7 @@ export class NetworkView {
     ctx.globalAlpha = 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     if (hl) {
-      const style = hl.thin ? (level) => [0.25 + 0.6 * level, 0.5 + 1.4 * level] : (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level];
+      const style = hl.thin ? (level) => [0.35 + 0.55 * level, 0.6 + 0.8 * level] : (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level];
       strokeBuckets(ctx, hl.paths, style);
     }
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import httpx
 
+from .conftest import run_server
+from .test_attacks import LONG_RUN
 from .test_explain_page import close, shown
 from .test_playground import SEVEN, choose_model, draw_and_predict, predictions, stroke
 from .test_train_panel import fill_form, run_info, start_from_page
@@ -409,3 +412,149 @@ def test_a_phone_sees_the_pad_and_the_network_at_once(open_page) -> None:
     }""")
     assert fits["text"] <= fits["room"] and fits["right"] <= 390, fits
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+# The inked fraction of a cross-section of the lines into neuron j of the first hidden layer:
+# an arc round the neuron's input point, at a fraction t of the way from the input grid, across
+# the fan of lines that can be drawn there: only drawn pixels (`ink`, indices of the 784) have a
+# nonzero −∂C/∂w = δ_j·a_i. A sample is inked when its alpha is at least a quarter: the other
+# neurons' lines are drawn at a fifth of their opacity, so even overlapping they stay under it.
+FAN_INK = """async ([j, t, ink]) => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const canvas = document.getElementById('network-canvas');
+  const r = canvas.getBoundingClientRect();
+  const sx = canvas.width / r.width, sy = canvas.height / r.height;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const end = window.__nnp.connectionPoint(1, j, 0, 1);  // where every line ends
+  const mid = window.__nnp.connectionPoint(1, j, 14 * 28 + 14, 0);
+  const axis = Math.atan2(mid.y - end.y, mid.x - end.x);  // angles relative to it: no wrap
+  let lo = Infinity, hi = -Infinity, dist = 0;
+  for (const i of ink) {
+    const p = window.__nnp.connectionPoint(1, j, i, 0);
+    const d = Math.atan2(p.y - end.y, p.x - end.x) - axis;
+    const a = axis + Math.atan2(Math.sin(d), Math.cos(d));
+    lo = Math.min(lo, a); hi = Math.max(hi, a);
+    dist += Math.hypot(p.x - end.x, p.y - end.y) / ink.length;
+  }
+  // The 28×28 picture is drawn over the lines' ends: samples on it (and a cell round it) skip.
+  const first = window.__nnp.connectionPoint(1, j, 0, 0);
+  const last = window.__nnp.connectionPoint(1, j, 783, 0);
+  const cell = (last.x - first.x) / 27;
+  const onGrid = (x, y) => x >= first.x - cell && x <= last.x + cell
+    && y >= first.y - cell && y <= last.y + cell;
+  const radius = dist * (1 - t);
+  const n = Math.ceil((hi - lo) * radius * 2);  // two samples per CSS px of arc
+  let inked = 0, samples = 0, runs = 0, was = false;
+  for (let k = 0; k <= n; k++) {
+    const a = lo + (hi - lo) * k / n;
+    const px = end.x + radius * Math.cos(a), py = end.y + radius * Math.sin(a);
+    if (onGrid(px, py)) { was = false; continue; }
+    const x = Math.round((px - r.left) * sx), y = Math.round((py - r.top) * sy);
+    const on = data[(y * canvas.width + x) * 4 + 3] >= 64;
+    samples++;
+    if (on) inked++;
+    if (on && !was) runs++;
+    was = on;
+  }
+  return { fraction: inked / Math.max(1, samples), runs, samples, radius };
+}"""
+
+# The drawn input pixels, read off the network view's own 28×28 picture (bright cells).
+INKED_PIXELS = """() => {
+  const canvas = document.getElementById('network-canvas');
+  const r = canvas.getBoundingClientRect();
+  const sx = canvas.width / r.width, sy = canvas.height / r.height;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const out = [];
+  for (let i = 0; i < 784; i++) {
+    const p = window.__nnp.connectionPoint(1, 0, i, 0);
+    const k = (Math.round((p.y - r.top) * sy) * canvas.width + Math.round((p.x - r.left) * sx)) * 4;
+    if ((data[k] + data[k + 1] + data[k + 2]) / 3 > 100) out.push(i);
+  }
+  return out;
+}"""
+
+
+def test_nudges_into_a_first_layer_neuron_are_lines_not_a_wedge(open_page, artifacts) -> None:
+    """Defect 6: in nudges mode the selected neuron's incoming lines from the 784 inputs stay
+    separate lines (ink and background alternate across the fan), not a solid wedge."""
+    page = open_page(1280, 800)
+    choose_model(page, "3b1b")
+    draw_and_predict(page, SEVEN)
+    page.get_by_test_id("mode-nudges").check()
+    wait_for(page, "window.__nnp.settled()")
+    page.locator("#network-canvas").scroll_into_view_if_needed()
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    ink = page.evaluate(INKED_PIXELS)
+    assert 30 <= len(ink) <= 400, len(ink)  # the seven, as the view shows it
+    found = {}
+    for j in (0, 5, 10, 15):
+        pt = page.evaluate("j => window.__nnp.neuronPoint(1, j)", j)
+        page.mouse.click(pt["x"], pt["y"])
+        wait_for(
+            page,
+            "j => document.querySelector('#neuron-detail').textContent"
+            ".includes(`Hidden layer 1, neuron ${j}`)"
+            " && document.querySelector('#neuron-detail [data-testid=nudge-w]')",
+            arg=j,
+        )
+        found[j] = {t: page.evaluate(FAN_INK, [j, t, ink]) for t in (0.5, 0.75)}
+    (artifacts / "nudge-fan-ink.json").write_text(json.dumps(found, indent=2))
+    page.locator("#network-canvas").screenshot(path=str(artifacts / "nudge-fan.png"))
+    # Halfway from the picture to the neuron the fan is mostly background between its lines
+    # (the 300-line drawing inked 100% of it, the 40-line one 81–100%). Nearer the neuron any
+    # lines converge: t = 0.75 is recorded in the artifact, not asserted.
+    for j, at in found.items():
+        m = at[0.5]
+        assert m["samples"] >= 40 and m["runs"] >= 1, (j, m)  # measured, and lines are drawn
+        assert m["fraction"] <= 0.5, (j, m)
+
+
+def test_a_metrics_message_never_changes_the_shown_status(open_page, mnist_dir, tmp_path) -> None:
+    """Issue 20: the status shown is the server's. A run queued behind another (one training
+    slot) that hears a metrics message, here injected into its real WebSocket, stays "queued"
+    on the page (the page used to make it "running")."""
+    with run_server(tmp_path / "one-slot", NNP_MNIST_DIR=str(mnist_dir), NNP_MAX_RUNS="1") as base:
+        first = httpx.post(f"{base}/api/runs", json=LONG_RUN, timeout=10)
+        assert first.status_code == 201, first.text
+        httpx.post(f"{base}/api/runs/{first.json()['id']}/speed", json={"batches_per_second": 1})
+        page = open_page(1280, 800, base=base)
+        routes = []
+
+        def watch(ws) -> None:  # the page's socket, passed through to the real server
+            ws.connect_to_server()
+            routes.append(ws)
+
+        page.route_web_socket(re.compile(r"/api/runs/[^/]+/events$"), watch)
+        page.select_option("#f-preset", "3b1b")
+        fill_form(page, {"#f-epochs": "1", "#f-train_subset": "2000"})
+        run_id = start_from_page(page)
+        status = page.get_by_test_id("run-status")
+        wait_for(
+            page, "document.querySelector('[data-testid=run-status]').textContent === 'queued'"
+        )
+        assert run_info(base, run_id)["status"] == "queued"
+        assert routes, "the page's run socket was not seen"
+        seen = page.evaluate("window.__nnp.metricsMessages")
+        points = {"step": [1], "epoch": [0.01], "cost": [0.9], "accuracy": [0.1]}
+        routes[-1].send(
+            json.dumps(
+                {
+                    "type": "metrics",
+                    "step": 1,
+                    "epoch": 0.01,
+                    "samples_seen": 32,
+                    "cost": 0.9,
+                    "batch_accuracy": 0.1,
+                    "samples_per_second": 100.0,
+                    "learning_rate": 0.5,
+                    "progress": {"step": 1, "epoch": 0.01},
+                    "points": points,
+                    "emitted_at": 0,
+                }
+            )
+        )
+        wait_for(page, "n => window.__nnp.metricsMessages > n", arg=seen)
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        assert status.text_content() == "queued"
+        assert run_info(base, run_id)["status"] == "queued"
