@@ -6,6 +6,8 @@
 // sends requests in parallel (predict and explain), and a late answer to one says nothing
 // about the failure of another.
 
+import { friendly } from "./messages.js";
+
 /** An HTTP error with the server's `detail` (a string, or FastAPI's list of field errors). */
 export class ApiError extends Error {
   constructor(status, detail) {
@@ -75,7 +77,7 @@ export const patch = (path, body, opts) => request("PATCH", path, body, opts);
 export function describeError(err) {
   if (err instanceof ApiError) {
     const d = err.detail;
-    if (Array.isArray(d)) return d.map((e) => `${fieldOf(e) || "request"}: ${e.msg}`).join("; ");
+    if (Array.isArray(d)) return d.map((e) => friendly(e, fieldOf(e))).join(" ");
     if (typeof d === "string") return d;
     return `The server answered ${err.status}.`;
   }

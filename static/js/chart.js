@@ -5,18 +5,39 @@
 
 import { invalidate } from "./frame.js";
 import { theme } from "./colors.js";
+import { pct, short, tick } from "./fmt.js";
 
 const M = { left: 48, right: 44, top: 12, bottom: 24 };
-const SMOOTH = 0.04; // EMA weight of a new point: ~25-point memory, debiased at the start
+export const SMOOTHING = [0, 20, 100, 500]; // the learner's choices: an average over ~N steps
+const DEFAULT_SMOOTHING = 100;
 
-class Series {
-  constructor() {
+/**
+ * The per-batch costs and their exponential average by training step, not by point: a point
+ * `gap` steps after the previous one weighs 1 − (1 − 1/window)^gap, so the curve's memory is
+ * ~window steps whether points arrive every step (slow motion) or every ~25 (full speed).
+ * Debiased at the start, as TensorBoard-like tools do.
+ */
+export class Series {
+  constructor(window = DEFAULT_SMOOTHING) {
+    this.window = window;
     this.n = 0;
     this.x = new Float64Array(1024);
     this.y = new Float64Array(1024);
     this.s = new Float64Array(1024);
+    this.restart();
+  }
+  restart() {
     this.ema = 0;
     this.weight = 0;
+    this.lastX = null;
+  }
+  smooth(x, y) {
+    const gap = this.lastX === null ? 1 : Math.max(1, x - this.lastX);
+    this.lastX = x;
+    const w = this.window > 1 ? 1 - (1 - 1 / this.window) ** gap : 1;
+    this.ema = this.ema * (1 - w) + y * w;
+    this.weight = this.weight * (1 - w) + w;
+    return this.ema / this.weight;
   }
   push(x, y) {
     if (!Number.isFinite(y)) return;
@@ -27,12 +48,16 @@ class Series {
         this[k] = bigger;
       }
     }
-    this.ema = this.ema * (1 - SMOOTH) + y * SMOOTH;
-    this.weight = this.weight * (1 - SMOOTH) + SMOOTH;
     this.x[this.n] = x;
     this.y[this.n] = y;
-    this.s[this.n] = this.ema / this.weight;
+    this.s[this.n] = this.smooth(x, y);
     this.n++;
+  }
+  /** Smooth over ~`window` steps (0: none), recomputing the curve drawn so far. */
+  setWindow(window) {
+    this.window = window;
+    this.restart();
+    for (let i = 0; i < this.n; i++) this.s[i] = this.smooth(this.x[i], this.y[i]);
   }
 }
 
@@ -42,6 +67,7 @@ export class CostChart {
     this.tip = tip;
     this.ctx = canvas.getContext("2d");
     this.log = false;
+    this.smoothing = DEFAULT_SMOOTHING;
     this.reset();
     this.hoverX = null;
     new ResizeObserver(() => this.resize()).observe(canvas);
@@ -56,7 +82,7 @@ export class CostChart {
   }
 
   reset() {
-    this.cost = new Series();
+    this.cost = new Series(this.smoothing);
     this.evals = []; // {step, epoch, val, test}
     invalidate(this);
   }
@@ -81,6 +107,13 @@ export class CostChart {
   addEvaluation(ev) {
     if (this.evals.some((e) => e.epoch === ev.epoch)) return;
     this.evals.push({ step: ev.step, epoch: ev.epoch, val: ev.validation_accuracy, test: ev.test_accuracy });
+    invalidate(this);
+  }
+
+  /** Smooth over ~`steps` training steps (0: raw points only). */
+  setSmoothing(steps) {
+    this.smoothing = steps;
+    this.cost.setWindow(steps);
     invalidate(this);
   }
 
@@ -152,13 +185,13 @@ export class CostChart {
       ctx.moveTo(M.left, Math.round(y) + 0.5);
       ctx.lineTo(M.left + pw, Math.round(y) + 0.5);
       ctx.stroke();
-      ctx.fillText(fmtTick(v), M.left - 5, y);
+      ctx.fillText(tick(v), M.left - 5, y);
     }
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     for (const v of niceTicks(d.xmin, d.xmax, Math.max(2, Math.floor(pw / 90)))) {
       if (X(v) > M.left + pw - 40) continue; // leave room for the axis name
-      ctx.fillText(fmtTick(v), X(v), M.top + ph + 5);
+      ctx.fillText(tick(v), X(v), M.top + ph + 5);
     }
     ctx.textAlign = "right";
     ctx.fillText("step", M.left + pw, M.top + ph + 5);
@@ -218,11 +251,12 @@ export class CostChart {
 
     // Accuracy per epoch on the right axis (0..1)
     if (this.evals.length) {
-      const A = (v) => M.top + ph - v * ph;
+      const [lo, hi] = this.accuracyAxis();
+      const A = (v) => M.top + ph - ((v - lo) / (hi - lo)) * ph;
       ctx.fillStyle = t.muted;
       ctx.textAlign = "left";
       ctx.textBaseline = "middle";
-      for (const v of [0, 0.5, 1]) ctx.fillText(`${Math.round(v * 100)}%`, M.left + pw + 5, A(v));
+      for (const v of [lo, (lo + hi) / 2, hi]) ctx.fillText(pct(v), M.left + pw + 5, A(v));
       for (const [key, color] of [["val", t.accent], ["test", t.brown]]) {
         ctx.strokeStyle = color;
         ctx.fillStyle = color;
@@ -260,6 +294,16 @@ export class CostChart {
     }
   }
 
+  /** The accuracy axis [lo, 1]: from the tenth below the lowest accuracy so far, so 97% and
+   * 98% are told apart once the network is good. */
+  accuracyAxis() {
+    let min = 1;
+    for (const e of this.evals) {
+      for (const v of [e.val, e.test]) if (typeof v === "number" && v < min) min = v;
+    }
+    return [Math.max(0, Math.floor((min - 0.02) * 10) / 10), 1];
+  }
+
   nearest(step) {
     const c = this.cost;
     let a = 0;
@@ -282,10 +326,10 @@ export class CostChart {
     this.hoverX = step;
     const i = this.nearest(step);
     const c = this.cost;
-    let text = `step ${c.x[i]} · cost ${c.y[i].toPrecision(4)} · smoothed ${c.s[i].toPrecision(4)}`;
+    let text = `step ${c.x[i]} · cost ${short(c.y[i])} · smoothed ${short(c.s[i])}`;
     const ev = this.evals.find((v) => Math.abs(this.mapping.X(v.step) - px) < 8);
     if (ev) {
-      text += ` · epoch ${ev.epoch}: val ${(ev.val * 100).toFixed(2)}%, test ${(ev.test * 100).toFixed(2)}%`;
+      text += ` · epoch ${ev.epoch}: val ${pct(ev.val, 2)}, test ${pct(ev.test, 2)}`;
     }
     this.tip.textContent = text;
     this.tip.hidden = false;
@@ -315,12 +359,4 @@ function yTicks(d, log) {
   const out = [];
   for (let p = Math.floor(d.ymin); p <= Math.ceil(d.ymax); p++) out.push(10 ** p);
   return out;
-}
-
-function fmtTick(v) {
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a >= 10000) return `${+(v / 1000).toFixed(1)}k`;
-  if (a >= 1) return String(+v.toFixed(2));
-  return String(+v.toPrecision(2));
 }

@@ -6,14 +6,17 @@ import { resetTheme } from "./colors.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** onTheme(): repaint whatever reads theme colours. */
+/** onTheme(): repaint whatever reads theme colours. The theme follows the system's
+ * prefers-color-scheme until the user picks one with the button (then it is remembered). */
 export function setupTheme(onTheme) {
-  const set = (name) => {
+  const set = (name, chosen = false) => {
     document.documentElement.dataset.theme = name;
-    try {
-      localStorage.setItem("nnp-theme", name);
-    } catch {
-      /* private mode: not persisted */
+    if (chosen) {
+      try {
+        localStorage.setItem("nnp-theme", name);
+      } catch {
+        /* private mode: not persisted */
+      }
     }
     const b = $("theme-toggle");
     const light = name === "light";
@@ -24,7 +27,17 @@ export function setupTheme(onTheme) {
     onTheme();
   };
   const isLight = () => document.documentElement.dataset.theme === "light";
-  $("theme-toggle").addEventListener("click", () => set(isLight() ? "dark" : "light"));
+  $("theme-toggle").addEventListener("click", () => set(isLight() ? "dark" : "light", true));
+  const system = window.matchMedia("(prefers-color-scheme: light)");
+  system.addEventListener("change", () => {
+    let saved = null;
+    try {
+      saved = localStorage.getItem("nnp-theme");
+    } catch {
+      /* storage off: follow the system */
+    }
+    if (!saved) set(system.matches ? "light" : "dark");
+  });
   set(isLight() ? "light" : "dark");
 }
 

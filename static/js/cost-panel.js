@@ -1,11 +1,11 @@
-// The cost of this example, as in the video: "This is a ___" (starting at the prediction, the
-// user may correct it), the target y beside the output a, each (a_j − y_j)² and their sum; for
+// The cost of this example, as in the video: "This is a ___" (starting at the known label of a
+// test digit, else at the prediction, and saying which; the user may correct it), the target y beside the output a, each (a_j − y_j)² and their sum; for
 // a cross-entropy model −log a_label. Beside it, how bad the network is overall: its average
 // cost over test digits. All numbers are the server's (/api/explain); the video's cost has no
 // ½, so the quadratic terms shown are twice the server's ½(a_j − y_j)².
 
 import { describeError } from "./api.js";
-import { num } from "./fmt.js";
+import { count, num } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,6 +14,7 @@ export class CostPanel {
   constructor(onLabel) {
     this.onLabel = onLabel;
     this.picked = null;
+    this.source = null; // "known" (a test digit's label) | "user" | null (the prediction)
     this.buttons = [];
     const box = $("cost-label");
     for (let d = 0; d < 10; d++) {
@@ -40,17 +41,37 @@ export class CostPanel {
     this.pick(next);
   }
 
-  pick(d) {
+  pick(d, source = "user") {
     this.picked = d;
+    this.source = source;
     this.mark(d);
     this.onLabel(d);
+    this.say();
+  }
+
+  /** The known label of the test digit on the pad (null: it became a drawing). */
+  known(d) {
+    if (d !== null) this.pick(d, "known");
+    else if (this.source === "known") this.reset();
   }
 
   /** A new drawing: the label follows the prediction until the user corrects it. */
   reset() {
+    this.say(null);
     if (this.picked === null) return;
     this.picked = null;
+    this.source = null;
     this.onLabel(null);
+  }
+
+  /** Say where the label comes from. */
+  say(source = this.source) {
+    const el = $("cost-label-source");
+    el.textContent = source === "known"
+      ? "the test digit's known label"
+      : source === "user"
+        ? "the label you picked"
+        : "starting at the network's guess: pick the right digit if it is wrong";
   }
 
   mark(d) {
@@ -122,7 +143,7 @@ export class CostPanel {
       return;
     }
     const quad = batch.cost_function === "quadratic";
-    $("cost-avg-n").textContent = `${batch.count.toLocaleString("en")} test digits`;
+    $("cost-avg-n").textContent = `${count(batch.count)} test digits`;
     $("cost-avg").textContent = num(quad ? 2 * batch.cost : batch.cost);
   }
 }

@@ -1,6 +1,6 @@
 // Shared pieces of the gradient-descent toys (descent.js: a curve, descent-2d.js: a surface):
 // one walker that takes gradient-descent steps p ← p − η·∇f(p) on a toy function of one or two
-// numbers, a canvas that follows its CSS size, an arrow, and a tiny number formatter. Pure
+// numbers, a canvas that follows its CSS size, and an arrow. Pure
 // maths of a toy function, not the network: the network's maths lives only in app/nn.
 
 /** |∇f| below this counts as the bottom of a valley. */
@@ -8,16 +8,7 @@ export const SETTLED = 1e-4;
 /** A walker that has not settled after this many steps gives up ("still bouncing"). */
 export const MAX_STEPS = 20000;
 
-/**
- * Fixed significant digits for every number the toys show (there is no shared page formatter
- * yet): 4 significant digits (exponent form below 0.001), "–" for no value, never "-0".
- */
-export function fmt(v, digits = 4) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  if (v === 0) return (0).toPrecision(digits); // also -0
-  if (Math.abs(v) < 1e-3) return v.toExponential(digits - 1); // 7.828e-5, not 0.00007828
-  return v.toPrecision(digits);
-}
+export { fixed as fmt } from "./fmt.js"; // the toys' readouts: one page formatter
 
 /**
  * Gradient descent on a toy function of `dims` numbers.

@@ -4,7 +4,9 @@ const root = document.getElementById("swagger-ui");
 window.ui = window.SwaggerUIBundle({
   url: root.dataset.openapiUrl,
   domNode: root,
-  deepLinking: true,
+  // No deep links: they put a link inside each operation's toggle button (nested controls,
+  // which keyboard and screen-reader users cannot reach on their own).
+  deepLinking: false,
   layout: "BaseLayout",
   presets: [window.SwaggerUIBundle.presets.apis],
   // The default validator badge would ask validator.swagger.io about the schema.

@@ -27,6 +27,7 @@ export class DrawPad {
     this.ctx = canvas.getContext("2d");
     this.hooks = hooks;
     this.items = []; // {type:"stroke", points:[[x,y],...]} | {type:"image", pixels:[784]}
+    this.cleared = []; // drawings Clear removed, newest last: undo() restores them
     this.current = null;
     this.pointerId = null;
     this.dirty = true;
@@ -107,7 +108,9 @@ export class DrawPad {
     return strokesExtent(this.items) ?? 1;
   }
 
+  /** Clear the pad; undo() brings the cleared drawing back. */
   clear() {
+    if (this.items.length) this.cleared.push(this.items);
     this.items = [];
     this.current = null;
     this.pointerId = null;
@@ -116,7 +119,13 @@ export class DrawPad {
   }
 
   undo() {
-    if (!this.items.length) return;
+    if (!this.items.length) {
+      if (!this.cleared.length) return;
+      this.items = this.cleared.pop();
+      this.render();
+      if (this.hooks.onChange) this.hooks.onChange();
+      return;
+    }
     this.items.pop();
     this.render();
     if (this.hooks.onChange) this.hooks.onChange();

@@ -4,7 +4,7 @@
 
 import { describeError, get } from "./api.js";
 import { drawDigit } from "./draw.js";
-import { percent } from "./fmt.js";
+import { percent, short } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -82,7 +82,7 @@ export class DreamsPanel {
     this.shown = res.model;
     $("dreams-note").textContent =
       `Under each image: how sure ${res.model} is that it shows that digit. ` +
-      `${res.steps} steps of gradient ascent, computed once on the server in ${res.seconds.toFixed(2)} s.`;
+      `${res.steps} steps of gradient ascent, computed once on the server in ${short(res.seconds, 3)} s.`;
     this.setState("ready", "");
   }
 

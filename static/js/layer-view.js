@@ -32,6 +32,17 @@ export class LayerView {
       });
       c.addEventListener("click", (e) => this.click(name, e));
     }
+    // The keyboard's way in: W is one tab stop; arrows move a cell cursor whose values (and its
+    // row's b, z, a) are shown in the tip and read out; Enter selects the row's neuron.
+    this.cursor = null; // {i, j} while W has focus
+    const W = this.canvases.W;
+    W.tabIndex = 0;
+    W.addEventListener("focus", () => this.moveCursor(0, 0));
+    W.addEventListener("blur", () => {
+      this.cursor = null;
+      this.tip.hidden = true;
+    });
+    W.addEventListener("keydown", (e) => this.key(e));
     new ResizeObserver(() => this.update()).observe($("mx-grid"));
   }
 
@@ -155,21 +166,64 @@ export class LayerView {
     return { j: Math.floor(fy * rows), i: Math.floor(fx * cols) };
   }
 
-  hover(name, e) {
+  /** The value of cell (j, i) of canvas `name`, in words. */
+  cellText(name, i, j) {
     const d = this.d;
-    if (!d) return;
-    const { i, j } = this.cell(name, e);
     const from = (k) => (d.l === 1 ? `pixel (${k % 28}, ${Math.floor(k / 28)})` : `neuron ${k} of layer ${d.l - 1}`);
-    let text;
-    if (name === "W") text = `W[${j}, ${i}] = ${num(d.W[j][i])}: from ${from(i)} to neuron ${j}`;
-    else if (name === "a0") text = `a(${d.l - 1})[${i}] = ${num(d.a0 && d.a0[i])} (${from(i)})`;
-    else text = `${name}[${j}] = ${num(d[name] && d[name][j])}`;
+    if (name === "W") return `W[${j}, ${i}] = ${num(d.W[j][i])}: from ${from(i)} to neuron ${j}`;
+    if (name === "a0") return `a(${d.l - 1})[${i}] = ${num(d.a0 && d.a0[i])} (${from(i)})`;
+    return `${name}[${j}] = ${num(d[name] && d[name][j])}`;
+  }
+
+  /** The tip with `text` near (x, y) in viewport pixels. */
+  showTip(text, x, y) {
     this.tip.textContent = text;
     this.tip.hidden = false;
     const box = $("mx-grid").getBoundingClientRect();
-    const x = Math.min(e.clientX - box.left + 12, box.width - this.tip.offsetWidth - 4);
-    this.tip.style.left = `${Math.max(0, x)}px`;
-    this.tip.style.top = `${e.clientY - box.top + 16}px`;
+    const left = Math.min(x - box.left + 12, box.width - this.tip.offsetWidth - 4);
+    this.tip.style.left = `${Math.max(0, left)}px`;
+    this.tip.style.top = `${y - box.top + 16}px`;
+  }
+
+  hover(name, e) {
+    if (!this.d) return;
+    const { i, j } = this.cell(name, e);
+    this.showTip(this.cellText(name, i, j), e.clientX, e.clientY);
+  }
+
+  /** Move the keyboard's cell cursor in W by (di, dj); Enter selects its row. */
+  key(e) {
+    const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    const big = e.shiftKey ? 10 : 1;
+    if (moves[e.key]) {
+      e.preventDefault();
+      this.moveCursor(moves[e.key][0] * big, moves[e.key][1] * big);
+    } else if (e.key === "Home" || e.key === "End") {
+      e.preventDefault();
+      if (this.cursor) this.cursor.i = e.key === "Home" ? 0 : this.geom.cols - 1;
+      this.moveCursor(0, 0);
+    } else if ((e.key === "Enter" || e.key === " ") && this.cursor && this.d) {
+      e.preventDefault();
+      this.row = this.cursor.j;
+      this.placeMark();
+      if (this.onRow) this.onRow(this.layer, this.cursor.j);
+    }
+  }
+
+  moveCursor(di, dj) {
+    const d = this.d;
+    if (!d || !this.geom) return;
+    const { rows, cols } = this.geom;
+    const c = this.cursor || { i: 0, j: this.row ?? 0 };
+    c.i = Math.max(0, Math.min(cols - 1, c.i + di));
+    c.j = Math.max(0, Math.min(rows - 1, c.j + dj));
+    this.cursor = c;
+    const r = this.canvases.W.getBoundingClientRect();
+    const x = r.left + ((c.i + 0.5) / cols) * r.width;
+    const y = r.top + ((c.j + 0.5) / rows) * r.height;
+    const text = `${this.cellText("W", c.i, c.j)}. Row ${c.j}: b = ${num(d.b[c.j])}, z = ${num(d.z && d.z[c.j])}, a = ${num(d.a && d.a[c.j])}.`;
+    this.showTip(text, x, y);
+    $("mx-live").textContent = text;
   }
 
   click(name, e) {

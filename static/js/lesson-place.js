@@ -1,7 +1,8 @@
-// Where the lesson card goes: beside the spotlit element when the viewport has room, else
-// above or below it (scrolling the page to make room), and on a phone a bottom sheet with the
-// element scrolled above it. plan() decides once per step (and on resize); place() follows the
-// element while the page scrolls or its layout changes.
+// Where the lesson card goes. A step shows one or more elements (its subject and its
+// controls); the card must cover none of them. On a wide screen it goes beside, above or below
+// them (the page scrolled so they are all in view); on a phone it is a bottom sheet with the
+// elements scrolled above it. plan() decides once per step (and on resize); place() follows
+// the elements while the page scrolls or its layout changes.
 
 const GAP = 12;
 const PHONE = window.matchMedia("(max-width: 600px)");
@@ -10,61 +11,115 @@ export const isPhone = () => PHONE.matches;
 
 const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
+/** The rectangle around all of `rects`. */
+function union(rects) {
+  const top = Math.min(...rects.map((r) => r.top));
+  const left = Math.min(...rects.map((r) => r.left));
+  const bottom = Math.max(...rects.map((r) => r.bottom));
+  const right = Math.max(...rects.map((r) => r.right));
+  return { top, left, bottom, right, width: right - left, height: bottom - top };
+}
+
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+/** An element's rectangle on screen as a plain object (a DOMRect's fields don't spread). */
+function box(el) {
+  const r = el.getBoundingClientRect();
+  return { top: r.top, left: r.left, bottom: r.bottom, right: r.right, width: r.width, height: r.height };
+}
+
+const shift = (r, dy) => ({ ...r, top: r.top - dy, bottom: r.bottom - dy });
+
+/** The card's top-left on `side` of rect `r`, kept inside the viewport. */
+function spot(r, side, w, h, vw, vh) {
+  const maxTop = Math.max(GAP, vh - h - GAP);
+  if (side === "right" || side === "left") {
+    return { left: side === "right" ? r.right + GAP : r.left - GAP - w, top: clamp(r.top, GAP, maxTop) };
+  }
+  return {
+    left: clamp(r.left + (r.width - w) / 2, GAP, vw - w - GAP),
+    top: side === "below" ? r.bottom + GAP : r.top - GAP - h,
+  };
+}
+
+const SIDES = ["right", "left", "below", "above"];
+
 /**
- * The side of `target` the card goes on ("right" | "left" | "below" | "above" | "sheet") and
- * the scroll position that shows both (null: already in view). Sets the card's "wide" class.
+ * The first place (anchor: index of a rect or -1 for all of them, side) where a w×h card fits
+ * on screen and covers none of `rects`; null if there is none.
  */
-export function plan(target, card) {
+function fit(rects, w, h, vw, vh) {
+  const all = union(rects);
+  const anchors = [-1, ...rects.keys()];
+  for (const anchor of anchors) {
+    const r = anchor < 0 ? all : rects[anchor];
+    for (const side of SIDES) {
+      const p = spot(r, side, w, h, vw, vh);
+      const box = { left: p.left, top: p.top, right: p.left + w, bottom: p.top + h };
+      const inside = box.left >= 0 && box.right <= vw && box.top >= 0 && box.bottom <= vh;
+      if (inside && !rects.some((t) => overlaps(box, t))) return { anchor, side };
+    }
+  }
+  return null;
+}
+
+/**
+ * Where the card goes for `targets` (elements) and the scroll position that shows them all
+ * beside it (scrollTop null: already in view): {side, anchor, scrollTop}. side "sheet" on a
+ * phone. Sets the card's "wide" class when it must go above or below a wide subject.
+ */
+export function plan(targets, card) {
   const vw = document.documentElement.clientWidth;
   const vh = window.innerHeight;
   const y0 = window.scrollY;
   const clampY = (y) => clamp(y, 0, Math.max(0, document.documentElement.scrollHeight - vh));
-  const r = target.getBoundingClientRect();
+  const rects = targets.map(box);
+  const all = union(rects);
   if (isPhone()) {
     card.classList.remove("wide");
-    const shown = r.top >= 0 && r.bottom <= vh - card.offsetHeight;
-    return { side: "sheet", scrollTop: shown ? null : clampY(y0 + r.top - 8) };
+    const room = vh - card.offsetHeight;
+    const shown = all.top >= 0 && all.bottom <= room;
+    // Centre the subject in the room above the sheet (its top first if it is taller).
+    const top = all.height < room ? all.top - (room - all.height) / 2 : all.top - 4;
+    return { side: "sheet", anchor: -1, scrollTop: shown ? null : clampY(y0 + top) };
   }
-  card.classList.remove("wide");
-  const w = card.offsetWidth;
-  const beside = vw - r.right >= w + 2 * GAP ? "right" : r.left >= w + 2 * GAP ? "left" : null;
-  if (beside) {
-    const shown = r.top >= 0 && r.bottom <= vh;
-    return { side: beside, scrollTop: shown ? null : clampY(y0 + r.top - GAP) };
+  for (const wide of [false, true]) {
+    card.classList.toggle("wide", wide);
+    const w = card.offsetWidth;
+    const h = card.offsetHeight;
+    const inView = all.top >= 0 && all.bottom <= vh;
+    const here = inView ? fit(rects, w, h, vw, vh) : null;
+    if (here) return { ...here, scrollTop: null };
+    // Scroll so the subject starts near the top, or leaves room for the card above it.
+    for (const target of [y0 + all.top - GAP, y0 + all.top - h - 2 * GAP, y0 + all.top - (vh - all.height) / 2]) {
+      const y = clampY(target);
+      const moved = rects.map((r) => shift(r, y - y0));
+      const u = union(moved);
+      if (u.top < 0 || u.bottom > vh) continue;
+      const there = fit(moved, w, h, vw, vh);
+      if (there) return { ...there, scrollTop: y };
+    }
   }
   card.classList.add("wide");
-  const room = card.offsetHeight + 2 * GAP;
-  if (r.top >= GAP && r.bottom + room <= vh) return { side: "below", scrollTop: null };
-  if (r.top >= room && r.bottom <= vh) return { side: "above", scrollTop: null };
-  const below = clampY(y0 + r.top - GAP);
-  if (r.top + y0 - below + r.height + room <= vh) return { side: "below", scrollTop: below };
-  const above = clampY(y0 + r.top - room);
-  if (r.top + y0 - above >= room - 1) return { side: "above", scrollTop: above };
-  return { side: "below", scrollTop: below }; // taller than the viewport: the card covers its end
+  // Taller than the viewport with the card: show its start, the card below what fits.
+  return { side: "below", anchor: -1, scrollTop: clampY(y0 + all.top - GAP) };
 }
 
-/** Put the card on `side` of the target as it is now on screen. */
-export function place(card, target, side) {
-  if (side === "sheet") {
+/** Put the card where plan() said, for the targets as they are now on screen. */
+export function place(card, targets, where) {
+  if (where.side === "sheet") {
     card.style.left = "";
     card.style.top = "";
     return;
   }
   const vw = document.documentElement.clientWidth;
   const vh = window.innerHeight;
-  const r = target.getBoundingClientRect();
+  const rects = targets.map(box);
+  const r = where.anchor < 0 ? union(rects) : rects[where.anchor];
   const w = card.offsetWidth;
   const h = card.offsetHeight;
-  const maxTop = Math.max(GAP, vh - h - GAP);
-  let left;
-  let top;
-  if (side === "right" || side === "left") {
-    left = side === "right" ? r.right + GAP : r.left - GAP - w;
-    top = clamp(r.top, GAP, maxTop);
-  } else {
-    left = clamp(r.left + (r.width - w) / 2, GAP, vw - w - GAP);
-    top = clamp(side === "below" ? r.bottom + GAP : r.top - GAP - h, GAP, maxTop);
-  }
-  card.style.left = `${Math.round(left)}px`;
+  const p = spot(r, where.side, w, h, vw, vh);
+  const top = clamp(p.top, GAP, Math.max(GAP, vh - h - GAP));
+  card.style.left = `${Math.round(p.left)}px`;
   card.style.top = `${Math.round(top)}px`;
 }

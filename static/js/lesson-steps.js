@@ -1,16 +1,11 @@
-// The ten steps of the guided lesson, in the order of 3Blue1Brown's two videos, each in our own
+// The twelve steps of the guided lesson, in the order of 3Blue1Brown's videos, each in our own
 // words: a title, a few sentences (parts: strings, or {strong, testid} for a number the tests
-// read), the element of the page it spotlights, and what it sets up on the live page.
+// read), the elements of the page it shows (`target`: its subject and its controls, all kept
+// in view beside the card), and what it sets up on the live page (`mode`, `neuron`, `open`).
 // `m` is the network now shown: {sizes, activation, cost} (any may be missing while loading).
 
-/** The number of weights and biases of a network of these layer sizes: Σ n_in·n_out + n_out. */
-export function parameterCount(sizes) {
-  let n = 0;
-  for (let l = 1; l < sizes.length; l++) n += sizes[l - 1] * sizes[l] + sizes[l];
-  return n;
-}
-
-const count = (n) => n.toLocaleString("en");
+import { count } from "./fmt.js";
+import { parameterCount } from "./vocab.js";
 
 function hiddenText(sizes) {
   const hidden = sizes.slice(1, -1);
@@ -47,17 +42,20 @@ function parameterParts(m) {
 export const STEPS = [
   {
     title: "A neuron holds a number",
-    target: "#draw-canvas",
+    target: [".draw-row"],
     drawing: true,
-    text: () => [
-      "Here a neuron is simply a thing that holds one number, its activation. ",
-      "The network's first layer has 784 of them, one per pixel of the 28×28 image it sees: ",
-      "0 where the pixel is black, 1 where it is fully lit. Your drawing sets those 784 numbers.",
-    ],
+    text: (m) => {
+      const n = m.sizes ? count(m.sizes[0]) : "hundreds";
+      return [
+        "Here a neuron is simply a thing that holds one number, its activation. ",
+        `The network's first layer has ${n} of them, one per pixel of the image it sees: `,
+        `0 where the pixel is black, 1 where it is fully lit. Your drawing sets those ${n} numbers.`,
+      ];
+    },
   },
   {
     title: "Layers",
-    target: "#network-canvas",
+    target: ["#network-canvas"],
     drawing: true,
     mode: "activations",
     text: (m) => [
@@ -69,25 +67,26 @@ export const STEPS = [
   },
   {
     title: "Weights and the weighted sum",
-    target: "#neuron-detail",
+    target: ["#network-canvas"],
     drawing: true,
     mode: "activations",
     neuron: true,
     text: () => [
       "Every connection has a weight: how strongly one neuron's number counts for the next neuron, ",
       "and whether it pushes it up (blue) or down (orange). A neuron multiplies each incoming ",
-      "activation by its weight and adds the products up: the weighted sum. This panel lists the ",
-      "biggest products w·a of one first-layer neuron, on your drawing.",
+      "activation by its weight and adds the products up: the weighted sum. The ringed neuron's ",
+      "incoming connections are lit by their product w·a on your drawing, thicker for more.",
     ],
   },
   {
     title: "The bias and the sigmoid",
-    target: "#neuron-detail",
+    target: ["#neuron-detail"],
+    focus: ["#neuron-detail .nd-sum .total", "#neuron-detail .act-fig", "#neuron-detail .bias-note"],
     drawing: true,
     mode: "activations",
     neuron: true,
     text: (m) => [
-      "Then the neuron adds its bias, which moves the point where it starts to light up: ",
+      "Here is that neuron's sum, its biggest products w·a first. Then it adds its bias, which moves the point where it starts to light up: ",
       "a large negative bias means only a big weighted sum gets through. The result z can be any number, ",
       "so a squashing function, the sigmoid σ, maps it into 0…1; the little plot marks where this z lands.",
       squash(m),
@@ -95,7 +94,7 @@ export const STEPS = [
   },
   {
     title: "Matrix notation",
-    target: ".layer-card",
+    target: ["#mx-grid"],
     drawing: true,
     mode: "activations",
     neuron: true,
@@ -107,13 +106,13 @@ export const STEPS = [
   },
   {
     title: "A function with many parameters",
-    target: "#network-canvas",
+    target: ["#network-canvas"],
     mode: "activations",
     text: parameterParts,
   },
   {
     title: "The cost",
-    target: ".cost-card",
+    target: ["#cost-example"],
     drawing: true,
     text: (m) => [
       "To learn, the network needs a score of how wrong it is. For one drawing, compare the ten ",
@@ -125,18 +124,40 @@ export const STEPS = [
   },
   {
     title: "Gradient descent and local minima",
-    target: "#descent .descent-view",
-    descent: true,
+    target: ["#descent .descent-controls", "#descent .descent-view"],
+    open: ["#descent details"],
     text: () => [
       "Lowering the cost means walking downhill on it. The slope says which way is down, and each ",
-      "step moves against it by the step size times the slope. Drop a ball and press Run above: ",
+      "step moves against it by the step size times the slope. Drop a ball on the curve and press Run: ",
       "it settles in the valley below where it started, a local minimum, not always the lowest. ",
       "Make the step size big and it overshoots.",
     ],
   },
   {
+    title: "What is each neuron looking for?",
+    target: ["#weights-view"],
+    open: ["#weights-view"],
+    text: () => [
+      "The hope was that the first hidden layer would learn little edges and loops. Here are the ",
+      "weights each of its neurons gives the input pixels, drawn as 28×28 images: blue pixels push ",
+      "the neuron up, orange ones down. After training they look less like neat strokes than like ",
+      "loose, noisy patterns: the network found its own way to tell the digits apart. Click a tile ",
+      "for that neuron's arithmetic.",
+    ],
+  },
+  {
+    title: "What it dreams of",
+    target: ["#dreams"],
+    text: () => [
+      "Turn the question around: which image makes output 3 shine brightest? Starting from a blank ",
+      "image and walking uphill on the pixels finds these. They are smudges, not digits: the ",
+      "network can be sure about images no person would call a 3, because it only weighs pixels. ",
+      "It is good at the digits it was trained on, not at knowing what a digit is.",
+    ],
+  },
+  {
     title: "The nudges",
-    target: ".net-card",
+    target: ["#nudge-legend", "#network-canvas"],
     drawing: true,
     mode: "nudges",
     text: (m) => [
@@ -149,7 +170,7 @@ export const STEPS = [
   },
   {
     title: "Train it yourself",
-    target: ".train-card",
+    target: ["#train-form", ".run-buttons"],
     text: () => [
       "Training repeats those steps over thousands of digits, a small batch at a time, and the ",
       "cost falls. Choose the layers, the learning rate and the epochs, press Start and watch the ",

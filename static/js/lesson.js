@@ -1,4 +1,4 @@
-// The guided lesson ("Learn"): ten short steps through the video's ideas, each spotlighting
+// The guided lesson ("Learn"): twelve short steps through the video's ideas, each spotlighting
 // the part of the live page it talks about and setting it up (a first-layer neuron's panel,
 // the nudges view, the descent toy). A non-modal card (a bottom sheet on a phone) with Back,
 // Next and Close, and keys while it has focus: ←/→ or PageUp/PageDown, Home/End, Esc closes.
@@ -68,8 +68,8 @@ export class Lesson {
     this.opener = opener;
     this.page = page;
     this.step = 0; // 0: closed
-    this.target = null;
-    this.side = null;
+    this.targets = []; // the elements the step shows: its subject and its controls
+    this.where = null; // where the card goes (lesson-place.js plan())
     this.frame = 0;
     this.wantNeuron = false; // re-pick the neuron once the asked-for drawing is answered
     this.build();
@@ -80,9 +80,21 @@ export class Lesson {
       const n = urlStep();
       if (n && n !== this.step) this.go(n);
     });
+    // While the lesson is open, Esc closes it wherever focus is (before the page's own Esc,
+    // which clears the drawing).
+    window.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !this.step || e.altKey || e.ctrlKey || e.metaKey) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.close();
+    }, true);
     window.addEventListener("scroll", () => this.schedule(), { passive: true });
     window.addEventListener("resize", () => this.replan());
-    this.observer = new ResizeObserver(() => this.schedule());
+    // A panel of the step grew or shrank (its numbers arrived): plan again, scrolling if the
+    // subject left the view.
+    this.observer = new ResizeObserver(() => this.schedule(true));
+    // The page or the card changed size: the card follows its subject.
+    this.follower = new ResizeObserver(() => this.schedule());
   }
 
   build() {
@@ -154,9 +166,10 @@ export class Lesson {
     setUrl(n);
     remember(n);
     const step = STEPS[n - 1];
+    this.where = null; // planned once the step's panels have laid themselves out
     this.enter(step);
     this.render();
-    this.spot(document.querySelector(step.target));
+    this.spot(step.target.map((s) => document.querySelector(s)).filter(Boolean));
     if (focus || (had && !this.card.contains(document.activeElement))) this.card.focus({ preventScroll: true });
     // Let the panels the step opened lay themselves out before measuring where things are.
     requestAnimationFrame(() => requestAnimationFrame(() => this.scrollToTarget(n)));
@@ -165,11 +178,14 @@ export class Lesson {
   enter(step) {
     if (step.mode) {
       const radio = document.querySelector(`input[name=net-mode][value=${step.mode}]`);
-      if (radio && !radio.checked) radio.click();
+      if (radio && !radio.checked) {
+        radio.click();
+        this.setMode = step.mode !== "activations"; // the lesson switched the view away
+      }
     }
     if (step.neuron) this.pickNeuron();
-    if (step.descent) {
-      const details = document.querySelector("#descent details");
+    for (const sel of step.open || []) {
+      const details = document.querySelector(sel);
       if (details) details.open = true;
     }
   }
@@ -202,26 +218,39 @@ export class Lesson {
     });
   }
 
-  spot(target) {
-    if (this.target) this.target.classList.remove(SPOT);
+  /** Spotlight `targets` (in page order: the first one dims the page, the rest are ringed
+   * above its shadow). */
+  spot(targets) {
+    for (const t of this.targets) t.classList.remove(SPOT, `${SPOT}-more`);
     this.observer.disconnect();
-    this.target = target;
-    if (!target) return;
-    target.classList.add(SPOT);
-    this.observer.observe(target);
-    this.observer.observe(document.body);
-    this.observer.observe(this.card);
+    this.follower.disconnect();
+    const order = (a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1);
+    this.targets = [...targets].sort(order);
+    if (!this.targets.length) return;
+    this.targets.forEach((t, i) => t.classList.add(SPOT, ...(i ? [`${SPOT}-more`] : [])));
+    for (const t of this.targets) this.observer.observe(t);
+    this.follower.observe(document.body);
+    this.follower.observe(this.card);
+  }
+
+  /** The elements the card must leave in view: the step's `focus` parts of its spotlit
+   * elements (found afresh: a panel may have re-rendered them), else the elements themselves. */
+  subjects() {
+    const step = STEPS[this.step - 1];
+    if (!step || !step.focus) return this.targets;
+    const found = step.focus.map((s) => document.querySelector(s)).filter(Boolean);
+    return found.length ? found : this.targets;
   }
 
   scrollToTarget(n) {
-    if (this.step !== n || !this.target) return;
+    if (this.step !== n || !this.targets.length) return;
     this.sheetRoom();
-    const { side, scrollTop } = plan(this.target, this.card);
-    this.side = side;
+    this.where = plan(this.subjects(), this.card);
+    const { scrollTop } = this.where;
     if (scrollTop !== null && Math.abs(scrollTop - window.scrollY) > 1) {
       window.scrollTo({ top: scrollTop, behavior: reducedMotion() ? "auto" : "smooth" });
     }
-    place(this.card, this.target, side);
+    place(this.card, this.subjects(), this.where);
   }
 
   /** On a phone, room under the page for the bottom sheet, so the page's end can scroll above it. */
@@ -229,19 +258,25 @@ export class Lesson {
     document.body.style.paddingBottom = this.step && isPhone() ? `${this.card.offsetHeight}px` : "";
   }
 
-  schedule() {
-    if (!this.step || !this.side || this.frame) return;
+  /** Follow the subject on the next frame; again = plan afresh (its size changed). */
+  schedule(again = false) {
+    this.again = this.again || again;
+    if (!this.step || !this.where || this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      if (this.step && this.target) place(this.card, this.target, this.side);
+      const replan = this.again;
+      this.again = false;
+      if (!this.step || !this.where) return;
+      if (replan) this.scrollToTarget(this.step);
+      else place(this.card, this.subjects(), this.where);
     });
   }
 
   replan() {
-    if (!this.step || !this.target) return;
+    if (!this.step || !this.targets.length) return;
     this.sheetRoom();
-    this.side = plan(this.target, this.card).side;
-    place(this.card, this.target, this.side);
+    this.where = plan(this.subjects(), this.card);
+    place(this.card, this.subjects(), this.where);
   }
 
   /** The drawing, the model or its numbers changed: refresh what the step says. */
@@ -271,10 +306,6 @@ export class Lesson {
       e.preventDefault();
       e.stopPropagation();
       if (to >= 1 && to <= STEPS.length && to !== this.step) this.go(to);
-    } else if (e.key === "Escape") {
-      e.preventDefault();
-      e.stopPropagation(); // the page's own Esc clears the drawing
-      this.close();
     }
   }
 
@@ -287,9 +318,15 @@ export class Lesson {
     if (!this.step) return;
     const had = this.card.contains(document.activeElement);
     this.step = 0;
-    this.side = null;
+    this.where = null;
     this.shownText = null;
-    this.spot(null);
+    this.spot([]);
+    if (this.setMode) {
+      // The lesson put the network view in nudges mode: leave the page as the learner had it.
+      this.setMode = false;
+      const radio = document.querySelector("input[name=net-mode][value=activations]");
+      if (radio && !radio.checked) radio.click();
+    }
     this.card.hidden = true;
     document.body.style.paddingBottom = "";
     this.opener.setAttribute("aria-expanded", "false");

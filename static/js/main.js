@@ -80,6 +80,7 @@ const predictor = new Predictor(pad, netView, {
   drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
+  knownLabel: (digit) => maths.knownLabel(digit),
 });
 
 const picker = new ModelPicker({
@@ -111,6 +112,7 @@ const recent = new RecentRuns({
   save: (id) => runs.save(id),
   remove: (id) => runs.remove(id),
   message: (text) => runs.message(text),
+  isPreset: (cfg) => panel.isPreset(cfg),
 });
 
 const runs = new RunController({ chart, panel, confusion, netView }, {
@@ -137,11 +139,14 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
 setupBanner();
 setupKeys({ clear: () => pad.clear(), undo: () => pad.undo(), random: () => predictor.randomDigit() });
 $("log-scale").addEventListener("change", (e) => chart.setLog(e.target.checked));
+$("smoothing").addEventListener("change", (e) => chart.setSmoothing(Number(e.target.value)));
 
 Object.assign(hooks, {
   // Simulate a dropped connection (tests): the socket must come back on its own.
   dropRunSocket: () => state.run && state.run.socket && state.run.socket.ws && state.run.socket.ws.close(),
   chartPoints: () => chart.points,
+  lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
+  chartAccuracyAxis: () => chart.accuracyAxis(),
   runId: () => (state.run ? state.run.id : null),
   selected: () => state.selected,
   neuronPoint: (layer, index) => netView.clientPoint(layer, index),

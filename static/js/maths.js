@@ -9,6 +9,7 @@ import { LayerView } from "./layer-view.js";
 import { NeuronDetail } from "./neuron-detail.js";
 import { Nudges } from "./nudges.js";
 import { answeringModel, hooks, onRun, state } from "./state.js";
+import { outputKind } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,7 +18,7 @@ const $ = (id) => document.getElementById(id);
 export function createMaths(netView, { onRowPick = () => {} } = {}) {
   const kinds = {
     kind: () => netView.activation,
-    outputKind: () => (netView.net && netView.net.cost === "cross_entropy" ? "softmax" : "sigmoid"),
+    outputKind: () => outputKind(netView.net && netView.net.cost) || "sigmoid",
   };
   // The explanation of the drawing now shown, if it is of the model now selected (a run
   // can't be explained); null while the answer for a newer drawing is on its way.
@@ -62,6 +63,7 @@ export function createMaths(netView, { onRowPick = () => {} } = {}) {
     mode: () => {
       nudges.show(explained());
       explainer.refresh();
+      detail.refresh(); // the neuron's panel shows its nudges, or its arithmetic again
     },
     refetch: () => explainer.refresh(),
     model: () => (state.selected && state.selected.kind === "model" ? state.selected.id : undefined),
@@ -86,6 +88,8 @@ export function createMaths(netView, { onRowPick = () => {} } = {}) {
       if (onRun()) explainer.clear();
       else explainer.request(body, answeringModel(), gen, upAt);
     },
+    /** The label of the test digit on the pad (null: a drawing, whose label nobody knows). */
+    knownLabel: (digit) => cost.known(digit),
     /** True once the explanation of the newest drawing is shown (or none is asked for). */
     settled: () => explainer.settled(),
     cleared: (empty) => {

@@ -2,7 +2,9 @@
 // under it, and each model's weights (fetched once: a model's weights never change).
 
 import { describeError, get } from "./api.js";
-import { state } from "./state.js";
+import { count, pct } from "./fmt.js";
+import { runStatus, state } from "./state.js";
+import { sizesFor } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,7 +46,7 @@ export class ModelPicker {
     group("Shipped", state.models.filter((m) => m.shipped).map((m) => [m.id, label(m)]));
     group("Saved", state.models.filter((m) => !m.shipped).map((m) => [m.id, label(m)]));
     const run = state.run;
-    if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.status})`]]);
+    if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.info.status})`]]);
     const s = state.selected;
     const want = s ? (s.kind === "run" ? `run:${s.id}` : s.id) : prev;
     if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
@@ -56,11 +58,11 @@ export class ModelPicker {
     if (value.startsWith("run:")) {
       state.selected = { kind: "run", id: value.slice(4) };
       const cfg = state.run && state.run.info && state.run.info.config;
-      const sizes = cfg && cfg.layers ? [784, ...cfg.layers, 10] : null;
-      const training = state.run && ["running", "paused"].includes(state.run.status);
+      const sizes = sizesFor(cfg && cfg.layers);
+      const training = state.run && ["running", "paused"].includes(runStatus());
       const lead = training || !state.run
         ? "The run that is training: the drawing is re-checked after each update."
-        : `Run ${state.run.id} (${state.run.status}): the drawing is checked by its latest weights.`;
+        : `Run ${state.run.id} (${runStatus()}): the drawing is checked by its latest weights.`;
       $("model-info").textContent = `${lead}${sizes ? ` ${sizes.join("-")} · ${cfg.activation}` : ""}`;
       this.on.runChosen(sizes, cfg);
       return;
@@ -68,8 +70,8 @@ export class ModelPicker {
     state.selected = { kind: "model", id: value };
     const m = state.models.find((x) => x.id === value);
     if (m) {
-      const acc = m.test_accuracy !== null && m.test_accuracy !== undefined ? ` · test accuracy ${(m.test_accuracy * 100).toFixed(1)}%` : "";
-      $("model-info").textContent = `${(m.sizes || []).join("-")} · ${m.activation} · ${m.cost} · ${Number(m.parameters).toLocaleString("en")} parameters${acc}`;
+      const acc = m.test_accuracy !== null && m.test_accuracy !== undefined ? ` · test accuracy ${pct(m.test_accuracy, 1)}` : "";
+      $("model-info").textContent = `${(m.sizes || []).join("-")} · ${m.activation} · ${m.cost} · ${count(m.parameters)} parameters${acc}`;
     }
     this.on.modelChosen(value, m);
     try {

@@ -6,6 +6,7 @@
 // drawing (display arithmetic on the server's activations and the /network weights), and the
 // rest is dimmed; those lines are computed once per (neuron, drawing, weights) and cached.
 
+import { num } from "./fmt.js";
 import { invalidate } from "./frame.js";
 import { NEG, POS, neuronFill, theme } from "./colors.js";
 
@@ -14,6 +15,10 @@ const BOTTOM = 6;
 const MAX_LINES = 1400; // strongest connections drawn per layer pair (readability + speed)
 const BUCKETS = 6; // opacity levels: one canvas path per (sign, level)
 const HL_LINES = 300; // the selected neuron's strongest incoming contributions drawn
+// ... but from the 784 input pixels, few and thin: lines from a drawing's pixels all converge
+// on one neuron from a narrow angle, and even 40 merge into a solid wedge that shows nothing
+// (the e2e test measures the ink across the fan). The neuron's panel has all 784 as a map.
+const HL_INPUT_LINES = 12;
 const HL_MIN = 0.02; // ... of at least this fraction of the strongest one
 const DIM = 0.2; // the other connections' opacity while a neuron is highlighted
 
@@ -47,7 +52,57 @@ export class NetworkView {
       this.hovering = false;
       invalidate(this);
     });
+    // The keyboard's way in: the view is one tab stop; arrow keys move between neurons (←/→
+    // between layers, ↑/↓ within one), and the live region says which neuron and its number.
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", (e) => this.key(e));
+    canvas.addEventListener("focus", () => {
+      if (!canvas.matches(":focus-visible")) return; // a click picks its own neuron
+      if (!this.selected || this.selected.layer === 0) this.moveTo({ layer: 1, index: 0 });
+      else this.moveTo(this.selected);
+    });
     this.resize();
+  }
+
+  key(e) {
+    if (!this.sizes || e.altKey || e.ctrlKey || e.metaKey) return;
+    const s = this.selected && this.selected.layer > 0 ? this.selected : { layer: 1, index: 0 };
+    const last = this.sizes.length - 1;
+    let { layer, index } = s;
+    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const to = Math.max(1, Math.min(last, layer + (e.key === "ArrowRight" ? 1 : -1)));
+      // The same height in the next column: the neuron nearest in proportion.
+      index = Math.round(((index + 0.5) / this.sizes[layer]) * this.sizes[to] - 0.5);
+      layer = to;
+    } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      index += e.key === "ArrowDown" ? 1 : -1;
+    } else if (e.key === "Home" || e.key === "End") {
+      index = e.key === "Home" ? 0 : this.sizes[layer] - 1;
+    } else {
+      return;
+    }
+    e.preventDefault();
+    this.moveTo({ layer, index: Math.max(0, Math.min(this.sizes[layer] - 1, index)) });
+  }
+
+  /** Select a neuron from the keyboard: ring it, tell the page, and say it in words. */
+  moveTo(sel) {
+    if (!this.sizes || !this.sizes[sel.layer]) return;
+    this.selected = sel;
+    this.pinned = true;
+    invalidate(this);
+    if (this.onSelect) this.onSelect(sel);
+    const live = document.getElementById("net-live");
+    if (live) live.textContent = this.sayNeuron(sel);
+  }
+
+  /** "Hidden layer 1, neuron 3 of 16: activation 0.871" / "Output 7: activation 0.974". */
+  sayNeuron({ layer, index }) {
+    const last = layer === this.sizes.length - 1;
+    const st = this.state;
+    const a = st && st.activations ? st.activations[layer - 1][index] : null;
+    const who = last ? `Output ${index}` : `Hidden layer ${layer}, neuron ${index} of ${this.sizes[layer]}`;
+    return `${who}: ${a === null ? "no drawing yet" : `activation ${num(a)}`}. Arrow keys move between neurons.`;
   }
 
   /** A new architecture (model switch): forget weights and state that no longer fit. */
@@ -93,8 +148,9 @@ export class NetworkView {
   resize() {
     const parent = this.canvas.parentElement;
     const w = Math.max(240, parent.clientWidth);
-    // Tall enough for 16-neuron columns with gaps, short enough to fit beside the pad.
-    const h = Math.round(w < 520 ? Math.max(280, Math.min(400, w * 0.8)) : Math.max(250, Math.min(460, w * 0.62)));
+    // Tall enough for 16-neuron columns with gaps, short enough to fit beside the pad. On a
+    // phone, 16 neurons at least 24 px apart (touch targets), the outputs still on the first screen.
+    const h = Math.round(w < 520 ? 410 : Math.max(250, Math.min(460, w * 0.62)));
     const dpr = window.devicePixelRatio || 1;
     this.cssW = w;
     this.cssH = h;
@@ -135,7 +191,10 @@ export class NetworkView {
     ctx.drawImage(this.conn, 0, 0);
     ctx.globalAlpha = 1;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    if (hl) strokeBuckets(ctx, hl.paths, (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level]);
+    if (hl) {
+      const style = hl.thin ? (level) => [0.35 + 0.55 * level, 0.6 + 0.8 * level] : (level) => [0.3 + 0.7 * level, 0.8 + 2.6 * level];
+      strokeBuckets(ctx, hl.paths, style);
+    }
 
     // Captions
     ctx.fillStyle = t.muted;
@@ -147,7 +206,7 @@ export class NetworkView {
     for (let l = 0; l < L.layers.length; l++) {
       const lay = L.layers[l];
       const last = l === L.layers.length - 1;
-      const name = l === 0 ? (short ? "784" : "input 784") : last ? (short ? "10" : "output") : short ? String(lay.n) : `hidden ${lay.n}`;
+      const name = l === 0 ? (short ? String(lay.n) : `input ${lay.n}`) : last ? (short ? "10" : "output") : short ? String(lay.n) : `hidden ${lay.n}`;
       ctx.fillText(name, lay.cx, 12);
     }
 
@@ -379,14 +438,15 @@ export class NetworkView {
     const dst = this.layout.layers[layer];
     const paths = [];
     for (let b = 0; b < 2 * BUCKETS; b++) paths.push(new Path2D());
-    for (const i of order.slice(-HL_LINES)) {
+    const fromInput = layer === 1;
+    for (const i of order.slice(fromInput ? -HL_INPUT_LINES : -HL_LINES)) {
       const b = Math.min(BUCKETS - 1, Math.floor((Math.abs(c[i]) / max) * BUCKETS));
       const p = paths[(c[i] >= 0 ? 0 : BUCKETS) + b];
       const [sx, sy] = sourcePoint(src, i);
       p.moveTo(sx, sy);
       p.lineTo(targetX(dst, j), dst.ys[j]);
     }
-    return { paths };
+    return { paths, thin: fromInput };
   }
 
   // --- hover / tap ----------------------------------------------------------------------
@@ -455,6 +515,12 @@ export class NetworkView {
     }
     out.activation = st && st.activations ? st.activations[layer - 1][index] : null;
     out.z = st && st.zs ? st.zs[layer - 1][index] : null;
+    if (this.mode === "nudges") {
+      // What this example wants of the neuron: −∂C/∂a, and −∂C/∂w of its incoming weights.
+      const n = this.nudges;
+      out.nudge = n ? n.acts[layer - 1][index] : null;
+      out.nudgeW = n && n.weights[layer - 1] ? n.weights[layer - 1][index] : null;
+    }
     if (this.net) {
       out.bias = this.net.biases[layer - 1][index];
       out.weights = this.net.weights[layer - 1][index];

@@ -76,6 +76,10 @@ export class NeuronDetail {
       root.append(stats([["brightness", d.activation]]));
       return;
     }
+    if ("nudge" in d) {
+      root.append(this.nudges(d));
+      return;
+    }
     if (!d.weights) {
       root.append(stats([["bias b", d.bias], ["weighted sum z", d.z], ["activation a", d.activation]]));
       root.append(el("p", "muted small", "Weights are loading…"));
@@ -85,6 +89,51 @@ export class NeuronDetail {
     cols.append(this.sum(d), this.side(d));
     root.append(cols);
     if (d.layer === 1) root.append(this.images(d));
+  }
+
+  /** Nudges mode: what this example wants of the neuron (−∂C/∂a) and of its incoming
+   * weights (−∂C/∂w, the largest first). */
+  nudges(d) {
+    const box = el("div", "nd-nudges");
+    if (d.nudge === null) {
+      box.append(el("p", "muted small", "Draw a digit: its nudges appear here."));
+      return box;
+    }
+    const head = el("p", "small");
+    const way = d.nudge > 0 ? "up" : d.nudge < 0 ? "down" : "neither way";
+    head.append("−∂C/∂a = ", value(d.nudge, "nudge-a", true),
+      `: for this example (and the label under “The cost”), the cost falls if this neuron's activation goes ${way}.`);
+    box.append(head);
+    const g = d.nudgeW;
+    if (!g) {
+      box.append(el("p", "muted small", "Its weights' nudges are on their way…"));
+      return box;
+    }
+    const from = (i) => (d.layer === 1 ? `pixel (${i % 28}, ${Math.floor(i / 28)})` : `neuron ${i} of layer ${d.layer - 1}`);
+    const order = [...g.keys()].sort((i, j) => Math.abs(g[j]) - Math.abs(g[i]));
+    box.append(el("p", "small", "−∂C/∂w of its incoming weights, the largest first (each weight's nudge):"));
+    const ul = el("ul", "inputs terms small");
+    for (const i of order.slice(0, TOP_TERMS)) {
+      const li = termRow("", `w from ${from(i)}`, g[i]);
+      li.prepend(value(g[i], "nudge-w", true));
+      ul.append(li);
+    }
+    ul.append(el("li", "rest muted", `… and ${order.length - Math.min(order.length, TOP_TERMS)} more`));
+    box.append(ul);
+    if (d.layer === 1) {
+      const fig = el("figure", "heat");
+      const c = el("canvas", "pixelated");
+      c.width = 28;
+      c.height = 28;
+      c.setAttribute("role", "img");
+      c.setAttribute("aria-label", "The nudge each incoming weight gets, as a 28 by 28 image");
+      paintDiverging(c, g);
+      fig.dataset.testid = "nudge-map";
+      fig.append(c, el("figcaption", "muted small", "−∂C/∂w: blue up, orange down"));
+      box.append(fig);
+    }
+    box.append(el("p", "muted small", "Switch the view to “activations” for its arithmetic."));
+    return box;
   }
 
   /** z = Σ w·a + b, the largest terms first. */

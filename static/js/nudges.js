@@ -4,14 +4,13 @@
 // on a scratch copy of the model (/api/explain/step), with cost and prediction before and after.
 
 import { describeError, post } from "./api.js";
-import { num, percent } from "./fmt.js";
+import { count, num, percent } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_FULL = 20000; // the API sends a whole layer's ∂C/∂W only up to this many weights
 const MAX_STEPS = 50;
 const TOP_ROWS = 32; // rows of a big layer's ∂C/∂W drawn in nudges mode
 const BATCH = 32; // training digits averaged, as a training mini-batch
-const MNIST_INPUT = 784;
 
 const neg = (v) => v.map((x) => -x);
 
@@ -34,7 +33,13 @@ export class Nudges {
     }
     $("step-take").addEventListener("click", () => this.step(this.steps + 1));
     $("step-reset").addEventListener("click", () => this.reset());
-    $("step-lr").addEventListener("change", () => this.steps && this.step(this.steps));
+    // The steps taken were at the old rate: say so and start again, rather than silently
+    // replaying them all at the new one.
+    $("step-lr").addEventListener("change", () => {
+      if (!this.steps) return;
+      this.reset();
+      $("step-message").textContent = `The learning rate is now ${$("step-lr").value}: the steps so far were taken at the old rate, so they start again from the real model. Take one step to go on.`;
+    });
   }
 
   setMode(mode) {
@@ -62,7 +67,7 @@ export class Nudges {
         if (this.rows.has(l)) out.push({ layer: l, neurons: this.rows.get(l) });
       }
     }
-    $("nudge-big").textContent = big ? ` In layers over ${MAX_FULL.toLocaleString("en")} weights, the connections of the ${TOP_ROWS} most nudged neurons.` : "";
+    $("nudge-big").textContent = big ? ` In layers over ${count(MAX_FULL)} weights, the connections of the ${TOP_ROWS} most nudged neurons.` : "";
     return out;
   }
 
@@ -100,7 +105,7 @@ export class Nudges {
   wantRows(res) {
     let changed = false;
     res.grad_biases.forEach((gb, l) => {
-      const m = l === 0 ? MNIST_INPUT : res.zs[l - 1].length;
+      const m = l === 0 ? res.activations[0].length : res.zs[l - 1].length;
       if (gb.length * m <= MAX_FULL) return;
       const top = [...gb.keys()].sort((i, j) => Math.abs(gb[j]) - Math.abs(gb[i])).slice(0, TOP_ROWS).sort((i, j) => i - j);
       const had = res.grad_weights.find((g) => g.layer === l);

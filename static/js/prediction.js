@@ -9,7 +9,9 @@
 import { ApiError, describeError, get, post } from "./api.js";
 import { drawDigit } from "./draw.js";
 import { argmax } from "./network-view.js";
+import { num, pct } from "./fmt.js";
 import { answeringModel, hooks, onRun, state } from "./state.js";
+import { outputKind } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 // A stroke is predicted while drawn once it is this long (pad units): a first dab of ink
@@ -19,7 +21,7 @@ const LIVE_MIN_EXTENT = 0.05;
 export class Predictor {
   /**
    * pad: DrawPad; netView: NetworkView; on: {shown(p), cleared(), drawing(body, gen, upAt),
-   * probe(body | null), modelGone()}; drawing() is told each drawing as it is sent (upAt: the
+   * probe(body | null), modelGone(), knownLabel(digit | null)}; drawing() is told each drawing as it is sent (upAt: the
    * pointer-up it answers, or 0 mid-stroke).
    */
   constructor(pad, netView, on) {
@@ -33,6 +35,7 @@ export class Predictor {
     this.answeredGen = -1; // the gen of the last answer shown
     this.lastAnnounced = null;
     this.body = null; // what was sent for the current drawing ({pixels} or {image})
+    this.known = null; // the label of the MNIST test digit on the pad, if one is
   }
 
   /** True once the answer for the current drawing is shown. */
@@ -44,6 +47,11 @@ export class Predictor {
   drawingChanged(why) {
     this.gen++;
     clearTimeout(this.debounce);
+    // A stroke on a test digit makes it a drawing: its known label no longer holds.
+    if (why === "stroke" && this.known !== null) {
+      this.known = null;
+      this.on.knownLabel(null);
+    }
     if (this.pad.isEmpty()) {
       this.body = null;
       this.showEmpty();
@@ -124,9 +132,11 @@ export class Predictor {
 
   async failed(err, running) {
     if (err instanceof ApiError && err.status === 422) {
-      // The server's own words, e.g. "The drawing is empty: ..."
+      // Too little ink to read (the server counts it): say what to do, not "empty" beside a
+      // count of pixels.
       this.clear();
-      this.message(`${describeError(err)} Draw a bigger digit.`);
+      const ink = typeof err.detail === "string" && /\bink\b|empty/i.test(err.detail);
+      this.message(ink ? "Too little ink to read a digit yet: draw it bigger." : describeError(err));
     } else if (err instanceof ApiError && err.status === 404 && !running) {
       this.message(`The model “${state.selected.id}” is gone; pick another one.`);
       await this.on.modelGone();
@@ -152,13 +162,14 @@ export class Predictor {
   show(p) {
     hooks.predictions++;
     const digit = p.digit ?? argmax(p.probabilities);
-    const conf = p.confidence ?? p.probabilities[digit];
+    const sure = p.note ? { text: "only a guess", title: p.note.message } : this.sureness(p, digit);
     $("prediction").textContent = String(digit);
-    $("confidence").textContent = p.note ? "only a guess" : `${Math.round(conf * 100)}% sure`;
+    $("confidence").textContent = sure.text;
+    $("confidence").title = sure.title;
     this.showNote(p.note || null);
     if (digit !== this.lastAnnounced) {
       this.lastAnnounced = digit;
-      $("announce").textContent = `The network thinks it's a ${digit}, ${Math.round(conf * 100)} percent sure.`;
+      $("announce").textContent = `The network thinks it's a ${digit}: ${sure.text}.`;
     }
     this.netView.setState({
       input: p.input || state.lastInput,
@@ -167,6 +178,27 @@ export class Predictor {
       probabilities: p.probabilities,
     });
     this.on.shown(p);
+  }
+
+  /**
+   * What the number beside the digit is, in words: softmax outputs are probabilities; sigmoid
+   * outputs are each 0…1 on their own, so the brightest output is shown as itself (not its
+   * share of the sum), and when every output is dark the network is said not to be sure.
+   */
+  sureness(p, digit) {
+    const outputs = p.activations ? p.activations[p.activations.length - 1] : null;
+    const kind = outputKind(this.netView.net && this.netView.net.cost);
+    if (kind === "softmax") {
+      const prob = p.probabilities[digit];
+      return { text: `${pct(prob)} probability`, title: "Softmax outputs add up to 1: this is the probability the network gives this digit." };
+    }
+    if (outputs) {
+      const top = outputs[digit];
+      const title = "Each output is a sigmoid between 0 and 1, not a probability; the brightest of the ten is the answer.";
+      if (top < 0.5) return { text: `not sure: every output is low (brightest ${num(top)} of 1)`, title };
+      return { text: `brightest output ${num(top)} of 1`, title };
+    }
+    return { text: `${pct(p.probabilities[digit])} of the outputs' total`, title: "This output's share of the ten outputs' sum." };
   }
 
   // The server's "can't really read this" note; the digit is then marked as a guess.
@@ -206,6 +238,8 @@ export class Predictor {
       const d = await get("/api/digits/random");
       this.pad.setPixels(d.pixels);
       $("digit-label").textContent = `MNIST test digit #${d.index}, labelled ${d.label}`;
+      this.known = d.label;
+      this.on.knownLabel(d.label);
     } catch (err) {
       this.message(`No test digit: ${describeError(err)}`);
     }

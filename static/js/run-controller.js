@@ -4,8 +4,9 @@
 
 import { RunSocket, describeError, get, post, request } from "./api.js";
 import { showGallery } from "./confusion.js";
+import { short } from "./fmt.js";
 import { hooks, state } from "./state.js";
-import { vocabulary } from "./vocab.js";
+import { parameterCount, sizesFor, vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const WATCHED = "nnp.watchedRun"; // sessionStorage: the run this tab watched, reopened on reload
@@ -45,9 +46,9 @@ export class RunController {
     const run = this.selectedRun();
     if (!run || this.netFetch) return;
     // No weights exist before training begins (the server answers 409 then).
-    if (run.status === "queued" || run.status === "downloading") return;
-    const layers = run.info && run.info.config && run.info.config.layers;
-    const params = layers ? [784, ...layers, 10].reduce((a, n, i, s) => (i ? a + s[i - 1] * n : 0), 0) : 20000;
+    if (run.info.status === "queued" || run.info.status === "downloading") return;
+    const sizes = sizesFor(run.info && run.info.config && run.info.config.layers);
+    const params = sizes ? parameterCount(sizes) : 20000;
     const period = Math.max(3000, params / 20);
     if (!force && performance.now() - this.netFetchedAt < period) return;
     const id = run.id;
@@ -78,12 +79,12 @@ export class RunController {
     } catch {
       /* storage off: a reload just won't reopen it */
     }
-    const run = { id: info.id, status: info.status, info, socket: null };
+    const run = { id: info.id, info, socket: null };
     state.run = run;
     this.galleryCell = null;
     this.chart.reset();
     this.panel.resetStats();
-    this.panel.setStatus(info.status, true);
+    this.panel.setStatus();
     this.panel.showTestAccuracy(null);
     this.panel.showQueue(info.queue_position);
     this.panel.showPlacement(info.placement);
@@ -105,9 +106,6 @@ export class RunController {
         this.chart.addPoints(msg.points);
         this.panel.showProgress(msg.progress || { step: msg.step, epoch: msg.epoch });
         this.panel.showLatest(msg);
-        // Metrics mean training has begun; but the last points of a stopped run may arrive
-        // just after its "stopped" status, and must not revive it.
-        if (run.status === "queued" || run.status === "downloading") this.setStatus("running", null);
         this.refreshNetwork();
         break;
       case "evaluation":
@@ -135,8 +133,8 @@ export class RunController {
         this.message(`Server: ${msg.detail}`);
         break;
       case "gone":
-        this.message("This run no longer exists on the server.");
-        this.setStatus("stopped", null);
+        // The server forgot the run: stop watching it (its status is not ours to make up).
+        this.forget(`Run ${id} no longer exists on the server.`);
         break;
       default:
         break;
@@ -145,6 +143,7 @@ export class RunController {
 
   applySnapshot(info) {
     if (!info) return;
+    const before = state.run.info.status;
     state.run.info = info;
     this.chart.reset();
     const h = info.history || {};
@@ -153,7 +152,7 @@ export class RunController {
     for (const e of evals) this.chart.addEvaluation(e);
     this.panel.showProgress(info.progress);
     this.panel.showLatest(info.latest);
-    this.setStatus(info.status, info.reason);
+    this.setStatus(info.status, info.reason, before);
     this.panel.showQueue(info.queue_position);
     this.panel.showPlacement(info.placement);
     this.panel.showSpeed(info.speed);
@@ -192,17 +191,17 @@ export class RunController {
     this.loadMistakes();
   }
 
-  setStatus(status, reason) {
+  /** The server said the run's status (a message or a reply): its one copy is run.info. */
+  setStatus(status, reason, before = state.run.info.status) {
     const run = state.run;
-    const changed = run.status !== status;
-    run.status = status;
-    if (run.info) run.info.status = status;
-    this.panel.setStatus(status, true);
+    const changed = before !== status;
+    run.info.status = status;
+    this.panel.setStatus();
     if (status !== "downloading") this.panel.showDownload(null);
     if (changed) this.on.listChanged();
     if (status === "diverged" && reason && reason.startsWith("collapsed")) {
       // Chance-level accuracy after the first epoch: the reason names the rate and a better one.
-      this.message(`The run collapsed: ${reason.replace(/^collapsed:\s*/, "")}. It did not learn; start again with the smaller learning rate.`, true);
+      this.message(`The run diverged: it collapsed, ${reason.replace(/^collapsed:\s*/, "")}. It did not learn; start again with the smaller learning rate.`, true);
       const suggested = /\btry ([0-9.eE+-]+)/.exec(reason);
       this.panel.suggestRate(suggested && Number(suggested[1]) > 0 ? suggested[1] : null);
       return;
@@ -211,7 +210,7 @@ export class RunController {
     if (status === "diverged") {
       const info = run.info;
       const lr = info && info.latest ? info.latest.learning_rate : info && info.config && info.config.learning_rate;
-      const lower = lr ? ` Try a lower learning rate, e.g. ${+(lr / 10).toPrecision(2)} instead of ${lr}.` : " Try a lower learning rate.";
+      const lower = lr ? ` Try a lower learning rate, e.g. ${short(lr / 10, 2)} instead of ${short(lr)}.` : " Try a lower learning rate.";
       this.message(`The run diverged: the cost became infinite or NaN${reason ? ` (${reason})` : ""}. The steps were too big for this network.${lower}`, true);
     } else if (status === "failed") {
       this.message(`The run failed${reason ? `: ${reason}` : "."}`, true);
@@ -270,16 +269,20 @@ export class RunController {
   async remove(id) {
     await request("DELETE", `/api/runs/${encodeURIComponent(id)}`);
     const run = state.run;
-    if (run && run.id === id) {
-      if (run.socket) run.socket.close();
-      state.run = null;
-      this.chart.reset();
-      this.panel.resetStats();
-      this.panel.setStatus(null);
-      this.message(`Deleted run ${id}.`);
-      this.on.unwatched();
-    }
+    if (run && run.id === id) this.forget(`Deleted run ${id}.`);
     this.on.listChanged();
+  }
+
+  /** Stop watching the current run (deleted, or gone from the server). */
+  forget(text) {
+    const run = state.run;
+    if (run.socket) run.socket.close();
+    state.run = null;
+    this.chart.reset();
+    this.panel.resetStats();
+    this.panel.setStatus();
+    this.message(text);
+    this.on.unwatched();
   }
 
   message(text, alarm = false) {
@@ -309,7 +312,7 @@ export class RunController {
       this.watch(run);
       await presetsLoaded;
       this.panel.showConfig(run.config);
-      this.message(`Joined run ${run.id}, which is ${run.status}.`);
+      this.message(`Joined run ${run.id}, which is ${run.status}.`); // run: the server's RunInfo
       return run.id;
     } catch {
       return null; /* the banner tells the story */

@@ -3,19 +3,22 @@
 // opened (watched), saved as a model or deleted.
 
 import { describeError, get } from "./api.js";
+import { pct } from "./fmt.js";
 import { state } from "./state.js";
-import { label, vocabulary } from "./vocab.js";
+import { label, sizesFor, vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const SHOWN = 8; // the newest runs listed
 const POLL_MS = 10000; // runs started elsewhere (another tab, the API) show up within this
 
-/** "3b1b · 784-16-16-10 · sigmoid · momentum, rate 0.5 (cosine) · 60 epochs" */
-export function summary(cfg) {
+/** "3b1b · 784-16-16-10 · sigmoid · momentum, rate 0.5 (cosine) · 60 epochs"; an edited
+ * preset is "custom (from 3b1b)". isPreset(cfg): the config is its preset's, unedited. */
+export function summary(cfg, isPreset = () => true) {
   if (!cfg) return "";
   const parts = [];
-  if (cfg.preset) parts.push(cfg.preset);
-  if (cfg.layers) parts.push([784, ...cfg.layers, 10].join("-"));
+  if (cfg.preset) parts.push(isPreset(cfg) === false ? `custom (from ${cfg.preset})` : cfg.preset);
+  const sizes = sizesFor(cfg.layers);
+  if (sizes) parts.push(sizes.join("-"));
   if (cfg.activation) parts.push(label(cfg.activation));
   const sched = cfg.lr_schedule && cfg.lr_schedule !== "constant" ? ` (${label(cfg.lr_schedule)})` : "";
   if (cfg.optimizer) parts.push(`${label(cfg.optimizer)}, rate ${cfg.learning_rate}${sched}`);
@@ -24,7 +27,8 @@ export function summary(cfg) {
 }
 
 export class RecentRuns {
-  /** on: {open(id), save(id), remove(id), message(text)}; each returns a promise. */
+  /** on: {open(id), save(id), remove(id), message(text)}, each returning a promise, and
+   * isPreset(config) → whether a run's config is its preset's, unedited. */
   constructor(on) {
     this.on = on;
     this.pending = null;
@@ -104,11 +108,11 @@ export class RecentRuns {
     acc.dataset.testid = "recent-acc";
     const has = typeof best === "number";
     acc.className = has ? "recent-acc" : "recent-acc muted small";
-    acc.textContent = has ? `best test acc. ${(best * 100).toFixed(2)}%` : "no evaluation yet";
+    acc.textContent = has ? `best test acc. ${pct(best, 2)}` : "no evaluation yet";
     head.append(status, id, acc);
     const cfg = document.createElement("div");
     cfg.className = "small recent-cfg";
-    cfg.textContent = summary(r.config);
+    cfg.textContent = summary(r.config, this.on.isPreset);
     const saved = r.model_id ? " · saved" : "";
     const trained = r.status !== "queued" && r.status !== "downloading";
     const buttons = document.createElement("div");

@@ -7,7 +7,7 @@ export const FIRST_MODEL = "3b1b"; // few enough neurons to see each one: the pa
 export const state = {
   models: [], // ModelInfo list from /api/models
   selected: null, // {kind: "model"|"run", id}
-  run: null, // {id, status, info, socket}
+  run: null, // {id, info, socket}: info is the server's RunInfo, whose status is the one copy
   lastInput: null, // 784 values the server saw for the current drawing
 };
 
@@ -20,6 +20,9 @@ export function answeringModel() {
   }
   return undefined;
 }
+
+/** The watched run's status as the server last said it (null: no run watched). */
+export const runStatus = () => (state.run && state.run.info ? state.run.info.status : null);
 
 export const onRun = () => Boolean(state.selected && state.selected.kind === "run");
 

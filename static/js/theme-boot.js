@@ -1,6 +1,11 @@
-// Apply the saved theme before the first paint so a light-theme user never sees a dark flash.
-// A classic (blocking) script, not inline: the Content-Security-Policy allows only 'self' scripts.
-try {
-  const t = localStorage.getItem("nnp-theme");
-  if (t === "light" || t === "dark") document.documentElement.dataset.theme = t;
-} catch (e) { /* storage may be disabled: keep the default */ }
+// Apply the theme before the first paint so a light-theme user never sees a dark flash: the one
+// the user chose on this page (saved), else the system's (prefers-color-scheme). A classic
+// (blocking) script, not inline: the Content-Security-Policy allows only 'self' scripts.
+(function () {
+  let t = null;
+  try {
+    t = localStorage.getItem("nnp-theme");
+  } catch (e) { /* storage may be disabled: follow the system */ }
+  if (t !== "light" && t !== "dark") t = matchMedia("(prefers-color-scheme: light)").matches ? "light" : "dark";
+  document.documentElement.dataset.theme = t;
+})();

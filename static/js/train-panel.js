@@ -4,6 +4,9 @@
 // The select choices and the status vocabulary come from the server (vocab.js).
 
 import { ApiError, describeError, fieldOf, get } from "./api.js";
+import { friendly } from "./messages.js";
+import { duration, num, pct, rate, short } from "./fmt.js";
+import { runStatus, state } from "./state.js";
 import { label, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
@@ -20,7 +23,6 @@ export class TrainPanel {
     this.base = null; // the preset the form started from (sent as the run's `preset`)
     this.limits = null;
     this.live = new Set(); // the server's live statuses, once the vocabulary is loaded
-    this.status = null;
     this.lastProgress = null;
     this.buttons = {
       start: $("train-start"),
@@ -66,7 +68,7 @@ export class TrainPanel {
       if (e.key === "Enter") this.applyLiveLr();
     });
     this.text = {};
-    this.setStatus(null);
+    this.setStatus();
   }
 
   async loadPresets() {
@@ -83,7 +85,7 @@ export class TrainPanel {
       const first = this.presets["3b1b"] ? "3b1b" : names[0];
       if (first) this.applyPreset(first);
       this.showLimits();
-      this.setStatus(this.status, this.hasRun);
+      this.setStatus();
     } catch (err) {
       this.setError("form", `Couldn't load the presets: ${describeError(err)}`);
     }
@@ -115,6 +117,15 @@ export class TrainPanel {
     sel.value = same ? this.base : CUSTOM;
     this.set("hint-preset", !same && this.base ? `edited from ${this.base}` : "");
     sel.dataset.base = this.base || "";
+  }
+
+  /** True when a run's config is its preset's, unedited (null: the presets aren't loaded). */
+  isPreset(run) {
+    const cfg = run && this.presets[run.preset];
+    if (!cfg) return Object.keys(this.presets).length ? false : null;
+    const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    return same(run.layers, cfg.layers) && same(!!run.augment, !!cfg.augment) && same(run.train_subset, cfg.train_subset)
+      && [...CHOICES, ...NUMBERS].every((f) => same(run[f], cfg[f]));
   }
 
   /** The form fields whose values differ from `cfg`'s. */
@@ -212,9 +223,9 @@ export class TrainPanel {
       const rest = [];
       for (const e of err.detail) {
         const f = fieldOf(e);
-        if (!(f && this.setError(f, e.msg))) rest.push(`${f || "request"}: ${e.msg}`);
+        if (!(f && this.setError(f, friendly(e, f)))) rest.push(friendly(e, f));
       }
-      if (rest.length) this.setError("form", rest.join("; "));
+      if (rest.length) this.setError("form", rest.join(" "));
       return;
     }
     const text = describeError(err);
@@ -242,7 +253,7 @@ export class TrainPanel {
     } catch (err) {
       this.actions.message(describeError(err));
     } finally {
-      this.setStatus(this.status, this.hasRun);
+      this.setStatus();
     }
   }
 
@@ -291,11 +302,14 @@ export class TrainPanel {
   }
 
   /** "Waiting for a free slot: position N" while queued; hidden otherwise. */
-  /** Where the run trains: its worker process here, or its Ray node (null: not yet known). */
+  /** Where the run trains, in a learner's words; the process or Ray node in the tooltip
+   * (null: not yet known). */
   showPlacement(placement) {
     const el = $("run-where");
     el.hidden = !placement;
-    this.set("run-where", placement ? `Trains in ${placement.description}` : "");
+    const where = placement && placement.node_id ? "on another machine of the server's cluster" : "on the server, beside this page";
+    this.set("run-where", placement ? `Trains ${where} (your browser only watches) ⓘ` : "");
+    el.title = placement ? `Trains in ${placement.description}` : "";
   }
 
   showQueue(position) {
@@ -305,10 +319,15 @@ export class TrainPanel {
     this.set("run-queue", queued ? `Waiting for a free slot: position ${position ?? "?"}` : "");
   }
 
-  /** Enable exactly the buttons that make sense for `status` (null: no run watched). */
-  setStatus(status, hasRun = status !== null) {
-    this.status = status;
-    this.hasRun = hasRun;
+  /** The watched run's status: the server's, kept in state.run (null: no run watched). */
+  get status() {
+    return runStatus();
+  }
+
+  /** Enable exactly the buttons that make sense for the run's status (none watched: idle). */
+  setStatus() {
+    const status = this.status;
+    const hasRun = Boolean(state.run);
     const b = this.buttons;
     const active = this.live.has(status);
     // Start is always possible: a new run takes a free slot or waits in the queue, and the
@@ -356,25 +375,25 @@ export class TrainPanel {
     const epochFrac = progress.epoch !== undefined ? (lastDone ? 1 : progress.epoch - Math.floor(progress.epoch)) : null;
     let text = `${Math.round(frac * 100)}% of the run`;
     if (epochFrac !== null && running) text += ` · epoch ${Math.round(epochFrac * 100)}%`;
-    if (eta !== null && eta !== undefined && this.status === "running") text += ` · ${fmtTime(eta)} left`;
+    if (eta !== null && eta !== undefined && this.status === "running") text += ` · ${duration(eta)} left`;
     this.set("epoch-text", text);
   }
 
   showLatest(latest) {
     if (!latest) return;
-    if (latest.cost !== undefined && latest.cost !== null) this.set("run-cost", Number(latest.cost).toPrecision(3));
+    if (latest.cost !== undefined && latest.cost !== null) this.set("run-cost", num(Number(latest.cost)));
     if (latest.batch_accuracy !== undefined && latest.batch_accuracy !== null) {
-      this.set("run-acc", `${(latest.batch_accuracy * 100).toFixed(1)}%`);
+      this.set("run-acc", pct(latest.batch_accuracy, 1));
     }
-    if (latest.samples_per_second) this.set("run-speed", fmtCount(latest.samples_per_second));
+    if (latest.samples_per_second) this.set("run-speed", rate(latest.samples_per_second));
     if (latest.learning_rate && document.activeElement !== this.lr && this.lr.dataset.shown !== String(latest.learning_rate)) {
-      this.lr.value = latest.learning_rate;
+      this.lr.value = short(latest.learning_rate); // 0.4998, not 0.4997818147357552
       this.lr.dataset.shown = String(latest.learning_rate);
     }
   }
 
   showTestAccuracy(acc) {
-    this.set("run-test-acc", acc === null || acc === undefined ? "–" : `${(acc * 100).toFixed(2)}%`);
+    this.set("run-test-acc", pct(acc, 2));
   }
 
   showDownload(done, total) {
@@ -386,7 +405,8 @@ export class TrainPanel {
     block.hidden = false;
     const bar = $("download-progress");
     bar.value = total ? done / total : 0;
-    this.set("download-text", total ? `${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` : `${(done / 1e6).toFixed(1)} MB`);
+    const mb = (n) => `${short(n / 1e6, 3)} MB`;
+    this.set("download-text", total ? `${mb(done)} of ${mb(total)}` : mb(done));
   }
 
   resetStats() {
@@ -409,19 +429,4 @@ function fillSelect(sel, items) {
     return o;
   }));
   if (items.some(([v]) => v === prev)) sel.value = prev;
-}
-
-export function fmtTime(s) {
-  if (!Number.isFinite(s)) return "–";
-  s = Math.max(0, Math.round(s));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-function fmtCount(v) {
-  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
-  return v.toFixed(0);
 }

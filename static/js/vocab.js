@@ -17,19 +17,51 @@ const LABELS = {
 export const label = (value) => LABELS[value] || String(value).replace(/_/g, " ");
 
 let loaded = null;
+let known = null; // the vocabulary once loaded, for code that cannot wait
 
-/** {statuses, live, choices: {activation, cost, optimizer, lr_schedule}}, fetched once from
- * GET /api/vocabulary (the server's one declaration of each). */
+/**
+ * {statuses, live, choices: {activation, cost, optimizer, lr_schedule}, inputSize, outputSize,
+ * outputForCost: {cost → "sigmoid" | "softmax"}}, fetched once from GET /api/vocabulary (the
+ * server's one declaration of each).
+ */
 export function vocabulary() {
   if (!loaded) {
-    loaded = get("/api/vocabulary").then((v) => ({
-      statuses: v.statuses,
-      live: new Set(v.live_statuses),
-      choices: v.choices,
-    }));
+    loaded = get("/api/vocabulary").then((v) => {
+      known = {
+        statuses: v.statuses,
+        live: new Set(v.live_statuses),
+        choices: v.choices,
+        inputSize: v.input_size,
+        outputSize: v.output_size,
+        outputForCost: v.output_for_cost || {},
+      };
+      return known;
+    });
     loaded.catch(() => {
       loaded = null; // try again next time
     });
   }
   return loaded;
+}
+
+/** The vocabulary if it has loaded, else null. */
+export const loadedVocabulary = () => known;
+
+/** A run's layer sizes from its config's hidden layers: [inputs, ...hidden, outputs] (null
+ * until the vocabulary is known). */
+export function sizesFor(hidden) {
+  if (!known || !hidden) return null;
+  return [known.inputSize, ...hidden, known.outputSize];
+}
+
+/** The output layer of a network trained with `cost`: "sigmoid" | "softmax" (null: not known). */
+export function outputKind(cost) {
+  return (known && cost && known.outputForCost[cost]) || null;
+}
+
+/** The number of weights and biases of a network of these layer sizes: Σ n_in·n_out + n_out. */
+export function parameterCount(sizes) {
+  let n = 0;
+  for (let l = 1; l < sizes.length; l++) n += sizes[l - 1] * sizes[l] + sizes[l];
+  return n;
 }

@@ -6,6 +6,7 @@
 // (GET /api/runs/{id}/network, its one throttled route): so the maps change as it trains.
 
 import { divergingInto } from "./colors.js";
+import { count } from "./fmt.js";
 import { invalidate } from "./frame.js";
 
 const FEW = 16; // up to this many neurons: a fixed grid of big tiles, as in the video
@@ -81,11 +82,11 @@ export class WeightsGrid {
   describe(n) {
     if (!n) return "No weights yet: they appear once the model (or the run's first step) is loaded.";
     const sparse = this.net.downsampled
-      ? ` This network is big, so the page has only each layer's ${Number(this.net.kept_per_layer).toLocaleString("en")} strongest weights: the maps are sparse.`
+      ? ` This network is big, so the page has only each layer's ${count(this.net.kept_per_layer)} strongest weights: the maps are sparse.`
       : "";
     const scroll = n > FEW ? " Scroll for the rest; tiles are drawn as they come into view." : "";
     const layer = this.net.weights.length > 1 ? "hidden layer 1" : "the output layer";
-    return `Each tile is one neuron of ${layer}: the weights it gives the 784 input pixels, as a 28×28 image (blue positive, orange negative, each tile scaled to its own largest |w|). Click a tile for that neuron's arithmetic.${scroll}${sparse}`;
+    return `Each tile is one neuron of ${layer}: the weights it gives the input pixels, as a 28×28 image (blue positive, orange negative, each tile scaled to its own largest |w|). Click a tile for that neuron's arithmetic.${scroll}${sparse}`;
   }
 
   build(n) {

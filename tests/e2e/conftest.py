@@ -194,7 +194,9 @@ def open_page(browser, server: str, page_errors: PageErrors) -> Iterator[object]
     contexts = []
 
     def _open(width: int = 1280, height: int = 800, path: str = "/", base: str | None = None):
-        ctx = browser.new_context(viewport={"width": width, "height": height})
+        # The page follows prefers-color-scheme (issue 19), and Playwright emulates "light" by
+        # default: the tests start in the dark theme, as the page did before, and switch.
+        ctx = browser.new_context(viewport={"width": width, "height": height}, color_scheme="dark")
         ctx.add_init_script(script=CSP_RECORDER)
         contexts.append(ctx)
         page = ctx.new_page()

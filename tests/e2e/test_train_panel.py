@@ -142,10 +142,17 @@ def test_join_reload_and_recent_runs(open_page, server: str) -> None:
     other = open_page(390, 844)
     assert other.get_by_test_id("model-select").input_value() == f"run:{run_id}"
     assert other.evaluate("window.__nnp.selected()") == {"kind": "run", "id": run_id}
-    # Both tabs say where it trains: its worker process, the pid the API names.
+    # Both tabs say where it trains, in plain words, with its worker process (the pid the API
+    # names) in the tooltip (issue 19: the pid is jargon for a learner).
     pid = run_info(server, run_id)["placement"]["pid"]
     for tab in (page, other):
-        wait_text(tab, "[data-testid=run-where]", f"worker process {pid} on the server's machine")
+        wait_text(tab, "[data-testid=run-where]", "Trains on the server")
+        wait_for(
+            tab,
+            "t => document.querySelector('[data-testid=run-where]').title.includes(t)",
+            arg=f"worker process {pid} on the server's machine",
+        )
+        assert "process" not in tab.get_by_test_id("run-where").text_content()
     other.get_by_test_id("run-speed-select").select_option("")  # full speed to the end
 
     wait_status(page, "finished", timeout=60000)
