@@ -1,4 +1,4 @@
-"""The `nn-playground` command: serve | download | train | evaluate | predict.
+"""The `nn-playground` command: serve | download | train | evaluate | predict | export.
 
 Every expected failure (bad option, missing or malformed file, MNIST unavailable, an empty
 drawing) ends with one line on stderr and a non-zero exit status, never a traceback. Progress
@@ -510,6 +510,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else 0
 
 
+# ---- export ---------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a model as ONNX, plain JSON or a Markdown model card (app/nn/export.py): to -o FILE,
+    to stdout with -o -, else to <model><suffix> (accurate.onnx) in the current folder."""
+    from app.fileio import write_atomic
+    from app.models import SHIPPED
+    from app.nn.export import OnnxUnavailable, export_network
+
+    network, metadata = _load_model(args.model)
+    stem = args.model if args.model in SHIPPED else Path(args.model).stem
+    name = metadata.get("name")
+    try:
+        exported = export_network(
+            network, metadata, args.format, stem=stem, name=name if isinstance(name, str) else stem
+        )
+    except OnnxUnavailable as exc:
+        raise CLIError(str(exc)) from None
+    if args.output == Path("-"):
+        sys.stdout.buffer.write(exported.data)
+        sys.stdout.flush()
+        return 0
+    target: Path = args.output or Path(exported.filename)
+    if not target.parent.is_dir():
+        raise CLIError(f"cannot write {target}: folder {target.parent} does not exist")
+    try:
+        write_atomic(target, exported.data)
+    except OSError as exc:
+        raise CLIError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {target} ({args.format}, {len(exported.data):,} bytes)")
+    return 0
+
+
 # ---- argument parsing -----------------------------------------------------------------------
 
 
@@ -528,6 +562,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.nn.export import EXPORT_FORMATS
     from app.presets import PRESETS
 
     parser = _Parser(prog="nn-playground", description=__doc__.splitlines()[0])
@@ -574,6 +609,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", default="accurate", help="a .npz path or shipped model name")
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(func=cmd_predict)
+
+    export = sub.add_parser("export", help="write a model as ONNX, plain JSON or a model card")
+    export.add_argument("model", help="a .npz path or a shipped model name (3b1b, accurate)")
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="onnx",
+        help="onnx (needs the [export] extra), json (weights and biases), card (Markdown)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write it; - for stdout (default: <model>.onnx, .json or -card.md here)",
+    )
+    export.set_defaults(func=cmd_export)
     return parser
 
 
