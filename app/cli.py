@@ -561,8 +561,28 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="where downloaded MNIST is kept")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     from app.nn.export import EXPORT_FORMATS
+
+    export = sub.add_parser("export", help="write a model as ONNX, plain JSON or a model card")
+    export.add_argument("model", help="a .npz path or a shipped model name (3b1b, accurate)")
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="onnx",
+        help="onnx (needs the [export] extra), json (weights and biases), card (Markdown)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write it; - for stdout (default: <model>.onnx, .json or -card.md here)",
+    )
+    export.set_defaults(func=cmd_export)
+
+
+def build_parser() -> argparse.ArgumentParser:
     from app.presets import PRESETS
 
     parser = _Parser(prog="nn-playground", description=__doc__.splitlines()[0])
@@ -610,22 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(func=cmd_predict)
 
-    export = sub.add_parser("export", help="write a model as ONNX, plain JSON or a model card")
-    export.add_argument("model", help="a .npz path or a shipped model name (3b1b, accurate)")
-    export.add_argument(
-        "--format",
-        choices=EXPORT_FORMATS,
-        default="onnx",
-        help="onnx (needs the [export] extra), json (weights and biases), card (Markdown)",
-    )
-    export.add_argument(
-        "-o",
-        "--output",
-        type=Path,
-        metavar="FILE",
-        help="where to write it; - for stdout (default: <model>.onnx, .json or -card.md here)",
-    )
-    export.set_defaults(func=cmd_export)
+    _add_export_parser(sub)
     return parser
 
 
