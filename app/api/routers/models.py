@@ -131,7 +131,8 @@ def export(
     ] = "onnx",
 ) -> Response:
     """The model as a file for other programs (docs/api.md): ONNX, plain JSON, or a model
-    card. Built in the thread pool (an ONNX file of the largest model takes ~0.1 s)."""
+    card. Built in the thread pool: well under a second for the shipped models, seconds for the
+    largest network training allows (its JSON is ~32 MB)."""
     try:
         exported = export_model(models, model_id, fmt)
     except OnnxUnavailable as exc:
