@@ -1,4 +1,4 @@
-"""The `nn-playground` command: serve | download | train | evaluate | predict.
+"""The `nn-playground` command: serve | download | train | evaluate | predict | export.
 
 Every expected failure (bad option, missing or malformed file, MNIST unavailable, an empty
 drawing) ends with one line on stderr and a non-zero exit status, never a traceback. Progress
@@ -508,6 +508,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else 0
 
 
+# ---- export ---------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a model as ONNX, plain JSON or a Markdown model card (app/nn/export.py): to -o FILE,
+    to stdout with -o -, else to <model><suffix> (accurate.onnx) in the current folder."""
+    from app.fileio import write_atomic
+    from app.models import SHIPPED
+    from app.nn.export import OnnxUnavailable, export_network
+
+    network, metadata = _load_model(args.model)
+    stem = args.model if args.model in SHIPPED else Path(args.model).stem
+    name = metadata.get("name")
+    try:
+        exported = export_network(
+            network, metadata, args.format, stem=stem, name=name if isinstance(name, str) else stem
+        )
+    except OnnxUnavailable as exc:
+        raise CLIError(str(exc)) from None
+    if args.output == Path("-"):
+        sys.stdout.buffer.write(exported.data)
+        sys.stdout.flush()
+        return 0
+    target: Path = args.output or Path(exported.filename)
+    if not target.parent.is_dir():
+        raise CLIError(f"cannot write {target}: folder {target.parent} does not exist")
+    try:
+        write_atomic(target, exported.data)
+    except OSError as exc:
+        raise CLIError(f"cannot write {target}: {exc.strerror or exc}") from None
+    print(f"wrote {target} ({args.format}, {len(exported.data):,} bytes)")
+    return 0
+
+
 # ---- argument parsing -----------------------------------------------------------------------
 
 
@@ -523,6 +557,27 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--mnist-dir", type=Path, help="a folder holding the MNIST files (default $NNP_MNIST_DIR)"
     )
     parser.add_argument("--cache-dir", type=Path, help="where downloaded MNIST is kept")
+
+
+def _add_export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from app.nn.export import EXPORT_FORMATS
+
+    export = sub.add_parser("export", help="write a model as ONNX, plain JSON or a model card")
+    export.add_argument("model", help="a .npz path or a shipped model name (3b1b, accurate)")
+    export.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="onnx",
+        help="onnx (needs the [export] extra), json (weights and biases), card (Markdown)",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="where to write it; - for stdout (default: <model>.onnx, .json or -card.md here)",
+    )
+    export.set_defaults(func=cmd_export)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -572,6 +627,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", default="accurate", help="a .npz path or shipped model name")
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(func=cmd_predict)
+
+    _add_export_parser(sub)
     return parser
 
 

@@ -6,20 +6,24 @@ import asyncio
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, File, Form, Path, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from app.api.deps import ModelsDep, SettingsDep
 from app.api.errors import error, responses
+from app.api.export_schemas import ExportedNetwork
 from app.api.schemas import (
     DefaultModel,
     DefaultModelResponse,
     DreamsResponse,
+    ErrorResponse,
     ModelInfo,
     ModelList,
     NetworkJSON,
 )
+from app.nn.export import EXPORT_FORMATS, INSTALL_EXPORT, ExportFormat, OnnxUnavailable
 from app.nn.serialize import ModelFileError
+from app.store.export import export_model
 from app.store.files import ID_PATTERN
 from app.store.models import UploadLimits
 
@@ -103,6 +107,41 @@ def get_dreams(model_id: ModelId, models: ModelsDep) -> DreamsResponse:
         steps=result.steps,
         seconds=round(cached.seconds, 4),
         cached=hit,
+    )
+
+
+_EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "model": ExportedNetwork,
+        "description": "format=onnx: an ONNX model (application/octet-stream); format=json: "
+        "the weights and biases as JSON; format=card: a Markdown model card (text/markdown)",
+        "content": {"application/octet-stream": {}, "text/markdown": {}},
+    },
+    **responses(404, 422),
+    501: {"model": ErrorResponse, "description": f"format=onnx needs onnx: {INSTALL_EXPORT}"},
+}
+
+
+@router.get("/{model_id}/export", response_class=Response, responses=_EXPORT_RESPONSES)
+def export(
+    model_id: ModelId,
+    models: ModelsDep,
+    fmt: Annotated[
+        ExportFormat, Query(alias="format", description=f"one of {', '.join(EXPORT_FORMATS)}")
+    ] = "onnx",
+) -> Response:
+    """The model as a file for other programs (docs/api.md): ONNX, plain JSON, or a model
+    card. Built in the thread pool: well under a second for the shipped models, seconds for the
+    largest network training allows (its JSON is ~32 MB)."""
+    try:
+        exported = export_model(models, model_id, fmt)
+    except OnnxUnavailable as exc:
+        return error(501, str(exc))
+    disposition = f'attachment; filename="{exported.filename}"'
+    return Response(
+        exported.data,
+        media_type=exported.media_type,
+        headers={"Content-Disposition": disposition},
     )
 
 

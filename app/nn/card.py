@@ -1,0 +1,171 @@
+"""A model card in Markdown: what the network is, how it was trained, on what, and how well it
+reads digits, from the network and its file's metadata (app/nn/serialize.py `trained_metadata`).
+
+The metadata of an uploaded file is anybody's JSON: every value is checked for its type before
+it is shown, a missing or odd one reads "not recorded", and text from it is put on one line with
+Markdown's and HTML's special characters escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+
+from app.jsontypes import JSONObject
+from app.nn.config import parameter_count
+from app.nn.network import Network
+from app.nn.vocab import OUTPUT_FOR_COST
+
+NOT_RECORDED = "not recorded"
+MAX_CONFIG_ROWS = 40
+MAX_TEXT = 120
+_ESCAPES = str.maketrans({c: f"\\{c}" for c in "\\`*[]|"} | {"<": "&lt;", ">": "&gt;"})
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def text(value: object) -> str:
+    """Any value as one line of escaped Markdown text, at most MAX_TEXT characters."""
+    raw = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    line = " ".join(raw.split())
+    if len(line) > MAX_TEXT:
+        line = line[: MAX_TEXT - 1] + "…"
+    return line.translate(_ESCAPES)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def percent(value: object) -> str:
+    """A fraction 0..1 as `99.29%`, anything else as "not recorded"."""
+    number = _number(value)
+    return NOT_RECORDED if number is None else f"{number:.2%}"
+
+
+def _config(metadata: JSONObject) -> JSONObject:
+    config = metadata.get("config")
+    return config if isinstance(config, dict) else {}
+
+
+def architecture(network: Network) -> list[str]:
+    sizes = list(network.sizes)
+    hidden = ", ".join(map(str, sizes[1:-1])) or "none"
+    weights = sum(w.size for w in network.weights)
+    total = parameter_count(sizes)
+    output = OUTPUT_FOR_COST["quadratic" if network.cost == "quadratic" else "cross_entropy"]
+    return [
+        "## Architecture",
+        "",
+        f"A fully connected network (multilayer perceptron): {' → '.join(map(str, sizes))}.",
+        "",
+        f"- Input: {sizes[0]} pixel values in 0..1 (a 28×28 drawing, row by row, light ink on "
+        "dark, as MNIST)",
+        f"- Hidden layers: {hidden}, activation {network.activation}",
+        f"- Output layer: {sizes[-1]} units, {output} (cost: {network.cost})",
+        f"- Parameters: {total:,} ({weights:,} weights, {total - weights:,} biases)",
+    ]
+
+
+def training(metadata: JSONObject) -> list[str]:
+    config = _config(metadata)
+    epochs, seconds = _number(metadata.get("epochs")), _number(metadata.get("seconds"))
+    facts = [
+        f"preset {text(metadata['preset'])}" if isinstance(metadata.get("preset"), str) else "",
+        f"{epochs:g} epochs" if epochs is not None else "",
+        f"{seconds:.1f} s of training" if seconds is not None else "",
+        f"saved from run {text(metadata['source_run'])}"
+        if isinstance(metadata.get("source_run"), str)
+        else "",
+    ]
+    lines = ["## Training", ""]
+    summary = ", ".join(fact for fact in facts if fact)
+    lines.append(f"Trained: {summary}." if summary else f"Training: {NOT_RECORDED}.")
+    if not config:
+        return [*lines, "", f"Training config: {NOT_RECORDED} in the model file."]
+    lines += ["", "| Setting | Value |", "|---|---|"]
+    rows = list(config.items())
+    lines += [f"| {text(key)} | {text(value)} |" for key, value in rows[:MAX_CONFIG_ROWS]]
+    if len(rows) > MAX_CONFIG_ROWS:
+        lines.append(f"| … | {len(rows) - MAX_CONFIG_ROWS} more settings |")
+    return lines
+
+
+def data_mix(metadata: JSONObject) -> str:
+    """Where the training examples came from: MNIST (today every model), the owner's drawings,
+    or a mix (a config's `data` and `drawings_fraction`, once runs have them)."""
+    config = _config(metadata)
+    if not config:
+        return NOT_RECORDED
+    data = config.get("data", "mnist")
+    fraction = _number(config.get("drawings_fraction"))
+    if data == "drawings":
+        source = "the owner's drawings"
+    elif data == "mix":
+        share = f", {fraction:.0%} of the samples" if fraction is not None else ""
+        source = f"MNIST mixed with the owner's drawings{share}"
+    else:
+        source = "MNIST"
+    details = []
+    subset = _number(config.get("train_subset"))
+    if subset is not None:
+        details.append(f"the first {subset:,.0f} training digits")
+    held_out = _number(config.get("validation_size"))
+    if held_out:
+        details.append(f"{held_out:,.0f} training digits held out for validation")
+    if config.get("augment") is True:
+        strength = _number(config.get("augment_strength"))
+        details.append("augmented" + (f", strength {strength:g}" if strength is not None else ""))
+    return source + (f" ({'; '.join(details)})" if details else "")
+
+
+def evaluation(metadata: JSONObject) -> list[str]:
+    drawings = metadata.get("drawings_accuracy")
+    owner = (
+        percent(drawings)
+        if _number(drawings) is not None
+        else "not measured (the owner has no held-out drawings yet)"
+    )
+    return [
+        "## Evaluation",
+        "",
+        f"- MNIST test accuracy (10,000 test digits): {percent(metadata.get('test_accuracy'))}",
+        f"- Validation accuracy: {percent(metadata.get('validation_accuracy'))}",
+        f"- Accuracy on the owner's drawings: {owner}",
+    ]
+
+
+def model_card(
+    network: Network, metadata: JSONObject, *, name: str, model_id: str, now: str | None = None
+) -> str:
+    """The Markdown model card of `network`, whose file holds `metadata`."""
+    created = metadata.get("created")
+    lines = [
+        f"# Model card: {text(name)}",
+        "",
+        f"- Model id: {text(model_id)}",
+        f"- Created: {text(created) if isinstance(created, str) else NOT_RECORDED}",
+        f"- Card written: {now or now_utc()}",
+        "",
+        *architecture(network),
+        "",
+        *training(metadata),
+        "",
+        "## Data",
+        "",
+        f"Training data: {data_mix(metadata)}.",
+        "",
+        *evaluation(metadata),
+        "",
+        "## Use",
+        "",
+        "Reads one handwritten digit (0–9) centred in a 28×28 image, as MNIST's are; made with "
+        "nn-playground, for learning how neural networks work; not evaluated for uses where a "
+        "misread digit has consequences.",
+    ]
+    return "\n".join(lines) + "\n"
