@@ -112,12 +112,15 @@ def quota_counts_every_byte(data_dir: Path) -> bool:
     uploads = sum(size for model_id, size in model_files(models).items() if model_id not in saved)
     data = model_to_bytes(Network([784, 4, 10], seed=1), {})
     answers = []
-    with Server(data_dir, MNIST, NNP_MAX_UPLOADED_BYTES=str(uploads + 1)) as server:
+    limits = {"NNP_MAX_UPLOADED_BYTES": str(uploads + 1), "NNP_MAX_UPLOADED_MODELS": "100000"}
+    with Server(data_dir, MNIST, **limits) as server:
         for stray in (False, True):
             if stray:
                 (models / "m_stray001.npz").write_bytes(b"\0")
             r = httpx.post(f"{server.url}/api/models", files={"file": ("q.npz", data)}, timeout=30)
             answers.append(r.status_code)
+            if r.status_code != 201:
+                print(f"  {'with' if stray else 'without'} the stray byte: {r.json()['detail']}")
             if r.status_code == 201:
                 httpx.delete(f"{server.url}/api/models/{r.json()['id']}", timeout=30)
     (models / "m_stray001.npz").unlink(missing_ok=True)
