@@ -1,6 +1,6 @@
 """Training throughput of one run with 0 vs 100 WebSocket watchers (bar: < 5% cost).
 
-Starts a real server (see load_predict.py), starts a long 3b1b run (its Python overhead needs
+Starts a real server (see load_predict.py), starts long 3b1b runs (their Python overhead needs
 the GIL the most, so it is the run watchers can hurt most) and measures its samples/s over
 windows without, with and again without 100 watchers connected to /api/runs/{id}/events,
 each reading every message (in a separate, lowest-priority process: see watchers_process).
@@ -8,7 +8,7 @@ The two windows without are averaged, which cancels a drift (warm-up, other load
 machine). Prints the mean throughput of each and the ratio.
 
     python bench/ws_watchers.py [--watchers 100] [--window 5] [--rounds 3]
-    python bench/ws_watchers.py --never-read --watchers 200 --window 20   # issue 18, item 7
+    python bench/ws_watchers.py --never-read --watchers 200 --window 8   # issue 18, item 7
 
 With --never-read the watchers ask for weight maps (~100 kB a message) and never read a byte
 (raw sockets with a small receive buffer); the server should cut them off (1 MB of backlog)
@@ -129,26 +129,45 @@ def watchers_process(url: str, n: int, ready: Any, stop: Any, total: Any) -> Non
     asyncio.run(run())
 
 
+async def fresh_run(client: httpx.AsyncClient) -> str:
+    """A new long 3b1b run, running and warmed up. Each window gets its own: a 100-epoch 3b1b
+    run lasts only ~13 s on an idle machine, too short for three windows."""
+    r = await client.post("/api/runs", json={"preset": "3b1b", "epochs": 100})
+    r.raise_for_status()
+    run = str(r.json()["id"])
+    deadline = time.monotonic() + 60
+    while (await client.get(f"/api/runs/{run}")).json()["status"] != "running":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the run did not start")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # warm-up
+    return run
+
+
+async def window_of(
+    client: httpx.AsyncClient, run: str, window: float, pid: int
+) -> tuple[float, float]:
+    """throughput() over one window, which must end with the run still training (else the
+    window would count idle time), then the run is stopped."""
+    rate, cpu = await throughput(client, run, window, pid)
+    status = (await client.get(f"/api/runs/{run}")).json()["status"]
+    await client.post(f"/api/runs/{run}/stop")
+    if status != "running":
+        raise RuntimeError(f"the run was {status} at the window's end: use a shorter --window")
+    return rate, cpu
+
+
 async def measure_watchers(
     base: str, pid: int, n_watchers: int, window: float, rounds: int, never_read: bool = False
 ) -> dict[str, Any]:
-    """Windows of one fresh 3b1b run without, with and again without the watchers, per round
-    (the two without are averaged)."""
+    """Windows without, with and again without the watchers, per round, each on a fresh 3b1b
+    run (the two without are averaged)."""
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         alone, watched, messages, cpu_alone, cpu_watched = [], [], [], [], []
         for _ in range(rounds):
-            # A fresh run per round, so none ends mid-measurement.
-            r = await client.post("/api/runs", json={"preset": "3b1b", "epochs": 100})
-            r.raise_for_status()
-            run = r.json()["id"]
-            deadline = time.monotonic() + 60
-            while (await client.get(f"/api/runs/{run}")).json()["status"] != "running":
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the run did not start")
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1.0)  # warm-up
+            rate_before, cpu_before = await window_of(client, await fresh_run(client), window, pid)
+            run = await fresh_run(client)
             ws_url = base.replace("http", "ws") + f"/api/runs/{run}/events"
-            rate_before, cpu_before = await throughput(client, run, window, pid)
             # spawn, not fork: a forked child would inherit this process's running event loop.
             ctx = mp.get_context("spawn")
             ready, stop = ctx.Event(), ctx.Event()
@@ -162,7 +181,7 @@ async def measure_watchers(
                     raise RuntimeError("the watchers did not all connect")
                 await asyncio.sleep(0.05)
             before = total.value
-            rate, cpu = await throughput(client, run, window, pid)
+            rate, cpu = await window_of(client, run, window, pid)
             watched.append(rate)
             cpu_watched.append(cpu)
             if never_read:
@@ -173,10 +192,9 @@ async def measure_watchers(
             proc.join(30)
             # The watched window is bracketed by two without: their mean cancels a drift of
             # the machine's load (other work starting or ending) over the round.
-            rate_after, cpu_after = await throughput(client, run, window, pid)
+            rate_after, cpu_after = await window_of(client, await fresh_run(client), window, pid)
             alone.append((rate_before + rate_after) / 2)
             cpu_alone.append((cpu_before + cpu_after) / 2)
-            await client.post(f"/api/runs/{run}/stop")
     return {
         "never_read": never_read,
         "watchers": n_watchers,
