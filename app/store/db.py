@@ -94,6 +94,9 @@ ESSENTIAL_RUN_COLUMNS = frozenset({"status", "reason", "finished", "model_id"})
 ColumnValue = str | int | float | bytes | None | Mapping[str, object] | Sequence[object]
 
 
+MetricLists = dict[str, list[Any]]  # Any: JSON numbers per metric (int steps, float costs, null)
+
+
 @dataclass
 class StoredRun:
     id: str
@@ -107,8 +110,7 @@ class StoredRun:
     progress: JSONObject | None = None
     latest: JSONObject | None = None
     evaluations: list[JSONObject] = field(default_factory=list)
-    # Any: each list holds one metric's JSON numbers (int steps, float epochs, costs or null)
-    metrics: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in METRIC_KEYS})
+    metrics: MetricLists = field(default_factory=lambda: {k: [] for k in METRIC_KEYS})
     predictions: bytes | None = None
     confidence: bytes | None = None
     owner: str = TEACHER_ID  # the Principal id of its creator (app/api/identity.py)
