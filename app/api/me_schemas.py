@@ -60,7 +60,6 @@ def _whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-
 class LimitsPatch(Strict):
     model_config = examples({"active_runs": 2, "models": 10})
 
