@@ -8,7 +8,7 @@ import contextlib
 import json
 import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.dependencies.models import Dependant
@@ -62,11 +62,16 @@ def quotas_for(services: Services, principal: Principal) -> Quotas | None:
     return services.quotas.current
 
 
-def rate_check(services: Services, request: Request, principal: Principal, kind: str) -> None:
+RateKind = Literal["predict", "explain", "runs"]
+
+
+def rate_check(services: Services, request: Request, principal: Principal, kind: RateKind) -> None:
     """429 with Retry-After when `principal` has used up `kind` (the teacher is exempt)."""
     if principal.is_teacher:
         return
-    limit: int = getattr(services.settings, f"rate_{kind}")
+    settings = services.settings
+    limit = {"predict": settings.rate_predict, "explain": settings.rate_explain,
+             "runs": settings.rate_runs}[kind]  # fmt: skip
     who = principal.id
     if who == ANONYMOUS_ID:  # no identity: counted per address
         who = f"ip:{request.client.host if request.client else '?'}"
@@ -104,7 +109,7 @@ async def _requested_model(request: Request) -> str | None:
 _CALLERS: set[Callable[..., object]] = set()  # the dependencies _caller made
 
 
-def _caller(kind: str) -> Callable[[Request], Awaitable[Principal]]:
+def _caller(kind: RateKind) -> Callable[[Request], Awaitable[Principal]]:
     async def caller(request: Request) -> Principal:
         services = await get_services(request)
         if not services.identity.class_mode:
