@@ -78,11 +78,12 @@ class Identity:
     def cookie_value(self, principal: Principal) -> str:
         return f"{principal.id}.{self._signature(principal.id)}"
 
-    def set_cookie(self, principal: Principal) -> str:
-        """The Set-Cookie header's value that keeps `principal` signed in."""
+    def set_cookie(self, principal: Principal, *, secure: bool = False) -> str:
+        """The Set-Cookie header's value that keeps `principal` signed in (`secure`: the page
+        came over HTTPS, e.g. behind a TLS proxy: the cookie never travels in clear)."""
         return (
             f"{COOKIE_NAME}={self.cookie_value(principal)}; Max-Age={COOKIE_MAX_AGE}; "
-            "Path=/; HttpOnly; SameSite=Lax"
+            "Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
         )
 
     def from_cookie(self, value: str | None) -> Principal | None:

@@ -59,7 +59,8 @@ class ClassCookieMiddleware:
             await self.app(scope, receive, send)
             return
         learner = await asyncio.to_thread(identity.new_learner)
-        cookie = identity.set_cookie(learner).encode("latin-1")
+        secure = scope.get("scheme") == "https"
+        cookie = identity.set_cookie(learner, secure=secure).encode("latin-1")
         await self.app(scope, receive, _with_cookie(send, cookie))
 
 
@@ -88,6 +89,7 @@ async def _teacher_link(
     path = "/" + str(scope.get("path", "/")).lstrip("/")  # never `//host`: another site
     target = path + (f"?{rest}" if rest else "")
     redirect = RedirectResponse(target, status_code=303)
-    redirect.headers.append("set-cookie", identity.set_cookie(identity.teacher()))
+    secure = scope.get("scheme") == "https"
+    redirect.headers.append("set-cookie", identity.set_cookie(identity.teacher(), secure=secure))
     redirect.headers["cache-control"] = "no-store"
     await redirect(scope, receive, send)

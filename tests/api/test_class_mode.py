@@ -331,3 +331,13 @@ def test_the_default_model_is_everyones_to_use(teacher_client: TestClient) -> No
     assert r.status_code == 200
     assert b.post("/api/predict", json=body).json()["model"] == model["id"]
     assert b.post("/api/predict", json={"pixels": PIXELS}).json()["model"] == model["id"]
+
+
+def test_over_https_the_cookie_is_secure(teacher_client: TestClient) -> None:
+    browser = TestClient(teacher_client.app, base_url="https://localhost")
+    r = browser.get("/", headers={"Accept": "text/html"})
+    assert r.headers["set-cookie"].endswith("; Secure")
+    api = TestClient(teacher_client.app, base_url="https://localhost")
+    assert api.get("/api/me").headers["set-cookie"].endswith("; Secure")
+    plain = TestClient(teacher_client.app, base_url="http://localhost")
+    assert "Secure" not in plain.get("/api/me").headers["set-cookie"]

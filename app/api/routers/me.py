@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.access import class_responses as responses
 from app.api.deps import ServicesDep
@@ -27,13 +27,16 @@ def _me(principal: Principal, class_mode: bool) -> Me:
 
 
 @router.get("", response_model=Me)
-async def get_me(principal: CurrentPrincipal, services: ServicesDep, response: Response) -> Me:
+async def get_me(
+    principal: CurrentPrincipal, services: ServicesDep, request: Request, response: Response
+) -> Me:
     """Your identity. In class mode, a caller without one (no cookie, no token) gets a new
     learner identity and its cookie (a client with a cookie jar keeps it from then on)."""
     identity = services.identity
     if principal.id == ANONYMOUS_ID:
         principal = await asyncio.to_thread(identity.new_learner)
-        response.headers.append("set-cookie", identity.set_cookie(principal))
+        secure = request.url.scheme == "https"
+        response.headers.append("set-cookie", identity.set_cookie(principal, secure=secure))
     elif principal.id == identity.local.id and not identity.class_mode:
         principal = identity.local
     return _me(principal, identity.class_mode)
