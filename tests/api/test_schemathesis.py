@@ -90,6 +90,7 @@ CONTENT_DEPENDENT = [
     "POST /api/explain/step",
     "POST /api/models",
     "POST /api/runs",
+    "PUT /api/class/config",  # the dashboard's: a RunCreate body, as POST /api/runs
 ]
 CONFIG = {
     "seed": 11,
