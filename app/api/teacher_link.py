@@ -65,6 +65,7 @@ class ClassCookieMiddleware:
 
 
 def _with_cookie(send: Send, cookie: bytes) -> Send:
+    """`send`, adding the Set-Cookie header to the response's start."""
 
     async def send_with_cookie(message: Message) -> None:
         if message["type"] == "http.response.start":
