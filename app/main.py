@@ -25,6 +25,7 @@ from app.api.finite import FiniteJSONResponse
 from app.api.heavy import WorkGate, trim_memory_forever
 from app.api.limits import BodyLimitMiddleware
 from app.api.routers import (
+    classroom,
     digits,
     docs,
     events,
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     # /healthz first: the router tries routes in order, and it is the most frequent request.
     routers = (health, predict, explain, models, runs, events, digits, presets, vocabulary)
-    for module in (*routers, pages, docs):
+    for module in (*routers, classroom, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
