@@ -10,7 +10,7 @@ mode) reaches the dashboard without a second declaration here.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from app.jsontypes import JSONObject
@@ -19,6 +19,7 @@ from app.runs.info import RunInfo
 from app.runs.run import Run
 
 CURVE_POINTS = 60  # at most about this many points in a run's small curve
+ModelName = Callable[[str], str | None]  # a saved model's name by id (None: gone)
 LOCAL_OWNER = "local"  # the owner of a run that has none (single-user mode, older runs)
 LEADERBOARD_SIZE = 50  # rows of each leaderboard
 FULL_EVERY = 20  # every so many refreshes, ended runs are summarised again (a renamed owner)
@@ -47,9 +48,9 @@ def total_steps(run: Run) -> int:
     return max(1, math.ceil(per_epoch / max(config.batch_size, 1)) * epochs)
 
 
-def summarise(run: Run) -> JSONObject:
+def summarise(run: Run, model_name: ModelName = lambda _: None) -> JSONObject:
     """What the dashboard shows of one run (without its curve), rounded so that a summary
-    only changes when something visible does."""
+    only changes when something visible does; `model_name` names the model it was saved as."""
     info = run.info(history=False)
     owner, owner_name = _owner(info)
     config = info["config"]
@@ -66,6 +67,7 @@ def summarise(run: Run) -> JSONObject:
         "queue_position": info["queue_position"],
         "created": info["created"],
         "model_id": info["model_id"],
+        "model_name": model_name(run.model_id) if run.model_id else None,
         "config": config,
         "sizes": sizes,
         "parameters": parameter_count(sizes),
@@ -164,7 +166,8 @@ class Changes:
 class Board:
     """The last summaries sent, per run id, and each run's curve; `refresh` finds the changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, model_name: ModelName = lambda _: None) -> None:
+        self.model_name = model_name
         self.summaries: dict[str, JSONObject] = {}
         self.curves: dict[str, Curve] = {}
         self.runs: dict[str, Run] = {}
@@ -190,7 +193,7 @@ class Board:
             previous = self.summaries.get(rid)
             if previous is not None and not full and _settled(run, previous):
                 continue  # an ended run that has not changed: nothing to build again
-            summary = summarise(run)
+            summary = summarise(run, self.model_name)
             if summary != previous:
                 self.summaries[rid] = summary
                 changed.append(summary)
@@ -212,8 +215,8 @@ class Board:
 
 def _settled(run: Run, summary: JSONObject) -> bool:
     """An ended run whose summary (and complete curve) is still what was sent: the only things
-    that change on an ended run are its status (resumed) and its saved model (and its owner's
-    name, which `Board.refresh` picks up on every FULL_EVERY-th refresh)."""
+    that change on an ended run are its status (resumed) and its saved model (and the names of
+    its owner and model, which `Board.refresh` picks up on every FULL_EVERY-th refresh)."""
     return not run.live and summary["status"] == run.status and summary["model_id"] == run.model_id
 
 

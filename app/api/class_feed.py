@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 
-from app.api.class_board import Board, update_message
+from app.api.class_board import Board, ModelName, update_message
 from app.api.class_config import PushedConfig
 from app.jsontypes import JSONObject
 from app.runs.fanout import Watcher, dumps
@@ -36,12 +36,16 @@ REFRESH_INTERVAL = 0.25  # seconds between two summaries of the runs (status lag
 
 class ClassFeed:
     def __init__(
-        self, runs: RunManager, config: PushedConfig, interval: float = REFRESH_INTERVAL
+        self,
+        runs: RunManager,
+        config: PushedConfig,
+        model_name: ModelName = lambda _: None,
+        interval: float = REFRESH_INTERVAL,
     ) -> None:
         self.runs = runs
         self.config = config
         self.interval = interval
-        self.board = Board()
+        self.board = Board(model_name)
         self.teachers: set[Watcher] = set()  # they get the runs
         self.others: set[Watcher] = set()  # only the config
         self.ticker: asyncio.Task[None] | None = None

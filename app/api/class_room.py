@@ -23,9 +23,11 @@ import segno
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.api.class_board import ModelName
 from app.api.class_config import PushedConfig
 from app.api.class_feed import ClassFeed
 from app.api.deps import get_services
+from app.store.models import ModelNotFound, ModelRegistry
 
 LINK_ENV = "NNP_CLASS_LINK"
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -43,12 +45,22 @@ async def get_classroom(conn: HTTPConnection) -> Classroom:
     if room is None:  # first use (on the event loop: no other task creates one meanwhile)
         services = await get_services(conn)
         config = PushedConfig(services.settings.data_dir)
-        room = Classroom(config, ClassFeed(services.runs, config))
+        room = Classroom(config, ClassFeed(services.runs, config, _model_names(services.models)))
         conn.app.state.classroom = room
     return room
 
 
 ClassroomDep = Annotated[Classroom, Depends(get_classroom)]
+
+
+def _model_names(models: ModelRegistry) -> ModelName:
+    def name(model_id: str) -> str | None:
+        try:
+            return models.lookup(model_id).name
+        except ModelNotFound:  # deleted since the run was saved
+            return None
+
+    return name
 
 
 def lan_address() -> str | None:

@@ -138,7 +138,8 @@ export class LearnersView {
       row.text[key] = value;
       (row.cells[key] || key).textContent = value;
     };
-    set("preset", cfg.preset ? `from ${cfg.preset}` : "custom");
+    const saved = run.model_id ? ` · saved as “${run.model_name ?? run.model_id}”` : "";
+    set("preset", `${cfg.preset ? `from ${cfg.preset}` : "custom"}${saved}`);
     set("network", `${sizesText(run.sizes)} · ${cfg.activation} · ${count(run.parameters)} params`);
     row.cells.network.title = `${cfg.optimizer}, learning rate ${cfg.learning_rate}, batch ${cfg.batch_size}, ${cfg.epochs} epochs, cost ${cfg.cost}`;
     let status = run.status;
