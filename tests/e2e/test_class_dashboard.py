@@ -5,6 +5,7 @@ is stopped from the dashboard, names are shown as text, and neither page has a C
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import httpx
@@ -104,7 +105,7 @@ def ranked(runs: list[dict]) -> list[str]:
     shown, to 4 decimals), then the smaller network, then the earlier run."""
 
     def params(sizes: list[int]) -> int:
-        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+        return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
 
     return [
         r["id"]
