@@ -3,8 +3,8 @@ accuracy curve, and the leaderboard (issue 16, section 2).
 
 Pure functions and one small state class, no I/O: app/api/class_feed.py calls `Board.refresh`
 every few hundred milliseconds and sends what changed. A summary is built from the run's
-public shape (`Run.info`), so whatever RunInfo carries (the owner and their name in class
-mode) reaches the dashboard without a second declaration here.
+public shape (`Run.info`), so the owner's current name (which the store owns) comes as RunInfo
+has it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
-from app.runs.info import RunInfo
 from app.runs.run import Run
 
 CURVE_POINTS = 60  # at most about this many points in a run's small curve
 ModelName = Callable[[str], str | None]  # a saved model's name by id (None: gone)
-LOCAL_OWNER = "local"  # the owner of a run that has none (single-user mode, older runs)
 LEADERBOARD_SIZE = 50  # rows of each leaderboard
 FULL_EVERY = 20  # every so many refreshes, ended runs are summarised again (a renamed owner)
 
@@ -30,14 +28,6 @@ def _round(value: object, digits: int) -> float | None:
         return None
     number = float(value)
     return round(number, digits) if math.isfinite(number) else None
-
-
-def _owner(info: RunInfo) -> tuple[str, str]:
-    # `owner` and `owner_name` come with class mode (classcore); older RunInfo has neither.
-    details: Mapping[str, object] = info
-    owner, name = details.get("owner"), details.get("owner_name")
-    owner_id = owner if isinstance(owner, str) and owner else LOCAL_OWNER
-    return owner_id, name if isinstance(name, str) and name else owner_id
 
 
 def total_steps(run: Run) -> int:
@@ -52,7 +42,6 @@ def summarise(run: Run, model_name: ModelName = lambda _: None) -> JSONObject:
     """What the dashboard shows of one run (without its curve), rounded so that a summary
     only changes when something visible does; `model_name` names the model it was saved as."""
     info = run.info(history=False)
-    owner, owner_name = _owner(info)
     config = info["config"]
     sizes = run.config.sizes()
     latest: Mapping[str, object] = info["latest"] or {}
@@ -60,8 +49,8 @@ def summarise(run: Run, model_name: ModelName = lambda _: None) -> JSONObject:
     placement = info["placement"]
     return {
         "id": run.id,
-        "owner": owner,
-        "owner_name": owner_name,
+        "owner": info["owner"],
+        "owner_name": info["owner_name"],
         "status": info["status"],
         "reason": info["reason"],
         "queue_position": info["queue_position"],
