@@ -34,6 +34,7 @@ import base64
 import itertools
 import json
 import multiprocessing as mp
+import os
 import secrets
 import signal
 import sys
@@ -240,8 +241,14 @@ async def warm_up(base: str, token: str) -> None:
         await http.delete(f"/api/runs/{run}")
 
 
+def loop_cpu(pid: int) -> float:
+    """CPU seconds the server's main thread (uvicorn's event loop) has used so far."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run_class(
-    base: str, token: str, n: int, epochs: int, rate: float, warm: bool
+    base: str, token: str, n: int, epochs: int, rate: float, warm: bool, pid: int
 ) -> dict[str, Any]:
     if warm:
         await warm_up(base, token)
@@ -256,7 +263,7 @@ async def run_class(
     )
     predictor.start()
     await asyncio.sleep(1.0)  # the dashboard has its snapshot, the predictor is warm
-    began = time.monotonic()
+    began, cpu_began = time.monotonic(), loop_cpu(pid)
     await asyncio.gather(*(start_run(x, epochs) for x in learners))
     accepted = sorted(x.accepted_at - began for x in learners)
     spread = accepted[-1]
@@ -267,6 +274,7 @@ async def run_class(
     )
     await asyncio.gather(*(watch(base, x) for x in learners))
     trained = time.monotonic() - began
+    cpu = loop_cpu(pid) - cpu_began
     await asyncio.sleep(CATCH_UP)
     done.set()
     messages = await feed
@@ -282,6 +290,7 @@ async def run_class(
         "learners": learners,
         "spread": spread,
         "trained": trained,
+        "loop_cpu": cpu,
         "latencies": np.array(latencies),
         "predict_statuses": statuses,
         "lags": np.array(lags),
@@ -298,7 +307,11 @@ def bar(ok: bool, text: str) -> bool:
 
 def report(r: dict[str, Any], n: int) -> bool:
     learners: list[Learner] = r["learners"]
-    print(f"\nclass of {n}: trained in {r['trained']:.1f} s; dashboard: {r['messages']} messages")
+    print(
+        f"\nclass of {n}: trained in {r['trained']:.1f} s; the server's event loop used "
+        f"{r['loop_cpu']:.1f} CPU-s of it ({r['loop_cpu'] / r['trained']:.0%} of a core); "
+        f"the dashboard got {r['messages']} messages"
+    )
     results = [
         bar(r["spread"] <= START_BAR, f"all {n} runs started within {START_BAR:.0f} s: "
             f"{r['spread']:.3f} s from the first POST to the last 201"),
@@ -358,11 +371,11 @@ def main() -> None:
     token = secrets.token_urlsafe(24)
     with (
         tempfile.TemporaryDirectory() as tmp,
-        server(Path(tmp), NNP_CLASS="1", NNP_TEACHER_TOKEN=token) as (url, _),
+        server(Path(tmp), NNP_CLASS="1", NNP_TEACHER_TOKEN=token) as (url, pid),
     ):
         print(f"class-mode server at {url}; {args.learners} learners, 3b1b x {args.epochs} epochs")
         result = asyncio.run(
-            run_class(url, token, args.learners, args.epochs, args.predict_rate, args.warm_up)
+            run_class(url, token, args.learners, args.epochs, args.predict_rate, args.warm_up, pid)
         )
     sys.exit(0 if report(result, args.learners) else 1)
 

@@ -131,6 +131,7 @@ def test_the_feed_sends_the_teacher_every_run_and_its_end(client: TestClient) ->
         assert run_id in runs
         latest = runs[run_id]
         curve = list(latest["curve"])
+        board = snapshot["leaderboard"]
         statuses.append(latest["status"])
         while latest["status"] != "finished":
             message = ws.receive_json()
@@ -140,7 +141,7 @@ def test_the_feed_sends_the_teacher_every_run_and_its_end(client: TestClient) ->
                     latest = summary
                     statuses.append(summary["status"])
             curve += message["curves"].get(run_id, [])
-            board = message.get("leaderboard", snapshot["leaderboard"])
+            board = message.get("leaderboard", board)
     detail = client.get(f"/api/runs/{run_id}").json()
     assert latest["best_test_accuracy"] == round(detail["best_test_accuracy"], 4)
     assert (
@@ -206,3 +207,39 @@ def test_the_teacher_can_ask_for_the_config_only(client: TestClient) -> None:
         assert ws.receive_json()["type"] == "config"
         client.put("/api/class/config", json=PUSH)
         assert ws.receive_json()["type"] == "config"  # no snapshot came before it
+
+
+def test_a_client_that_reads_nothing_is_dropped_not_buffered(tmp_path) -> None:
+    """The feed's queue per client is bounded (app/runs/fanout.Watcher): a client whose socket
+    takes nothing is dropped once MAX_QUEUE messages wait, and the others go on."""
+    import asyncio
+
+    from app.api.class_config import PushedConfig
+    from app.api.class_feed import ClassFeed
+    from app.runs.fanout import MAX_QUEUE, Watcher
+
+    async def scenario() -> tuple[bool, int, bool, int]:
+        stuck_forever = asyncio.Event()
+        received: list[str] = []
+
+        async def never(text: str) -> None:
+            await stuck_forever.wait()
+
+        async def reads(text: str) -> None:
+            received.append(text)
+
+        config = PushedConfig(tmp_path)
+        feed = ClassFeed(runs=None, config=config)  # type: ignore[arg-type]  # config only
+        slow, fast = Watcher(never), Watcher(reads)
+        feed.add(slow, runs=False)
+        feed.add(fast, runs=False)
+        for _ in range(MAX_QUEUE + 5):
+            feed.push_config(config.message())
+            await asyncio.sleep(0)
+        result = slow.closed.is_set(), len(slow.queue), fast.closed.is_set(), len(received)
+        await feed.close()
+        return result
+
+    dropped, queued, fast_dropped, fast_got = asyncio.run(scenario())
+    assert dropped and queued == 0  # dropped, its queue freed
+    assert fast_got >= 30 and not fast_dropped
