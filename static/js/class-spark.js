@@ -15,16 +15,22 @@ export function drawCurve(canvas, points, totalSteps, { grid = false, lineWidth 
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, w, h);
   const pad = grid ? 8 * dpr : 2 * dpr;
-  const x = (step) => pad + (w - 2 * pad) * Math.min(1, step / Math.max(1, totalSteps));
+  const left = grid ? 64 * dpr : pad; // room for the grid's labels
+  const x = (step) => left + (w - left - pad) * Math.min(1, step / Math.max(1, totalSteps));
   const y = (acc) => h - pad - (h - 2 * pad) * Math.max(0, Math.min(1, acc));
   if (grid) {
     ctx.strokeStyle = css("--grid", "#2a313d");
+    ctx.fillStyle = css("--muted", "#8d96a5");
     ctx.lineWidth = dpr;
+    ctx.font = `${16 * dpr}px system-ui, sans-serif`;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
     for (const level of [0.5, 0.9, 1]) {
       ctx.beginPath();
-      ctx.moveTo(pad, y(level));
+      ctx.moveTo(left, y(level));
       ctx.lineTo(w - pad, y(level));
       ctx.stroke();
+      ctx.fillText(`${Math.round(level * 100)}%`, left - 8 * dpr, y(level));
     }
   }
   if (!points || !points.length) return;
