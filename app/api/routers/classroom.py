@@ -14,11 +14,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.websockets import WebSocketState
 
 from app import __version__
+from app.api.access import class_responses
 from app.api.class_config import resolve
 from app.api.class_room import ClassroomDep, learners_link, qr_svg
 from app.api.class_schemas import ClassConfigMessage
 from app.api.deps import SettingsDep
-from app.api.errors import error, responses
+from app.api.errors import error
 from app.api.identity import CurrentPrincipal, TeacherPrincipal
 from app.api.schemas import RunCreate
 from app.paths import TEMPLATES_DIR
@@ -30,7 +31,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 CLOSE_TOO_SLOW = 1013  # "try again later": the client could not keep up
 CLOSE_GRACE = 2.0  # seconds a dropped client has to take the close frame
-_TEACHER_ONLY = responses(422) | {403: {"description": "Only the teacher may do this"}}
+_TEACHER_ONLY = class_responses(401, 403, 422)  # 403: only the teacher may push
 
 
 def _page(request: Request, template: str, principal: CurrentPrincipal, link: str) -> Response:
@@ -64,7 +65,10 @@ async def projector(
 @router.get(
     "/api/class/qr.svg",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}, "description": "the QR code"}},
+    responses={
+        200: {"content": {"image/svg+xml": {}}, "description": "the QR code"},
+        **class_responses(401),
+    },
 )
 async def learners_qr(request: Request, settings: SettingsDep) -> Response:
     """The learners' link as a QR code (SVG), for phones to scan from the projector."""
@@ -72,7 +76,7 @@ async def learners_qr(request: Request, settings: SettingsDep) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/class/config", response_model=ClassConfigMessage)
+@router.get("/api/class/config", response_model=ClassConfigMessage, responses=class_responses(401))
 async def get_config(room: ClassroomDep) -> ClassConfigMessage:
     """The teacher's pushed config (null when none), as the events socket sends it."""
     return ClassConfigMessage.model_validate(room.config.message())
