@@ -39,9 +39,8 @@ class ClassPages:
         self.allowed: list[str] = []
 
     def open(self, url: str, ready: str = "window.__class && window.__class.ready", **context):
-        ctx = self.browser.new_context(
-            viewport={"width": 1400, "height": 900}, color_scheme="dark", **context
-        )
+        options = {"viewport": {"width": 1400, "height": 900}, "color_scheme": "dark"}
+        ctx = self.browser.new_context(**{**options, **context})
         ctx.add_init_script(script=CSP_RECORDER)
         self.contexts.append(ctx)
         page = ctx.new_page()
@@ -222,3 +221,29 @@ def test_a_pushed_config_reaches_the_learners_page(
     httpx.delete(f"{server}/api/class/config")
     box.wait_for(state="hidden")
     assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_no_serious_accessibility_violation(
+    browser, server: str, artifacts, theme: str, stop_runs
+) -> None:
+    """axe-core (as tests/e2e/test_accessibility.py runs it) on the dashboard with a run in it
+    and a pushed config, and on both projector views."""
+    from .test_accessibility import axe_violations
+
+    run_id = httpx.post(f"{server}/api/runs", json=RUN).json()["id"]
+    httpx.put(f"{server}/api/class/config", json={"preset": "3b1b", "epochs": 2})
+    opened = ClassPages(browser)
+    found = []
+    try:
+        for path, name in (
+            ("/class", "dashboard"),
+            ("/class/projector", "projector"),
+            (f"/class/projector?run={run_id}", "projector-run"),
+        ):
+            page = opened.open(f"{server}{path}", color_scheme=theme)
+            wait_for(page, "window.__class.rendered > 0")
+            found += axe_violations(page, artifacts, f"class-{name}-{theme}")
+    finally:
+        opened.close()
+    assert not found, found
