@@ -44,6 +44,11 @@ def test_an_old_database_keeps_its_data_which_belongs_to_the_local_teacher(
     assert run.id == "r_old" and run.status == "finished" and run.owner == "local"
     (model,) = store.list_models()
     assert (model.id, model.name, model.owner, model.shared) == ("m_old", "old one", "local", 1)
+    assert store.update_model("m_old", name=None, shared=False)
+    (model,) = store.list_models()
+    assert (model.owner, model.shared) == ("local", 0)
+    assert not store.update_model("m_nope", name="x", shared=None)
+    assert store.delete_model("m_old") and store.list_models() == []
     store.close()
     Store(path).close()  # opening again migrates nothing twice
 
@@ -67,6 +72,7 @@ def test_learners_names_and_tokens_survive_a_reopen(tmp_path: Path) -> None:
     rows = store.query("SELECT hash FROM tokens")
     assert rows == [(token_hash(token),)]  # only the hash is stored
     assert again.name_of("local") == "teacher"
+    assert [learner.id for learner in again.all()] == ["local", ada.id]
     store.close()
 
 
