@@ -19,6 +19,7 @@ from app.runs.run import Run
 
 CURVE_POINTS = 60  # at most about this many points in a run's small curve
 ModelName = Callable[[str], str | None]  # a saved model's name by id (None: gone)
+Roster = Callable[[], list[JSONObject]]  # every learner as {"id", "name"} (class mode)
 LEADERBOARD_SIZE = 50  # rows of each leaderboard
 FULL_EVERY = 20  # every so many refreshes, ended runs are summarised again (a renamed owner)
 
@@ -147,16 +148,25 @@ class Changes:
     curves: dict[str, list[list[float]]]
     removed: list[str]
     leaderboard: JSONObject | None  # None: unchanged
+    learners: list[JSONObject] | None = None  # None: unchanged
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.curves or self.removed or self.leaderboard is not None)
+        return bool(
+            self.runs
+            or self.curves
+            or self.removed
+            or self.leaderboard is not None
+            or self.learners is not None
+        )
 
 
 class Board:
     """The last summaries sent, per run id, and each run's curve; `refresh` finds the changes."""
 
-    def __init__(self, model_name: ModelName = lambda _: None) -> None:
+    def __init__(self, model_name: ModelName = lambda _: None, roster: Roster = list) -> None:
         self.model_name = model_name
+        self.roster = roster
+        self.learners: list[JSONObject] = []
         self.summaries: dict[str, JSONObject] = {}
         self.curves: dict[str, Curve] = {}
         self.runs: dict[str, Run] = {}
@@ -192,14 +202,28 @@ class Board:
         board = leaderboard(self.summaries.values())
         board_changed = board != self.board
         self.board = board
-        return Changes(changed, curves, removed, board if board_changed else None)
+        learners = self.roster()
+        learners_changed = learners != self.learners
+        self.learners = learners
+        return Changes(
+            changed,
+            curves,
+            removed,
+            board if board_changed else None,
+            learners if learners_changed else None,
+        )
 
     def snapshot(self) -> JSONObject:
         """Everything, for a dashboard that has just connected (after a refresh)."""
         runs = [
             {**summary, "curve": self.curves[rid].points} for rid, summary in self.summaries.items()
         ]
-        return {"type": "snapshot", "runs": runs, "leaderboard": self.board}
+        return {
+            "type": "snapshot",
+            "runs": runs,
+            "leaderboard": self.board,
+            "learners": self.learners,
+        }
 
 
 def _settled(run: Run, summary: JSONObject) -> bool:
@@ -215,4 +239,6 @@ def update_message(changes: Changes) -> JSONObject:
         message["removed"] = changes.removed
     if changes.leaderboard is not None:
         message["leaderboard"] = changes.leaderboard
+    if changes.learners is not None:
+        message["learners"] = changes.learners
     return message

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 
-from app.api.class_board import Board, ModelName, update_message
+from app.api.class_board import Board, ModelName, Roster, update_message
 from app.api.class_config import PushedConfig
 from app.jsontypes import JSONObject
 from app.runs.fanout import Watcher, dumps
@@ -40,12 +40,13 @@ class ClassFeed:
         runs: RunManager,
         config: PushedConfig,
         model_name: ModelName = lambda _: None,
+        roster: Roster = list,
         interval: float = REFRESH_INTERVAL,
     ) -> None:
         self.runs = runs
         self.config = config
         self.interval = interval
-        self.board = Board(model_name)
+        self.board = Board(model_name, roster)
         self.teachers: set[Watcher] = set()  # they get the runs
         self.others: set[Watcher] = set()  # only the config
         self.ticker: asyncio.Task[None] | None = None

@@ -23,10 +23,13 @@ import segno
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from app.api.class_board import ModelName
+from app.api.class_board import ModelName, Roster
 from app.api.class_config import PushedConfig
 from app.api.class_feed import ClassFeed
 from app.api.deps import get_services
+from app.jsontypes import JSONObject
+from app.store.db import TEACHER_ID
+from app.store.learners import Learners
 from app.store.models import ModelNotFound, ModelRegistry
 
 LINK_ENV = "NNP_CLASS_LINK"
@@ -45,7 +48,10 @@ async def get_classroom(conn: HTTPConnection) -> Classroom:
     if room is None:  # first use (on the event loop: no other task creates one meanwhile)
         services = await get_services(conn)
         config = PushedConfig(services.settings.data_dir)
-        room = Classroom(config, ClassFeed(services.runs, config, _model_names(services.models)))
+        feed = ClassFeed(
+            services.runs, config, _model_names(services.models), _roster(services.learners)
+        )
+        room = Classroom(config, feed)
         conn.app.state.classroom = room
     return room
 
@@ -61,6 +67,13 @@ def _model_names(models: ModelRegistry) -> ModelName:
             return None
 
     return name
+
+
+def _roster(learners: Learners) -> Roster:
+    def roster() -> list[JSONObject]:
+        return [{"id": x.id, "name": x.name} for x in learners.all() if x.id != TEACHER_ID]
+
+    return roster
 
 
 def lan_address() -> str | None:

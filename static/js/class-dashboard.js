@@ -12,6 +12,7 @@ import { ClassState } from "./class-state.js";
 import { vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
+const ROSTER_NAMES = 60; // names listed of the learners without a run
 const state = new ClassState();
 let live = new Set(["queued", "downloading", "running", "paused"]); // until the vocabulary loads
 const push = new PushForm();
@@ -37,6 +38,7 @@ function merge(into, changed) {
   for (const id of changed.runs) into.runs.add(id);
   into.removed.push(...changed.removed);
   into.leaderboard ||= changed.leaderboard;
+  into.learners ||= changed.learners;
   into.reset ||= changed.reset;
   return into;
 }
@@ -47,9 +49,19 @@ function render() {
   pending = null;
   if (!changed) return;
   const n = learners.render(state, changed);
-  $("learner-count").textContent = n ? `${n} with runs` : "";
+  const all = state.learners.length;
+  $("learner-count").textContent = all ? `${all} joined · ${n} with runs` : n ? `${n} with runs` : "";
+  if (changed.learners || changed.runs.size || changed.reset) showRoster();
   if (changed.leaderboard) renderBoards(state.leaderboard, $("lb-learners"), $("lb-architectures"));
   hooks.rendered++;
+}
+
+/** The learners who joined but have no run yet, by name (text only). */
+function showRoster() {
+  const owners = new Set([...state.runs.values()].map((r) => r.owner));
+  const waiting = state.learners.filter((l) => !owners.has(l.id)).map((l) => l.name);
+  const more = waiting.length > ROSTER_NAMES ? ` and ${waiting.length - ROSTER_NAMES} more` : "";
+  $("roster").textContent = waiting.length ? `No run yet: ${waiting.slice(0, ROSTER_NAMES).join(", ")}${more}` : "";
 }
 
 const hooks = {
@@ -66,7 +78,7 @@ new ClassSocket(
     const changed = state.apply(msg);
     if (msg.type === "config") push.show(msg);
     if (msg.type === "snapshot") hooks.ready = true;
-    if (changed.runs.size || changed.removed.length || changed.leaderboard) {
+    if (changed.runs.size || changed.removed.length || changed.leaderboard || changed.learners) {
       pending = merge(pending, changed);
       // A hidden tab gets no animation frames: render on a timer there instead.
       if (!frame) frame = document.hidden ? setTimeout(render, 250) : requestAnimationFrame(render);

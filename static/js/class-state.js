@@ -6,13 +6,14 @@ export class ClassState {
   constructor() {
     this.runs = new Map(); // id → summary with `curve`: [[step, accuracy], ...]
     this.leaderboard = { learners: [], architectures: [] };
+    this.learners = []; // every learner of the class: [{id, name}] (class mode)
     this.config = null; // the last `config` message
     this.messages = 0;
   }
 
   /** Apply one message; answers what changed: {runs: Set of ids, removed, leaderboard, config, reset}. */
   apply(msg) {
-    const changed = { runs: new Set(), removed: [], leaderboard: false, config: false, reset: false };
+    const changed = { runs: new Set(), removed: [], leaderboard: false, config: false, reset: false, learners: false };
     this.messages++;
     if (msg.type === "config") {
       this.config = msg;
@@ -20,7 +21,8 @@ export class ClassState {
     } else if (msg.type === "snapshot") {
       this.runs = new Map(msg.runs.map((r) => [r.id, { ...r, curve: r.curve || [] }]));
       this.leaderboard = msg.leaderboard;
-      changed.reset = changed.leaderboard = true;
+      this.learners = msg.learners || [];
+      changed.reset = changed.leaderboard = changed.learners = true;
       for (const id of this.runs.keys()) changed.runs.add(id);
     } else if (msg.type === "update") {
       for (const summary of msg.runs || []) {
@@ -41,6 +43,10 @@ export class ClassState {
       if (msg.leaderboard) {
         this.leaderboard = msg.leaderboard;
         changed.leaderboard = true;
+      }
+      if (msg.learners) {
+        this.learners = msg.learners;
+        changed.learners = true;
       }
     }
     return changed;

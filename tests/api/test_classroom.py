@@ -173,6 +173,7 @@ def test_the_feed_follows_a_run_the_teacher_stops(client: TestClient) -> None:
             "type": "snapshot",
             "runs": [],
             "leaderboard": {"learners": [], "architectures": []},
+            "learners": [],  # single-user: no learner but the teacher
         }
         run_id = client.post("/api/runs", json=LONG_RUN).json()["id"]
         running = _until(ws, run_id, "running")

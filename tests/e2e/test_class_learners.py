@@ -68,6 +68,12 @@ def test_the_dashboard_shows_each_learners_runs_and_ranks_them(
     base = class_server
     page = teacher_page(pages, base, "/class")
     learners = [learner(pages, base, name) for name in NAMES]
+    # Joined, no run yet: listed by name (as text) all the same.
+    wait_for(
+        page,
+        "names => names.every(n => document.getElementById('roster').textContent.includes(n))",
+        arg=NAMES,
+    )
     runs = {}
     for (ctx, owner), layers in zip(learners, ([8], [32, 16]), strict=True):
         r = ctx.request.post(f"{base}/api/runs", data={**RUN, "layers": layers})
