@@ -28,6 +28,7 @@ from app.api.limits import BodyLimitMiddleware
 from app.api.principals import Identity
 from app.api.rates import RateLimiter
 from app.api.routers import (
+    classroom,
     digits,
     docs,
     events,
@@ -213,7 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(health, predict, explain, models, runs, events, digits, presets, vocabulary),
         *(me, limits),
     )
-    for module in (*routers, pages, docs):
+    for module in (*routers, classroom, pages, docs):
         app.include_router(module.router)
     document_class_errors(app, [module.router for module in routers])
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

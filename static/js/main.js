@@ -18,6 +18,7 @@ import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
 import { RecentRuns } from "./runs-list.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
+import { TeacherConfig } from "./teacher-config.js";
 import { TrainPanel } from "./train-panel.js";
 import { WeightsGrid } from "./weights-grid.js";
 
@@ -134,6 +135,13 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
     weightsGrid.setNetwork(net, `run:${state.run.id}`);
     maths.network();
   },
+});
+
+// The config the teacher pushed to the class, in the train panel (class mode, issue 16).
+new TeacherConfig($("teacher-config"), {
+  start: (cfg) => runs.start(cfg),
+  fill: (cfg) => panel.showConfig(cfg),
+  message: (text) => runs.message(text),
 });
 
 setupBanner();
