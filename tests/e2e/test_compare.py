@@ -90,7 +90,7 @@ def test_overlaid_curves_differences_and_csv(open_page, server, two_runs) -> Non
     with page.expect_download() as dl:
         page.get_by_test_id("compare-csv").click()
     path = dl.value.path()
-    rows_csv = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8").read())))
+    rows_csv = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     for run_id in ids:
         h = details[run_id]["history"]
         batch = [r for r in rows_csv if r["run"] == run_id and r["kind"] == "batch"]

@@ -207,7 +207,8 @@ def test_copy_link_without_the_clipboard_api(open_page, browser, server) -> None
     assert box.input_value() == href(page)
     assert page.evaluate(
         "() => { const b = document.getElementById('link-fallback');"
-        " return document.activeElement === b && b.selectionEnd - b.selectionStart === b.value.length; }"
+        " return document.activeElement === b"
+        " && b.selectionEnd - b.selectionStart === b.value.length; }"
     )
     assert page.get_by_test_id("link-message").text_content()
 
