@@ -12,6 +12,7 @@ import importlib.util
 import ipaddress
 import json
 import math
+import socket
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from app.nn.network import Network
     from app.nn.protocol import TrainerEvent
     from app.nn.trainer import Trainer
+    from app.settings import Settings
 
 T = TypeVar("T")
 
@@ -187,6 +189,46 @@ def exposure_warning(host: str) -> str | None:
     )
 
 
+def link_host(host: str) -> str:
+    """The address to put in the class links: for a wildcard bind (0.0.0.0, ::), this
+    machine's address on its LAN (the one its default route uses; no packet is sent)."""
+    name = host.strip()
+    if name not in ("0.0.0.0", "::", "[::]", ""):
+        return f"[{name}]" if ":" in name and not name.startswith("[") else name
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    probe = ("2001:db8::1", 1) if family == socket.AF_INET6 else ("192.0.2.1", 1)
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect(probe)
+            address = str(sock.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
+    return f"[{address}]" if ":" in address else address
+
+
+def class_links(settings: Settings, token: str) -> tuple[str, str]:
+    """The learners' link and the teacher's (which carries the token once)."""
+    base = f"http://{link_host(settings.host)}:{settings.port}"
+    return f"{base}/", f"{base}/?teacher={token}"
+
+
+def _start_class(settings: Settings) -> Settings:
+    """Class mode: print the two links (the only place the teacher token is ever printed);
+    the links' host is allowed as a Host header."""
+    from app.main import class_teacher_token
+
+    try:
+        token = class_teacher_token(settings)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"class mode: {exc}") from None
+    assert token is not None
+    learners, teacher = class_links(settings, token)
+    print(f"class mode: learners open {learners}", flush=True)
+    print(f"class mode: the teacher opens {teacher} (keep it private)", flush=True)
+    host = link_host(settings.host).strip("[]")
+    return settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, host]})
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start the web app with uvicorn (Settings from NNP_* variables, overridden by options)."""
     from app.settings import Settings
@@ -204,16 +246,41 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ("mnist_dir", args.mnist_dir),
             ("cache_dir", args.cache_dir),
             ("ray_address", args.ray),
+            ("class_mode", args.class_mode or None),
         )
         if value is not None
     }
     settings = Settings(**given)
     if settings.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise CLIError('the ray executor needs Ray: pip install "nn-playground[ray]"')
-    warning = exposure_warning(settings.host)
-    if warning is not None:
+    if settings.class_mode:  # ownership protects the server: the two links, no warning
+        settings = _start_class(settings)
+    elif (warning := exposure_warning(settings.host)) is not None:
         print(warning, file=sys.stderr, flush=True)
     serve(create_app(settings), settings.host, settings.port)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a new bearer token (and the learner it acts as) from the server's database."""
+    from app.main import DB_NAME
+    from app.settings import Settings
+    from app.store.db import Store
+    from app.store.learners import Learners
+
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    store = Store(settings.data_dir / DB_NAME)
+    try:
+        learners = Learners(store)
+        learner = learners.get(args.learner) if args.learner else learners.create()
+        if learner is None:
+            raise CLIError(f"no learner with id {args.learner!r} in {settings.data_dir}")
+        token = learners.new_token(learner.id)
+    finally:
+        store.close()
+    print(f"token for {learner.name} ({learner.id}): send 'Authorization: Bearer <token>'",
+          file=sys.stderr)  # fmt: skip
+    print(token)
     return 0
 
 
@@ -580,6 +647,25 @@ def _add_export_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     export.set_defaults(func=cmd_export)
 
 
+def _add_class_options(
+    serve: argparse.ArgumentParser, sub: argparse._SubParsersAction[_Parser]
+) -> None:
+    """`serve --class` and `token` (issue 16)."""
+    serve.add_argument(
+        "--class",
+        dest="class_mode",
+        action="store_true",
+        help="class mode: every browser is a learner owning their runs and models; prints "
+        "the learners' and the teacher's links (default $NNP_CLASS)",
+    )
+    token = sub.add_parser("token", help="make a bearer token for API clients (class mode)")
+    token.add_argument("--data-dir", type=Path, help="the server's data dir")
+    token.add_argument(
+        "--learner", metavar="ID", help="for this learner id (default: a new learner)"
+    )
+    token.set_defaults(func=cmd_token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.presets import PRESETS
 
@@ -596,6 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train runs on the Ray cluster whose head is here (default $NNP_RAY_ADDRESS; "
         "none: worker processes on this machine)",
     )
+    _add_class_options(serve, sub)
     _add_data_options(serve)
     serve.set_defaults(func=cmd_serve)
 

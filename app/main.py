@@ -20,16 +20,21 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import errors
+from app.api.access import install_class_errors
 from app.api.deps import Services
 from app.api.finite import FiniteJSONResponse
 from app.api.heavy import WorkGate, trim_memory_forever
 from app.api.limits import BodyLimitMiddleware
+from app.api.principals import Identity
+from app.api.rates import RateLimiter
 from app.api.routers import (
     digits,
     docs,
     events,
     explain,
     health,
+    limits,
+    me,
     models,
     pages,
     predict,
@@ -38,6 +43,7 @@ from app.api.routers import (
     vocabulary,
 )
 from app.api.security import ContentTypeMiddleware, SecurityMiddleware, allowed_hosts
+from app.api.teacher_link import ClassCookieMiddleware
 from app.nn.network import set_blas_threads
 from app.paths import SHIPPED_MODELS_DIR, STATIC_DIR
 from app.runs.executor import DataSource
@@ -46,7 +52,10 @@ from app.runs.fanout import FanOut
 from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
+from app.store.keys import cookie_key, teacher_token
+from app.store.learners import Learners
 from app.store.models import ModelRegistry
+from app.store.quotas import QuotaBook, Quotas
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +85,28 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
     )
 
 
+def class_teacher_token(settings: Settings) -> str | None:
+    """The teacher token in class mode (NNP_TEACHER_TOKEN, else the data dir's; ValueError
+    for one too short), None without class mode."""
+    if not settings.class_mode:
+        return None
+    given = settings.teacher_token.get_secret_value() if settings.teacher_token else None
+    return teacher_token(settings.data_dir, given)
+
+
+def _class_services(settings: Settings, store: Store) -> tuple[Learners, Identity, QuotaBook]:
+    """Class mode's state (issue 16): the learners (the store owns them), who a request
+    comes from, and the learners' limits (the settings', or what the teacher set)."""
+    learners = Learners(store)
+    identity = Identity(learners, cookie_key(settings.data_dir), class_teacher_token(settings))
+    defaults = Quotas(
+        settings.learner_max_active_runs,
+        settings.learner_max_parameters,
+        settings.learner_max_models,
+    )
+    return learners, identity, QuotaBook(store, defaults)
+
+
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start-up and closes at shutdown (see create_app)."""
 
@@ -93,7 +124,8 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(data_dir / DB_NAME)
-        registry = ModelRegistry(store, data_dir / "models", SHIPPED_MODELS_DIR)
+        learners, identity, quotas = _class_services(settings, store)
+        registry = ModelRegistry(store, data_dir / "models", SHIPPED_MODELS_DIR, learners.name_of)
         registry.load()
         manager = RunManager(
             store,
@@ -108,6 +140,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             max_queued=settings.max_queued,
             executor=make_executor(settings.executor, settings.ray_address),
             paused_slot_seconds=settings.paused_slot_seconds,
+            names=learners.name_of,
         )
         manager.start()
         fanout = FanOut()
@@ -115,7 +148,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         # bench/heavy_requests.py: two decodes on a two-core machine stalled /healthz).
         slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)
         app.state.heavy = WorkGate(slots, settings.heavy_wait_seconds, settings.heavy_queue)
-        app.state.services = Services(settings, store, registry, manager, fanout)
+        app.state.services = Services(
+            settings, store, registry, manager, fanout, learners, identity, quotas, RateLimiter()
+        )
         trimmer = asyncio.create_task(trim_memory_forever())
         try:
             yield
@@ -168,10 +203,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=FiniteJSONResponse,  # no NaN/Infinity in any answer: 409
     )
 
+    if settings.class_mode:  # only then: a single-user server pays nothing for it
+        app.add_middleware(ClassCookieMiddleware)
     _add_middleware(app, settings)
     errors.install(app)
+    install_class_errors(app)
     # /healthz first: the router tries routes in order, and it is the most frequent request.
-    routers = (health, predict, explain, models, runs, events, digits, presets, vocabulary)
+    routers = (
+        *(health, predict, explain, models, runs, events, digits, presets, vocabulary),
+        *(me, limits),
+    )
     for module in (*routers, pages, docs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.data.mnist import DataSource
@@ -28,7 +28,7 @@ def default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """The server's settings. Every field can be set as NNP_<FIELD> (e.g. NNP_PORT=9000)."""
 
-    model_config = SettingsConfigDict(env_prefix="NNP_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NNP_", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(default_factory=default_data_dir, description="SQLite + saved weights")
     mnist_dir: Path | None = Field(
@@ -107,6 +107,37 @@ class Settings(BaseSettings):
         ge=1,
         description="Request bodies read at once; more wait (up to half the body timeout, "
         "then 503)",
+    )
+
+    # ---- class mode (issue 16): learners, owners and a teacher ---------------------------
+    class_mode: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("class_mode", "NNP_CLASS", "NNP_CLASS_MODE"),
+        description="Class mode (NNP_CLASS=1 or serve --class): every browser is a learner who "
+        "owns their runs and models; the teacher link/token controls everything",
+    )
+    teacher_token: SecretStr | None = Field(
+        default=None,
+        description="The teacher's token (at least 16 characters); default: one generated "
+        "and kept in the data dir (teacher-token, mode 0600)",
+    )
+    learner_max_active_runs: int = Field(
+        default=1, ge=0, description="Live runs (queued, running, paused) a learner may have"
+    )
+    learner_max_parameters: int = Field(
+        default=300_000, ge=0, description="The largest network a learner may train or upload"
+    )
+    learner_max_models: int = Field(
+        default=20, ge=0, description="Models (saved and uploaded) a learner may keep"
+    )
+    rate_predict: int = Field(
+        default=600, ge=1, description="Predictions a learner may ask for in any 60 seconds"
+    )
+    rate_explain: int = Field(
+        default=120, ge=1, description="Explains a learner may ask for in any 60 seconds"
+    )
+    rate_runs: int = Field(
+        default=10, ge=1, description="Runs a learner may start in any 60 seconds"
     )
 
     @model_validator(mode="after")

@@ -8,11 +8,15 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.api.principals import Identity
+from app.api.rates import RateLimiter
 from app.runs.fanout import FanOut
 from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
+from app.store.learners import Learners
 from app.store.models import ModelRegistry
+from app.store.quotas import QuotaBook
 
 
 @dataclass
@@ -24,6 +28,10 @@ class Services:
     models: ModelRegistry
     runs: RunManager
     fanout: FanOut
+    learners: Learners  # class mode (issue 16): the learners and their tokens
+    identity: Identity  # who a request comes from (app/api/identity.py asks it)
+    quotas: QuotaBook  # what a learner may have at once
+    rates: RateLimiter  # how often a learner may predict, explain, start runs
 
 
 # HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.

@@ -113,6 +113,9 @@ class ModelInfo(BaseModel):
     created: str | None
     source_run: str | None
     shipped: bool
+    owner: str | None = Field(description="the id of the learner who stored it; null: shipped")
+    owner_name: str | None = Field(description="their display name (text); null: shipped")
+    shared: bool = Field(description="others may use it (shipped models always are)")
     default: bool
     broken: bool = False
     reason: str | None = Field(default=None, description="why a broken model failed to load")

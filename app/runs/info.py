@@ -92,6 +92,8 @@ class RunInfo(TypedDict):
     finished: str | None
     reason: str | None
     model_id: str | None
+    owner: Annotated[str, Field(description="the id of the learner who started it")]
+    owner_name: Annotated[str, Field(description="their display name (text they chose)")]
     queue_position: Annotated[
         int | None,
         Field(description="while queued for a training slot: 1 = the next to start"),

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from app.data.mnist import DataSource
@@ -44,9 +44,10 @@ from app.runs.records import RunRecords
 from app.runs.run import ENDED, LIVE, Run
 from app.runs.saving import WeightFiles, save_model
 from app.runs.slots import Slots
-from app.store.db import Store
+from app.store.db import TEACHER_ID, Store
 from app.store.disk import is_disk_full
 from app.store.models import ModelEntry, ModelRegistry, utc_now
+from app.store.quotas import OverQuota, Quotas
 
 __all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]
 
@@ -75,6 +76,7 @@ class RunManager:
         executor: Executor | None = None,
         flush_interval: float = 2.0,
         paused_slot_seconds: float = 300.0,
+        names: Callable[[str], str] = str,
     ) -> None:
         if executor is None:
             from app.runs.executors import make_executor
@@ -84,6 +86,7 @@ class RunManager:
         self.runs_dir = runs_dir
         self.data = data
         self.executor = executor
+        self.names = names  # a learner id's display name (the store owns names)
         self._runs: dict[str, Run] = {}
         self.files = WeightFiles(runs_dir)
         self.records = RunRecords(store, self._is_current, flush_interval)
@@ -113,6 +116,7 @@ class RunManager:
         """Load stored runs; runs a dead process left live are marked interrupted."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         for run in self.records.load(INTERRUPTED_REASON, utc_now()):
+            run.owner_names = self.names
             self._runs[run.id] = run
         self.records.start_flusher(self.list)
 
@@ -181,19 +185,31 @@ class RunManager:
 
     # -- commands -------------------------------------------------------------------------
 
-    def create(self, preset: str | None, overrides: Mapping[str, object]) -> Run:
+    def create(
+        self,
+        preset: str | None,
+        overrides: Mapping[str, object],
+        *,
+        owner: str = TEACHER_ID,
+        quotas: Quotas | None = None,
+    ) -> Run:
         """Validate the config (ValueError names the field); start it, or queue it when every
-        slot is busy (TooManyRuns when the queue is full too)."""
-        from app.presets import resolve_config
+        slot is busy (TooManyRuns when the queue is full too). With `quotas` (a learner's):
+        NetworkTooLarge or OverQuota when it would exceed them, and nothing is created."""
+        from app.presets import parameter_count, resolve_config
 
         config = resolve_config(preset, overrides)
+        if quotas is not None:
+            quotas.check_parameters(parameter_count(config.sizes()))
         self.executor.check()  # ExecutorUnavailable (e.g. the cluster is unreachable) first
         with self._lock:
+            self._check_active(owner, quotas)
             self.slots.check_room()
             run_id = f"r_{secrets.token_hex(4)}"
             while run_id in self._runs:
                 run_id = f"r_{secrets.token_hex(4)}"
-            run = Run(id=run_id, config=config, preset=preset, created=utc_now())
+            run = Run(id=run_id, config=config, preset=preset, created=utc_now(), owner=owner)
+            run.owner_names = self.names
             self._runs[run_id] = run
             try:
                 self.records.add(run)
@@ -202,6 +218,17 @@ class RunManager:
                 raise
             self.slots.enqueue(run)
         return run
+
+    def _check_active(self, owner: str, quotas: Quotas | None) -> None:
+        """OverQuota when `owner` already has `quotas.active_runs` live runs (under the lock)."""
+        if quotas is None:
+            return
+        live = sum(1 for run in self._runs.values() if run.owner == owner and run.live)
+        if live >= quotas.active_runs:
+            raise OverQuota(
+                f"you already have {live} active run(s), the most a learner may have "
+                f"({quotas.active_runs}); stop one or wait for it to finish"
+            )
 
     def pause(self, run_id: str) -> Run:
         run = self.get(run_id)
@@ -214,12 +241,13 @@ class RunManager:
         self.records.state(run)
         return run
 
-    def resume(self, run_id: str) -> Run:
+    def resume(self, run_id: str, quotas: Quotas | None = None) -> Run:
         """Resume a paused run; a parked one (it gave its slot back), or an interrupted or
-        failed one, is queued for a slot and continues from its checkpoint."""
+        failed one, is queued for a slot and continues from its checkpoint (within the
+        owner's `quotas` of active runs, when given)."""
         run = self.get(run_id)
         if run.status in RESUMABLE or run.parked or run.parking:
-            return self._resume_from_checkpoint(run)
+            return self._resume_from_checkpoint(run, quotas)
         if run.status != "paused":
             raise RunStateError(
                 f"run {run_id} is {run.status}; only a paused, interrupted or failed run can resume"
@@ -229,7 +257,7 @@ class RunManager:
         self.records.state(run)
         return run
 
-    def _resume_from_checkpoint(self, run: Run) -> Run:
+    def _resume_from_checkpoint(self, run: Run, quotas: Quotas | None) -> Run:
         if run.parking and run.handle is not None:
             run.handle.join(STOP_WAIT_SECONDS)  # its worker is still handing the slot back
         weights = run.final_weights or self.files.load(run)
@@ -239,6 +267,8 @@ class RunManager:
         with self._lock:
             if run.status not in RESUMABLE and not run.parked:
                 raise RunStateError(f"run {run.id} is {run.status}; it cannot resume")
+            if not run.live:  # a parked run is still live: it already counts
+                self._check_active(run.owner, quotas)
             self.slots.check_room()
             run.prepare_resume(weights)
             run.set_status("queued")
@@ -303,13 +333,20 @@ class RunManager:
         if run.on_change is not None:
             run.on_change("deleted", None)
 
-    def save(self, run_id: str, models: ModelRegistry, name: str | None = None) -> ModelEntry:
+    def save(
+        self,
+        run_id: str,
+        models: ModelRegistry,
+        name: str | None = None,
+        quotas: Quotas | None = None,
+    ) -> ModelEntry:
         """Store the run's current (or final, or last checkpoint's) network as a model named
-        `name` (default "run <id>"), and remember it as the run's model. RunStateError before
+        `name` (default "run <id>"), owned by the run's owner (within their `quotas` of
+        models, when given), and remember it as the run's model. RunStateError before
         training has begun; the registry's errors (e.g. NonFiniteModel) pass through."""
         run = self.get(run_id)
         network = self.network(run_id)  # asking the worker waits on its pipe
-        entry = save_model(run, network, models, name)
+        entry = save_model(run, network, models, name, None if quotas is None else quotas.models)
         run.model_id = entry.id
         self.records.update(run, model_id=entry.id)
         return entry

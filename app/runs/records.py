@@ -10,10 +10,9 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, cast
 
 from app.runs.run import ENDED, Run
-from app.store.db import Store, StoredRun
+from app.store.db import ColumnValue, Store, StoredRun
 from app.store.disk import StorageFull
 
 log = logging.getLogger(__name__)
@@ -38,20 +37,21 @@ class RunRecords:
         return [Run.from_stored(stored) for stored in self.store.load_runs()]
 
     def add(self, run: Run) -> None:
-        self.store.add_run(StoredRun(run.id, run.status, run.config_json(), run.created))
+        self.store.add_run(
+            StoredRun(run.id, run.status, run.config_json(), run.created, owner=run.owner)
+        )
 
     def delete(self, run_id: str) -> None:
         self.store.delete_run(run_id)
 
-    def update(self, run: Run, **fields: Any) -> None:  # Any: column values (JSON or bytes)
+    def update(self, run: Run, **fields: ColumnValue) -> None:
         self.store.update_run(run.id, **fields)
 
     def points(self, run: Run) -> None:
         end = run.history_length()
         start = run.persisted_points
         if end > start and self.is_current(run):
-            points = cast("dict[str, list[Any]]", run.points(start, end))  # Any: JSON values
-            self.store.append_points(run.id, start, points)
+            self.store.append_points(run.id, start, run.points(start, end))
             run.persisted_points = end
 
     def state(self, run: Run) -> None:
@@ -70,7 +70,7 @@ class RunRecords:
     def evaluation(self, run: Run) -> None:
         if not self.is_current(run) or not run.evaluations:
             return
-        fields: dict[str, Any] = {"evaluations": list(run.evaluations)}  # Any: column values
+        fields: dict[str, ColumnValue] = {"evaluations": list(run.evaluations)}
         if run.predictions is not None and run.confidence is not None:
             fields["predictions"] = run.predictions.tobytes()
             fields["confidence"] = run.confidence.tobytes()

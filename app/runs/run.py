@@ -54,7 +54,7 @@ from app.runs.info import (
     RunInfo,
     StatusMessage,
 )
-from app.store.db import METRIC_KEYS, StoredRun
+from app.store.db import METRIC_KEYS, TEACHER_ID, StoredRun
 
 LIVE = LIVE_STATUSES  # the vocabulary is declared in app/nn/protocol.py
 ENDED = ENDED_STATUSES
@@ -103,6 +103,7 @@ class Run:
     started: str | None = None
     finished: str | None = None
     model_id: str | None = None
+    owner: str = TEACHER_ID  # the Principal id of who started it (app/api/identity.py)
 
     # History, columnar (see the module docstring for the append order that makes reads safe).
     steps: list[int] = field(default_factory=list)
@@ -134,6 +135,8 @@ class Run:
     paused_since: float | None = None  # time.monotonic() of the latest pause
     resume_from: Weights | None = None  # the checkpoint its next worker continues from
     persisted_points: int = 0
+    # A learner id's current display name (the store owns names; they can change).
+    owner_names: Callable[[str], str] = field(default=str, repr=False, compare=False)
     # Called on the reader thread for rare events (status, evaluation); the fan-out hub
     # installs a callback that hops onto the event loop. Never called for metrics.
     on_change: Callable[[str, Any], None] | None = None  # Any: the event's JSON payload
@@ -210,6 +213,8 @@ class Run:
             "finished": self.finished,
             "reason": self.reason,
             "model_id": self.model_id,
+            "owner": self.owner,
+            "owner_name": self.owner_names(self.owner),
             "queue_position": self.queue_position,
             "speed": self.speed,
             "parked": self.parked,
@@ -392,6 +397,7 @@ class Run:
             started=stored.started,
             finished=stored.finished,
             model_id=stored.model_id,
+            owner=stored.owner,
             latest=cast(Latest | None, stored.latest),
             progress_state=cast(ProgressState | None, stored.progress),
             evaluations=cast(list[Evaluation], stored.evaluations),

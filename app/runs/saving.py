@@ -60,8 +60,11 @@ class WeightFiles:
         self.path(run_id).unlink(missing_ok=True)
 
 
-def save_model(run: Run, network: Network, models: ModelRegistry, name: str | None) -> ModelEntry:
+def save_model(
+    run: Run, network: Network, models: ModelRegistry, name: str | None, max_owned: int | None
+) -> ModelEntry:
     """Store `network` (the run's current, final or checkpointed) as a model named `name`
-    (default "run <id>"); the registry's errors (e.g. NonFiniteModel) pass through."""
+    (default "run <id>") owned by the run's owner, who may keep at most `max_owned` models
+    (None: no limit); the registry's errors (e.g. NonFiniteModel, OverQuota) pass through."""
     name = (name or "").strip() or f"run {run.id}"
-    return models.add(network, model_metadata(run), name=name)
+    return models.add(network, model_metadata(run), name=name, owner=run.owner, max_owned=max_owned)

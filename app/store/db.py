@@ -12,11 +12,12 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from app.jsontypes import JSONObject
 from app.nn.protocol import LIVE_STATUSES as LIVE
 from app.store.disk import RESERVE_BYTES, Reserve, StorageFull, is_disk_full, storage_full
 
@@ -56,7 +57,27 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Class mode (issue 16): the learners, and the bearer tokens of API clients (hashed).
+CREATE TABLE IF NOT EXISTS learners (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,          -- sha256 of the token: the token itself is never stored
+    learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+    created TEXT NOT NULL
+);
 """
+# Columns added after the first release: (table, column, declaration). A database from before
+# gets them on open, and what it already held belongs to the local teacher (TEACHER_ID);
+# the models it held stay usable by everyone (shared), as they were.
+TEACHER_ID = "local"
+MIGRATIONS = (
+    ("runs", "owner", f"TEXT NOT NULL DEFAULT '{TEACHER_ID}'"),
+    ("models", "owner", f"TEXT NOT NULL DEFAULT '{TEACHER_ID}'"),
+    ("models", "shared", "INTEGER NOT NULL DEFAULT 1"),
+)
 
 # Statuses a run can only have while a thread is working on it; after a restart they are stale.
 LIVE_STATUSES = tuple(sorted(LIVE))
@@ -68,26 +89,55 @@ JOURNAL_SIZE_LIMIT = 512 * 1024  # the most room the journal keeps between trans
 ESSENTIAL_RUN_COLUMNS = frozenset({"status", "reason", "finished", "model_id"})
 
 
+# What a run column may be set to: text, numbers, bytes, or JSON (a dict or list is stored as
+# JSON text).
+ColumnValue = str | int | float | bytes | None | Mapping[str, object] | Sequence[object]
+
+
+MetricLists = dict[str, list[Any]]  # Any: JSON numbers per metric (int steps, float costs, null)
+
+
 @dataclass
 class StoredRun:
     id: str
     status: str
-    config: dict[str, Any]
+    config: JSONObject
     created: str
     started: str | None = None
     finished: str | None = None
     reason: str | None = None
     model_id: str | None = None
-    progress: dict[str, Any] | None = None
-    latest: dict[str, Any] | None = None
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    metrics: dict[str, list[Any]] = field(default_factory=lambda: {k: [] for k in METRIC_KEYS})
+    progress: JSONObject | None = None
+    latest: JSONObject | None = None
+    evaluations: list[JSONObject] = field(default_factory=list)
+    metrics: MetricLists = field(default_factory=lambda: {k: [] for k in METRIC_KEYS})
     predictions: bytes | None = None
     confidence: bytes | None = None
+    owner: str = TEACHER_ID  # the Principal id of its creator (app/api/identity.py)
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Add the columns a database from an older version lacks (see MIGRATIONS)."""
+    for table, column, declaration in MIGRATIONS:
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+@dataclass(frozen=True)
+class ModelRowText:
+    """A model row as stored, unchecked (the registry checks each field: app/store/metadata)."""
+
+    id: object
+    name: object
+    created: object
+    info: object
+    owner: object
+    shared: object
 
 
 class Store:
@@ -128,6 +178,7 @@ class Store:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             db.executescript(SCHEMA)
+            _migrate(db)
         except BaseException:
             db.close()
             raise
@@ -178,6 +229,19 @@ class Store:
             finally:
                 self.reserve.fill()  # what the write did not need goes back into the reserve
 
+    # -- other tables (app/store/learners.py) ---------------------------------------------
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return [tuple(row) for row in self._db.execute(sql, params).fetchall()]
+
+    def execute(self, sql: str, params: Sequence[object], what: str, *, new: bool) -> int:
+        """One statement in a transaction; the rows it changed. `new`: it stores something
+        new (StorageFull at once on a full disk); else it may use the reserve."""
+        if new:
+            self.ensure_room(what)
+        return self._write(lambda db: db.execute(sql, params).rowcount, what, essential=not new)
+
     # -- meta -----------------------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
@@ -197,12 +261,22 @@ class Store:
 
     # -- models ---------------------------------------------------------------------------
 
-    def add_model(self, model_id: str, name: str, created: str, info: dict[str, Any]) -> None:
+    def add_model(
+        self,
+        model_id: str,
+        name: str,
+        created: str,
+        info: JSONObject,
+        *,
+        owner: str = TEACHER_ID,
+        shared: bool = False,
+    ) -> None:
         self.ensure_room("store the model")
         self._write(
             lambda db: db.execute(
-                "INSERT INTO models (id, name, created, info) VALUES (?, ?, ?, ?)",
-                (model_id, name, created, _dumps(info)),
+                "INSERT INTO models (id, name, created, info, owner, shared) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (model_id, name, created, _dumps(info), owner, int(shared)),
             ),
             "store the model",
             essential=False,
@@ -214,14 +288,31 @@ class Store:
             "delete the model",
         )
 
-    def list_models(self) -> list[tuple[Any, Any, Any, Any]]:
-        """Every model row as stored (id, name, created, info text): the registry checks each
-        one, so a row that can't be read never hides the others."""
+    def update_model(self, model_id: str, *, name: str | None, shared: bool | None) -> bool:
+        """Rename a model and/or change whether it is shared; False when there is no such row."""
+        sets = [(c, v) for c, v in (("name", name), ("shared", shared)) if v is not None]
+        if not sets:
+            return True
+        columns = ", ".join(f"{column} = ?" for column, _ in sets)
+        values = [int(v) if isinstance(v, bool) else v for _, v in sets]
+        return self._write(
+            lambda db: (
+                db.execute(
+                    f"UPDATE models SET {columns} WHERE id = ?", (*values, model_id)
+                ).rowcount
+                > 0
+            ),
+            "change the model",
+        )
+
+    def list_models(self) -> list[ModelRowText]:
+        """Every model row as stored: the registry checks each one, so a row that can't be
+        read never hides the others."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, name, created, info FROM models ORDER BY created, id"
+                "SELECT id, name, created, info, owner, shared FROM models ORDER BY created, id"
             ).fetchall()
-        return [(r[0], r[1], r[2], r[3]) for r in rows]
+        return [ModelRowText(*row) for row in rows]
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -229,14 +320,14 @@ class Store:
         self.ensure_room("store the run")
         self._write(
             lambda db: db.execute(
-                "INSERT INTO runs (id, status, config, created) VALUES (?, ?, ?, ?)",
-                (run.id, run.status, _dumps(run.config), run.created),
+                "INSERT INTO runs (id, status, config, created, owner) VALUES (?, ?, ?, ?, ?)",
+                (run.id, run.status, _dumps(run.config), run.created, run.owner),
             ),
             "store the run",
             essential=False,
         )
 
-    def update_run(self, run_id: str, **fields: Any) -> None:
+    def update_run(self, run_id: str, **fields: ColumnValue) -> None:
         """Update columns of a run; dict/list values are stored as JSON."""
         if not fields:
             return
@@ -257,7 +348,7 @@ class Store:
             essential=essential,
         )
 
-    def append_points(self, run_id: str, start: int, points: dict[str, list[Any]]) -> None:
+    def append_points(self, run_id: str, start: int, points: Mapping[str, object]) -> None:
         self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO run_points (run_id, start, points) VALUES (?, ?, ?)",
@@ -298,7 +389,7 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, status, config, created, started, finished, reason, model_id, "
-                "progress, latest, evaluations, predictions, confidence "
+                "progress, latest, evaluations, predictions, confidence, owner "
                 "FROM runs ORDER BY created, id"
             ).fetchall()
             chunks = self._db.execute(
@@ -323,6 +414,7 @@ class Store:
                 evaluations=json.loads(r[10]) if r[10] else [],
                 predictions=r[11],
                 confidence=r[12],
+                owner=r[13],
             )
         for run_id, start, text in chunks:
             run = runs.get(run_id)

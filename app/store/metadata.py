@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+
+from app.store.db import TEACHER_ID, ModelRowText
 
 MAX_NAME_LENGTH = 80
 
@@ -15,7 +16,7 @@ class BadMetadata(ValueError):
     """Metadata that can't be stored or served (e.g. a test accuracy of NaN)."""
 
 
-def accuracy(value: Any) -> float | None:
+def accuracy(value: object) -> float | None:
     """A test accuracy: absent (None) or a number from 0 to 1; BadMetadata otherwise."""
     if value is None:
         return None
@@ -27,7 +28,7 @@ def accuracy(value: Any) -> float | None:
     return number
 
 
-def lenient_accuracy(value: Any) -> float | None:
+def lenient_accuracy(value: object) -> float | None:
     """A shipped or run's accuracy as a float, or None when it isn't a valid accuracy."""
     try:
         return accuracy(float(value) if isinstance(value, str) else value)
@@ -35,7 +36,7 @@ def lenient_accuracy(value: Any) -> float | None:
         return None
 
 
-def servable(content: Any) -> bool:
+def servable(content: object) -> bool:
     """Whether `content` can be answered as JSON (no NaN or Infinity, only JSON types)."""
     try:
         json.dumps(content, allow_nan=False)
@@ -54,11 +55,14 @@ class Row:
     test_accuracy: float | None
     source_run: str | None
     problem: str | None  # why the row's metadata can't be served as stored
+    owner: str = TEACHER_ID
+    shared: bool = False
 
 
-def check_row(model_id: str, name: Any, created: Any, info_text: Any) -> Row:
+def check_row(model_id: str, row: ModelRowText) -> Row:
     """The row as the registry may serve it. A field that can't be served is left out and
     named in `problem` (the model is then listed as broken, so it can still be deleted)."""
+    name, created, info_text = row.name, row.created, row.info
     problems: list[str] = []
     if not isinstance(name, str) or not name.strip():
         problems.append(f"its name is {type(name).__name__}, not text")
@@ -66,7 +70,7 @@ def check_row(model_id: str, name: Any, created: Any, info_text: Any) -> Row:
     if not isinstance(created, str):
         problems.append("its creation time is not text")
         created = None
-    info: Any = {}
+    info: object = {}
     try:
         info = json.loads(info_text) if isinstance(info_text, str | bytes) else None
     except ValueError:
@@ -84,4 +88,9 @@ def check_row(model_id: str, name: Any, created: Any, info_text: Any) -> Row:
         problems.append("its source_run is not text")
     source_run = source if isinstance(source, str) else None
     problem = "stored metadata can't be served: " + "; ".join(problems) if problems else None
-    return Row(model_id, name[:MAX_NAME_LENGTH], created, test_accuracy, source_run, problem)
+    owner = row.owner if isinstance(row.owner, str) else TEACHER_ID
+    shared = bool(row.shared) if isinstance(row.shared, int) else False
+    return Row(
+        model_id, name[:MAX_NAME_LENGTH], created, test_accuracy, source_run, problem,
+        owner, shared,
+    )  # fmt: skip

@@ -13,13 +13,14 @@ import secrets
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
 from app.nn.serialize import (
@@ -31,7 +32,7 @@ from app.nn.serialize import (
     model_to_bytes,
 )
 from app.presets import MAX_PARAMETERS, parameter_count
-from app.store.db import Store
+from app.store.db import TEACHER_ID, Store
 from app.store.disk import is_disk_full, storage_full
 from app.store.files import bytes_in, is_valid_id, path_for, sweep_orphans, write_atomic
 from app.store.metadata import (
@@ -43,6 +44,7 @@ from app.store.metadata import (
     lenient_accuracy,
     servable,
 )
+from app.store.quotas import OverQuota, Quotas
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ class ModelEntry:
     test_accuracy: float | None
     source_run: str | None
     broken: str | None = None  # why the file failed to load; then `network` is None
+    owner: str | None = None  # the Principal id of who saved or uploaded it; None: shipped
+    shared: bool = True  # others may use it (predict, explain, dreams, export); shipped: always
 
     @property
     def net(self) -> Network:
@@ -80,7 +84,7 @@ class ModelEntry:
             raise ModelNotFound(f"model {self.id!r} failed to load: {self.broken}")
         return self.network
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> JSONObject:
         net = self.network
         if net is None:
             return {
@@ -94,6 +98,8 @@ class ModelEntry:
                 "created": self.created,
                 "source_run": self.source_run,
                 "shipped": self.shipped,
+                "owner": self.owner,
+                "shared": self.shared,
                 "broken": True,
                 "reason": self.broken,
             }
@@ -108,6 +114,8 @@ class ModelEntry:
             "created": self.created,
             "source_run": self.source_run,
             "shipped": self.shipped,
+            "owner": self.owner,
+            "shared": self.shared,
         }
 
 
@@ -234,8 +242,16 @@ def network_json_bytes(network: Network) -> bytes:
 
 
 class ModelRegistry:
-    def __init__(self, store: Store, models_dir: Path, shipped_dir: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        models_dir: Path,
+        shipped_dir: Path,
+        names: Callable[[str], str] = str,
+    ) -> None:
         self.store = store
+        self.names = names  # a learner id's display name (app/store/learners.py)
+        self._owned_lock = threading.Lock()  # a learner's model count and the add agree
         self.models_dir = models_dir
         self.shipped_dir = shipped_dir
         self._lock = threading.Lock()
@@ -262,14 +278,15 @@ class ModelRegistry:
         entries = self._load_shipped()
         broken: dict[str, ModelEntry] = {}
         rows = self.store.list_models()
-        self._sweep_orphans({row[0] for row in rows if isinstance(row[0], str)})
-        for model_id, name, created, info in rows:
+        self._sweep_orphans({row.id for row in rows if isinstance(row.id, str)})
+        for row in rows:
+            model_id = row.id
             if not isinstance(model_id, str) or not is_valid_id(model_id):
                 log.warning("skipping a stored model row with the invalid id %.40r", model_id)
                 continue
             if model_id in entries:
                 continue
-            entry = self._load_saved(check_row(model_id, name, created, info))
+            entry = self._load_saved(check_row(model_id, row))
             (broken if entry.broken else entries)[model_id] = entry
         with self._lock:
             self._entries = entries
@@ -299,6 +316,8 @@ class ModelRegistry:
             test_accuracy=row.test_accuracy,
             source_run=row.source_run,
             broken=reason,
+            owner=row.owner,
+            shared=row.shared,
         )
 
     def _sweep_orphans(self, ids: set[str]) -> None:
@@ -384,8 +403,39 @@ class ModelRegistry:
             raise ModelNotFound(f"no model with id {model_id!r}")
         return entry
 
-    def info(self, entry: ModelEntry) -> dict[str, Any]:
-        return {**entry.info(), "default": entry.id == self._default}
+    def info(self, entry: ModelEntry) -> JSONObject:
+        owner_name = None if entry.owner is None else self.names(entry.owner)
+        return {**entry.info(), "owner_name": owner_name, "default": entry.id == self._default}
+
+    def owned_count(self, owner: str) -> int:
+        """How many stored models (broken ones too) `owner` has."""
+        with self._lock:
+            entries = [*self._entries.values(), *self._broken.values()]
+        return sum(1 for entry in entries if entry.owner == owner)
+
+    def has_private(self) -> bool:
+        """Whether some stored model is not shared (then who may use it must be checked)."""
+        return any(not entry.shared for entry in list(self._entries.values()))
+
+    def update(self, model_id: str, *, name: str | None, shared: bool | None) -> ModelEntry:
+        """Rename a stored model and/or change whether it is shared. ShippedModelError for a
+        shipped one (always shared, named by the package)."""
+        entry = self.lookup(model_id)
+        if entry.shipped:
+            raise ShippedModelError(
+                f"{model_id!r} is a shipped model: it can't be renamed and is always shared"
+            )
+        label = None if name is None else name.strip()[:MAX_NAME_LENGTH]
+        if label == "":
+            raise BadMetadata("name: a model's name can't be empty")
+        if not self.store.update_model(entry.id, name=label, shared=shared):
+            raise ModelNotFound(f"no model with id {model_id!r}")
+        with self._lock:
+            if label is not None:
+                entry.name = label
+            if shared is not None:
+                entry.shared = shared
+        return entry
 
     def network_json_bytes(self, model_id: str) -> bytes:
         """The NetworkJSON of a model, serialised once: models never change after loading."""
@@ -436,7 +486,29 @@ class ModelRegistry:
             if model_id not in self._entries and model_id not in self._broken:
                 return model_id
 
-    def add(self, network: Network, metadata: dict[str, Any], *, name: str) -> ModelEntry:
+    def add(
+        self,
+        network: Network,
+        metadata: JSONObject,
+        *,
+        name: str,
+        owner: str = TEACHER_ID,
+        max_owned: int | None = None,
+    ) -> ModelEntry:
+        """Store a model owned by `owner` (not shared until its owner shares it), unless
+        `owner` already has `max_owned` models (OwnedLimitReached)."""
+        if max_owned is None:
+            return self._add(network, metadata, name=name, owner=owner)
+        with self._owned_lock:
+            have = self.owned_count(owner)
+            if have >= max_owned:
+                raise OverQuota(
+                    f"you already keep {have} models, the most a learner may keep "
+                    f"({max_owned}); delete one first"
+                )
+            return self._add(network, metadata, name=name, owner=owner)
+
+    def _add(self, network: Network, metadata: JSONObject, *, name: str, owner: str) -> ModelEntry:
         """Store a model: weights first (atomically), then the metadata row that points at
         them. Everything is checked first; StorageFull when the disk can't take it."""
         check_shape(network)
@@ -458,6 +530,8 @@ class ModelRegistry:
             created=created,
             test_accuracy=test_accuracy,
             source_run=source_run,
+            owner=owner,
+            shared=False,
         )
         if not servable(entry.info()):
             raise ValueError(f"the model's metadata can't be answered as JSON: {entry.info()}")
@@ -470,7 +544,7 @@ class ModelRegistry:
             raise
         info = {"test_accuracy": test_accuracy, "source_run": source_run}
         try:
-            self.store.add_model(model_id, name, created, info)
+            self.store.add_model(model_id, name, created, info, owner=owner, shared=False)
         except Exception:
             entry.path.unlink(missing_ok=True)
             raise
@@ -500,7 +574,14 @@ class ModelRegistry:
             )
 
     def add_upload(
-        self, data: bytes, name: str | None, filename: str | None, limits: UploadLimits
+        self,
+        data: bytes,
+        name: str | None,
+        filename: str | None,
+        limits: UploadLimits,
+        *,
+        owner: str = TEACHER_ID,
+        quotas: Quotas | None = None,
     ) -> ModelEntry:
         """Validate an uploaded .npz (never unpickled) and store it. Raises ModelFileError,
         or UploadLimitReached when the uploads already fill `limits`."""
@@ -508,6 +589,8 @@ class ModelRegistry:
         network, metadata = model_from_bytes(data)
         check_shape(network)
         check_upload_size(network)
+        if quotas is not None:
+            quotas.check_parameters(parameter_count(list(network.sizes)))
         try:
             accuracy(metadata.get("test_accuracy"))
         except BadMetadata as exc:
@@ -519,7 +602,13 @@ class ModelRegistry:
             self._check_room(limits)
             # Re-serialise rather than keep the uploaded bytes: the stored file then holds only
             # what this program wrote (no extra arrays smuggled in the archive).
-            return self.add(network, metadata, name=label or fallback)
+            return self.add(
+                network,
+                metadata,
+                name=label or fallback,
+                owner=owner,
+                max_owned=None if quotas is None else quotas.models,
+            )
 
     def delete(self, model_id: str) -> None:
         entry = self.lookup(model_id)

@@ -54,7 +54,7 @@ def test_specific_errors_are_declared(
     ("path", "methods"),
     [
         ("/api/models", {"GET", "POST"}),
-        ("/api/models/accurate", {"GET", "DELETE"}),
+        ("/api/models/accurate", {"GET", "PATCH", "DELETE"}),  # PATCH: issue 16
         ("/api/models/default", {"PUT"}),
         ("/api/runs", {"GET", "POST"}),
         ("/api/runs/r_00000000", {"GET", "PATCH", "DELETE"}),

@@ -13,6 +13,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.concurrency import run_in_threadpool
 
+from app.api.access import ExplainCaller
 from app.api.deps import ModelsDep, SettingsDep
 from app.api.errors import responses
 from app.api.explain_schemas import (
@@ -150,7 +151,11 @@ def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
 
 @router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
 async def explain(
-    body: ExplainRequest, models: ModelsDep, settings: SettingsDep, gate: GateDep
+    body: ExplainRequest,
+    models: ModelsDep,
+    settings: SettingsDep,
+    gate: GateDep,
+    caller: ExplainCaller,
 ) -> Response:
     """One drawing's (or a mini-batch's mean) z, a, cost and gradients."""
     entry = models.get(body.model)  # ModelNotFound → 404
@@ -194,7 +199,9 @@ def _step_json(model: str, network: Network, body: StepRequest) -> bytes:
 
 
 @router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422, 503))
-async def step(body: StepRequest, models: ModelsDep, gate: GateDep) -> Response:
+async def step(
+    body: StepRequest, models: ModelsDep, gate: GateDep, caller: ExplainCaller
+) -> Response:
     """Gradient-descent steps on this one example, on a scratch copy of the model (the stored
     model is never written)."""
     entry = models.get(body.model)

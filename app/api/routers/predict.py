@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from app.api.access import PredictCaller
 from app.api.deps import ModelsDep
 from app.api.errors import error, responses
 from app.api.finite import dumps
@@ -74,7 +75,9 @@ def answer(
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )
-async def predict(request: Request, models: ModelsDep, gate: GateDep) -> Response:
+async def predict(
+    request: Request, models: ModelsDep, gate: GateDep, caller: PredictCaller
+) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
     The body is read on the event loop; decoding the image, the forward pass and the JSON

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from app.api.deps import ModelsDep, RunsDep
-from app.api.errors import error, responses
+from app.api.access import class_responses as responses
+from app.api.access import quotas_for, rate_check, require_owner
+from app.api.deps import ModelsDep, RunsDep, ServicesDep
+from app.api.errors import error
+from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal
 from app.api.schemas import (
     ModelInfo,
     NetworkJSON,
@@ -21,6 +24,8 @@ from app.api.schemas import (
     SpeedRequest,
 )
 from app.presets import ConfigError
+from app.runs.manager import RunManager
+from app.runs.run import Run
 from app.store.files import ID_PATTERN
 from app.store.models import network_json_bytes
 
@@ -29,24 +34,50 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
 
 
+def owned(runs: RunManager, run_id: str, principal: Principal, what: str) -> Run:
+    """The run, when `principal` may control it (its owner, or the teacher); else 403."""
+    run = runs.get(run_id)
+    require_owner(principal, run.owner, runs.names(run.owner), f"{what} run {run_id}")
+    return run
+
+
 @router.post(
     "",
     response_model=RunInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(422, 429, 503),
+    responses=responses(401, 403, 409, 422, 429, 503),
 )
-def create_run(body: RunCreate, runs: RunsDep) -> Response | RunInfo:
+def create_run(
+    body: RunCreate,
+    runs: RunsDep,
+    principal: LearnerPrincipal,
+    services: ServicesDep,
+    request: Request,
+) -> Response | RunInfo:
+    """The run belongs to the caller. In class mode a learner is held to the limits (active
+    runs, network size: 409/403) and a rate (429)."""
+    rate_check(services, request, principal, "runs")
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
     try:
-        run = runs.create(body.preset, overrides)
+        run = runs.create(
+            body.preset,
+            overrides,
+            owner=principal.id,
+            quotas=quotas_for(services, principal),
+        )
     except ConfigError as exc:
         return error(422, str(exc))
     return run.info(history=False)
 
 
-@router.get("", response_model=RunList)
-def list_runs(runs: RunsDep) -> RunList:
-    return RunList(runs=[run.info(history=False) for run in runs.list()])
+@router.get("", response_model=RunList, responses=responses(422))
+def list_runs(
+    runs: RunsDep,
+    principal: CurrentPrincipal,
+    mine: Annotated[bool, Query(description="only the caller's own runs")] = False,
+) -> RunList:
+    listed = [run for run in runs.list() if not mine or run.owner == principal.id]
+    return RunList(runs=[run.info(history=False) for run in listed])
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=responses(404, 422))
@@ -54,8 +85,12 @@ def get_run(run_id: RunId, runs: RunsDep) -> RunDetail:
     return runs.get(run_id).info(history=True)
 
 
-@router.patch("/{run_id}", response_model=RunInfo, responses=responses(404, 409, 422))
-def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep) -> RunInfo:
+_CONTROL = responses(403, 404, 409, 422)
+
+
+@router.patch("/{run_id}", response_model=RunInfo, responses=_CONTROL)
+def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep, principal: CurrentPrincipal) -> RunInfo:
+    owned(runs, run_id, principal, "change")
     return runs.set_learning_rate(run_id, body.learning_rate).info(history=False)
 
 
@@ -63,42 +98,50 @@ def patch_run(run_id: RunId, body: RunPatch, runs: RunsDep) -> RunInfo:
     "/{run_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=responses(404, 422),
+    responses=responses(403, 404, 422),
 )
-def delete_run(run_id: RunId, runs: RunsDep) -> Response:
+def delete_run(run_id: RunId, runs: RunsDep, principal: CurrentPrincipal) -> Response:
+    owned(runs, run_id, principal, "delete")
     runs.delete(run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-_CONTROL = responses(404, 409, 422)
-
-
 @router.post("/{run_id}/pause", response_model=RunInfo, responses=_CONTROL)
-def pause_run(run_id: RunId, runs: RunsDep) -> RunInfo:
+def pause_run(run_id: RunId, runs: RunsDep, principal: CurrentPrincipal) -> RunInfo:
+    owned(runs, run_id, principal, "pause")
     return runs.pause(run_id).info(history=False)
 
 
 @router.post(
-    "/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429, 503)
+    "/{run_id}/resume", response_model=RunInfo, responses=responses(403, 404, 409, 422, 429, 503)
 )
-def resume_run(run_id: RunId, runs: RunsDep) -> RunInfo:
+def resume_run(
+    run_id: RunId, runs: RunsDep, principal: CurrentPrincipal, services: ServicesDep
+) -> RunInfo:
     """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
     slot and continues from its checkpoint."""
-    return runs.resume(run_id).info(history=False)
+    owned(runs, run_id, principal, "resume")
+    # A learner (then its owner) within their limit of active runs; the teacher is exempt.
+    return runs.resume(run_id, quotas_for(services, principal)).info(history=False)
 
 
 @router.post("/{run_id}/step", response_model=RunInfo, responses=_CONTROL)
-def step_run(run_id: RunId, runs: RunsDep) -> RunInfo:
+def step_run(run_id: RunId, runs: RunsDep, principal: CurrentPrincipal) -> RunInfo:
+    owned(runs, run_id, principal, "step")
     return runs.step(run_id).info(history=False)
 
 
 @router.post("/{run_id}/stop", response_model=RunInfo, responses=_CONTROL)
-def stop_run(run_id: RunId, runs: RunsDep) -> RunInfo:
+def stop_run(run_id: RunId, runs: RunsDep, principal: CurrentPrincipal) -> RunInfo:
+    owned(runs, run_id, principal, "stop")
     return runs.stop(run_id).info(history=False)
 
 
 @router.post("/{run_id}/speed", response_model=RunInfo, responses=_CONTROL)
-def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> RunInfo:
+def set_speed(
+    run_id: RunId, body: SpeedRequest, runs: RunsDep, principal: CurrentPrincipal
+) -> RunInfo:
+    owned(runs, run_id, principal, "change the speed of")
     return runs.set_speed(run_id, body.batches_per_second).info(history=False)
 
 
@@ -109,10 +152,18 @@ def set_speed(run_id: RunId, body: SpeedRequest, runs: RunsDep) -> RunInfo:
     responses=_CONTROL,
 )
 def save_run(
-    run_id: RunId, runs: RunsDep, models: ModelsDep, body: SaveRequest | None = None
+    run_id: RunId,
+    runs: RunsDep,
+    models: ModelsDep,
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    body: SaveRequest | None = None,
 ) -> ModelInfo:
-    """Plain `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
-    entry = runs.save(run_id, models, body.name if body else None)
+    """The model belongs to the run's owner (a learner within their limit of models: 409). Plain
+    `def`: the thread pool runs it (loading final weights, serialising, fsyncing)."""
+    owned(runs, run_id, principal, "save")
+    quotas = quotas_for(services, principal)  # a learner's (then the owner's); not the teacher's
+    entry = runs.save(run_id, models, body.name if body else None, quotas)
     return ModelInfo.model_validate(models.info(entry))
 
 
