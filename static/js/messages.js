@@ -35,7 +35,10 @@ const RULES = {
 export function friendly(e, field) {
   const rule = RULES[e.type];
   const what = field ? fieldLabel(field) : "The request";
-  if (rule) return `${what} ${rule(e.ctx || {})}.`;
+  // The server leaves `ctx` out of its answers (app/api/errors.py): a rule that needs a bound
+  // it doesn't have falls through to the server's own words, which name it.
+  const said = rule ? rule(e.ctx || {}) : null;
+  if (said && !said.includes("undefined")) return `${what} ${said}.`;
   // An unknown kind of error: the server's words, with "Value error, " and the like dropped.
   const msg = String(e.msg || "is not valid").replace(/^(Value|Assertion) error,\s*/i, "");
   return field ? `${what}: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}` : msg;
