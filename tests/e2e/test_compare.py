@@ -21,13 +21,6 @@ from .waits import wait_for
 TINY = {"preset": "3b1b", "layers": [10], "epochs": 2, "train_subset": 1000, "batch_size": 10}
 
 
-@pytest.fixture(autouse=True)
-def _before_class_mode(server: str, page_errors) -> None:
-    """A server without GET /api/me (before class mode): the browser logs its 404."""
-    if httpx.get(f"{server}/api/me").status_code == 404:
-        page_errors.allow("404 (Not Found)")
-
-
 @pytest.fixture(scope="module")
 def two_runs(server: str) -> Iterator[list[dict]]:
     """Two finished runs whose configs differ in the learning rate and the layers."""

@@ -33,13 +33,6 @@ def _no_leftover_runs(server: str) -> Iterator[None]:
             httpx.post(f"{server}/api/runs/{run['id']}/stop", timeout=30)
 
 
-@pytest.fixture(autouse=True)
-def _before_class_mode(server: str, page_errors) -> None:
-    """A server without GET /api/me (before class mode): the browser logs its 404."""
-    if httpx.get(f"{server}/api/me").status_code == 404:
-        page_errors.allow("404 (Not Found)")
-
-
 def fresh_page(browser, url: str, errors: list[str], **options):
     """A page in a new context (its own storage and cookies: another person's browser)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
