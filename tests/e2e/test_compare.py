@@ -121,3 +121,15 @@ def test_a_stale_run_in_the_address_is_ignored(open_page, page_errors, server, t
     assert page.evaluate("location.search") == f"?runs={two_runs[0]['id']}"
     wait_for(page, "() => window.__cmp.drawn().length === 1")
     assert csp_violations(page) == []
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_no_serious_accessibility_violations(open_page, artifacts, server, two_runs, theme) -> None:
+    from .test_accessibility import axe_violations, set_theme
+
+    page = open_page()
+    open_compare(page, server, f"?runs={','.join(i['id'] for i in two_runs)}")
+    wait_for(page, "() => window.__cmp.drawn().length === 2")
+    set_theme(page, theme)
+    found = axe_violations(page, artifacts, f"compare-{theme}")
+    assert not found, found
