@@ -203,7 +203,7 @@ async function init() {
   await restoreConfig(link, notes);
   recent.refresh();
   const ids = state.models.map((m) => m.id);
-  if (link.model && !ids.includes(link.model)) notes.push(`model ${link.model} (not on this server)`);
+  if (link.model && !ids.includes(link.model)) notes.push(`model ${link.model} (not available here)`);
   const first = ids.includes(link.model) ? link.model
     : ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
   // A joined run answers the drawing, as when this tab started it.

@@ -133,3 +133,22 @@ def test_no_serious_accessibility_violations(open_page, artifacts, server, two_r
     set_theme(page, theme)
     found = axe_violations(page, artifacts, f"compare-{theme}")
     assert not found, found
+
+
+def test_csv_cells_are_quoted_and_never_formulas(open_page, server) -> None:
+    """A name is text in the CSV too: commas and quotes are quoted, and a spreadsheet never
+    runs one as a formula (issue 16 §4: user-controlled text)."""
+    page = open_page()
+    open_compare(page, server, "")
+    rows = page.evaluate(
+        """async () => {
+          const { curvesCsv } = await import('/static/js/compare-data.js');
+          const run = (id, owner_name) => ({ id, owner_name, history: {
+            metrics: { step: [10], epoch: [0.5], cost: [0.25], accuracy: [0.5] },
+            evaluations: [] } });
+          return curvesCsv([run('r1', '=HYPERLINK("http://x")'), run('r2', 'a, "b"')]);
+        }"""
+    )
+    parsed = list(csv.DictReader(io.StringIO(rows)))
+    assert [r["owner"] for r in parsed] == ['\'=HYPERLINK("http://x")', 'a, "b"']
+    assert [r["cost"] for r in parsed] == ["0.25", "0.25"]
