@@ -7,9 +7,9 @@
 // The address carries no identity and no token: it is built from the page's state only, so
 // nothing else that arrived in the URL survives the first sync.
 
-export const CONFIG_FIELDS = ["layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
+export const CONFIG_FIELDS = ["dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
   "batch_size", "epochs", "train_subset", "augment"];
-const CHOICES = ["activation", "cost", "optimizer", "lr_schedule"];
+const CHOICES = ["dataset", "activation", "cost", "optimizer", "lr_schedule"]; // dataset: issue 17
 const THEMES = ["light", "dark"];
 
 /** What the address asks for, unchecked: {model, run, preset, config: {field: text}, theme}. */

@@ -19,7 +19,7 @@ from .waits import wait_for
 
 # Every parameter a link may carry (url-state.js): nothing else, so no identity and no token.
 LINK_PARAMS = {
-    "model", "run", "preset", "layers", "activation", "cost", "optimizer", "lr_schedule",
+    "model", "run", "preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule",
     "learning_rate", "batch_size", "epochs", "train_subset", "augment", "theme",
 }  # fmt: skip
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
