@@ -20,7 +20,7 @@ import { RunController } from "./run-controller.js";
 import { RecentRuns } from "./runs-list.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TrainPanel } from "./train-panel.js";
-import { UrlState, checkConfig, configParams, linkTheme, setupCopyLink } from "./url-state.js";
+import { UrlState, clip, configParams, linkTheme, restoreConfig, setupCopyLink } from "./url-state.js";
 import { vocabulary } from "./vocab.js";
 import { WeightsGrid } from "./weights-grid.js";
 
@@ -192,18 +192,18 @@ async function init() {
   chip.load();
   const link = urls.link;
   const notes = [];
-  if (link.theme && !linkTheme(link)) notes.push("theme");
+  if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
   const presetsLoaded = panel.loadPresets();
   await me(); // whose runs are whose, before joining one
   // A link to a run joins it (anyone's: watching is for everyone); else this learner's own.
   const fromLink = link.run ? runs.openLink(link.run, presetsLoaded) : Promise.resolve(null);
   let [, , joined] = await Promise.all([picker.load(), presetsLoaded, fromLink]);
-  if (link.run && !joined) notes.push(`run ${link.run} (it no longer exists)`);
+  if (link.run && !joined) notes.push(`run ${clip(link.run)} (it no longer exists)`);
   if (!joined) joined = await runs.joinRunning(presetsLoaded);
-  await restoreConfig(link, notes);
+  notes.push(...restoreConfig(panel, link, (await vocabulary()).choices));
   recent.refresh();
   const ids = state.models.map((m) => m.id);
-  if (link.model && !ids.includes(link.model)) notes.push(`model ${link.model} (not available here)`);
+  if (link.model && !ids.includes(link.model)) notes.push(`model ${clip(link.model)} (not available here)`);
   const first = ids.includes(link.model) ? link.model
     : ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
   // A joined run answers the drawing, as when this tab started it.
@@ -213,16 +213,6 @@ async function init() {
   if (notes.length) $("link-message").textContent = `Ignored from the link: ${notes.join(", ")}.`;
   urls.start();
   hooks.ready = true;
-}
-
-/** The link's training config, checked against the server's presets, limits and choices. */
-async function restoreConfig(link, notes) {
-  const vocab = await vocabulary();
-  const { config, ignored } = checkConfig(link, {
-    presets: panel.presets, limits: panel.limits, choices: vocab.choices, fallback: panel.base,
-  });
-  if (config) panel.showConfig(config);
-  notes.push(...ignored.map((f) => `${f}=${f === "preset" ? link.preset : link.config[f]}`));
 }
 
 init().catch((err) => {

@@ -111,6 +111,19 @@ export function checkConfig(link, ctx) {
   return { config, ignored };
 }
 
+/** A link's value for a note: user-controlled text, shown (as text) no longer than 40. */
+export const clip = (text) => (String(text).length > 40 ? `${String(text).slice(0, 39)}…` : String(text));
+
+/** Put the link's config in the train panel (its showConfig), checked against the panel's
+ * presets and limits and the server's `choices`; the ignored values as notes ("epochs=0"). */
+export function restoreConfig(panel, link, choices) {
+  const { config, ignored } = checkConfig(link, {
+    presets: panel.presets, limits: panel.limits, choices, fallback: panel.base,
+  });
+  if (config) panel.showConfig(config);
+  return ignored.map((f) => `${f}=${clip(f === "preset" ? link.preset : link.config[f])}`);
+}
+
 /** The config as link parameters: the preset and each field the form changed from it. */
 export function configParams(panel) {
   const base = panel.base;
