@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import errors
-from app.api.access import install_class_errors
+from app.api.access import document_class_errors, install_class_errors
 from app.api.deps import Services
 from app.api.finite import FiniteJSONResponse
 from app.api.heavy import WorkGate, trim_memory_forever
@@ -215,5 +215,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (*routers, pages, docs):
         app.include_router(module.router)
+    document_class_errors(app, [module.router for module in routers])
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

@@ -106,7 +106,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "NNP_DATA_DIR": tmp, "NNP_CLASS": "1", "NNP_PORT": str(port)}
         server = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             _wait(lambda: _up(url), 60)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from app.api.deps import Services, get_services
@@ -60,11 +62,16 @@ def quotas_for(services: Services, principal: Principal) -> Quotas | None:
     return services.quotas.current
 
 
-def rate_check(services: Services, request: Request, principal: Principal, kind: str) -> None:
+RateKind = Literal["predict", "explain", "runs"]
+
+
+def rate_check(services: Services, request: Request, principal: Principal, kind: RateKind) -> None:
     """429 with Retry-After when `principal` has used up `kind` (the teacher is exempt)."""
     if principal.is_teacher:
         return
-    limit: int = getattr(services.settings, f"rate_{kind}")
+    settings = services.settings
+    limit = {"predict": settings.rate_predict, "explain": settings.rate_explain,
+             "runs": settings.rate_runs}[kind]  # fmt: skip
     who = principal.id
     if who == ANONYMOUS_ID:  # no identity: counted per address
         who = f"ip:{request.client.host if request.client else '?'}"
@@ -99,7 +106,10 @@ async def _requested_model(request: Request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _caller(kind: str) -> Callable[[Request], Awaitable[Principal]]:
+_CALLERS: set[Callable[..., object]] = set()  # the dependencies _caller made
+
+
+def _caller(kind: RateKind) -> Callable[[Request], Awaitable[Principal]]:
     async def caller(request: Request) -> Principal:
         services = await get_services(request)
         if not services.identity.class_mode:
@@ -115,6 +125,7 @@ def _caller(kind: str) -> Callable[[Request], Awaitable[Principal]]:
                     require_use(services.models, principal, model_id)
         return principal
 
+    _CALLERS.add(caller)
     return caller
 
 
@@ -158,3 +169,45 @@ def install_class_errors(app: FastAPI) -> None:
     app.add_exception_handler(OverQuota, over_quota)
     app.add_exception_handler(NetworkTooLarge, too_large)
     app.add_exception_handler(BadMetadata, bad_name)
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., object]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def document_class_errors(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Declare in the OpenAPI schema what class mode adds to the routes of `routers` through their
+    dependencies: 401 (a bearer token that names no one) wherever the caller is asked for,
+    and 403 (a model not shared with you) and 429 (rate limits) on predict and explain."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:  # Any: the OpenAPI document (JSON)
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = base()
+        for route in (r for router in routers for r in router.routes):
+            if not isinstance(route, APIRoute):
+                continue
+            calls = set(_calls(route.dependant))
+            codes = [401] if current_principal in calls else []
+            codes += [401, 403, 429] if calls & _CALLERS else []
+            for method in route.methods or ():
+                operation = schema["paths"][route.path_format].get(method.lower())
+                if operation is None:
+                    continue
+                for code in codes:
+                    operation["responses"].setdefault(str(code), _answer(code))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _answer(code: int) -> dict[str, object]:
+    ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    return {
+        "description": _CLASS_DESCRIPTIONS[code],
+        "content": {"application/json": {"schema": ref}},
+    }

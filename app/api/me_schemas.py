@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, Field
 
 from app.api.schemas import Strict, examples
 from app.store.learners import MAX_NAME_LENGTH
 from app.store.metadata import MAX_NAME_LENGTH as MAX_MODEL_NAME_LENGTH
+
+# Text that starts and ends with a visible character and holds no control character (names
+# are shown as text; the store checks the same).
+_NO_CONTROL = r"\x00-\x1f\x7f-\x9f"
+NAME_PATTERN = rf"^[^\s{_NO_CONTROL}](?:[^{_NO_CONTROL}]*[^\s{_NO_CONTROL}])?$"
 
 
 class Me(BaseModel):
@@ -19,7 +26,7 @@ class Me(BaseModel):
 class MePatch(Strict):
     model_config = examples({"name": "ada"})
 
-    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)
 
 
 class TokenResponse(BaseModel):
@@ -31,14 +38,10 @@ class TokenResponse(BaseModel):
 class ModelPatch(Strict):
     model_config = examples({"name": "my best network", "shared": True})
 
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_MODEL_NAME_LENGTH)
-    shared: bool | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> ModelPatch:
-        if self.name is None and self.shared is None:
-            raise ValueError("give 'name' and/or 'shared'")
-        return self
+    name: str | None = Field(
+        default=None, min_length=1, max_length=MAX_MODEL_NAME_LENGTH, pattern=NAME_PATTERN
+    )
+    shared: bool | None = None  # each field left out (or null) stays as it is
 
 
 class LearnerLimits(BaseModel):
@@ -52,9 +55,14 @@ class LearnerLimits(BaseModel):
     rate_runs: int = Field(description="runs started in any 60 seconds (a setting)")
 
 
+def _whole(value: object) -> object:
+    """2.0 is the integer 2 in JSON (as JSON Schema says); 2.5 and "2" stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class LimitsPatch(Strict):
     model_config = examples({"active_runs": 2, "models": 10})
 
-    active_runs: int | None = Field(default=None, ge=0, le=1000)
-    max_parameters: int | None = Field(default=None, ge=0, le=100_000_000)
-    models: int | None = Field(default=None, ge=0, le=100_000)
+    active_runs: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole)] | None = None
+    max_parameters: Annotated[int, Field(ge=0, le=10**8), BeforeValidator(_whole)] | None = None
+    models: Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole)] | None = None

@@ -74,6 +74,12 @@ class Learners:
             self._by_id = {str(r[0]): Learner(str(r[0]), str(r[1]), str(r[2])) for r in rows}
             self._tokens = {str(h): str(i) for h, i in tokens}
 
+    def all(self) -> list[Learner]:
+        """Every learner (the teacher first), e.g. for the class dashboard."""
+        with self._lock:
+            learners = list(self._by_id.values())
+        return sorted(learners, key=lambda learner: (learner.id != TEACHER_ID, learner.created))
+
     def get(self, learner_id: str) -> Learner | None:
         return self._by_id.get(learner_id)
 

@@ -12,9 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import WebSocket
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from starlette.websockets import WebSocketDisconnect
 
+from app.api.identity import CurrentPrincipal
 from app.settings import Settings
 from bench.cross_learner import MUTATIONS, PIXELS, PRIVATE_USES, successes, try_all
 
@@ -277,3 +280,40 @@ def test_without_class_mode_everyone_is_the_local_teacher(client: TestClient) ->
     assert "set-cookie" not in r.headers
     models = client.get("/api/models").json()["models"]
     assert all(m["shared"] and m["owner"] is None for m in models if m["shipped"])
+
+
+def test_model_names_with_markup_round_trip_as_text(teacher_client: TestClient) -> None:
+    a = learner(teacher_client)
+    run = a.post("/api/runs", json=SMALL_RUN).json()
+    wait_running(a, run["id"])
+    name = '<img src=x onerror="alert(1)">&amp;'
+    model = a.post(f"/api/runs/{run['id']}/save", json={"name": name}).json()
+    assert model["name"] == name
+    renamed = a.patch(f"/api/models/{model['id']}", json={"name": "</script><b>x"}).json()
+    assert renamed["name"] == "</script><b>x" and renamed["shared"] is False
+    listed = {m["id"]: m for m in a.get("/api/models").json()["models"]}
+    assert listed[model["id"]]["name"] == "</script><b>x"
+    a.post(f"/api/runs/{run['id']}/stop")
+
+
+def test_websockets_know_the_principal_too(teacher_client: TestClient) -> None:
+    async def whoami(websocket: WebSocket, principal: CurrentPrincipal) -> None:
+        await websocket.accept()
+        await websocket.send_json({"id": principal.id, "teacher": principal.is_teacher})
+        await websocket.close()
+
+    teacher_client.app.add_api_websocket_route("/test/whoami", whoami)
+    a = learner(teacher_client)
+    me = a.get("/api/me").json()
+    cookie = {"Cookie": f"nnp_id={a.cookies['nnp_id']}"}  # as a browser sends it
+    with a.websocket_connect("/test/whoami", headers=cookie) as ws:
+        assert ws.receive_json() == {"id": me["id"], "teacher": False}
+    with a.websocket_connect("/test/whoami", headers=TEACHER) as ws:
+        assert ws.receive_json() == {"id": "local", "teacher": True}
+    bad = {"Authorization": "Bearer nope"}
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        a.websocket_connect("/test/whoami", headers=bad) as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008

@@ -41,7 +41,11 @@ CASES: dict[str, int] = {}
 def live_url(
     tmp_path_factory: pytest.TempPathFactory, shipped_dir: Path, mnist_dir: Path
 ) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("schemathesis")
+    yield from _live(tmp_path_factory.mktemp("schemathesis"), shipped_dir, mnist_dir)
+
+
+def _live(tmp: Path, shipped_dir: Path, mnist_dir: Path, **settings: Any) -> Iterator[str]:
+    """A real uvicorn server of the app on a free port (for as long as the generator lives)."""
     original = main.SHIPPED_MODELS_DIR
     main.SHIPPED_MODELS_DIR = shipped_dir
     app = main.create_app(
@@ -51,6 +55,7 @@ def live_url(
             cache_dir=tmp / "cache",
             mnist_download=False,
             max_runs=1,
+            **settings,
         )
     )
     port = free_port()
@@ -175,3 +180,95 @@ def test_enough_cases_over_every_operation(api_schema: schemathesis.BaseSchema) 
     print(f"schemathesis: {sum(CASES.values())} cases over {len(CASES)} operations: {CASES}")
     assert operations <= set(CASES), operations - set(CASES)
     assert sum(CASES.values()) >= MIN_CASES, CASES
+
+
+# ---- class mode (issue 16): the identity endpoints, with and without an identity -------------
+
+TEACHER_TOKEN = "schemathesis-teacher-token-0123"
+# The operations that ask who the caller is, and the new ones; others don't depend on it.
+CLASS_PATHS = r"^/api/(me|me/token|class/limits|models/default|models/\{model_id\}|runs|predict)$"
+CLASS_CASES: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def class_url(
+    tmp_path_factory: pytest.TempPathFactory, shipped_dir: Path, mnist_dir: Path
+) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("schemathesis-class")
+    yield from _live(tmp, shipped_dir, mnist_dir, class_mode=True, teacher_token=TEACHER_TOKEN)
+
+
+def _identities(url: str) -> dict[str, dict[str, str]]:
+    """The headers of each kind of caller: none, a learner's cookie, the teacher's token."""
+    with httpx.Client(base_url=url, timeout=30) as http:
+        http.get("/api/me")
+        cookie = http.cookies["nnp_id"]
+    return {
+        "anonymous": {},
+        "learner": {"Cookie": f"nnp_id={cookie}"},
+        "teacher": {"Authorization": f"Bearer {TEACHER_TOKEN}"},
+    }
+
+
+@pytest.fixture(scope="module")
+def class_schema(class_url: str) -> schemathesis.BaseSchema:
+    config = schemathesis.Config.from_dict(CONFIG)
+    loaded = schemathesis.openapi.from_url(f"{class_url}/openapi.json", config=config)
+    with httpx.Client(base_url=class_url, timeout=30) as http:
+        net = Network([784, 8, 10], "relu", "cross_entropy", seed=0)
+        auth = {"Authorization": f"Bearer {TEACHER_TOKEN}"}
+        files = {"file": ("n.npz", model_to_bytes(net, {}))}
+        upload = http.post("/api/models", files=files, headers=auth).json()["id"]
+    real = {"model_id": ["accurate", upload]}
+
+    @loaded.hook
+    def flatmap_path_parameters(
+        context: schemathesis.HookContext, path_parameters: dict[str, Any] | None
+    ) -> st.SearchStrategy[dict[str, Any] | None]:
+        if not path_parameters or context.operation.method.upper() == "DELETE":
+            return st.just(path_parameters)
+        value = path_parameters.get("model_id")
+        if not isinstance(value, str) or not is_valid_id(value):
+            return st.just(path_parameters)
+        swapped = st.sampled_from(real["model_id"]).map(
+            lambda model_id: {**path_parameters, "model_id": model_id}
+        )
+        return st.one_of(st.just(path_parameters), swapped)
+
+    return loaded.include(path_regex=CLASS_PATHS).exclude(method="POST", path="/api/runs")
+
+
+class_schema_fixture = schemathesis.pytest.from_fixture("class_schema")
+
+
+def _class_test(who: str) -> Any:
+    """A schemathesis test of the class-mode server's operations as `who`."""
+
+    @class_schema_fixture.parametrize()
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION // 2,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+    )
+    def test(case: schemathesis.Case, class_url: str) -> None:
+        label = f"{who} {case.operation.label}"
+        CLASS_CASES[label] = CLASS_CASES.get(label, 0) + 1
+        case.call_and_validate(headers=_identities_cached(class_url)[who])
+
+    return test
+
+
+# With no identity (an API client without cookie or token), a learner's cookie, the teacher.
+test_class_mode_anonymous = _class_test("anonymous")
+test_class_mode_learner = _class_test("learner")
+test_class_mode_teacher = _class_test("teacher")
+
+
+_IDENTITIES: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def _identities_cached(url: str) -> dict[str, dict[str, str]]:
+    if url not in _IDENTITIES:
+        _IDENTITIES[url] = _identities(url)
+    return _IDENTITIES[url]

@@ -67,6 +67,7 @@ def test_learners_names_and_tokens_survive_a_reopen(tmp_path: Path) -> None:
     rows = store.query("SELECT hash FROM tokens")
     assert rows == [(token_hash(token),)]  # only the hash is stored
     assert again.name_of("local") == "teacher"
+    assert [learner.id for learner in again.all()] == ["local", ada.id]
     store.close()
 
 

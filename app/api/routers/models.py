@@ -202,7 +202,7 @@ def patch_model(
 ) -> ModelInfo:
     """Rename the model and/or share it (others may then use it) or stop sharing it. Only its
     owner or the teacher; shipped models can't be changed (409)."""
-    what = "rename" if body.shared is None else "share or unshare"
+    what = "share or unshare" if body.shared is not None else "rename"
     entry = owned(models, model_id, principal, what)
     models.update(entry.id, name=body.name, shared=body.shared)
     return ModelInfo.model_validate(models.info(models.lookup(model_id)))
