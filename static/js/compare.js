@@ -10,10 +10,11 @@ import { configDifferences, curvesCsv } from "./compare-data.js";
 import { invalidate } from "./frame.js";
 import { summary } from "./runs-list.js";
 import { compareRuns, setCompareRuns } from "./url-state.js";
-import { vocabulary } from "./vocab.js";
+import { loadedVocabulary, vocabulary } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX = 8; // runs on one chart: as many as the palette tells apart
+const LIVE_MS = 5000; // a picked run still training is re-read this often
 
 const chart = new CompareChart($("compare-chart"));
 const picked = []; // run ids, in the order picked
@@ -156,7 +157,22 @@ function download() {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+/** Re-read the picked runs that are still training, so their curves grow. */
+async function followLive() {
+  const vocab = loadedVocabulary();
+  if (!vocab || document.visibilityState !== "visible") return;
+  const live = shownRuns().filter((r) => vocab.live.has(r.status));
+  if (!live.length) return;
+  try {
+    for (const r of live) details.set(r.id, await get(`/api/runs/${encodeURIComponent(r.id)}`));
+  } catch {
+    return; // gone or unreachable: the banner or the next Refresh says so
+  }
+  show();
+}
+
 async function init() {
+  setInterval(followLive, LIVE_MS);
   setupBanner();
   setupTheme(() => invalidate(chart));
   $("compare-smoothing").addEventListener("change", (e) => chart.setSmoothing(Number(e.target.value)));

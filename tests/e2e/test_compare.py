@@ -152,3 +152,16 @@ def test_csv_cells_are_quoted_and_never_formulas(open_page, server) -> None:
     parsed = list(csv.DictReader(io.StringIO(rows)))
     assert [r["owner"] for r in parsed] == ['\'=HYPERLINK("http://x")', 'a, "b"']
     assert [r["cost"] for r in parsed] == ["0.25", "0.25"]
+
+
+def test_a_run_still_training_grows_on_the_chart(open_page, server) -> None:
+    run_id = start_api_run(server, {**TINY, "epochs": 3})
+    res = httpx.post(f"{server}/api/runs/{run_id}/speed", json={"batches_per_second": 20})
+    assert res.status_code == 200, res.text
+    try:
+        page = open_page()
+        open_compare(page, server, f"?runs={run_id}")
+        first = page.evaluate("window.__cmp.drawn()[0] ? window.__cmp.drawn()[0].points : 0")
+        wait_for(page, "n => window.__cmp.drawn()[0].points > n", first, timeout=20000)
+    finally:
+        httpx.post(f"{server}/api/runs/{run_id}/stop", timeout=30)  # kept: the page may ask
