@@ -8,6 +8,7 @@ import { setupBanner, setupTheme } from "./chrome.js";
 import { CompareChart } from "./compare-chart.js";
 import { configDifferences, curvesCsv } from "./compare-data.js";
 import { invalidate } from "./frame.js";
+import { me, othersRun } from "./identity.js";
 import { summary } from "./runs-list.js";
 import { compareRuns, setCompareRuns } from "./url-state.js";
 import { loadedVocabulary, vocabulary } from "./vocab.js";
@@ -103,7 +104,8 @@ function differences(runs) {
 }
 
 function picker(vocab) {
-  const items = listed.map((r) => {
+  const mine = $("compare-mine").querySelector("input").checked;
+  const items = listed.filter((r) => !mine || !othersRun(r) || picked.includes(r.id)).map((r) => {
     const li = el("li");
     const label = el("label");
     const box = el("input");
@@ -185,6 +187,14 @@ async function init() {
     } catch (err) {
       say(describeError(err));
     }
+  });
+  // In class mode, "only mine" narrows the list to this learner's runs (picked ones stay).
+  me().then((who) => {
+    $("compare-mine").hidden = !who.class_mode;
+  });
+  $("compare-mine").addEventListener("change", async () => {
+    picker(await vocabulary());
+    show();
   });
   const asked = compareRuns();
   picked.push(...asked.slice(0, MAX));

@@ -255,6 +255,13 @@ def test_names_with_markup_are_text_and_rename_shows_the_servers_message(
         bob.goto(f"{base}/compare?runs={run_id}")
         wait_for(bob, "window.__cmp && window.__cmp.ready", timeout=20000)
         assert XSS in bob.get_by_test_id("compare-legend").text_content()
+        # Without Ada's run picked, "only mine" leaves it out of Bob's list.
+        bob.goto(f"{base}/compare")
+        wait_for(bob, "window.__cmp && window.__cmp.ready", timeout=20000)
+        ada_pick = bob.locator(f"[data-testid=compare-pick][value='{run_id}']")
+        assert ada_pick.count() == 1
+        bob.get_by_test_id("compare-mine").check()
+        ada_pick.wait_for(state="detached")
         for page in (ada, bob):
             assert page.evaluate("window.__xss") is None
             assert page.locator("img[src=x]").count() == 0
