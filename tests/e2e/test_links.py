@@ -223,3 +223,14 @@ def test_names_are_shown_as_text(open_page, server) -> None:
     assert page.evaluate("window.__xss") is None
     assert page.locator("img[src=x]").count() == 0
     httpx.delete(f"{server}/api/models/{model['id']}")
+
+
+def test_validation_messages_name_the_bound(open_page, page_errors) -> None:
+    """The server leaves `ctx` out of its 422s (app/api/errors.py): the page read the bound from
+    it and said "must be more than undefined" (failed before messages.js read the message)."""
+    page_errors.allow("422 (Unprocessable")
+    page = open_page()
+    page.fill("#f-learning_rate", "-1")
+    page.get_by_test_id("train-start").click()
+    wait_for(page, "() => document.getElementById('err-learning_rate').textContent")
+    assert page.locator("#err-learning_rate").text_content() == "Learning rate must be more than 0."
