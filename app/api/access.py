@@ -48,7 +48,8 @@ def may_use(principal: Principal, entry: ModelEntry) -> bool:
 def require_use(models: ModelRegistry, principal: Principal, model_id: str) -> None:
     """403 when the model is someone else's and not shared (an unknown id: 404)."""
     entry = models.lookup(model_id)
-    if not may_use(principal, entry):
+    # The default model is everyone's to use: the teacher chose it for the class.
+    if not may_use(principal, entry) and entry.id != models.default_id:
         owner = models.names(entry.owner) if entry.owner else "someone"
         raise HTTPException(
             403, f"model {model_id} belongs to {owner}, who has not shared it; ask them to"

@@ -16,7 +16,7 @@ request is that Principal, answered at once from a constant (no cookie is read).
 In class mode (docs/api.md, "Identity"): `Authorization: Bearer <token>` (a learner's token
 or the teacher token) comes first, then the signed `nnp_id` cookie. A request with neither is
 *anonymous*: it may read, watch and predict, but it owns nothing; a browser gets its cookie on
-its first page load (app/api/class_cookie.py) or from `GET /api/me`.
+its first page load (app/api/teacher_link.py) or from `GET /api/me`.
 """
 
 from __future__ import annotations

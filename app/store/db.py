@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS learners (
     name TEXT NOT NULL,
     created TEXT NOT NULL
 );
+-- Who owns a stored model and whether others may use it. A model without a row here was
+-- stored before class mode: the local teacher's, shared (as every model was then).
+CREATE TABLE IF NOT EXISTS model_access (
+    model_id TEXT PRIMARY KEY REFERENCES models(id) ON DELETE CASCADE,
+    owner TEXT NOT NULL,
+    shared INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,          -- sha256 of the token: the token itself is never stored
     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
@@ -70,14 +77,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 """
 # Columns added after the first release: (table, column, declaration). A database from before
-# gets them on open, and what it already held belongs to the local teacher (TEACHER_ID);
-# the models it held stay usable by everyone (shared), as they were.
+# gets them on open, and the runs it already held belong to the local teacher (TEACHER_ID).
+# (The models table keeps its shape: a model's owner is in model_access.)
 TEACHER_ID = "local"
-MIGRATIONS = (
-    ("runs", "owner", f"TEXT NOT NULL DEFAULT '{TEACHER_ID}'"),
-    ("models", "owner", f"TEXT NOT NULL DEFAULT '{TEACHER_ID}'"),
-    ("models", "shared", "INTEGER NOT NULL DEFAULT 1"),
-)
+MIGRATIONS = (("runs", "owner", f"TEXT NOT NULL DEFAULT '{TEACHER_ID}'"),)
 
 # Statuses a run can only have while a thread is working on it; after a restart they are stale.
 LIVE_STATUSES = tuple(sorted(LIVE))
@@ -272,45 +275,53 @@ class Store:
         shared: bool = False,
     ) -> None:
         self.ensure_room("store the model")
-        self._write(
-            lambda db: db.execute(
-                "INSERT INTO models (id, name, created, info, owner, shared) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (model_id, name, created, _dumps(info), owner, int(shared)),
-            ),
-            "store the model",
-            essential=False,
-        )
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO models (id, name, created, info) VALUES (?, ?, ?, ?)",
+                (model_id, name, created, _dumps(info)),
+            )
+            db.execute(
+                "INSERT INTO model_access (model_id, owner, shared) VALUES (?, ?, ?)",
+                (model_id, owner, int(shared)),
+            )
+
+        self._write(work, "store the model", essential=False)
 
     def delete_model(self, model_id: str) -> bool:
-        return self._write(
-            lambda db: db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0,
-            "delete the model",
-        )
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM model_access WHERE model_id = ?", (model_id,))
+            return db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0
+
+        return self._write(work, "delete the model")
 
     def update_model(self, model_id: str, *, name: str | None, shared: bool | None) -> bool:
         """Rename a model and/or change whether it is shared; False when there is no such row."""
-        sets = [(c, v) for c, v in (("name", name), ("shared", shared)) if v is not None]
-        if not sets:
-            return True
-        columns = ", ".join(f"{column} = ?" for column, _ in sets)
-        values = [int(v) if isinstance(v, bool) else v for _, v in sets]
-        return self._write(
-            lambda db: (
+
+        def work(db: sqlite3.Connection) -> bool:
+            if not db.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone():
+                return False
+            if name is not None:
+                db.execute("UPDATE models SET name = ? WHERE id = ?", (name, model_id))
+            if shared is not None:  # a model from before class mode: the teacher's
                 db.execute(
-                    f"UPDATE models SET {columns} WHERE id = ?", (*values, model_id)
-                ).rowcount
-                > 0
-            ),
-            "change the model",
-        )
+                    "INSERT INTO model_access (model_id, owner, shared) VALUES (?, ?, ?) "
+                    "ON CONFLICT(model_id) DO UPDATE SET shared = excluded.shared",
+                    (model_id, TEACHER_ID, int(shared)),
+                )
+            return True
+
+        return self._write(work, "change the model")
 
     def list_models(self) -> list[ModelRowText]:
         """Every model row as stored: the registry checks each one, so a row that can't be
         read never hides the others."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, name, created, info, owner, shared FROM models ORDER BY created, id"
+                "SELECT id, name, created, info, COALESCE(a.owner, ?), COALESCE(a.shared, 1) "
+                "FROM models LEFT JOIN model_access AS a ON a.model_id = models.id "
+                "ORDER BY created, id",
+                (TEACHER_ID,),
             ).fetchall()
         return [ModelRowText(*row) for row in rows]
 

@@ -317,3 +317,17 @@ def test_websockets_know_the_principal_too(teacher_client: TestClient) -> None:
     ):
         ws.receive_json()
     assert closed.value.code == 1008
+
+
+def test_the_default_model_is_everyones_to_use(teacher_client: TestClient) -> None:
+    a, b = learner(teacher_client), learner(teacher_client)
+    run = a.post("/api/runs", json=SMALL_RUN).json()
+    wait_running(a, run["id"])
+    model = a.post(f"/api/runs/{run['id']}/save", json={"name": "a's"}).json()
+    a.post(f"/api/runs/{run['id']}/stop")
+    body = {"pixels": PIXELS, "model": model["id"]}
+    assert b.post("/api/predict", json=body).status_code == 403
+    r = teacher_client.put("/api/models/default", json={"id": model["id"]}, headers=TEACHER)
+    assert r.status_code == 200
+    assert b.post("/api/predict", json=body).json()["model"] == model["id"]
+    assert b.post("/api/predict", json={"pixels": PIXELS}).json()["model"] == model["id"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from app.api import explain_schemas, schemas
+from app.api import explain_schemas, me_schemas, schemas
 
 RUN = "/api/runs/{run_id}"
 # Each operation with a JSON body, and what the server answers its example with (writing out
@@ -20,12 +20,16 @@ EXPECTED = {
     ("post", f"{RUN}/save"): {201, 409},  # 409: a run that has not trained yet has no weights
     ("post", "/api/explain"): {200},
     ("post", "/api/explain/step"): {200},
+    # issue 16 (class mode): without it, the caller is the teacher; a shipped model can't change
+    ("patch", "/api/me"): {200},
+    ("patch", "/api/models/{model_id}"): {409},
+    ("patch", "/api/class/limits"): {200},
 }
 
 
 def _models() -> dict[str, type[BaseModel]]:
     found = {}
-    for module in (schemas, explain_schemas):
+    for module in (schemas, explain_schemas, me_schemas):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseModel):
                 found[value.__name__] = value
@@ -70,7 +74,7 @@ def test_the_server_accepts_every_example(client: TestClient) -> None:
     try:
         for method, path in order:
             for example in bodies[(method, path)][1]["examples"]:
-                url = path.replace("{run_id}", str(run_id))
+                url = path.replace("{run_id}", str(run_id)).replace("{model_id}", "accurate")
                 r = client.request(method.upper(), url, json=example)
                 assert r.status_code in EXPECTED[(method, path)], (method, path, r.text)
                 if path == "/api/runs":

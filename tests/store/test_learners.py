@@ -44,6 +44,11 @@ def test_an_old_database_keeps_its_data_which_belongs_to_the_local_teacher(
     assert run.id == "r_old" and run.status == "finished" and run.owner == "local"
     (model,) = store.list_models()
     assert (model.id, model.name, model.owner, model.shared) == ("m_old", "old one", "local", 1)
+    assert store.update_model("m_old", name=None, shared=False)
+    (model,) = store.list_models()
+    assert (model.owner, model.shared) == ("local", 0)
+    assert not store.update_model("m_nope", name="x", shared=None)
+    assert store.delete_model("m_old") and store.list_models() == []
     store.close()
     Store(path).close()  # opening again migrates nothing twice
 
