@@ -337,13 +337,13 @@ export class CostChart {
   }
 }
 
-function hexA(hex, a) {
+export function hexA(hex, a) {
   const h = hex.replace("#", "");
   const n = parseInt(h.length === 3 ? h.split("").map((c) => c + c).join("") : h, 16);
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`;
 }
 
-function niceTicks(min, max, count) {
+export function niceTicks(min, max, count) {
   const span = max - min;
   if (!(span > 0)) return [min];
   const raw = span / count;

@@ -7,6 +7,7 @@
 
 import { isPhone, place, plan } from "./lesson-place.js";
 import { STEPS } from "./lesson-steps.js";
+import { lessonStep, setLessonStep } from "./url-state.js";
 
 const KEY = "nnp-lesson-step";
 const SPOT = "lesson-spot";
@@ -28,18 +29,13 @@ const button = (text, testid, cls) => {
 
 /** The step a URL asks for (#learn=N or ?learn=N), or null. */
 function urlStep() {
-  const m = /(?:^#|&)learn=(\d+)/.exec(location.hash) || /[?&]learn=(\d+)/.exec(location.search);
-  return m ? clampStep(Number(m[1])) : null;
+  const n = lessonStep();
+  return n === null ? null : clampStep(n);
 }
 
 const clampStep = (n) => Math.max(1, Math.min(STEPS.length, Math.round(n) || 1));
 
-function setUrl(n) {
-  const url = new URL(location.href);
-  url.searchParams.delete("learn");
-  url.hash = n ? `learn=${n}` : "";
-  if (url.href !== location.href) history.replaceState(history.state, "", url);
-}
+const setUrl = setLessonStep; // url-state.js owns the address
 
 function remember(n) {
   try {

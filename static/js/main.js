@@ -7,6 +7,7 @@ import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
 import { ConfusionView } from "./confusion.js";
+import { NameChip, lockRunControls, me } from "./identity.js";
 import { initDescent } from "./descent.js";
 import { DrawPad } from "./draw.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
@@ -20,6 +21,8 @@ import { RecentRuns } from "./runs-list.js";
 import { FIRST_MODEL, hooks, state } from "./state.js";
 import { TeacherConfig } from "./teacher-config.js";
 import { TrainPanel } from "./train-panel.js";
+import { UrlState, clip, configParams, linkTheme, restoreConfig, setupCopyLink } from "./url-state.js";
+import { vocabulary } from "./vocab.js";
 import { WeightsGrid } from "./weights-grid.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,6 +61,13 @@ const lesson = new Lesson($("learn-open"), {
   },
 });
 const chart = new CostChart($("cost-chart"), $("chart-tip"));
+// The address follows the page: the selected model or run, the train panel's config, the theme.
+const urls = new UrlState({
+  selection: () => state.selected,
+  config: () => configParams(panel),
+  theme: () => document.documentElement.dataset.theme,
+});
+const chip = new NameChip($("me-chip"));
 hooks.descent = initDescent($("descent")); // the gradient-descent toys (window.__nnp.descent)
 const confusion = new ConfusionView($("confusion"), { onCell: (r, c) => runs.showCell(r, c) });
 const panel = new TrainPanel({
@@ -70,6 +80,10 @@ const panel = new TrainPanel({
   speed: (bps) => runs.speed(bps),
   learningRate: (lr) => patch(`/api/runs/${state.run.id}`, { learning_rate: lr }),
   message: (text) => runs.message(text),
+  changed: () => urls.sync(),
+  // Someone else's run: everything but Start disabled, with the reason.
+  locked: (b, more) => lockRunControls([b.pause, b.resume, b.step, b.stop, b.save, ...more],
+    state.run && state.run.info, $("run-owner")),
 });
 
 const predictor = new Predictor(pad, netView, {
@@ -93,12 +107,14 @@ const picker = new ModelPicker({
     predictor.clear();
     runs.refreshNetwork(true);
     if (!pad.isEmpty()) predictor.predict();
+    urls.sync();
   },
   modelChosen: (id, info) => {
     runs.probe(null);
     maths.modelChosen(id);
     if (info) netView.setArchitecture(info.sizes, info.activation);
     if (!pad.isEmpty()) predictor.predict();
+    urls.sync();
   },
   network: (id, net) => {
     netView.setNetwork(net);
@@ -148,6 +164,7 @@ setupBanner();
 setupKeys({ clear: () => pad.clear(), undo: () => pad.undo(), random: () => predictor.randomDigit() });
 $("log-scale").addEventListener("change", (e) => chart.setLog(e.target.checked));
 $("smoothing").addEventListener("change", (e) => chart.setSmoothing(Number(e.target.value)));
+setupCopyLink($("copy-link"), $("link-message"), $("link-fallback"), urls);
 
 Object.assign(hooks, {
   // Simulate a dropped connection (tests): the socket must come back on its own.
@@ -156,6 +173,7 @@ Object.assign(hooks, {
   lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
   chartAccuracyAxis: () => chart.accuracyAxis(),
   runId: () => (state.run ? state.run.id : null),
+  link: () => urls.href(), // the address "Copy link" copies
   selected: () => state.selected,
   neuronPoint: (layer, index) => netView.clientPoint(layer, index),
   // The point a fraction t along the drawn line from neuron i of layer − 1 into neuron j.
@@ -176,22 +194,38 @@ async function init() {
     netView.relayout();
     weightsGrid.repaint();
     invalidate(chart);
+    urls.sync();
   });
   predictor.showEmpty();
+  chip.load();
+  const link = urls.link;
+  const notes = [];
+  if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
   const presetsLoaded = panel.loadPresets();
-  const [, , joined] = await Promise.all([picker.load(), presetsLoaded, runs.joinRunning(presetsLoaded)]);
+  await me(); // whose runs are whose, before joining one
+  // A link to a run joins it (anyone's: watching is for everyone); else this learner's own.
+  const fromLink = link.run ? runs.openLink(link.run, presetsLoaded) : Promise.resolve(null);
+  let [, , joined] = await Promise.all([picker.load(), presetsLoaded, fromLink]);
+  if (link.run && !joined) notes.push(`run ${clip(link.run)} (it no longer exists)`);
+  if (!joined) joined = await runs.joinRunning(presetsLoaded);
+  notes.push(...restoreConfig(panel, link, (await vocabulary()).choices));
   recent.refresh();
   const ids = state.models.map((m) => m.id);
-  const first = ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
+  if (link.model && !ids.includes(link.model)) notes.push(`model ${clip(link.model)} (not available here)`);
+  const first = ids.includes(link.model) ? link.model
+    : ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
   // A joined run answers the drawing, as when this tab started it.
-  if (joined) await picker.select(`run:${joined}`);
+  if (joined && !(link.model && ids.includes(link.model))) await picker.select(`run:${joined}`);
   else if (first) await picker.select(first);
   lesson.resume(); // a link or a reload with #learn=N
+  if (notes.length) $("link-message").textContent = `Ignored from the link: ${notes.join(", ")}.`;
+  urls.start();
   hooks.ready = true;
 }
 
 init().catch((err) => {
   if (!(err instanceof NetworkError)) console.warn(err);
   lesson.resume();
+  urls.start();
   hooks.ready = true;
 });

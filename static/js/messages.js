@@ -35,8 +35,19 @@ const RULES = {
 export function friendly(e, field) {
   const rule = RULES[e.type];
   const what = field ? fieldLabel(field) : "The request";
-  if (rule) return `${what} ${rule(e.ctx || {})}.`;
+  // The server leaves `ctx` out of its answers (app/api/errors.py): the bound is then the
+  // last number of its message ("…greater than 0"); a rule still missing a value falls
+  // through to the server's own words.
+  const said = rule ? rule(e.ctx || boundOf(e.msg)) : null;
+  if (said && !said.includes("undefined")) return `${what} ${said}.`;
   // An unknown kind of error: the server's words, with "Value error, " and the like dropped.
   const msg = String(e.msg || "is not valid").replace(/^(Value|Assertion) error,\s*/i, "");
   return field ? `${what}: ${msg.charAt(0).toLowerCase()}${msg.slice(1)}` : msg;
+}
+
+/** A message's bound as every bound key ("String should have at most 40 characters" → 40). */
+function boundOf(msg) {
+  const m = /(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)(?!.*\d)/i.exec(String(msg || ""));
+  const v = m ? m[1] : undefined;
+  return { gt: v, ge: v, lt: v, le: v, min_length: v, max_length: v };
 }

@@ -2,9 +2,10 @@
 // panel's numbers, the confusion matrix and mistakes gallery, and (while the run is selected)
 // the live probe of the drawing and the network view's weights.
 
-import { RunSocket, describeError, get, post, request } from "./api.js";
+import { ApiError, RunSocket, describeError, get, post, request } from "./api.js";
 import { showGallery } from "./confusion.js";
 import { short } from "./fmt.js";
+import { me, othersRun } from "./identity.js";
 import { hooks, state } from "./state.js";
 import { parameterCount, sizesFor, vocabulary } from "./vocab.js";
 
@@ -265,6 +266,24 @@ export class RunController {
     this.on.select(`run:${id}`);
   }
 
+  /** Open the run a link names (?run=<id>), anyone's: watching is for everyone. Its id, or
+   * null with a short message when it no longer exists (or the id is not one). */
+  async openLink(id, presetsLoaded) {
+    try {
+      const info = await get(`/api/runs/${encodeURIComponent(id)}`);
+      this.watch(info);
+      await presetsLoaded;
+      this.panel.showConfig(info.config);
+      this.message(`Opened run ${info.id} from the link; it is ${info.status}.`);
+      return info.id;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 422)) {
+        return null; // the caller says so: the link's run is gone
+      }
+      throw err;
+    }
+  }
+
   /** Delete a run; if it is the watched one, stop watching it. */
   async remove(id) {
     await request("DELETE", `/api/runs/${encodeURIComponent(id)}`);
@@ -292,13 +311,16 @@ export class RunController {
   }
 
   /**
-   * Join the newest run that is still going (a reload, a second tab), else reopen the run this
-   * tab watched before a reload; select it so the drawing is re-checked by it. Its id, or null.
+   * Join this learner's newest run that is still going (a reload, a second tab), else reopen
+   * the run this tab watched before a reload; select it so the drawing is re-checked by it. Its
+   * id, or null. Never someone else's run: only a link (openLink) or a click opens one of those.
    */
   async joinRunning(presetsLoaded) {
     try {
-      const [data, vocab] = await Promise.all([get("/api/runs"), vocabulary()]);
-      const all = data.runs || [];
+      const [data, vocab, who] = await Promise.all([get("/api/runs?mine=1"), vocabulary(), me()]);
+      // ?mine=1 lists only the caller's runs; a server from before class mode ignores it, and
+      // then every run is this user's (othersRun is false without an `owner`).
+      const all = (data.runs || []).filter((r) => !othersRun(r, who));
       const live = all.filter((r) => vocab.live.has(r.status));
       live.sort((a, b) => String(b.created).localeCompare(String(a.created)));
       let watched = null;

@@ -1,9 +1,11 @@
-// The recent runs list under the training panel: every run the server keeps (GET /api/runs),
-// newest first, with its status, a config summary and its best test accuracy; each can be
-// opened (watched), saved as a model or deleted.
+// The recent runs list under the training panel: the learner's own runs (GET /api/runs?mine=1;
+// in class mode "everyone's" lists all), newest first, with its status, owner, a config summary
+// and its best test accuracy; each can be opened (watched), saved as a model or deleted (someone
+// else's: disabled, with the reason), and ticked to compare (/compare?runs=a,b).
 
 import { describeError, get } from "./api.js";
 import { pct } from "./fmt.js";
+import { controlBlock, me, othersRun } from "./identity.js";
 import { state } from "./state.js";
 import { label, sizesFor, vocabulary } from "./vocab.js";
 
@@ -33,7 +35,9 @@ export class RecentRuns {
     this.on = on;
     this.pending = null;
     this.again = false;
+    this.picked = new Set(); // run ids ticked to compare
     $("recent-refresh").addEventListener("click", () => this.refresh());
+    $("recent-scope").addEventListener("change", () => this.refresh());
     setInterval(() => {
       if (document.visibilityState === "visible") this.refresh();
     }, POLL_MS);
@@ -60,11 +64,25 @@ export class RecentRuns {
   }
 
   async load() {
-    const [data, vocab] = await Promise.all([get("/api/runs"), vocabulary()]);
-    const runs = (data.runs || []).slice();
+    const who = await me();
+    const scope = $("recent-scope");
+    scope.hidden = !who.class_mode;
+    const everyone = who.class_mode && scope.querySelector("input").checked;
+    const [data, vocab] = await Promise.all([get(everyone ? "/api/runs" : "/api/runs?mine=1"), vocabulary()]);
+    const runs = (data.runs || []).filter((r) => everyone || !othersRun(r, who));
     runs.sort((a, b) => String(b.created).localeCompare(String(a.created)));
     const shown = runs.slice(0, SHOWN);
     this.render(shown, runs.length, vocab);
+    this.showCompare(new Set(runs.map((r) => r.id)));
+  }
+
+  /** The "Compare" link: the ticked runs still listed, as /compare?runs=a,b. */
+  showCompare(listed) {
+    for (const id of [...this.picked]) if (!listed.has(id)) this.picked.delete(id);
+    const a = $("recent-compare");
+    const ids = [...this.picked];
+    a.href = ids.length ? `/compare?runs=${ids.map(encodeURIComponent).join(",")}` : "/compare";
+    a.textContent = ids.length ? `Compare ${ids.length} run${ids.length === 1 ? "" : "s"}` : "Compare runs";
   }
 
   render(runs, total, vocab) {
@@ -110,6 +128,13 @@ export class RecentRuns {
     acc.className = has ? "recent-acc" : "recent-acc muted small";
     acc.textContent = has ? `best test acc. ${pct(best, 2)}` : "no evaluation yet";
     head.append(status, id, acc);
+    if (r.owner_name && othersRun(r)) {
+      const owner = document.createElement("span");
+      owner.className = "small recent-owner";
+      owner.dataset.testid = "recent-owner";
+      owner.textContent = r.owner_name; // user-controlled text: never markup
+      head.append(owner);
+    }
     const cfg = document.createElement("div");
     cfg.className = "small recent-cfg";
     cfg.textContent = summary(r.config, this.on.isPreset);
@@ -117,14 +142,31 @@ export class RecentRuns {
     const trained = r.status !== "queued" && r.status !== "downloading";
     const buttons = document.createElement("div");
     buttons.className = "recent-buttons";
-    buttons.append(
-      this.button(watched ? "Watching" : "Open", "open", r.id, watched),
-      this.button(r.model_id ? "Saved" : "Save", "save", r.id, !trained || Boolean(r.model_id)),
-      this.button(vocab.live.has(r.status) ? "Stop & delete" : "Delete", "remove", r.id, false),
-    );
+    const why = controlBlock(r); // someone else's run: watch it, don't touch it
+    const save = this.button(r.model_id ? "Saved" : "Save", "save", r.id, !trained || Boolean(r.model_id) || Boolean(why));
+    const remove = this.button(vocab.live.has(r.status) ? "Stop & delete" : "Delete", "remove", r.id, Boolean(why));
+    if (why) save.title = remove.title = why;
+    buttons.append(this.button(watched ? "Watching" : "Open", "open", r.id, watched), save, remove, this.pick(r.id));
     if (saved) cfg.textContent += saved;
     li.append(head, cfg, buttons);
     return li;
+  }
+
+  /** A "compare" tick box for one run. */
+  pick(id) {
+    const label = document.createElement("label");
+    label.className = "small recent-pick";
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.dataset.testid = "recent-pick";
+    box.checked = this.picked.has(id);
+    box.addEventListener("change", () => {
+      if (box.checked) this.picked.add(id);
+      else this.picked.delete(id);
+      this.showCompare(new Set([...this.picked, id]));
+    });
+    label.append(box, " compare");
+    return label;
   }
 
   button(text, action, id, disabled) {

@@ -117,6 +117,7 @@ export class TrainPanel {
     sel.value = same ? this.base : CUSTOM;
     this.set("hint-preset", !same && this.base ? `edited from ${this.base}` : "");
     sel.dataset.base = this.base || "";
+    if (this.actions.changed) this.actions.changed(); // the page's address follows (url-state.js)
   }
 
   /** True when a run's config is its preset's, unedited (null: the presets aren't loaded). */
@@ -348,6 +349,8 @@ export class TrainPanel {
     $("run-status").dataset.status = status || "idle";
     if (status !== "queued") this.showQueue(null);
     if (this.lastProgress) this.showProgress(this.lastProgress);
+    // Someone else's run: its controls stay disabled, with the reason (identity.js).
+    if (this.actions.locked) this.actions.locked(this.buttons, [this.lr, $("live-lr-apply"), this.speed]);
   }
 
   /** textContent only when it changed: cheap DOM updates at 20 messages a second. */

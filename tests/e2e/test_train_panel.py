@@ -62,14 +62,14 @@ def recent_item(page, run_id: str):
     return page.locator(f"[data-testid=recent-run][data-run-id='{run_id}']")
 
 
-def test_the_choices_come_from_the_server(open_page) -> None:
+def test_the_choices_come_from_the_server(open_page, server: str) -> None:
     page = open_page()
     assert options(page, "#f-activation") == list(ACTIVATIONS)
     assert options(page, "#f-cost") == list(COSTS)
     assert options(page, "#f-optimizer") == list(OPTIMIZERS)
     assert options(page, "#f-lr_schedule") == list(LR_SCHEDULES)
     # The presets, and one more entry for an edited form.
-    presets = httpx.get(page.url.rstrip("/") + "/api/presets").json()
+    presets = httpx.get(f"{server}/api/presets").json()  # the page's URL now carries its state
     assert options(page, "#f-preset") == [n for n in presets if n != "limits"] + [""]
 
 

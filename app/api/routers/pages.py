@@ -1,4 +1,5 @@
-"""GET /: the playground page (templates/index.html), or a placeholder until it exists."""
+"""GET /: the playground page (templates/index.html), or a placeholder until it exists; GET
+/compare: the compare-runs page (templates/compare.html)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,10 @@ def index(request: Request, models: ModelsDep) -> Response:
         "index.html",
         {"request": request, "version": __version__, "default_model": models.default_id},
     )
+
+
+@router.get("/compare", response_class=HTMLResponse, include_in_schema=False)
+def compare(request: Request) -> Response:
+    """The compare page: runs' curves overlaid (the runs come from ?runs=a,b,c, read by the
+    page itself)."""
+    return templates.TemplateResponse(request, "compare.html", {"version": __version__})
