@@ -97,7 +97,7 @@ class Dataset:
         if override.get("mirrors"):
             changes["mirrors"] = tuple(override["mirrors"])
         if override.get("checksums"):
-            changes["checksums"] = dict(override["checksums"])
+            changes["checksums"] = {**self.checksums, **override["checksums"]}
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

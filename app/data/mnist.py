@@ -36,6 +36,7 @@ from app.data.datasets import (
     get_dataset,
 )
 from app.data.idx import IDXError, idx_payload, read_idx
+from app.nn.vocab import DatasetName
 
 __all__ = [
     "MIRRORS",
@@ -657,9 +658,9 @@ class DataSource:
     cache_dir: Path
     download: bool = True
     mirrors: tuple[str, ...] | None = None
-    datasets: Mapping[str, DatasetOverride] = field(default_factory=dict)
+    datasets: Mapping[DatasetName, DatasetOverride] = field(default_factory=dict)
 
-    def resolve(self, name: str = "mnist") -> tuple[Dataset, Path | None, Path]:
+    def resolve(self, name: DatasetName = "mnist") -> tuple[Dataset, Path | None, Path]:
         """The registry entry `name` as this source configures it, the folder that holds it
         (None: its $NNP_<NAME>_DIR), and its download folder. ValueError for an unknown name."""
         override = self.datasets.get(name) or DatasetOverride()
@@ -672,7 +673,7 @@ class DataSource:
 
 
 def load_training_data(
-    source: DataSource, progress: Progress | None = None, dataset: str = "mnist"
+    source: DataSource, progress: Progress | None = None, dataset: DatasetName = "mnist"
 ) -> MNIST:
     """All of `dataset` (default MNIST) from `source` (see load_mnist)."""
     ds, directory, cache = source.resolve(dataset)
@@ -680,7 +681,7 @@ def load_training_data(
 
 
 def load_test_set(
-    source: DataSource, *, download: bool | None = None, dataset: str = "mnist"
+    source: DataSource, *, download: bool | None = None, dataset: DatasetName = "mnist"
 ) -> tuple[np.ndarray, np.ndarray]:
     """The test split of `dataset` (default MNIST) from `source` (see load_mnist_test);
     `download=False` only looks on disk whatever the source says."""

@@ -27,6 +27,7 @@ from app.nn.serialize import (
     MAX_META_BYTES,
     ModelFileError,
     load_model,
+    model_classes,
     model_from_bytes,
     model_to_bytes,
 )
@@ -72,6 +73,9 @@ class ModelEntry:
     test_accuracy: float | None
     source_run: str | None
     broken: str | None = None  # why the file failed to load; then `network` is None
+    # fashion (issue 17 §3): the dataset it was trained on and its outputs' names.
+    dataset: str = "mnist"
+    class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
 
     @property
     def net(self) -> Network:
@@ -96,6 +100,8 @@ class ModelEntry:
                 "shipped": self.shipped,
                 "broken": True,
                 "reason": self.broken,
+                "dataset": self.dataset,
+                "class_names": list(self.class_names),
             }
         return {
             "id": self.id,
@@ -108,6 +114,8 @@ class ModelEntry:
             "created": self.created,
             "source_run": self.source_run,
             "shipped": self.shipped,
+            "dataset": self.dataset,
+            "class_names": list(self.class_names),
         }
 
 
@@ -233,6 +241,12 @@ def network_json_bytes(network: Network) -> bytes:
     return f'{text[:-1]},"weights":[{layers}]}}'.encode()
 
 
+def _classes(metadata: dict[str, Any]) -> dict[str, Any]:
+    """ModelEntry's `dataset` and `class_names` from a model file's metadata (fashion)."""
+    dataset, names = model_classes(metadata)
+    return {"dataset": dataset, "class_names": tuple(names)}
+
+
 class ModelRegistry:
     def __init__(self, store: Store, models_dir: Path, shipped_dir: Path) -> None:
         self.store = store
@@ -281,9 +295,10 @@ class ModelRegistry:
         path = path_for(self.models_dir, row.id)
         network: Network | None = None
         reason = row.problem
+        meta: dict[str, Any] = {}
         if reason is None:
             try:
-                network, _ = load_model(path)
+                network, meta = load_model(path)
                 check_shape(network)
             except (ModelFileError, OSError, ValueError) as exc:
                 network, reason = None, str(exc)
@@ -299,6 +314,7 @@ class ModelRegistry:
             test_accuracy=row.test_accuracy,
             source_run=row.source_run,
             broken=reason,
+            **_classes(meta),
         )
 
     def _sweep_orphans(self, ids: set[str]) -> None:
@@ -338,6 +354,7 @@ class ModelRegistry:
                 created=meta.get("created"),
                 test_accuracy=lenient_accuracy(meta.get("test_accuracy")),
                 source_run=None,
+                **_classes(meta),
             )
         return entries
 
@@ -458,6 +475,7 @@ class ModelRegistry:
             created=created,
             test_accuracy=test_accuracy,
             source_run=source_run,
+            **_classes(metadata),
         )
         if not servable(entry.info()):
             raise ValueError(f"the model's metadata can't be answered as JSON: {entry.info()}")
