@@ -118,9 +118,9 @@ MAX_CLASS_NAME = 40  # characters of one output's name in a model file
 
 
 def model_classes(metadata: JSONObject, outputs: int = MNIST_OUTPUT) -> tuple[str, list[str]]:
-    """(dataset, class names) a model file's metadata records (the dataset one of the registry,
-    else "mnist"); ("mnist", digits) for a file that records none (every model before datasets) or names that don't fit its `outputs`
-    (an uploaded file may say anything: the names must be `outputs` short strings)."""
+    """(dataset, class names) a model file's metadata records: the dataset if the registry
+    knows it, else "mnist"; the names if they are `outputs` short strings (an uploaded file may
+    say anything), else the dataset's (digits for every model from before datasets)."""
     dataset = metadata.get("dataset")
     if dataset not in DATASETS:  # none recorded, or a name this version does not know
         dataset = "mnist"
