@@ -33,7 +33,6 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from app.data.datasets import DATASETS, DIGITS, class_names_of
 from app.fileio import write_atomic
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
@@ -102,6 +101,8 @@ def trained_metadata(
     """The metadata of a model trained here: its config, the preset it started from, the
     epochs it trained and its test accuracy, the dataset it trained on and the names of its
     outputs, and `more` (e.g. source_run, seconds, created)."""
+    from app.data.datasets import class_names_of  # late: app.data.datasets imports app.nn
+
     dataset = str(config.get("dataset") or "mnist")
     return {
         "config": dict(config),
@@ -121,6 +122,8 @@ def model_classes(metadata: JSONObject, outputs: int = MNIST_OUTPUT) -> tuple[st
     """(dataset, class names) a model file's metadata records: the dataset if the registry
     knows it, else "mnist"; the names if they are `outputs` short strings (an uploaded file may
     say anything), else the dataset's (digits for every model from before datasets)."""
+    from app.data.datasets import DATASETS, DIGITS, class_names_of  # late: see trained_metadata
+
     dataset = metadata.get("dataset")
     if dataset not in DATASETS:  # none recorded, or a name this version does not know
         dataset = "mnist"
