@@ -49,8 +49,10 @@ __all__ = [
     "default_cache_dir",
     "download_dataset",
     "download_mnist",
+    "find_dataset",
     "find_mnist",
     "load_dataset",
+    "load_dataset_test",
     "load_mnist",
     "load_mnist_test",
     "load_test_set",
@@ -74,9 +76,6 @@ Progress = Callable[[int, int], None]
 class MNISTUnavailable(RuntimeError):
     """MNIST (or another registry dataset) could not be found, verified or downloaded; the
     message says what to do."""
-
-
-DatasetUnavailable = MNISTUnavailable
 
 
 def _mnist(checksums: Mapping[str, str], mirrors: Sequence[str] = MIRRORS) -> Dataset:

@@ -7,7 +7,7 @@ import { ApiError, describeError, fieldOf, get } from "./api.js";
 import { friendly } from "./messages.js";
 import { duration, num, pct, rate, short } from "./fmt.js";
 import { runStatus, state } from "./state.js";
-import { label, vocabulary } from "./vocab.js";
+import { label, loadedVocabulary, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
   "batch_size", "epochs", "train_subset", "augment"];
@@ -405,6 +405,11 @@ export class TrainPanel {
       return;
     }
     block.hidden = false;
+    // The watched run's dataset, by title: "Downloading Fashion-MNIST" (issue 17 §3).
+    const cfg = state.run && state.run.info && state.run.info.config;
+    const vocab = loadedVocabulary();
+    const entry = cfg && vocab && vocab.datasets.find((d) => d.name === cfg.dataset);
+    this.set("download-label", `Downloading ${entry ? entry.title : "MNIST"} (first use)`);
     const bar = $("download-progress");
     bar.value = total ? done / total : 0;
     const mb = (n) => `${short(n / 1e6, 3)} MB`;

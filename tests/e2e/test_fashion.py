@@ -66,6 +66,8 @@ def test_a_fashion_run_downloads_trains_and_shows_class_names(
             # Download progress, seen mid-way, never going back.
             wait_for(page, "() => window.__dl.some(v => v > 0 && v < 1)", timeout=30000)
             assert "MB" in (page.locator("#download-text").text_content() or "")
+            label = page.locator("#download-label").text_content() or ""
+            assert label == "Downloading Fashion-MNIST (first use)"
             # Trained: the confusion matrix names its rows by class.
             wait_for(
                 page,
@@ -92,9 +94,19 @@ def test_a_fashion_run_downloads_trains_and_shows_class_names(
                 "() => window.__nnp && [...document.querySelectorAll('#model-select option')]"
                 ".map(o => o.value).find(v => v.startsWith('m_'))",
             )
+            option = page.locator(f"#model-select option[value='{saved}']").text_content()
+            assert option and option.endswith("· Fashion-MNIST")
             choose_model(page, saved)
             assert predict(page) in FASHION_CLASSES
             assert page.evaluate(CLASS_NAMES) == FASHION_CLASSES
+            # What it dreams of: one image per class, captioned with the class's name.
+            wait_for(
+                page,
+                "() => [...document.querySelectorAll('[data-testid=dream] strong')]"
+                ".some(e => e.textContent === 'Ankle boot')",
+                timeout=30000,
+            )
+            assert page.eval_on_selector_all("[data-testid=dream] strong", TEXTS) == FASHION_CLASSES
             choose_model(page, "3b1b")
             assert predict(page) in [str(d) for d in range(10)]
             assert page.evaluate(CLASS_NAMES) == [str(d) for d in range(10)]
