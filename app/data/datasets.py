@@ -8,8 +8,10 @@ same way; the runs choose one by name (``TrainConfig.dataset``, whose words are
 ``app.nn.vocab.DatasetName``).
 
 Adding KMNIST or EMNIST-digits later is one entry in ``DATASETS`` (plus its word in the
-``DatasetName`` Literal, which the API, CLI and page derive their choices from): their files
-have the same names and layout.
+``DatasetName`` Literal, which the API, CLI, page and the registry check at import derive from):
+KMNIST's files have MNIST's names and layout; EMNIST-digits' have their own names (the entry's
+``train_files`` / ``test_files``) and 240,000 training images. (EMNIST stores each image
+transposed; showing its images upright would want a flag on the entry, not a new loader.)
 
 **Checksums.** A checksum is either of the *decompressed* file (``checksummed="decompressed"``,
 MNIST: the same whatever gzip settings a mirror used, and an uncompressed copy on disk can be
