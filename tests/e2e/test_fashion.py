@@ -107,6 +107,7 @@ def test_a_fashion_run_downloads_trains_and_shows_class_names(
                 timeout=30000,
             )
             assert page.eval_on_selector_all("[data-testid=dream] strong", TEXTS) == FASHION_CLASSES
+            page.screenshot(path=str(artifacts / "fashion-model.png"), full_page=True)
             choose_model(page, "3b1b")
             assert predict(page) in [str(d) for d in range(10)]
             assert page.evaluate(CLASS_NAMES) == [str(d) for d in range(10)]
