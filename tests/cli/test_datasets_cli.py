@@ -66,6 +66,10 @@ def test_download_train_and_evaluate_fashion(
     result = capsys.readouterr().out
     confusion = np.array(json.loads(result)["confusion"])
     assert confusion.sum() == 100
+    # Its model card names its dataset.
+    assert main(["export", str(model), "--format", "card", "-o", "-"]) == 0
+    card = capsys.readouterr().out
+    assert "Training data: Fashion-MNIST" in card and "Fashion-MNIST test accuracy" in card
 
 
 def test_an_unknown_dataset_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
