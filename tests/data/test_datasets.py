@@ -197,3 +197,20 @@ def test_a_wrong_gz_on_disk_is_refused_by_its_checksum(tmp_path: Path, fake: Fak
     )  # fmt: skip
     with pytest.raises(MNISTUnavailable, match=f"not the published {name}.gz"):
         load_test_set(source, dataset="fashion_mnist")
+
+
+def test_the_datasets_setting_refuses_unknown_names_and_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    monkeypatch.setenv("NNP_DATASETS", '{"fashion_mnist": {"dir": "/data/fashion"}}')
+    source = Settings().data_source()
+    _, folder, cache = source.resolve("fashion_mnist")
+    assert folder == Path("/data/fashion") and cache.name == "fashion-mnist"
+    for bad in ('{"kmnist": {}}', '{"fashion_mnist": {"mirror": ["http://x/"]}}'):
+        monkeypatch.setenv("NNP_DATASETS", bad)
+        with pytest.raises(ValidationError):
+            Settings()
