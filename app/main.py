@@ -136,6 +136,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 settings.cache_dir,
                 settings.mnist_download,
                 tuple(settings.mnist_mirrors) if settings.mnist_mirrors else None,
+                dict(settings.datasets),  # fashion: the other datasets' sources
             ),
             max_runs=settings.max_runs,
             max_queued=settings.max_queued,

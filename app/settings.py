@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.data.datasets import DatasetOverride
 from app.data.mnist import DataSource
+from app.nn.vocab import DatasetName
 from app.runs.executor import ExecutorName
 
 
@@ -149,8 +151,16 @@ class Settings(BaseSettings):
     mnist_download: bool = Field(
         default=True, description="Download MNIST on first use when it is not found locally"
     )
+    # fashion (issue 17 §3): the other registry datasets' sources (app/data/datasets.py).
+    datasets: dict[DatasetName, DatasetOverride] = Field(
+        default_factory=dict,
+        description='Other datasets\' sources, as JSON by name, e.g. {"fashion_mnist": {"dir": '
+        '"/data/fashion", "mirrors": ["https://..."]}}; "checksums" for a private copy',
+    )
 
     def data_source(self) -> DataSource:
         """Where MNIST comes from, for app/data's loaders and the runs' workers."""
         mirrors = tuple(self.mnist_mirrors) if self.mnist_mirrors else None
-        return DataSource(self.mnist_dir, self.cache_dir, self.mnist_download, mirrors)
+        return DataSource(
+            self.mnist_dir, self.cache_dir, self.mnist_download, mirrors, dict(self.datasets)
+        )

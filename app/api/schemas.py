@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.config import JsonDict
 
 from app.jsontypes import JSONObject
+from app.nn import vocab  # fashion (issue 17 §3): vocab.DatasetName
 from app.nn.config import MAX_LEARNING_RATE, ConfigField, TrainConfig, config_fields
 from app.nn.protocol import MAX_SPEED, Status
 from app.nn.vocab import Activation, Cost, LrSchedule, OptimizerName, OutputFunction
@@ -119,6 +120,12 @@ class ModelInfo(BaseModel):
     default: bool
     broken: bool = False
     reason: str | None = Field(default=None, description="why a broken model failed to load")
+    # fashion (issue 17 §3)
+    dataset: str = Field(default="mnist", description="the dataset it was trained on")
+    class_names: list[str] = Field(
+        default_factory=lambda: [str(d) for d in range(10)],
+        description='the name of each output, 0 first: "0" … "9" for MNIST models',
+    )
 
 
 class ModelList(BaseModel):
@@ -296,6 +303,15 @@ class Choices(BaseModel):
     cost: list[Cost]
     optimizer: list[OptimizerName]
     lr_schedule: list[LrSchedule]
+    dataset: list[vocab.DatasetName]  # fashion (issue 17 §3)
+
+
+class DatasetInfo(BaseModel):
+    """One dataset of the registry (app/data/datasets.py), as /api/vocabulary lists it."""
+
+    name: vocab.DatasetName
+    title: str = Field(description='e.g. "Fashion-MNIST"')
+    class_names: list[str] = Field(description="the name of each label, 0 first")
 
 
 class Vocabulary(BaseModel):
@@ -309,6 +325,9 @@ class Vocabulary(BaseModel):
     choices: Choices
     input_size: int = Field(description="inputs of every network: 28×28 pixels")
     output_size: int = Field(description="outputs of every network: one per digit")
+    datasets: list[DatasetInfo] = Field(  # fashion (issue 17 §3)
+        default_factory=list, description="the datasets a run can train on, with class names"
+    )
     output_for_cost: dict[Cost, OutputFunction] = Field(
         description="the output layer's function for each cost: quadratic cost goes with "
         "sigmoid outputs (normalised by their sum), cross-entropy with softmax"

@@ -110,7 +110,7 @@ def data_mix(metadata: JSONObject) -> str:
         share = f", {fraction:.0%} of the samples" if fraction is not None else ""
         source = f"MNIST mixed with the owner's drawings{share}"
     else:
-        source = "MNIST"
+        source = dataset_title(metadata)  # fashion (issue 17 §3): "MNIST", "Fashion-MNIST"
     details = []
     subset = _number(config.get("train_subset"))
     if subset is not None:
@@ -124,6 +124,24 @@ def data_mix(metadata: JSONObject) -> str:
     return source + (f" ({'; '.join(details)})" if details else "")
 
 
+def dataset_title(metadata: JSONObject) -> str:
+    """The title of the dataset the model was trained on (fashion, issue 17 §3): the model's
+    recorded `dataset` (its config's for older files), "MNIST" when none is known."""
+    from app.data.datasets import DATASETS  # late: app.data.datasets imports app.nn
+
+    titles = {str(name): entry.title for name, entry in DATASETS.items()}
+    recorded = metadata.get("dataset") or _config(metadata).get("dataset")
+    return titles.get(str(recorded), "MNIST")
+
+
+def accuracy_line(metadata: JSONObject) -> str:
+    """What the test accuracy was measured on, as the card names it."""
+    title = dataset_title(metadata)
+    if title == "MNIST":
+        return "MNIST test accuracy (10,000 test digits)"
+    return f"{title} test accuracy (its 10,000 test images)"
+
+
 def evaluation(metadata: JSONObject) -> list[str]:
     drawings = metadata.get("drawings_accuracy")
     owner = (
@@ -134,7 +152,7 @@ def evaluation(metadata: JSONObject) -> list[str]:
     return [
         "## Evaluation",
         "",
-        f"- MNIST test accuracy (10,000 test digits): {percent(metadata.get('test_accuracy'))}",
+        f"- {accuracy_line(metadata)}: {percent(metadata.get('test_accuracy'))}",
         f"- Validation accuracy: {percent(metadata.get('validation_accuracy'))}",
         f"- Accuracy on the owner's drawings: {owner}",
     ]

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from app.jsontypes import JSONObject
+from app.nn import vocab  # fashion (issue 17 §3): vocab.DatasetName
 from app.nn.vocab import INPUT_SIZE, OUTPUT_SIZE, Activation, Cost, LrSchedule, OptimizerName
 
 MAX_PARAMETERS = 2_500_000
@@ -93,6 +94,8 @@ def option(default: T, help: str, **limits: Any) -> T:  # Any: Option's bounds a
 class TrainConfig:
     """Everything that defines a training run. Input (784) and output (10) sizes are implied."""
 
+    # fashion (issue 17 §3): the registry entry (app/data/datasets.py) the run trains on.
+    dataset: vocab.DatasetName = option("mnist", "what to train on: MNIST digits or Fashion-MNIST")
     layers: list[int] = option(
         [16, 16], "hidden layer sizes, e.g. 16,16", ge=1, le=MAX_LAYER_SIZE,
         min_items=1, max_items=MAX_LAYERS,

@@ -7,7 +7,10 @@ File format (an ordinary, uncompressed NumPy `.npz` zip archive):
     meta          uint8 `(k,)`               UTF-8 JSON: {"format": 1, "sizes": [...],
                                              "activation": ..., "cost": ..., "metadata": {...}}
 
-`metadata` is free-form JSON from the caller (test_accuracy, created, preset, config, ...).
+`metadata` is free-form JSON from the caller (test_accuracy, created, preset, config, ...). A
+model trained here also records its `dataset` (a name from app/data/datasets.py's registry) and
+the `class_names` of its outputs ("0" … "9" for MNIST, "T-shirt/top" … for Fashion-MNIST);
+`model_classes` reads them back, digits for a file without them.
 
 Loading never unpickles (`allow_pickle=False`) and checks, before reading any array data, that the
 archive holds exactly the expected members, that their declared sizes are bounded (no zip bombs),
@@ -96,14 +99,43 @@ def trained_metadata(
     **more: Any,  # Any: more of the file's free-form JSON (source_run, seconds, ...)
 ) -> JSONObject:
     """The metadata of a model trained here: its config, the preset it started from, the
-    epochs it trained and its test accuracy, and `more` (e.g. source_run, seconds, created)."""
+    epochs it trained and its test accuracy, the dataset it trained on and the names of its
+    outputs, and `more` (e.g. source_run, seconds, created)."""
+    from app.data.datasets import class_names_of  # late: app.data.datasets imports app.nn
+
+    dataset = str(config.get("dataset") or "mnist")
     return {
         "config": dict(config),
         "preset": preset,
         "epochs": epochs,
         "test_accuracy": test_accuracy,
+        "dataset": dataset,
+        "class_names": list(class_names_of(dataset)),
         **more,
     }
+
+
+MAX_CLASS_NAME = 40  # characters of one output's name in a model file
+
+
+def model_classes(metadata: JSONObject, outputs: int = MNIST_OUTPUT) -> tuple[str, list[str]]:
+    """(dataset, class names) a model file's metadata records: the dataset if the registry
+    knows it, else "mnist"; the names if they are `outputs` short strings (an uploaded file may
+    say anything), else the dataset's (digits for every model from before datasets)."""
+    from app.data.datasets import DATASETS, DIGITS, class_names_of  # late: see trained_metadata
+
+    dataset = metadata.get("dataset")
+    if dataset not in DATASETS:  # none recorded, or a name this version does not know
+        dataset = "mnist"
+    names = metadata.get("class_names")
+    if (
+        isinstance(names, list)
+        and len(names) == outputs
+        and all(isinstance(n, str) and 0 < len(n) <= MAX_CLASS_NAME for n in names)
+    ):
+        return dataset, list(names)
+    fallback = class_names_of(dataset)
+    return dataset, list(fallback if len(fallback) == outputs else DIGITS[:outputs])
 
 
 def save_model(

@@ -28,3 +28,9 @@ OPTIMIZERS: tuple[OptimizerName, ...] = get_args(OptimizerName)
 
 LrSchedule = Literal["constant", "cosine", "onecycle"]
 LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
+
+# The datasets a run can train on (fashion: issue 17 §3). Each has its entry (files, checksums,
+# mirrors, class names) in app/data/datasets.py's registry; adding one is a word here and an
+# entry there.
+DatasetName = Literal["mnist", "fashion_mnist"]
+DATASET_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)

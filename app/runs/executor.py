@@ -91,7 +91,7 @@ class Placement:
 
 @dataclass
 class Download:
-    """MNIST download progress, in bytes."""
+    """The run's dataset's download progress (MNIST or another of the registry), in bytes."""
 
     done: int
     total: int

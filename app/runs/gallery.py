@@ -10,6 +10,7 @@ import numpy as np
 from typing_extensions import TypedDict  # pydantic reads it as a response schema
 
 from app.data.mnist import DataSource, MNISTUnavailable, load_test_set, pixel_values
+from app.nn.vocab import DatasetName
 
 MAX_MISTAKES = 24  # the mistakes an evaluation keeps
 
@@ -68,17 +69,18 @@ class Gallery:
 
     def __init__(self, data: DataSource) -> None:
         self.data = data
-        self._labels: np.ndarray | None = None
+        self._labels: dict[DatasetName, np.ndarray] = {}
 
-    def labels(self) -> np.ndarray | None:
-        """The MNIST test labels, for the mistakes of an evaluation (the worker has just
-        loaded them, so they are on disk); None when they are not."""
-        if self._labels is None:
+    def labels(self, dataset: DatasetName = "mnist") -> np.ndarray | None:
+        """The test labels of `dataset` (MNIST or another registry entry), for the mistakes of
+        an evaluation (the worker has just loaded them, so they are on disk); None when they
+        are not."""
+        if dataset not in self._labels:
             try:
-                _, self._labels = load_test_set(self.data, download=False)
+                _, self._labels[dataset] = load_test_set(self.data, download=False, dataset=dataset)
             except MNISTUnavailable:
                 return None
-        return self._labels
+        return self._labels[dataset]
 
     def digits(
         self,
@@ -88,13 +90,14 @@ class Gallery:
         label: int | None,
         predicted: int | None,
         limit: int,
+        dataset: DatasetName = "mnist",
     ) -> list[RunDigit]:
         """Test digits of an evaluation's `predictions` and `confidence` (see `ranked_digits`),
         each with its label, prediction, confidence and pixels; [] before the first evaluation.
         MNISTUnavailable when the test set can be neither found nor downloaded."""
         if predictions is None or confidence is None:
             return []
-        images, labels = load_test_set(self.data)
+        images, labels = load_test_set(self.data, dataset=dataset)
         if len(predictions) != len(labels):
             return []
         chosen = ranked_digits(

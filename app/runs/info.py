@@ -7,7 +7,7 @@ same dicts, and the fan-out serialises them as they are).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads these as schemas (Python < 3.12)
@@ -58,6 +58,9 @@ class Evaluation(TypedDict):
     test_accuracy: float | None
     confusion: list[list[int]]
     mistakes: list[Mistake]
+    # fashion (issue 17 §3): the name of each label 0..9 of the run's dataset (absent in runs
+    # stored before datasets had names: digits).
+    class_names: NotRequired[list[str]]
 
 
 class History(TypedDict):

@@ -180,8 +180,9 @@ class RunManager:
         """Test digits from the run's last evaluation (see app/runs/gallery.py)."""
         run = self.get(run_id)
         return self.gallery.digits(
-            run.predictions, run.confidence, label=label, predicted=predicted, limit=limit
-        )
+            run.predictions, run.confidence, label=label, predicted=predicted, limit=limit,
+            dataset=run.config.dataset,
+        )  # fmt: skip
 
     # -- commands -------------------------------------------------------------------------
 
@@ -385,7 +386,7 @@ class RunManager:
         if isinstance(message, MetricsEvent):
             run.record_metrics(message)
         elif isinstance(message, EvaluationEvent):
-            evaluation = run.record_evaluation(message, self.gallery.labels())
+            evaluation = run.record_evaluation(message, self.gallery.labels(run.config.dataset))
             if run.on_change is not None:
                 run.on_change("evaluation", evaluation)
             self.records.evaluation(run)

@@ -21,6 +21,7 @@ from typing import Any, Literal, cast, overload
 
 import numpy as np
 
+from app.data.datasets import class_names_of
 from app.jsontypes import JSONObject
 from app.nn.config import TrainConfig
 from app.nn.network import Network
@@ -269,6 +270,7 @@ class Run:
             "test_accuracy": finite_or_none(event.test_accuracy),
             "confusion": [[int(v) for v in row] for row in event.confusion],
             "mistakes": mistakes,
+            "class_names": list(class_names_of(self.config.dataset)),  # fashion (issue 17 §3)
         }
         self.predictions = predictions.astype(np.uint8)
         self.confidence = confidence

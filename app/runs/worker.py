@@ -1,4 +1,5 @@
-"""What every executor's worker does, wherever it runs: load MNIST, train one job, report.
+"""What every executor's worker does, wherever it runs: load the run's dataset (MNIST or another
+of app/data/datasets.py's registry), train one job, report.
 
 The executors differ only in how messages travel (app/runs/local.py: a pipe to a process of
 this machine; app/runs/ray_bridge.py: a Ray actor's method calls). Both hand `train_job` a
@@ -129,7 +130,7 @@ def _load_mnist(job: Job, emit: Emit, state: WorkerState) -> MNIST:
             last = now
             emit(Download(int(done), int(total)))
 
-    data = load_training_data(job.data, progress)
+    data = load_training_data(job.data, progress, job.config.dataset)
     if state.stopped:
         raise _Cancelled
     return data

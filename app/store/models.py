@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from app.nn.serialize import (
     MAX_META_BYTES,
     ModelFileError,
     load_model,
+    model_classes,
     model_from_bytes,
     model_to_bytes,
 )
@@ -76,6 +78,9 @@ class ModelEntry:
     broken: str | None = None  # why the file failed to load; then `network` is None
     owner: str | None = None  # the Principal id of who saved or uploaded it; None: shipped
     shared: bool = True  # others may use it (predict, explain, dreams, export); shipped: always
+    # fashion (issue 17 §3): the dataset it was trained on and its outputs' names.
+    dataset: str = "mnist"
+    class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
 
     @property
     def net(self) -> Network:
@@ -102,6 +107,8 @@ class ModelEntry:
                 "shared": self.shared,
                 "broken": True,
                 "reason": self.broken,
+                "dataset": self.dataset,
+                "class_names": list(self.class_names),
             }
         return {
             "id": self.id,
@@ -116,6 +123,8 @@ class ModelEntry:
             "shipped": self.shipped,
             "owner": self.owner,
             "shared": self.shared,
+            "dataset": self.dataset,
+            "class_names": list(self.class_names),
         }
 
 
@@ -241,6 +250,17 @@ def network_json_bytes(network: Network) -> bytes:
     return f'{text[:-1]},"weights":[{layers}]}}'.encode()
 
 
+class _Classes(TypedDict):
+    dataset: str
+    class_names: tuple[str, ...]
+
+
+def _classes(metadata: JSONObject) -> _Classes:
+    """ModelEntry's `dataset` and `class_names` from a model file's metadata (fashion)."""
+    dataset, names = model_classes(metadata)
+    return {"dataset": dataset, "class_names": tuple(names)}
+
+
 class ModelRegistry:
     def __init__(
         self,
@@ -298,9 +318,10 @@ class ModelRegistry:
         path = path_for(self.models_dir, row.id)
         network: Network | None = None
         reason = row.problem
+        meta: JSONObject = {}
         if reason is None:
             try:
-                network, _ = load_model(path)
+                network, meta = load_model(path)
                 check_shape(network)
             except (ModelFileError, OSError, ValueError) as exc:
                 network, reason = None, str(exc)
@@ -318,6 +339,7 @@ class ModelRegistry:
             broken=reason,
             owner=row.owner,
             shared=row.shared,
+            **_classes(meta),
         )
 
     def _sweep_orphans(self, ids: set[str]) -> None:
@@ -357,6 +379,7 @@ class ModelRegistry:
                 created=meta.get("created"),
                 test_accuracy=lenient_accuracy(meta.get("test_accuracy")),
                 source_run=None,
+                **_classes(meta),
             )
         return entries
 
@@ -532,6 +555,7 @@ class ModelRegistry:
             source_run=source_run,
             owner=owner,
             shared=False,
+            **_classes(metadata),
         )
         if not servable(entry.info()):
             raise ValueError(f"the model's metadata can't be answered as JSON: {entry.info()}")

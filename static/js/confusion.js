@@ -2,6 +2,7 @@
 // keyboard and a screen reader) and a gallery of test digits — the most confident mistakes,
 // or the digits behind a clicked cell.
 
+import { className, digitClasses } from "./classes.js";
 import { drawDigit } from "./draw.js";
 
 export class ConfusionView {
@@ -17,6 +18,7 @@ export class ConfusionView {
     // Built once and updated in place after each epoch: rebuilding would drop keyboard focus
     // and could swap a button out from under a click.
     if (!this.buttons || !this.el.contains(this.table)) this.build();
+    this.nameHeaders();
     let maxOff = 1;
     for (let r = 0; r < 10; r++) for (let c = 0; c < 10; c++) if (r !== c) maxOff = Math.max(maxOff, matrix[r][c]);
     for (let r = 0; r < 10; r++) {
@@ -25,7 +27,8 @@ export class ConfusionView {
         const b = this.buttons[r][c];
         const n = matrix[r][c];
         b.textContent = String(n);
-        b.setAttribute("aria-label", `${n} test digits that are ${r}, predicted ${c}`);
+        const what = digitClasses() ? "test digits" : "test images";
+        b.setAttribute("aria-label", `${n} ${what} that are ${className(r)}, predicted ${className(c)}`);
         // Diagonal: share of the row correct; off-diagonal: relative to the worst confusion.
         const k = r === c ? n / rowTotal : n / maxOff;
         b.className = r === c ? "diag" : n ? "off" : "zero";
@@ -44,12 +47,13 @@ export class ConfusionView {
     table.append(caption);
     const head = document.createElement("tr");
     head.append(cell("th", "", "corner"));
-    for (let p = 0; p < 10; p++) head.append(cell("th", String(p), null, "col"));
+    this.heads = { col: [], row: [] };
+    for (let p = 0; p < 10; p++) head.append(this.remember("col", cell("th", String(p), null, "col")));
     table.append(head);
     this.buttons = [];
     for (let r = 0; r < 10; r++) {
       const tr = document.createElement("tr");
-      tr.append(cell("th", String(r), null, "row"));
+      tr.append(this.remember("row", cell("th", String(r), null, "row")));
       const row = [];
       for (let c = 0; c < 10; c++) {
         const td = document.createElement("td");
@@ -65,6 +69,23 @@ export class ConfusionView {
     }
     this.table = table;
     this.el.replaceChildren(table);
+  }
+
+  remember(kind, th) {
+    this.heads[kind].push(th);
+    return th;
+  }
+
+  /** Rows named by class ("Sneaker"), columns by number with the name as a tooltip (a named
+   * column would be too wide); digits are their own names (issue 17 §3). */
+  nameHeaders() {
+    const digits = digitClasses();
+    this.heads.row.forEach((th, i) => {
+      th.textContent = digits ? String(i) : `${i} ${className(i)}`;
+    });
+    this.heads.col.forEach((th, i) => {
+      th.title = digits ? "" : className(i);
+    });
   }
 }
 
@@ -92,13 +113,13 @@ export function showGallery(el, digits, emptyText = "No digits.") {
     const c = document.createElement("canvas");
     c.className = "pixelated";
     drawDigit(c, d.pixels);
-    const label = `true ${d.label}, predicted ${d.predicted}` +
+    const label = `true ${className(d.label)}, predicted ${className(d.predicted)}` +
       (d.confidence !== undefined ? ` (${Math.round(d.confidence * 100)}%)` : "");
     c.setAttribute("role", "img");
     c.setAttribute("aria-label", `Test digit ${d.index}: ${label}`);
     const cap = document.createElement("figcaption");
     cap.className = "small";
-    cap.textContent = `${d.label}→${d.predicted}` + (d.confidence !== undefined ? ` ${Math.round(d.confidence * 100)}%` : "");
+    cap.textContent = `${className(d.label)}→${className(d.predicted)}` + (d.confidence !== undefined ? ` ${Math.round(d.confidence * 100)}%` : "");
     fig.append(c, cap);
     frag.append(fig);
   }

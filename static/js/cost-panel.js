@@ -5,6 +5,7 @@
 // ½, so the quadratic terms shown are twice the server's ½(a_j − y_j)².
 
 import { describeError } from "./api.js";
+import { className, digitClasses } from "./classes.js";
 import { count, num } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
@@ -106,7 +107,8 @@ export class CostPanel {
       bar.style.width = `${Math.max(0, Math.min(1, a)) * 3}rem`;
       const aCell = cell("td", num(a));
       aCell.prepend(bar);
-      tr.append(cell("th", String(j), "row"), aCell, cell("td", j === res.label ? "1" : "0"), cell("td", num(term)));
+      const name = digitClasses() ? String(j) : `${j} ${className(j)}`; // issue 17 §3
+      tr.append(cell("th", name, "row"), aCell, cell("td", j === res.label ? "1" : "0"), cell("td", num(term)));
       tr.lastChild.dataset.testid = "cost-term";
       return tr;
     });

@@ -3,6 +3,7 @@
 // the input, app/nn/dreams.py) and caches them per model; the page only draws them.
 
 import { describeError, get } from "./api.js";
+import { className } from "./classes.js";
 import { drawDigit } from "./draw.js";
 import { percent, short } from "./fmt.js";
 
@@ -38,7 +39,7 @@ export class DreamsPanel {
     cap.append(label, " ", conf);
     fig.append(canvas, cap);
     this.grid.append(fig);
-    return { fig, canvas, conf };
+    return { fig, canvas, conf, label };
   }
 
   /** Show the dreams of saved model `id` (fetched once per model). */
@@ -76,8 +77,9 @@ export class DreamsPanel {
       const c = this.cells[digit];
       const p = res.probabilities[k][digit];
       drawDigit(c.canvas, res.images[k]);
+      c.label.textContent = className(digit); // "7", or "Sneaker" (issue 17 §3)
       c.conf.textContent = percent(p);
-      c.fig.title = `${res.model} is ${percent(p)} sure this is a ${digit}`;
+      c.fig.title = `${res.model} is ${percent(p)} sure this is a ${className(digit)}`;
     });
     this.shown = res.model;
     $("dreams-note").textContent =

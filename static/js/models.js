@@ -4,7 +4,7 @@
 import { describeError, get } from "./api.js";
 import { count, pct } from "./fmt.js";
 import { runStatus, state } from "./state.js";
-import { sizesFor } from "./vocab.js";
+import { loadedVocabulary, sizesFor } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,7 +42,7 @@ export class ModelPicker {
       }
       sel.append(g);
     };
-    const label = (m) => `${m.name || m.id} · ${(m.sizes || []).join("-")}`;
+    const label = (m) => `${m.name || m.id} · ${(m.sizes || []).join("-")}${datasetNote(m)}`;
     group("Shipped", state.models.filter((m) => m.shipped).map((m) => [m.id, label(m)]));
     group("Saved", state.models.filter((m) => !m.shipped).map((m) => [m.id, label(m)]));
     const run = state.run;
@@ -85,4 +85,12 @@ export class ModelPicker {
       this.on.message(`Couldn't load the model's weights: ${describeError(err)}`);
     }
   }
+}
+
+/** " · Fashion-MNIST" after the name of a model not trained on MNIST (issue 17 §3). */
+function datasetNote(m) {
+  if (!m.dataset || m.dataset === "mnist") return "";
+  const vocab = loadedVocabulary();
+  const entry = vocab && (vocab.datasets || []).find((d) => d.name === m.dataset);
+  return ` · ${entry ? entry.title : m.dataset}`;
 }

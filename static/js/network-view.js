@@ -6,6 +6,7 @@
 // drawing (display arithmetic on the server's activations and the /network weights), and the
 // rest is dimmed; those lines are computed once per (neuron, drawing, weights) and cached.
 
+import { className, digitClasses } from "./classes.js";
 import { num } from "./fmt.js";
 import { invalidate } from "./frame.js";
 import { NEG, POS, neuronFill, theme } from "./colors.js";
@@ -298,7 +299,7 @@ export class NetworkView {
     const winner = probs ? argmax(probs) : -1;
     ctx.textAlign = "left";
     ctx.textBaseline = "middle";
-    const barX = lay.labelX + 14;
+    const barX = lay.labelX + labelWidth(ctx, lay.n);
     const barW = Math.max(10, this.cssW - barX - 6);
     if (this.mode === "nudges") {
       this.drawOutputWishes(ctx, lay, barX, barW);
@@ -308,7 +309,7 @@ export class NetworkView {
       const y = lay.ys[i];
       ctx.font = i === winner ? "bold 13px system-ui, sans-serif" : "12px system-ui, sans-serif";
       ctx.fillStyle = i === winner ? t.accent : t.text;
-      ctx.fillText(String(i), lay.labelX, y);
+      ctx.fillText(className(i), lay.labelX, y);
       ctx.fillStyle = t.grid;
       ctx.fillRect(barX, y - 3, barW, 6);
       if (probs) {
@@ -330,7 +331,7 @@ export class NetworkView {
       const v = g && m ? g[i] / m : 0;
       ctx.font = "12px system-ui, sans-serif";
       ctx.fillStyle = t.text;
-      ctx.fillText(`${i}${v > 0.02 ? "↑" : v < -0.02 ? "↓" : ""}`, lay.labelX, y);
+      ctx.fillText(`${className(i)}${v > 0.02 ? "↑" : v < -0.02 ? "↓" : ""}`, lay.labelX, y);
       ctx.fillStyle = t.grid;
       ctx.fillRect(mid - 0.5, y - 5, 1, 10);
       ctx.fillStyle = v >= 0 ? `rgb(${POS})` : `rgb(${NEG})`;
@@ -657,6 +658,18 @@ const picks = new WeakMap();
 function strongestCached(W) {
   if (!picks.has(W)) picks.set(W, strongest(W, MAX_LINES));
   return picks.get(W);
+}
+
+/** Room for the output labels before their bars: 14 px for digits, else the widest class name
+ * ("Ankle boot") in the winner's bold font, plus a gap (issue 17 §3). */
+function labelWidth(ctx, n) {
+  if (digitClasses()) return 14;
+  const font = ctx.font;
+  ctx.font = "bold 13px system-ui, sans-serif";
+  let widest = 0;
+  for (let i = 0; i < n; i++) widest = Math.max(widest, ctx.measureText(className(i)).width);
+  ctx.font = font;
+  return Math.ceil(widest) + 8;
 }
 
 /** The `limit` largest |w| of a weight matrix (rows = outputs), as parallel arrays. */

@@ -7,6 +7,7 @@
 // this only fetches what the server saw.
 
 import { ApiError, describeError, get, post } from "./api.js";
+import { className } from "./classes.js";
 import { drawDigit } from "./draw.js";
 import { argmax } from "./network-view.js";
 import { num, pct } from "./fmt.js";
@@ -163,13 +164,13 @@ export class Predictor {
     hooks.predictions++;
     const digit = p.digit ?? argmax(p.probabilities);
     const sure = p.note ? { text: "only a guess", title: p.note.message } : this.sureness(p, digit);
-    $("prediction").textContent = String(digit);
+    $("prediction").textContent = className(digit); // "7", or "Sneaker" (issue 17 §3)
     $("confidence").textContent = sure.text;
     $("confidence").title = sure.title;
     this.showNote(p.note || null);
     if (digit !== this.lastAnnounced) {
       this.lastAnnounced = digit;
-      $("announce").textContent = `The network thinks it's a ${digit}: ${sure.text}.`;
+      $("announce").textContent = `The network thinks it's a ${className(digit)}: ${sure.text}.`;
     }
     this.netView.setState({
       input: p.input || state.lastInput,

@@ -7,11 +7,11 @@ import { ApiError, describeError, fieldOf, get } from "./api.js";
 import { friendly } from "./messages.js";
 import { duration, num, pct, rate, short } from "./fmt.js";
 import { runStatus, state } from "./state.js";
-import { label, vocabulary } from "./vocab.js";
+import { label, loadedVocabulary, vocabulary } from "./vocab.js";
 
-const FIELDS = ["preset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
+const FIELDS = ["preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
   "batch_size", "epochs", "train_subset", "augment"];
-const CHOICES = ["activation", "cost", "optimizer", "lr_schedule"];
+const CHOICES = ["dataset", "activation", "cost", "optimizer", "lr_schedule"];
 const NUMBERS = ["learning_rate", "batch_size", "epochs"];
 const CUSTOM = ""; // the preset select's value once the form differs from the chosen preset
 const $ = (id) => document.getElementById(id);
@@ -76,6 +76,8 @@ export class TrainPanel {
       const [data, vocab] = await Promise.all([get("/api/presets"), vocabulary()]);
       this.live = vocab.live;
       for (const f of CHOICES) fillSelect($(`f-${f}`), vocab.choices[f].map((v) => [v, label(v)]));
+      // Datasets by their titles ("Fashion-MNIST"), from the server's registry (issue 17 §3).
+      fillSelect($("f-dataset"), vocab.datasets.map((d) => [d.name, d.title]));
       this.limits = data.limits || null;
       for (const [name, cfg] of Object.entries(data)) {
         if (name !== "limits" && cfg && typeof cfg === "object") this.presets[name] = cfg;
@@ -406,6 +408,11 @@ export class TrainPanel {
       return;
     }
     block.hidden = false;
+    // The watched run's dataset, by title: "Downloading Fashion-MNIST" (issue 17 §3).
+    const cfg = state.run && state.run.info && state.run.info.config;
+    const vocab = loadedVocabulary();
+    const entry = cfg && vocab && vocab.datasets.find((d) => d.name === cfg.dataset);
+    this.set("download-label", `Downloading ${entry ? entry.title : "MNIST"} (first use)`);
     const bar = $("download-progress");
     bar.value = total ? done / total : 0;
     const mb = (n) => `${short(n / 1e6, 3)} MB`;

@@ -20,8 +20,9 @@ let loaded = null;
 let known = null; // the vocabulary once loaded, for code that cannot wait
 
 /**
- * {statuses, live, choices: {activation, cost, optimizer, lr_schedule}, inputSize, outputSize,
- * outputForCost: {cost → "sigmoid" | "softmax"}}, fetched once from GET /api/vocabulary (the
+ * {statuses, live, choices: {activation, cost, optimizer, lr_schedule, dataset}, inputSize,
+ * outputSize, outputForCost: {cost → "sigmoid" | "softmax"}, datasets: [{name, title,
+ * class_names}]}, fetched once from GET /api/vocabulary (the
  * server's one declaration of each).
  */
 export function vocabulary() {
@@ -34,6 +35,7 @@ export function vocabulary() {
         inputSize: v.input_size,
         outputSize: v.output_size,
         outputForCost: v.output_for_cost || {},
+        datasets: v.datasets || [], // [{name, title, class_names}] (issue 17 §3)
       };
       return known;
     });

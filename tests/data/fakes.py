@@ -1,10 +1,18 @@
-"""Generated stand-ins for MNIST files, and a mirror state served over real HTTP."""
+"""Generated stand-ins for MNIST files (and other datasets in its format), a mirror state served
+over real HTTP, and a folder served as a mirror."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 
@@ -61,3 +69,98 @@ class MirrorServer:
         for name, body in files.items():
             self.routes[f"/{prefix}/{name}.gz"] = (status, body, cut_at)
         return self.url(prefix)
+
+
+# ---- datasets in MNIST's format besides MNIST (issue 17 §3) ---------------------------------
+
+
+@dataclass
+class FakeDataset(FakeMNIST):
+    """Generated files of a dataset in MNIST's format, with both kinds of checksum: of the
+    decompressed files (``checksums``, as MNIST's registry entry has) and of the .gz files as
+    served (``gz_checksums``, as Fashion-MNIST's entry has)."""
+
+    gz_checksums: dict[str, str] = field(default_factory=dict)
+
+    def checksums_for(self, checksummed: str) -> dict[str, str]:
+        """The checksums a registry entry checksummed this way expects of these files."""
+        return self.gz_checksums if checksummed == "compressed" else self.checksums
+
+    def write(self, folder: Path) -> Path:
+        """The .gz files, as a mirror serves them, into ``folder`` (created)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, body in self.gz.items():
+            (folder / f"{name}.gz").write_bytes(body)
+        return folder
+
+
+def make_fake_dataset(seed: int = 0, train: int = 600, test: int = 100) -> FakeDataset:
+    """A small learnable dataset: each image is faint noise plus a bright band whose row is
+    its label (0..9), so a network that reads the files right learns it in an epoch or two."""
+    rng = np.random.default_rng(seed)
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        images = rng.integers(0, 40, (n, 28, 28), dtype=np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 + 2 * int(label) : 4 + 2 * int(label), 4:24] = 255
+        return images, labels
+
+    train_images, train_labels = split(train)
+    test_images, test_labels = split(test)
+    arrays = {
+        "train-images-idx3-ubyte": train_images,
+        "train-labels-idx1-ubyte": train_labels,
+        "t10k-images-idx3-ubyte": test_images,
+        "t10k-labels-idx1-ubyte": test_labels,
+    }
+    raw = {name: write_idx(array) for name, array in arrays.items()}
+    gz = {name: gzip.compress(data, mtime=0) for name, data in raw.items()}
+    return FakeDataset(
+        arrays=arrays,
+        gz=gz,
+        checksums={name: hashlib.sha256(data).hexdigest() for name, data in raw.items()},
+        gz_checksums={name: hashlib.sha256(body).hexdigest() for name, body in gz.items()},
+    )
+
+
+@dataclass
+class FolderMirror:
+    """A folder served over HTTP on 127.0.0.1 by `serve_folder`; GET paths are logged."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def serve_folder(
+    folder: Path, chunk: int = 64 * 1024, pause: float = 0.0
+) -> Iterator[FolderMirror]:
+    """Serve ``folder`` as a static mirror on a free port of 127.0.0.1, ``chunk`` bytes at a
+    time with ``pause`` seconds between chunks (a download that takes a while to watch)."""
+    mirror = FolderMirror("")
+
+    class Handler(SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:
+            mirror.requests.append(self.path)
+            super().do_GET()
+
+        def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+            while data := source.read(chunk):
+                outputfile.write(data)
+                time.sleep(pause)  # throttling the mirror, not synchronising a test
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+    httpd.daemon_threads = True
+    mirror.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield mirror
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

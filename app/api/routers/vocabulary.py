@@ -1,16 +1,18 @@
-"""GET /api/vocabulary: run statuses, config choices, the network's input and output sizes and
-the output function of each cost, read from their one declaration (app/nn/vocab.py,
-app/nn/protocol.py)."""
+"""GET /api/vocabulary: run statuses, config choices, the network's input and output sizes,
+the output function of each cost and the datasets with their class names, read from their one
+declaration (app/nn/vocab.py, app/nn/protocol.py, app/data/datasets.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.schemas import Choices, Vocabulary
+from app.api.schemas import Choices, DatasetInfo, Vocabulary
+from app.data.datasets import DATASETS
 from app.nn.protocol import ENDED_STATUSES, LIVE_STATUSES, STATUSES
 from app.nn.vocab import (
     ACTIVATIONS,
     COSTS,
+    DATASET_NAMES,
     INPUT_SIZE,
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -32,7 +34,12 @@ def vocabulary() -> Vocabulary:
             cost=list(COSTS),
             optimizer=list(OPTIMIZERS),
             lr_schedule=list(LR_SCHEDULES),
+            dataset=list(DATASET_NAMES),
         ),
+        datasets=[
+            DatasetInfo(name=d.name, title=d.title, class_names=list(d.class_names))
+            for d in DATASETS.values()
+        ],
         input_size=INPUT_SIZE,
         output_size=OUTPUT_SIZE,
         output_for_cost=dict(OUTPUT_FOR_COST),
