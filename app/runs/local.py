@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import threading
@@ -202,6 +203,13 @@ class LocalExecutor:
 
     def __init__(self) -> None:
         self._context = worker_context()
+        if isinstance(self._context, multiprocessing.context.ForkServerContext):
+            # Start the forkserver (and its preload: NumPy, the trainer) now, in the background,
+            # not when the first run starts: that start holds the run slots' lock, and a class
+            # of 30 creating runs at once waited 2-4 s behind it (bench/classroom.py).
+            threading.Thread(
+                target=multiprocessing.forkserver.ensure_running, name="nnp-forkserver", daemon=True
+            ).start()
 
     def capacity(self) -> int:
         return os.cpu_count() or 1
