@@ -19,6 +19,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -86,6 +87,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per measurement")
     parser.add_argument("--block", type=int, default=250, help="requests per alternating block")
     args = parser.parse_args()
+    loads = os.getloadavg()
     png = digit_png()
     predict = json.dumps({"image": base64.b64encode(png).decode(), "model": "accurate"}).encode()
     with (
@@ -104,7 +106,9 @@ def main() -> None:
             times["predict"] += timed(ours, "POST", "/api/predict", predict, args.block)
         ours.close()
         bare.close()
-    print(f"sequential keep-alive requests, alternating blocks of {args.block} (ms)")
+    print(f"sequential keep-alive requests, alternating blocks of {args.block} (ms);"
+          f" load average {loads[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+          f" ({os.cpu_count()} CPUs)")  # fmt: skip
     print(f"  {'':<34} {'n':>6} {'p50':>9} {'p99':>9} {'max':>9}")
     bare50, bare99 = row("GET /healthz, bare FastAPI", times["bare"])
     ours50, ours99 = row("GET /healthz, nn-playground", times["ours"])
