@@ -70,12 +70,10 @@ class _Scratch:
         layers = sizes[1:]
         # a_1 .. a_L and σ'(z_1) .. σ'(z_L) are (B, n_l) views of one flat buffer each, layer
         # after layer, so σ' of every hidden layer is computed in one call over `hidden_*`.
-        self.acts, self.hidden_acts = _layer_views(
-            aligned_zeros(batch * sum(layers), dtype), batch, layers
-        )
-        self.derivs, self.hidden_derivs = _layer_views(
-            aligned_zeros(batch * sum(layers), dtype), batch, layers
-        )
+        self.all_acts = aligned_zeros(batch * sum(layers), dtype)
+        self.all_derivs = aligned_zeros(batch * sum(layers), dtype)
+        self.acts, self.hidden_acts = _layer_views(self.all_acts, batch, layers)
+        self.derivs, self.hidden_derivs = _layer_views(self.all_derivs, batch, layers)
         self.deltas = [np.empty((batch, n), dtype) for n in layers]  # δ_1 .. δ_L
         self.deltas_t = [d.T for d in self.deltas]  # (n_l, B) views, made once
         self.delta_flat = self.deltas[-1].ravel()  # δ_L as a vector, for Σ (a_L - y)²
@@ -424,6 +422,7 @@ class Network:
         layer) and constants are 0-d arrays rather than Python floats (see activations.py).
         """
         batch: int = x.shape[0]
+        hidden_derivatives = True  # whether _backward still has to compute σ'(z_l), l < L
         out = self._forward_into(x, s)  # z_L, turned into a_L below
         delta, onehot = s.deltas[-1], s.onehot
 
@@ -436,7 +435,13 @@ class Network:
             act.sigmoid_in_place(out)
             _subtract(out, onehot, delta)  # a_L - y
             cost = 0.5 * float(s.delta_flat.dot(s.delta_flat)) / batch
-            _multiply(delta, act.sigmoid_derivative(out, s.derivs[-1]), delta)
+            if self._derivative is act.sigmoid_derivative:
+                # Sigmoid everywhere (the 3b1b net): σ' of every layer, output too, in one call.
+                self._derivative(s.all_acts, s.all_derivs)
+                _multiply(delta, s.derivs[-1], delta)
+                hidden_derivatives = False  # done
+            else:
+                _multiply(delta, act.sigmoid_derivative(out, s.derivs[-1]), delta)
         else:
             # log-softmax: -log p_label = log Σ_k e^(z_k - m) - (z_label - m), with m the row max,
             # so neither e^z overflows nor a tiny p underflows to log(0) = -inf.
@@ -450,7 +455,7 @@ class Network:
             _divide(out, row, out)  # now the softmax probabilities
             _subtract(out, onehot, delta)
         _multiply(delta, s.inverse_batch, delta)  # δ_L /= B
-        self._backward(x, s)
+        self._backward(x, s, hidden_derivatives=hidden_derivatives)
         return float(cost)
 
     def _forward_into(self, x: np.ndarray, s: _Scratch) -> np.ndarray:
@@ -469,18 +474,22 @@ class Network:
         _add(z, biases[-1], z)
         return z
 
-    def _backward(self, x: np.ndarray, s: _Scratch, *, params: bool = True) -> np.ndarray | None:
+    def _backward(
+        self, x: np.ndarray, s: _Scratch, *, params: bool = True, hidden_derivatives: bool = True
+    ) -> np.ndarray | None:
         """Backpropagate δ_L (already in s.deltas[-1]) through the hidden layers.
 
         `params`: write ∂C/∂W_l = δ_l.T @ a_{l-1} and ∂C/∂b_l = Σ_batch δ_l (as ones @ δ_l: BLAS
         is several times faster than np.sum(axis=0) here) into `self.grads`, and return None.
         Otherwise skip those and return the input's gradient δ_1 @ W_1 `(B, n_0)` instead.
-        Between layers: δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}).
+        Between layers: δ_{l-1} = (δ_l @ W_l) ⊙ σ'(z_{l-1}); `hidden_derivatives=False` when
+        the caller has already put those σ' in s.derivs.
         """
         weights, acts, deltas, derivs, ones = self.weights, s.acts, s.deltas, s.derivs, s.ones
         deltas_t, grad_weights, grad_biases = s.deltas_t, self.grad_weights, self.grad_biases
-        # σ'(z_l) of every hidden layer in one call: it needs only their stored a_l.
-        self._derivative(s.hidden_acts, s.hidden_derivs)
+        if hidden_derivatives:
+            # σ'(z_l) of every hidden layer in one call: it needs only their stored a_l.
+            self._derivative(s.hidden_acts, s.hidden_derivs)
         for layer in range(len(weights) - 1, 0, -1):
             delta = deltas[layer]
             if params:
