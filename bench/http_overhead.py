@@ -1,10 +1,10 @@
 """The web layer's cost per request: our server next to a bare FastAPI app, in one run.
 
-Starts two servers in subprocesses on free ports, both through `app.main.serve` (the uvicorn
-settings `nn-playground serve` uses): ours (`create_app()`, with a fresh data dir) and a bare
-FastAPI app with one trivial `/healthz` route. Then, from one sequential keep-alive connection
-per server (http.client: the client's own cost stays small), alternating blocks of requests so
-drift and other load on the machine hit both alike:
+Starts two servers in subprocesses on free ports with bench/serving.py, both through
+`app.main.serve` (the uvicorn settings `nn-playground serve` uses): ours (`create_app()`, with a
+fresh data dir) and a bare FastAPI app with one trivial `/healthz` route. Then, from one
+sequential keep-alive connection per server (http.client: the client's own cost stays small),
+alternating blocks of requests so drift and other load on the machine hit both alike:
 
 * `GET /healthz`: p50/p99 of each and the ratio (bar: ours ≤ 1.3× bare at p50);
 * `POST /api/predict` of a 280×280 PNG (JSON, base64) with model `accurate` (bars: p50 ≤ 2.0 ms,
@@ -17,79 +17,49 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import http.client
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_predict import digit_png, free_port
+from load_predict import digit_png
+from serving import server
 
-REPO = Path(__file__).resolve().parents[1]
-SERVE = """
-import sys
-from fastapi import FastAPI
-from app.main import create_app, serve
-
-if sys.argv[1] == "bare":
-    app = FastAPI()
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-else:
-    app = create_app()
-serve(app, "127.0.0.1", int(sys.argv[2]))
-"""
 HEALTHZ_RATIO_BAR = 1.3
 PREDICT_P50_BAR, PREDICT_P99_BAR = 2.0, 5.0
 
 
-@contextlib.contextmanager
-def started(kind: str, data_dir: Path) -> Iterator[http.client.HTTPConnection]:
-    """A server of `kind` ("ours" or "bare") in a subprocess; yields a keep-alive connection."""
-    port = free_port()
-    env = {**os.environ, "NNP_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
-    env.setdefault("NNP_MNIST_DIR", str(REPO.parent / "shared" / "datasets" / "mnist"))
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, kind, str(port)], env=env, cwd=REPO)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                if call(conn, "GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the {kind} server did not start")
-            time.sleep(0.05)
-        yield conn
-        conn.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def connect(url: str) -> http.client.HTTPConnection:
+    """A keep-alive connection to the server at `url` (http.client: the client's own cost per
+    request stays small)."""
+    parts = urlsplit(url)
+    return http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
 
 
 def call(
     conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None
 ) -> tuple[int, bytes]:
+    """One request; a keep-alive connection the server closed meanwhile (uvicorn closes them
+    after 5 idle seconds, e.g. while a busy machine starts the other server) is reopened."""
     headers = {"Content-Type": "application/json"} if body is not None else {}
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
+    for attempt in (1, 2):
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            conn.close()  # the next request connects again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def timed(
@@ -117,13 +87,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per measurement")
     parser.add_argument("--block", type=int, default=250, help="requests per alternating block")
     args = parser.parse_args()
+    loads = os.getloadavg()
     png = digit_png()
     predict = json.dumps({"image": base64.b64encode(png).decode(), "model": "accurate"}).encode()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        started("ours", Path(tmp) / "ours") as ours,
-        started("bare", Path(tmp) / "bare") as bare,
+        server(Path(tmp) / "ours") as (ours_url, _),
+        server(Path(tmp) / "bare", app="bare") as (bare_url, _),
     ):
+        ours, bare = connect(ours_url), connect(bare_url)
         for conn, path, body in ((ours, "/healthz", None), (bare, "/healthz", None),
                                  (ours, "/api/predict", predict)):  # fmt: skip
             timed(conn, "POST" if body else "GET", path, body, 200)  # warm-up
@@ -132,7 +104,11 @@ def main() -> None:
             times["bare"] += timed(bare, "GET", "/healthz", None, args.block)
             times["ours"] += timed(ours, "GET", "/healthz", None, args.block)
             times["predict"] += timed(ours, "POST", "/api/predict", predict, args.block)
-    print(f"sequential keep-alive requests, alternating blocks of {args.block} (ms)")
+        ours.close()
+        bare.close()
+    print(f"sequential keep-alive requests, alternating blocks of {args.block} (ms);"
+          f" load average {loads[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+          f" ({os.cpu_count()} CPUs)")  # fmt: skip
     print(f"  {'':<34} {'n':>6} {'p50':>9} {'p99':>9} {'max':>9}")
     bare50, bare99 = row("GET /healthz, bare FastAPI", times["bare"])
     ours50, ours99 = row("GET /healthz, nn-playground", times["ours"])

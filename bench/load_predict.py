@@ -1,8 +1,9 @@
 """Predict latency on a real server: p50/p99 of POST /api/predict with a 280×280 PNG.
 
-Starts `uvicorn` (one worker, as `nn-playground serve` does) on a free port in a subprocess,
-sends 1,000 sequential requests from one keep-alive client, then does it again while a
-training run is going. Bars: p50 ≤ 5 ms and p99 ≤ 25 ms idle; p99 ≤ 25 ms while training.
+Starts our server (bench/serving.py: `app.main.serve`, as `nn-playground serve` does) on a free
+port in a subprocess, sends 1,000 sequential requests from one keep-alive client, then does it
+again while a training run is going. Bars: p50 ≤ 5 ms and p99 ≤ 25 ms idle; p99 ≤ 25 ms while
+training.
 
     python bench/load_predict.py [--requests 1000] [--model accurate] [--preset accurate]
 """
@@ -11,62 +12,23 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import io
-import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-SERVE = """
-import sys
-from app.main import create_app, serve
-serve(create_app(), "127.0.0.1", int(sys.argv[1]), log_level="warning")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(data_dir: Path, **env: str) -> Iterator[tuple[str, int]]:
-    """A real uvicorn server in a subprocess; yields (base URL, pid) and stops it afterwards."""
-    port = free_port()
-    environ = {**os.environ, "NNP_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO), **env}
-    environ.setdefault("NNP_MNIST_DIR", str(REPO.parent / "shared" / "datasets" / "mnist"))
-    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port)], env=environ, cwd=REPO)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The one server launcher of the benches (bench/serving.py); the other benches import these
+# names from here too.
+from serving import REPO as REPO
+from serving import free_port as free_port
+from serving import server as server
 
 
 def digit_png(size: int = 280) -> bytes:

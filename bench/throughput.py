@@ -274,6 +274,14 @@ def measure(
     return best
 
 
+def load_average() -> str:
+    """The 1-minute load average and the CPU count, e.g. "0.52 on 2 CPUs"."""
+    try:
+        return f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    except OSError:  # not available on this platform
+        return "unknown"
+
+
 def blas_info() -> str:
     try:
         config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -335,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f", {os.cpu_count()} CPUs", end="")
     print(f"; pytorch {torch_version}" if torch_version else "; pytorch not installed")
     unit = "samples per CPU-second" if args.cpu_time else "samples/s"
-    print(f"best of {rounds} interleaved rounds; {unit} (higher is better)\n")
+    print(f"best of {rounds} interleaved rounds; {unit} (higher is better)")
+    print(f"load average at the start: {load_average()} (other work on the machine moves these)\n")
 
     header = f"{'network':28s} {'opt':>4s} {'batch':>5s} {'ours':>10s}"
     for name in makers:
@@ -356,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 line += f" {result[name]:10,.0f} {ratio:5.1f}x"
         print(line, flush=True)
     print("\nratio = ours / that implementation, from the best rounds of the same run")
+    print(f"load average at the end: {load_average()}")
     print_bars(bar_row)
     return 0
 

@@ -27,6 +27,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, HTTPException
 from starlette.requests import HTTPConnection
 
+from app.api.limits import acquire_within
+
 T = TypeVar("T")
 
 
@@ -91,7 +93,7 @@ class WorkGate:
             raise self.busy()
         self.waiting += 1
         try:
-            await asyncio.wait_for(self._free.acquire(), self.wait)
+            await acquire_within(self._free, self.wait)
         except TimeoutError:
             raise self.busy() from None
         finally:

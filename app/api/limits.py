@@ -50,7 +50,7 @@ class BodyLimitMiddleware:
             await self._too_large(send, limit)
             return
         try:
-            await asyncio.wait_for(self.readers.acquire(), self.timeout / 2)
+            await acquire_within(self.readers, self.timeout / 2)
         except TimeoutError:
             retry = str(max(1, math.ceil(self.timeout / 2)))
             detail = "too many request bodies are being received at once; try again"
@@ -85,6 +85,15 @@ class BodyLimitMiddleware:
     async def _too_large(send: Send, limit: int) -> None:
         detail = f"The request body is larger than the limit of {limit:,} bytes"
         await _answer(send, 413, detail, [CLOSE])
+
+
+async def acquire_within(semaphore: asyncio.Semaphore, timeout: float) -> None:
+    """`semaphore.acquire()` within `timeout` seconds (TimeoutError otherwise). A free one is
+    taken at once: asyncio.wait_for wraps the wait in a new task (~6 µs against ~0.8 µs)."""
+    if semaphore.locked():
+        await asyncio.wait_for(semaphore.acquire(), timeout)
+    else:
+        await semaphore.acquire()  # returns without waiting (and without suspending)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -14,6 +14,7 @@ can send `text/plain` or a typeless body without a CORS preflight, never `applic
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -59,6 +60,7 @@ _REG_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")  # a DNS name or a dotted IP
 _PORT = re.compile(r"[0-9]{1,5}")
 
 
+@functools.lru_cache(maxsize=64)  # pure; a client sends the same Host with every request
 def parse_host(value: str) -> str | None:
     """The host of a Host header's value, lower-cased (`[::1]` keeps its brackets), or None
     when the value is not exactly `host[:port]` (RFC 3986 / RFC 9110): a DNS name, an IPv4

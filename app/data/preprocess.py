@@ -52,6 +52,7 @@ WORKING_SIDE = 1024
 BOX = 20
 FIELD = 28
 CENTRE = 14.0
+_LEVELS = np.float32(255.0)  # 8-bit levels → 0..1
 
 
 class ImageInputError(ValueError):
@@ -115,12 +116,28 @@ def _grey(image: Image.Image) -> np.ndarray:
         return wide
     if image.mode == "F":
         return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") and not _opaque_rgba(image):
         # Transparent pixels count as white paper when the colour is what carries the ink.
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
     grey = image if image.mode == "L" else image.convert("L")  # (convert would copy an L)
-    return np.asarray(grey, dtype=np.float32) / 255.0
+    return _unit(grey)
+
+
+def _opaque_rgba(image: Image.Image) -> bool:
+    """Whether `image` is RGBA with every alpha 255 (as the page's drawings are): compositing
+    it over white would then change nothing (checked for all 2^24 colours), so it is skipped."""
+    if image.mode != "RGBA":
+        return False
+    low, _ = image.getchannel("A").getextrema()
+    return low == 255
+
+
+def _unit(levels: Image.Image) -> np.ndarray:
+    """An 8-bit (L) image's levels as (H, W) float32 in 0..1, in one pass: the levels are
+    cast to float32 inside the division (the same numbers as converting first, no copy)."""
+    unit: np.ndarray = np.divide(np.asarray(levels), _LEVELS, dtype=np.float32)
+    return unit
 
 
 def _alpha(image: Image.Image) -> np.ndarray | None:
@@ -128,8 +145,17 @@ def _alpha(image: Image.Image) -> np.ndarray | None:
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if not has_alpha or image.mode.startswith("I") or image.mode == "F":
         return None
-    alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
-    return alpha if alpha.min() < 0.99 else None
+    channel = image.getchannel("A") if image.mode in ("RGBA", "LA") else image.convert("RGBA")
+    if channel.mode != "L":
+        channel = channel.getchannel("A")
+    # An opaque image (the page's drawings) is told from its lowest level, before any float
+    # copy: the levels map to 0..1 in order, so the lowest level gives alpha.min().
+    low = channel.getextrema()[0]  # an L image's extrema: two ints
+    assert isinstance(low, int)
+    lowest = np.divide(np.uint8(low), _LEVELS, dtype=np.float32)
+    if not lowest < 0.99:
+        return None
+    return _unit(channel)
 
 
 # --- ink extraction -----------------------------------------------------------------------
@@ -144,8 +170,11 @@ def _ink_from_grey(grey: np.ndarray) -> np.ndarray | None:
     """
     border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
     background = float(np.median(border))
-    darker = np.clip(background - grey, 0.0, None)
-    lighter = np.clip(grey - background, 0.0, None)
+    # clip(x, 0, None) is maximum(x, 0): called directly, in place (no wrapper, no copies).
+    darker: np.ndarray = np.subtract(background, grey)
+    np.maximum(darker, 0.0, out=darker)
+    lighter: np.ndarray = np.subtract(grey, background)
+    np.maximum(lighter, 0.0, out=lighter)
     ink = darker if darker.sum() >= lighter.sum() else lighter
     strongest = float(ink.max())
     if strongest < MIN_CONTRAST:
@@ -216,11 +245,26 @@ def center_digit(ink: np.ndarray) -> np.ndarray:
     ink = np.asarray(ink, dtype=np.float32)
     if ink.ndim != 2:
         raise ValueError(f"ink must be a 2-D array, got shape {ink.shape}")
+    return _centred(ink, _ink_box(ink))
+
+
+def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right), inclusive, of the non-zero ink (H, W); None if there is none."""
     rows = np.flatnonzero(ink.max(axis=1) > 0)
-    cols = np.flatnonzero(ink.max(axis=0) > 0)
     if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1])
+    # Columns only within the rows that have ink: the same columns, from fewer pixels.
+    cols = np.flatnonzero(ink[top : bottom + 1].max(axis=0) > 0)
+    return top, bottom, int(cols[0]), int(cols[-1])
+
+
+def _centred(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
+    """center_digit of float32 ink (H, W) whose ink box is `box`."""
+    if box is None:
         raise EmptyDrawingError("The drawing is empty: no ink at all")
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    top, bottom, left, right = box
+    crop = ink[top : bottom + 1, left : right + 1]
     height, width = crop.shape
     scale = BOX / max(height, width)
     new_w = max(1, round(width * scale))
@@ -229,7 +273,8 @@ def center_digit(ink: np.ndarray) -> np.ndarray:
         (new_w, new_h), Image.Resampling.LANCZOS
     )
     # Lanczos rings slightly below 0 and above 1 next to sharp strokes.
-    digit = np.clip(np.asarray(resized, dtype=np.float32), 0.0, None)
+    digit = np.asarray(resized, dtype=np.float32)
+    digit = np.maximum(digit, 0.0)  # (clip(x, 0, None) without np.clip's wrapper)
     mass = float(digit.sum())
     if mass <= 0:
         raise EmptyDrawingError("The drawing is empty: no ink left after scaling")
@@ -330,12 +375,16 @@ class InkMeasures:
 
 def measure_ink(ink: np.ndarray) -> InkMeasures:
     """InkMeasures of ink (H, W) in 0..1 (non-zero = ink)."""
-    rows = np.flatnonzero(ink.max(axis=1) > 0)
-    cols = np.flatnonzero(ink.max(axis=0) > 0)
+    return _measures(ink, _ink_box(ink))
+
+
+def _measures(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> InkMeasures:
+    """measure_ink of ink (H, W) whose ink box is `box`."""
     h, w = ink.shape
-    if rows.size == 0:
+    if box is None:
         return InkMeasures(0.0, 0.0, 0.0, 0.0)
-    box_h, box_w = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    top, bottom, left, right = box
+    box_h, box_w = bottom - top + 1, right - left + 1
     return InkMeasures(
         height=box_h / h,
         width=box_w / w,
@@ -350,7 +399,10 @@ def _note(code: str) -> Note:
 
 def readability(ink: np.ndarray) -> Note | None:
     """None if the raw drawing's ink (H, W) is big enough to read, else the Note saying why."""
-    measures = measure_ink(ink)
+    return _readability(measure_ink(ink))
+
+
+def _readability(measures: InkMeasures) -> Note | None:
     if measures.extent < MIN_EXTENT:
         return _note("too_small")
     if measures.ink < MIN_INK:
@@ -378,4 +430,5 @@ def image_to_input_with_note(
 ) -> tuple[np.ndarray, Note | None]:
     """image_to_input plus readability of the raw drawing (None when it can be read)."""
     ink = image_to_ink(data, max_pixels=max_pixels)
-    return center_digit(ink).reshape(FIELD * FIELD), readability(ink)
+    box = _ink_box(ink)  # found once for both (image_to_ink's ink is float32, 2-D)
+    return _centred(ink, box).reshape(FIELD * FIELD), _readability(_measures(ink, box))

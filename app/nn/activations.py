@@ -25,6 +25,10 @@ from app.nn.vocab import Activation as Activation
 _HALF = np.array(0.5, np.float32)
 _ZERO = np.array(0.0, np.float32)
 _ONE = np.array(1.0, np.float32)
+# The ufuncs of the in-place functions, called with `out` as a positional argument: NumPy
+# parses that ~0.1 µs faster than `a *= b` and ~0.3 µs faster than `out=` (a 32x16 array's
+# whole multiply takes ~0.35 µs), and a module global is found faster than `np.multiply`.
+_add, _sub, _mul, _tanh, _greater = np.add, np.subtract, np.multiply, np.tanh, np.greater
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -38,10 +42,10 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def sigmoid_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with σ(z); returns a."""
-    a *= _HALF
-    np.tanh(a, out=a)
-    a *= _HALF
-    a += _HALF
+    _mul(a, _HALF, a)
+    _tanh(a, a)
+    _mul(a, _HALF, a)
+    _add(a, _HALF, a)
     return a
 
 
@@ -53,7 +57,7 @@ def relu(z: np.ndarray) -> np.ndarray:
 
 def relu_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with max(z, 0); returns a."""
-    np.maximum(a, _ZERO, out=a)
+    np.maximum(a, _ZERO, out=a)  # (NumPy 2.4 deprecates a positional out for maximum)
     return a
 
 
@@ -65,21 +69,21 @@ def tanh(z: np.ndarray) -> np.ndarray:
 
 def tanh_in_place(a: np.ndarray) -> np.ndarray:
     """Overwrite a (holding z) with tanh(z); returns a."""
-    np.tanh(a, out=a)
+    _tanh(a, a)
     return a
 
 
 def sigmoid_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """sigmoid'(z) = a (1 - a) from a = sigmoid(z), written into out; returns out."""
-    np.subtract(_ONE, a, out=out)
-    out *= a
+    _sub(_ONE, a, out)
+    _mul(out, a, out)
     return out
 
 
 def tanh_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """tanh'(z) = 1 - a² from a = tanh(z), written into out; returns out."""
-    np.multiply(a, a, out=out)
-    np.subtract(_ONE, out, out=out)
+    _mul(a, a, out)
+    _sub(_ONE, out, out)
     return out
 
 
@@ -88,7 +92,7 @@ def relu_derivative(a: np.ndarray, out: np.ndarray) -> np.ndarray:
 
     The subgradient at z = 0 is taken as 0, as in every common framework.
     """
-    np.greater(a, _ZERO, out=out)  # bools written as 0.0 / 1.0
+    _greater(a, _ZERO, out)  # bools written as 0.0 / 1.0
     return out
 
 

@@ -36,6 +36,10 @@ from app.nn.vocab import OPTIMIZERS, OptimizerName
 FLUSH_EVERY = 64
 FLUSH_BELOW = 1e-30
 
+# The updates' ufuncs, called with `out` as a positional argument: NumPy parses that ~0.1 µs
+# faster than `a *= b` and ~0.3 µs faster than `out=` (see app/nn/network.py).
+_add, _subtract, _multiply, _divide, _sqrt = np.add, np.subtract, np.multiply, np.divide, np.sqrt
+
 
 class Optimizer:
     """Base class: holds the hyper-parameters and per-parameter state buffers."""
@@ -94,6 +98,7 @@ class Optimizer:
 
     def _allocate(self, params: np.ndarray) -> None:
         self._tmp = aligned_zeros(params.size, params.dtype)
+        self._rate = _constant(0.0, params.dtype)  # η for this step, as a 0-d array
 
     def _update(self, params: np.ndarray, grads: np.ndarray, n_weights: int) -> None:
         raise NotImplementedError
@@ -117,8 +122,10 @@ class SGD(Optimizer):
         if self._l2:
             # w - η·l2·w - η·g: shrink the weights first ("weight decay"), then the usual step.
             params[:n_weights] *= 1.0 - lr * self._l2
-        np.multiply(grads, lr, out=self._tmp)
-        params -= self._tmp
+        rate = self._rate
+        rate[()] = lr  # a 0-d array: see Adam._update
+        _multiply(grads, rate, self._tmp)
+        _subtract(params, self._tmp, params)
 
 
 class Momentum(Optimizer):
@@ -146,14 +153,15 @@ class Momentum(Optimizer):
         return [self._velocity]
 
     def _update(self, params: np.ndarray, grads: np.ndarray, n_weights: int) -> None:
-        lr, v, tmp = self._learning_rate, self._velocity, self._tmp
-        v *= self._mu
-        np.multiply(grads, lr, out=tmp)
-        v -= tmp
+        lr, v, tmp, rate = self._learning_rate, self._velocity, self._tmp, self._rate
+        rate[()] = lr  # a 0-d array: see Adam._update
+        _multiply(v, self._mu, v)
+        _multiply(grads, rate, tmp)
+        _subtract(v, tmp, v)
         if self._l2:
             np.multiply(params[:n_weights], lr * self._l2, out=tmp[:n_weights])
             v[:n_weights] -= tmp[:n_weights]
-        params += v
+        _add(params, v, params)
 
     def config(self) -> dict[str, str | float]:
         return {**super().config(), "momentum": self.momentum}
@@ -212,6 +220,8 @@ class Adam(Optimizer):
         self._g = aligned_zeros(params.size, params.dtype)
         self._b1 = _constant(self._beta1, params.dtype)
         self._b2 = _constant(self._beta2, params.dtype)
+        self._eps_k = _constant(0.0, params.dtype)  # ε/k and the step size, set every step
+        self._step_size = _constant(0.0, params.dtype)
 
     def _state(self) -> list[np.ndarray]:
         return [self._m, self._v]
@@ -221,23 +231,27 @@ class Adam(Optimizer):
         t, b1, b2 = self.steps, self._beta1, self._beta2
         if self._l2:
             g = self._g
-            np.multiply(params[:n_weights], self._l2, out=g[:n_weights])
-            g[:n_weights] += grads[:n_weights]
+            _multiply(params[:n_weights], self._l2, g[:n_weights])
+            _add(g[:n_weights], grads[:n_weights], g[:n_weights])
             g[n_weights:] = grads[n_weights:]
         else:
             g = grads
-        m *= self._b1
-        m += g
-        v *= self._b2
-        np.multiply(g, g, out=tmp)
-        v += tmp
+        _multiply(m, self._b1, m)
+        _add(m, g, m)
+        _multiply(v, self._b2, v)
+        _multiply(g, g, tmp)
+        _add(v, tmp, v)
         k = math.sqrt((1.0 - b2) / (1.0 - b2**t))
-        step_size = self._learning_rate * (1.0 - b1) / (1.0 - b1**t) / k
-        np.sqrt(v, out=tmp)
-        tmp += self._eps / k
-        np.divide(m, tmp, out=tmp)
-        tmp *= step_size
-        params -= tmp
+        # This step's two scalars go into 0-d arrays of the parameters' dtype: the values a
+        # Python float operand would be rounded to, and ~0.35 µs cheaper per call to take.
+        eps, step_size = self._eps_k, self._step_size
+        eps[()] = self._eps / k
+        step_size[()] = self._learning_rate * (1.0 - b1) / (1.0 - b1**t) / k
+        _sqrt(v, tmp)
+        _add(tmp, eps, tmp)
+        _divide(m, tmp, tmp)
+        _multiply(tmp, step_size, tmp)
+        _subtract(params, tmp, params)
 
     def config(self) -> dict[str, str | float]:
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
