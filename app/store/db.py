@@ -139,8 +139,11 @@ class Store:
 
     def ensure_room(self, what: str) -> None:
         """StorageFull unless the reserve is in place (filled again first if it was used):
-        something new is stored only when the bookkeeping still has room after it."""
-        if not self.reserve.fill():
+        something new is stored only when the bookkeeping still has room after it. Under the
+        lock: a write that releases the reserve on a full disk never overlaps this fill."""
+        with self._lock:
+            filled = self.reserve.fill()
+        if not filled:
             raise storage_full(what)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
