@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from app import fileio
 # Ids become file names, so they are restricted to a safe alphabet: no "/", no "..", no NUL.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)
+log = logging.getLogger(__name__)
 
 
 def is_valid_id(value: str) -> bool:
@@ -30,6 +32,18 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Create the parent directory if needed, then write atomically (see app.fileio)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fileio.write_atomic(path, data)
+
+
+def remove_leftover_temps(directory: Path, suffix: str = ".npz") -> int:
+    """Delete the temporary files interrupted atomic writes of `<id><suffix>` files left in
+    `directory` (`.<name>.<random>.tmp`, app/fileio.py; a kill -9 mid-write leaves one) and
+    log each; how many. Only at start-up: a live write's temporary file must not go."""
+    removed = 0
+    for tmp in directory.glob(f".*{suffix}.*.tmp") if directory.is_dir() else []:
+        log.warning("removing leftover temporary file %s", tmp)
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:

@@ -33,7 +33,14 @@ from app.nn.serialize import (
 from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import Store
 from app.store.disk import is_disk_full, storage_full
-from app.store.files import bytes_in, is_valid_id, path_for, sweep_orphans, write_atomic
+from app.store.files import (
+    bytes_in,
+    is_valid_id,
+    path_for,
+    remove_leftover_temps,
+    sweep_orphans,
+    write_atomic,
+)
 from app.store.metadata import (
     MAX_NAME_LENGTH,
     BadMetadata,
@@ -314,9 +321,7 @@ class ModelRegistry:
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files an interrupted atomic write left (see app/fileio.py)."""
-        for tmp in self.models_dir.glob(".*.npz.*.tmp"):
-            log.warning("removing leftover temporary file %s", tmp.name)
-            tmp.unlink(missing_ok=True)
+        remove_leftover_temps(self.models_dir)
 
     def _load_shipped(self) -> dict[str, ModelEntry]:
         entries: dict[str, ModelEntry] = {}

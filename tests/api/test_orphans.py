@@ -4,6 +4,8 @@ upload quota counts every byte in the models directory (real server, real SQLite
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -50,3 +52,26 @@ def test_the_upload_quota_counts_every_byte_in_the_models_directory(
         assert "NNP_MAX_UPLOADED_BYTES" in r.json()["detail"]
         (data_dir / "models" / "m_0rphan01.npz").unlink()
         assert upload(server.url, data).status_code == 201
+
+
+def test_temporary_files_of_interrupted_writes_are_removed_at_start_up(
+    tmp_path: Path, mnist_dir: Path
+) -> None:
+    """Review #9: a kill -9 during a run's checkpoint (or final weights) leaves the temporary
+    file of its atomic write in runs/; start-up removes it, as it does in models/."""
+    data_dir = tmp_path / "data"
+    with Server(data_dir, mnist_dir) as server:
+        server.stop()
+        leftovers = []
+        for folder, name in (("runs", "r_0123abcd.npz"), ("models", "m_0123abcd.npz")):
+            # Named as app/fileio.py's write_atomic names them.
+            fd, tmp = tempfile.mkstemp(dir=data_dir / folder, prefix=f".{name}.", suffix=".tmp")
+            os.write(fd, b"\0" * 100_000)
+            os.close(fd)
+            leftovers.append(Path(tmp))
+        kept = data_dir / "runs" / "notes.tmp"  # not one of ours
+        kept.write_bytes(b"keep")
+        server.start()
+        assert [p for p in leftovers if p.exists()] == []
+        assert kept.exists()
+        assert server.output().count("removing leftover temporary file") == 2
