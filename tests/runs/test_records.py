@@ -31,7 +31,7 @@ def test_a_flush_overlapping_the_runs_end_keeps_every_point(tmp_path: Path) -> N
     _add_points(run, 50)
 
     append = store.append_points
-    flusher_writing, end_wrote, flusher_done = threading.Event(), threading.Event(), threading.Event()
+    flusher_writing, end_wrote, flusher_done = (threading.Event() for _ in range(3))
 
     def hooked_append(run_id: str, start: int, points: dict) -> None:  # type: ignore[type-arg]
         if threading.current_thread().name == "flusher":
