@@ -250,7 +250,6 @@ class ModelRegistry:
         self._broken: dict[str, ModelEntry] = {}  # stored models whose file failed to load
         self._network_json: dict[str, bytes] = {}
         self._dreams: dict[str, CachedDreams] = {}
-        self._dreams_lock = threading.Lock()  # one dream computation at a time
         self.dreams_computed = 0  # how many times dreams were computed (not served from cache)
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
@@ -403,30 +402,35 @@ class ModelRegistry:
 
     def dreams(self, model_id: str) -> tuple[CachedDreams, bool]:
         """The model's dreams (app/nn/dreams.py) and whether they came from the cache. Computed
-        once per model, one model at a time: a model never changes under its id, and a deleted
-        id's dreams go with it. NonFiniteModel when the weights, or the arithmetic on the
-        dreams, hold NaN or infinity."""
+        once per model and kept: a model never changes under its id, and a deleted id's dreams
+        go with it. Heavy (up to ~50 s for the biggest network): the web layer runs it through
+        its bounded pool, one computation per model however many ask at once (no lock here).
+        NonFiniteModel when the weights, or the arithmetic on the dreams, hold NaN or
+        infinity."""
         entry = self.get(model_id)
         assert entry.network is not None  # get() never answers a broken model
-        with self._dreams_lock:
-            cached = self._dreams.get(entry.id)
-            if cached is not None:
-                return cached, True
-            check_finite(entry.network)
-            started = time.perf_counter()
-            self.dreams_computed += 1
-            try:
-                result = dream(entry.network)
-            except DreamOverflow as exc:
-                raise NonFiniteModel(
-                    f"the model's arithmetic overflows to NaN or Infinity on its dreams ({exc})"
-                ) from None
-            if not np.isfinite(result.probabilities).all():
-                raise NonFiniteModel("the model's outputs hold NaN or Infinity on its dreams")
-            cached = CachedDreams(result, time.perf_counter() - started)
-            if entry.id in self._entries:  # not deleted meanwhile
-                self._dreams[entry.id] = cached
-            return cached, False
+        cached = self._dreams.get(entry.id)
+        if cached is not None:
+            return cached, True
+        check_finite(entry.network)
+        started = time.perf_counter()
+        self.dreams_computed += 1
+        try:
+            result = dream(entry.network)
+        except DreamOverflow as exc:
+            raise NonFiniteModel(
+                f"the model's arithmetic overflows to NaN or Infinity on its dreams ({exc})"
+            ) from None
+        if not np.isfinite(result.probabilities).all():
+            raise NonFiniteModel("the model's outputs hold NaN or Infinity on its dreams")
+        cached = CachedDreams(result, time.perf_counter() - started)
+        if entry.id in self._entries:  # not deleted meanwhile
+            self._dreams[entry.id] = cached
+        return cached, False
+
+    def cached_dreams(self, model_id: str) -> CachedDreams | None:
+        """The model's dreams if they were computed already (ModelNotFound for no such id)."""
+        return self._dreams.get(self.get(model_id).id)
 
     # -- changes --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from app.api.deps import ModelsDep, SettingsDep
 from app.api.errors import error, responses
 from app.api.export_schemas import ExportedNetwork
+from app.api.heavy import GateDep, Shared, WorkGate
 from app.api.schemas import (
     DefaultModel,
     DefaultModelResponse,
@@ -25,7 +26,7 @@ from app.nn.export import EXPORT_FORMATS, INSTALL_EXPORT, ExportFormat, OnnxUnav
 from app.nn.serialize import ModelFileError
 from app.store.export import export_model
 from app.store.files import ID_PATTERN
-from app.store.models import UploadLimits
+from app.store.models import CachedDreams, ModelRegistry, UploadLimits
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -93,11 +94,35 @@ def get_network(model_id: ModelId, models: ModelsDep) -> Response:
     return Response(models.network_json_bytes(model_id), media_type="application/json")
 
 
-@router.get("/{model_id}/dreams", response_model=DreamsResponse, responses=responses(404, 409, 422))
-def get_dreams(model_id: ModelId, models: ModelsDep) -> DreamsResponse:
+# The askers of one model's dreams at the same moment share one computation (keyed by model
+# id; the registry keeps the result): they wait for it holding no thread and no slot.
+_DREAMING: Shared[tuple[CachedDreams, bool]] = Shared(weak=False, size=0)
+# A heavy route's 503: the bounded pool is busy (app/api/heavy.py).
+_BUSY: dict[int | str, dict[str, object]] = {
+    503: {"model": ErrorResponse, "description": "busy: too many heavy requests (Retry-After)"}
+}
+
+
+async def _dreams(
+    models: ModelRegistry, model_id: str, gate: WorkGate
+) -> tuple[CachedDreams, bool]:
+    """The cached dreams at once; else computed in the bounded pool, once for all askers."""
+    cached = models.cached_dreams(model_id)  # unknown id → 404
+    if cached is not None:
+        return cached, True
+    return await _DREAMING.get(model_id, gate, lambda: models.dreams(model_id))
+
+
+@router.get(
+    "/{model_id}/dreams",
+    response_model=DreamsResponse,
+    responses={**responses(404, 409, 422), **_BUSY},
+)
+async def get_dreams(model_id: ModelId, models: ModelsDep, gate: GateDep) -> DreamsResponse:
     """For each digit, the input image the model rates highest (gradient ascent on the input;
-    docs/api.md). Computed once per model, in the thread pool, then cached."""
-    cached, hit = models.dreams(model_id)  # unknown id → 404, NaN weights → 409
+    docs/api.md). Computed once per model, in the bounded heavy pool (503 when busy), then
+    cached."""
+    cached, hit = await _dreams(models, model_id, gate)  # unknown id → 404, NaN weights → 409
     result = cached.dreams
     return DreamsResponse(
         model=model_id,
@@ -119,22 +144,24 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     **responses(404, 422),
     501: {"model": ErrorResponse, "description": f"format=onnx needs onnx: {INSTALL_EXPORT}"},
+    **_BUSY,
 }
 
 
 @router.get("/{model_id}/export", response_class=Response, responses=_EXPORT_RESPONSES)
-def export(
+async def export(
     model_id: ModelId,
+    gate: GateDep,
     models: ModelsDep,
     fmt: Annotated[
         ExportFormat, Query(alias="format", description=f"one of {', '.join(EXPORT_FORMATS)}")
     ] = "onnx",
 ) -> Response:
     """The model as a file for other programs (docs/api.md): ONNX, plain JSON, or a model
-    card. Built in the thread pool: well under a second for the shipped models, seconds for the
+    card. Heavy pool, 503 when busy: under a second for the shipped models, seconds for the
     largest network training allows (its JSON is ~32 MB)."""
     try:
-        exported = export_model(models, model_id, fmt)
+        exported = await gate.run(export_model, models, model_id, fmt)
     except OnnxUnavailable as exc:
         return error(501, str(exc))
     disposition = f'attachment; filename="{exported.filename}"'
