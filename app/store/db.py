@@ -211,6 +211,12 @@ class Store:
             essential=False,
         )
 
+    def model_ids(self) -> set[str]:
+        """The id of every model row (start-up adopts the model files that have none)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM models").fetchall()
+        return {r[0] for r in rows if isinstance(r[0], str)}
+
     def delete_model(self, model_id: str) -> bool:
         return self._write(
             lambda db: db.execute("DELETE FROM models WHERE id = ?", (model_id,)).rowcount > 0,

@@ -46,21 +46,37 @@ def remove_leftover_temps(directory: Path, suffix: str = ".npz") -> int:
     return removed
 
 
-def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:
-    """Remove every `<id><suffix>` file in `directory` whose id is not in `keep` (a save killed
-    between its file's rename and its database row leaves one); (files, bytes) removed."""
-    files = removed = 0
+ORPHANS_FOLDER = "orphans"  # where start-up moves model files it can neither serve nor adopt
+
+
+def orphan_files(directory: Path, keep: set[str], suffix: str = ".npz") -> list[Path]:
+    """Every `<id><suffix>` file in `directory` whose id is not in `keep` (a save killed
+    between its file's rename and its database row leaves one; a lost database, all)."""
+    found = []
     for path in sorted(directory.glob(f"*{suffix}")):
         item_id = path.name[: -len(suffix)]
-        if not is_valid_id(item_id) or item_id in keep or not path.is_file():
-            continue
+        if is_valid_id(item_id) and item_id not in keep and path.is_file():
+            found.append(path)
+    return found
+
+
+def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:
+    """Move every orphan file (see `orphan_files`) into `directory/orphans/`, never deleting
+    one (it may be the only copy of a model); (files, bytes) moved."""
+    files = moved = 0
+    for path in orphan_files(directory, keep, suffix):
+        aside = directory / ORPHANS_FOLDER
+        aside.mkdir(exist_ok=True)
+        target, n = aside / path.name, 1
+        while target.exists():
+            target, n = aside / f"{path.name[: -len(suffix)]}.{n}{suffix}", n + 1
         try:
             size = path.stat().st_size
-            path.unlink()
+            path.rename(target)
         except FileNotFoundError:
             continue
-        files, removed = files + 1, removed + size
-    return files, removed
+        files, moved = files + 1, moved + size
+    return files, moved
 
 
 def bytes_in(directory: Path, leave_out: set[Path]) -> int:

@@ -34,8 +34,10 @@ from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import Store
 from app.store.disk import is_disk_full, storage_full
 from app.store.files import (
+    ORPHANS_FOLDER,
     bytes_in,
     is_valid_id,
+    orphan_files,
     path_for,
     remove_leftover_temps,
     sweep_orphans,
@@ -146,6 +148,17 @@ class NonFiniteModel(Exception):
     """The network holds NaN or infinite weights: it can't be stored or answered as JSON."""
 
 
+def _created(created: object, path: Path) -> str:
+    """When an adopted model was stored: its metadata's `created`, else its file's time."""
+    try:
+        if isinstance(created, str):
+            datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+            return created
+    except ValueError:
+        pass
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def check_finite(network: Network) -> None:
     for layer, (w, b) in enumerate(zip(network.weights, network.biases, strict=True)):
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
@@ -254,7 +267,8 @@ class ModelRegistry:
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
         self._unservable: set[str] = set()  # ids already logged as not servable
-        self.orphans_removed = (0, 0)  # (files, bytes) the last load() removed
+        self.orphans_adopted = (0, 0)  # (files, bytes) the last load() adopted
+        self.orphans_moved = (0, 0)  # (files, bytes) the last load() moved to models/orphans/
 
     # -- loading --------------------------------------------------------------------------
 
@@ -262,9 +276,11 @@ class ModelRegistry:
         """Load the shipped models, then every saved model. A shipped file that fails is logged
         and skipped; a saved one whose file or metadata can't be served is listed as broken
         (with the reason) so it can be deleted. Model files without a row (a save killed
-        before its row was written) are removed and counted in `orphans_removed`."""
+        before its row was written, or a lost database) are adopted when they are valid models
+        and moved aside into models/orphans/ when not: a model file is never deleted here."""
         self.models_dir.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers()
+        self._adopt_orphans()
         entries = self._load_shipped()
         broken: dict[str, ModelEntry] = {}
         rows = self.store.list_models()
@@ -308,19 +324,70 @@ class ModelRegistry:
         )
 
     def _sweep_orphans(self, ids: set[str]) -> None:
+        """Move the model files still without a row (those `_adopt_orphans` could not adopt)
+        into models/orphans/, out of the way but not lost."""
         files, size = sweep_orphans(self.models_dir, ids)
-        self.orphans_removed = (files, size)
+        self.orphans_moved = (files, size)
         if files:
             log.warning(
-                "removed %d model file(s) without a database row (%d bytes): saves "
-                "interrupted before they were recorded",
+                "moved %d model file(s) without a database row that could not be adopted "
+                "(%d bytes) to %s",
                 files,
                 size,
+                self.models_dir / ORPHANS_FOLDER,
             )
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files an interrupted atomic write left (see app/fileio.py)."""
         remove_leftover_temps(self.models_dir)
+
+    def _adopt_orphans(self) -> None:
+        """Give every valid model file without a row (a save killed between its file's rename
+        and its row; every file after the database was lost or reset) a row again, from the
+        metadata the file carries, checked as an upload is. What can't be adopted is left
+        for `_sweep_orphans`."""
+        files = size = 0
+        for path in orphan_files(self.models_dir, self.store.model_ids()):
+            try:
+                size += self._adopt(path)
+            except (ModelFileError, NonFiniteModel, OSError, ValueError) as exc:
+                log.warning("model file %s has no database row and is not adopted: %s", path, exc)
+                continue
+            files += 1
+        self.orphans_adopted = (files, size)
+        if files:
+            log.warning(
+                "adopted %d model file(s) without a database row (%d bytes): saves interrupted "
+                "before they were recorded, or a database that was lost or reset",
+                files,
+                size,
+            )
+
+    def _adopt(self, path: Path) -> int:
+        """Insert the row of the orphan model file `path` (checked as an upload); its bytes."""
+        model_id, size = path.stem, path.stat().st_size
+        if (self.shipped_dir / path.name).exists():
+            raise ModelFileError(f"a shipped model has the id {model_id!r}")
+        if size > MAX_UPLOAD_UNCOMPRESSED:
+            raise ModelFileError(f"{size:,} bytes is more than a model file may take")
+        data = path.read_bytes()
+        check_uncompressed_size(data)
+        network, metadata = model_from_bytes(data)
+        check_shape(network)
+        check_upload_size(network)
+        check_finite(network)
+        try:
+            test_accuracy = accuracy(metadata.get("test_accuracy"))
+        except BadMetadata as exc:
+            raise ModelFileError(f"metadata: {exc}") from None
+        name = str(metadata.get("name") or "").strip()[:MAX_NAME_LENGTH] or f"recovered {model_id}"
+        source = metadata.get("source_run")
+        info = {
+            "test_accuracy": test_accuracy,
+            "source_run": source if isinstance(source, str) and is_valid_id(source) else None,
+        }
+        self.store.add_model(model_id, name, _created(metadata.get("created"), path), info)
+        return size
 
     def _load_shipped(self) -> dict[str, ModelEntry]:
         entries: dict[str, ModelEntry] = {}
