@@ -6,7 +6,7 @@ model. The main thread kills the server with SIGKILL `--kills` times, timed arou
 odd kills the instant a new model file appears in the models directory (between the file's
 rename and its database row, when the window is hit), even kills after a random delay. After
 each kill the files are counted against the rows (a file without a row is an orphan), then
-the server restarts. Bars: 0 orphan model files after each restart (start-up removes them),
+the server restarts. Bars: 0 orphan model files after each restart (start-up adopts them),
 0 acknowledged (201) models lost, and the upload quota counts every byte in the models
 directory (checked last: with NNP_MAX_UPLOADED_BYTES one byte above what the uploads take on
 disk an upload is taken; with one stray byte in the models directory it is refused).

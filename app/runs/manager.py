@@ -46,6 +46,7 @@ from app.runs.saving import WeightFiles, save_model
 from app.runs.slots import Slots
 from app.store.db import TEACHER_ID, Store
 from app.store.disk import is_disk_full
+from app.store.files import remove_leftover_temps
 from app.store.models import ModelEntry, ModelRegistry, utc_now
 from app.store.quotas import OverQuota, Quotas
 
@@ -115,6 +116,7 @@ class RunManager:
     def start(self) -> None:
         """Load stored runs; runs a dead process left live are marked interrupted."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftover_temps(self.runs_dir)  # checkpoints a kill -9 interrupted
         for run in self.records.load(INTERRUPTED_REASON, utc_now()):
             run.owner_names = self.names
             self._runs[run.id] = run

@@ -30,6 +30,7 @@ class RunRecords:
         self.flush_interval = flush_interval
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._points_lock = threading.Lock()  # one writer of points at a time (see `points`)
 
     def load(self, interrupted_reason: str, now: str) -> list[Run]:
         """Every stored run; those a dead process left live become `interrupted` first."""
@@ -48,6 +49,13 @@ class RunRecords:
         self.store.update_run(run.id, **fields)
 
     def points(self, run: Run) -> None:
+        """Store the run's points not stored yet. The flusher thread and the run's end (its
+        reader thread) both call this: serialised, so they never both write from the same
+        start, the shorter chunk replacing the longer one and its last points lost."""
+        with self._points_lock:
+            self._write_points(run)
+
+    def _write_points(self, run: Run) -> None:
         end = run.history_length()
         start = run.persisted_points
         if end > start and self.is_current(run):

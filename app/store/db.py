@@ -193,8 +193,11 @@ class Store:
 
     def ensure_room(self, what: str) -> None:
         """StorageFull unless the reserve is in place (filled again first if it was used):
-        something new is stored only when the bookkeeping still has room after it."""
-        if not self.reserve.fill():
+        something new is stored only when the bookkeeping still has room after it. Under the
+        lock: a write that releases the reserve on a full disk never overlaps this fill."""
+        with self._lock:
+            filled = self.reserve.fill()
+        if not filled:
             raise storage_full(what)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -287,6 +290,12 @@ class Store:
             )
 
         self._write(work, "store the model", essential=False)
+
+    def model_ids(self) -> set[str]:
+        """The id of every model row (start-up adopts the model files that have none)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM models").fetchall()
+        return {r[0] for r in rows if isinstance(r[0], str)}
 
     def delete_model(self, model_id: str) -> bool:
         def work(db: sqlite3.Connection) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from app import fileio
 # Ids become file names, so they are restricted to a safe alphabet: no "/", no "..", no NUL.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _ID_RE = re.compile(ID_PATTERN)
+log = logging.getLogger(__name__)
 
 
 def is_valid_id(value: str) -> bool:
@@ -32,21 +34,49 @@ def write_atomic(path: Path, data: bytes) -> None:
     fileio.write_atomic(path, data)
 
 
-def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:
-    """Remove every `<id><suffix>` file in `directory` whose id is not in `keep` (a save killed
-    between its file's rename and its database row leaves one); (files, bytes) removed."""
-    files = removed = 0
+def remove_leftover_temps(directory: Path, suffix: str = ".npz") -> int:
+    """Delete the temporary files interrupted atomic writes of `<id><suffix>` files left in
+    `directory` (`.<name>.<random>.tmp`, app/fileio.py; a kill -9 mid-write leaves one) and
+    log each; how many. Only at start-up: a live write's temporary file must not go."""
+    removed = 0
+    for tmp in directory.glob(f".*{suffix}.*.tmp") if directory.is_dir() else []:
+        log.warning("removing leftover temporary file %s", tmp)
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+ORPHANS_FOLDER = "orphans"  # where start-up moves model files it can neither serve nor adopt
+
+
+def orphan_files(directory: Path, keep: set[str], suffix: str = ".npz") -> list[Path]:
+    """Every `<id><suffix>` file in `directory` whose id is not in `keep` (a save killed
+    between its file's rename and its database row leaves one; a lost database, all)."""
+    found = []
     for path in sorted(directory.glob(f"*{suffix}")):
         item_id = path.name[: -len(suffix)]
-        if not is_valid_id(item_id) or item_id in keep or not path.is_file():
-            continue
+        if is_valid_id(item_id) and item_id not in keep and path.is_file():
+            found.append(path)
+    return found
+
+
+def sweep_orphans(directory: Path, keep: set[str], suffix: str = ".npz") -> tuple[int, int]:
+    """Move every orphan file (see `orphan_files`) into `directory/orphans/`, never deleting
+    one (it may be the only copy of a model); (files, bytes) moved."""
+    files = moved = 0
+    for path in orphan_files(directory, keep, suffix):
+        aside = directory / ORPHANS_FOLDER
+        aside.mkdir(exist_ok=True)
+        target, n = aside / path.name, 1
+        while target.exists():
+            target, n = aside / f"{path.name[: -len(suffix)]}.{n}{suffix}", n + 1
         try:
             size = path.stat().st_size
-            path.unlink()
+            path.rename(target)
         except FileNotFoundError:
             continue
-        files, removed = files + 1, removed + size
-    return files, removed
+        files, moved = files + 1, moved + size
+    return files, moved
 
 
 def bytes_in(directory: Path, leave_out: set[Path]) -> int:

@@ -36,7 +36,16 @@ from app.nn.serialize import (
 from app.presets import MAX_PARAMETERS, parameter_count
 from app.store.db import TEACHER_ID, Store
 from app.store.disk import is_disk_full, storage_full
-from app.store.files import bytes_in, is_valid_id, path_for, sweep_orphans, write_atomic
+from app.store.files import (
+    ORPHANS_FOLDER,
+    bytes_in,
+    is_valid_id,
+    orphan_files,
+    path_for,
+    remove_leftover_temps,
+    sweep_orphans,
+    write_atomic,
+)
 from app.store.metadata import (
     MAX_NAME_LENGTH,
     BadMetadata,
@@ -154,6 +163,17 @@ class UploadLimits:
 
 class NonFiniteModel(Exception):
     """The network holds NaN or infinite weights: it can't be stored or answered as JSON."""
+
+
+def _created(created: object, path: Path) -> str:
+    """When an adopted model was stored: its metadata's `created`, else its file's time."""
+    try:
+        if isinstance(created, str):
+            datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+            return created
+    except ValueError:
+        pass
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_finite(network: Network) -> None:
@@ -279,12 +299,12 @@ class ModelRegistry:
         self._broken: dict[str, ModelEntry] = {}  # stored models whose file failed to load
         self._network_json: dict[str, bytes] = {}
         self._dreams: dict[str, CachedDreams] = {}
-        self._dreams_lock = threading.Lock()  # one dream computation at a time
         self.dreams_computed = 0  # how many times dreams were computed (not served from cache)
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
         self._unservable: set[str] = set()  # ids already logged as not servable
-        self.orphans_removed = (0, 0)  # (files, bytes) the last load() removed
+        self.orphans_adopted = (0, 0)  # (files, bytes) the last load() adopted
+        self.orphans_moved = (0, 0)  # (files, bytes) the last load() moved to models/orphans/
 
     # -- loading --------------------------------------------------------------------------
 
@@ -292,9 +312,11 @@ class ModelRegistry:
         """Load the shipped models, then every saved model. A shipped file that fails is logged
         and skipped; a saved one whose file or metadata can't be served is listed as broken
         (with the reason) so it can be deleted. Model files without a row (a save killed
-        before its row was written) are removed and counted in `orphans_removed`."""
+        before its row was written, or a lost database) are adopted when they are valid models
+        and moved aside into models/orphans/ when not: a model file is never deleted here."""
         self.models_dir.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers()
+        self._adopt_orphans()
         entries = self._load_shipped()
         broken: dict[str, ModelEntry] = {}
         rows = self.store.list_models()
@@ -343,21 +365,70 @@ class ModelRegistry:
         )
 
     def _sweep_orphans(self, ids: set[str]) -> None:
+        """Move the model files still without a row (those `_adopt_orphans` could not adopt)
+        into models/orphans/, out of the way but not lost."""
         files, size = sweep_orphans(self.models_dir, ids)
-        self.orphans_removed = (files, size)
+        self.orphans_moved = (files, size)
         if files:
             log.warning(
-                "removed %d model file(s) without a database row (%d bytes): saves "
-                "interrupted before they were recorded",
+                "moved %d model file(s) without a database row that could not be adopted "
+                "(%d bytes) to %s",
                 files,
                 size,
+                self.models_dir / ORPHANS_FOLDER,
             )
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files an interrupted atomic write left (see app/fileio.py)."""
-        for tmp in self.models_dir.glob(".*.npz.*.tmp"):
-            log.warning("removing leftover temporary file %s", tmp.name)
-            tmp.unlink(missing_ok=True)
+        remove_leftover_temps(self.models_dir)
+
+    def _adopt_orphans(self) -> None:
+        """Give every valid model file without a row (a save killed between its file's rename
+        and its row; every file after the database was lost or reset) a row again, from the
+        metadata the file carries, checked as an upload is. What can't be adopted is left
+        for `_sweep_orphans`."""
+        files = size = 0
+        for path in orphan_files(self.models_dir, self.store.model_ids()):
+            try:
+                size += self._adopt(path)
+            except (ModelFileError, NonFiniteModel, OSError, ValueError) as exc:
+                log.warning("model file %s has no database row and is not adopted: %s", path, exc)
+                continue
+            files += 1
+        self.orphans_adopted = (files, size)
+        if files:
+            log.warning(
+                "adopted %d model file(s) without a database row (%d bytes): saves interrupted "
+                "before they were recorded, or a database that was lost or reset",
+                files,
+                size,
+            )
+
+    def _adopt(self, path: Path) -> int:
+        """Insert the row of the orphan model file `path` (checked as an upload); its bytes."""
+        model_id, size = path.stem, path.stat().st_size
+        if (self.shipped_dir / path.name).exists():
+            raise ModelFileError(f"a shipped model has the id {model_id!r}")
+        if size > MAX_UPLOAD_UNCOMPRESSED:
+            raise ModelFileError(f"{size:,} bytes is more than a model file may take")
+        data = path.read_bytes()
+        check_uncompressed_size(data)
+        network, metadata = model_from_bytes(data)
+        check_shape(network)
+        check_upload_size(network)
+        check_finite(network)
+        try:
+            test_accuracy = accuracy(metadata.get("test_accuracy"))
+        except BadMetadata as exc:
+            raise ModelFileError(f"metadata: {exc}") from None
+        name = str(metadata.get("name") or "").strip()[:MAX_NAME_LENGTH] or f"recovered {model_id}"
+        source = metadata.get("source_run")
+        info = {
+            "test_accuracy": test_accuracy,
+            "source_run": source if isinstance(source, str) and is_valid_id(source) else None,
+        }
+        self.store.add_model(model_id, name, _created(metadata.get("created"), path), info)
+        return size
 
     def _load_shipped(self) -> dict[str, ModelEntry]:
         entries: dict[str, ModelEntry] = {}
@@ -471,30 +542,35 @@ class ModelRegistry:
 
     def dreams(self, model_id: str) -> tuple[CachedDreams, bool]:
         """The model's dreams (app/nn/dreams.py) and whether they came from the cache. Computed
-        once per model, one model at a time: a model never changes under its id, and a deleted
-        id's dreams go with it. NonFiniteModel when the weights, or the arithmetic on the
-        dreams, hold NaN or infinity."""
+        once per model and kept: a model never changes under its id, and a deleted id's dreams
+        go with it. Heavy (up to ~50 s for the biggest network): the web layer runs it through
+        its bounded pool, one computation per model however many ask at once (no lock here).
+        NonFiniteModel when the weights, or the arithmetic on the dreams, hold NaN or
+        infinity."""
         entry = self.get(model_id)
         assert entry.network is not None  # get() never answers a broken model
-        with self._dreams_lock:
-            cached = self._dreams.get(entry.id)
-            if cached is not None:
-                return cached, True
-            check_finite(entry.network)
-            started = time.perf_counter()
-            self.dreams_computed += 1
-            try:
-                result = dream(entry.network)
-            except DreamOverflow as exc:
-                raise NonFiniteModel(
-                    f"the model's arithmetic overflows to NaN or Infinity on its dreams ({exc})"
-                ) from None
-            if not np.isfinite(result.probabilities).all():
-                raise NonFiniteModel("the model's outputs hold NaN or Infinity on its dreams")
-            cached = CachedDreams(result, time.perf_counter() - started)
-            if entry.id in self._entries:  # not deleted meanwhile
-                self._dreams[entry.id] = cached
-            return cached, False
+        cached = self._dreams.get(entry.id)
+        if cached is not None:
+            return cached, True
+        check_finite(entry.network)
+        started = time.perf_counter()
+        self.dreams_computed += 1
+        try:
+            result = dream(entry.network)
+        except DreamOverflow as exc:
+            raise NonFiniteModel(
+                f"the model's arithmetic overflows to NaN or Infinity on its dreams ({exc})"
+            ) from None
+        if not np.isfinite(result.probabilities).all():
+            raise NonFiniteModel("the model's outputs hold NaN or Infinity on its dreams")
+        cached = CachedDreams(result, time.perf_counter() - started)
+        if entry.id in self._entries:  # not deleted meanwhile
+            self._dreams[entry.id] = cached
+        return cached, False
+
+    def cached_dreams(self, model_id: str) -> CachedDreams | None:
+        """The model's dreams if they were computed already (ModelNotFound for no such id)."""
+        return self._dreams.get(self.get(model_id).id)
 
     # -- changes --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from app.api.access import quotas_for, require_owner, require_use
 from app.api.deps import ModelsDep, ServicesDep
 from app.api.errors import error
 from app.api.export_schemas import ExportedNetwork
+from app.api.heavy import GateDep, Shared, WorkGate
 from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal, TeacherPrincipal
 from app.api.me_schemas import ModelPatch
 from app.api.schemas import (
@@ -29,7 +30,7 @@ from app.nn.export import EXPORT_FORMATS, INSTALL_EXPORT, ExportFormat, OnnxUnav
 from app.nn.serialize import ModelFileError
 from app.store.export import export_model
 from app.store.files import ID_PATTERN
-from app.store.models import ModelEntry, ModelRegistry, UploadLimits
+from app.store.models import CachedDreams, ModelEntry, ModelRegistry, UploadLimits
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -129,12 +130,38 @@ def get_network(model_id: ModelId, models: ModelsDep, principal: CurrentPrincipa
     return Response(models.network_json_bytes(model_id), media_type="application/json")
 
 
-@router.get("/{model_id}/dreams", response_model=DreamsResponse, responses=_USE)
-def get_dreams(model_id: ModelId, models: ModelsDep, principal: CurrentPrincipal) -> DreamsResponse:
+# The askers of one model's dreams at the same moment share one computation (keyed by model
+# id; the registry keeps the result): they wait for it holding no thread and no slot.
+_DREAMING: Shared[tuple[CachedDreams, bool]] = Shared(weak=False, size=0)
+# A heavy route's 503: the bounded pool is busy (app/api/heavy.py).
+_BUSY: dict[int | str, dict[str, object]] = {
+    503: {"model": ErrorResponse, "description": "busy: too many heavy requests (Retry-After)"}
+}
+
+
+async def _dreams(
+    models: ModelRegistry, model_id: str, gate: WorkGate
+) -> tuple[CachedDreams, bool]:
+    """The cached dreams at once; else computed in the bounded pool, once for all askers."""
+    cached = models.cached_dreams(model_id)  # unknown id → 404
+    if cached is not None:
+        return cached, True
+    return await _DREAMING.get(model_id, gate, lambda: models.dreams(model_id))
+
+
+@router.get(
+    "/{model_id}/dreams",
+    response_model=DreamsResponse,
+    responses={**_USE, **_BUSY},
+)
+async def get_dreams(
+    model_id: ModelId, models: ModelsDep, gate: GateDep, principal: CurrentPrincipal
+) -> DreamsResponse:
     """For each digit, the input image the model rates highest (gradient ascent on the input;
-    docs/api.md). Computed once per model, in the thread pool, then cached."""
+    docs/api.md). Computed once per model, in the bounded heavy pool (503 when busy), then
+    cached."""
     usable(models, model_id, principal)
-    cached, hit = models.dreams(model_id)  # unknown id → 404, NaN weights → 409
+    cached, hit = await _dreams(models, model_id, gate)  # unknown id → 404, NaN weights → 409
     result = cached.dreams
     return DreamsResponse(
         model=model_id,
@@ -156,12 +183,14 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, object]] = {
     },
     **responses(403, 404, 422),
     501: {"model": ErrorResponse, "description": f"format=onnx needs onnx: {INSTALL_EXPORT}"},
+    **_BUSY,
 }
 
 
 @router.get("/{model_id}/export", response_class=Response, responses=_EXPORT_RESPONSES)
-def export(
+async def export(
     model_id: ModelId,
+    gate: GateDep,
     models: ModelsDep,
     principal: CurrentPrincipal,
     fmt: Annotated[
@@ -169,11 +198,11 @@ def export(
     ] = "onnx",
 ) -> Response:
     """The model as a file for other programs (docs/api.md): ONNX, plain JSON, or a model
-    card. Built in the thread pool: well under a second for the shipped models, seconds for the
+    card. Heavy pool, 503 when busy: under a second for the shipped models, seconds for the
     largest network training allows (its JSON is ~32 MB)."""
     usable(models, model_id, principal)
     try:
-        exported = export_model(models, model_id, fmt)
+        exported = await gate.run(export_model, models, model_id, fmt)
     except OnnxUnavailable as exc:
         return error(501, str(exc))
     disposition = f'attachment; filename="{exported.filename}"'
