@@ -303,6 +303,9 @@ class ModelRegistry:
         self._default: str | None = None
         self._upload_lock = threading.Lock()  # one upload at a time: the limits hold
         self._unservable: set[str] = set()  # ids already logged as not servable
+        # Whether an entry's info is servable, by id, with the entry it was checked for: an
+        # entry is replaced, never changed, so /healthz's count need not re-encode each info.
+        self._checked: dict[str, tuple[ModelEntry, bool]] = {}
         self.orphans_adopted = (0, 0)  # (files, bytes) the last load() adopted
         self.orphans_moved = (0, 0)  # (files, bytes) the last load() moved to models/orphans/
 
@@ -474,8 +477,19 @@ class ModelRegistry:
             entries = [*self._entries.values(), *self._broken.values()]
         return [entry for entry in entries if self._servable(entry)]
 
+    def count(self) -> int:
+        """How many models list() answers (for /healthz, without building the list)."""
+        with self._lock:
+            entries = [*self._entries.values(), *self._broken.values()]
+        return sum(1 for entry in entries if self._servable(entry))
+
     def _servable(self, entry: ModelEntry) -> bool:
-        if servable(entry.info()):
+        checked = self._checked.get(entry.id)
+        if checked is not None and checked[0] is entry:
+            return checked[1]
+        ok = servable(entry.info())
+        self._checked[entry.id] = (entry, ok)
+        if ok:
             return True
         if entry.id not in self._unservable:
             self._unservable.add(entry.id)
@@ -529,6 +543,7 @@ class ModelRegistry:
                 entry.name = label
             if shared is not None:
                 entry.shared = shared
+            self._checked.pop(entry.id, None)  # its info changed: check it again
         return entry
 
     def network_json_bytes(self, model_id: str) -> bytes:

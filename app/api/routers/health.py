@@ -21,6 +21,6 @@ async def healthz(request: Request) -> dict[str, object]:
     return {
         "status": "ok",
         "version": __version__,
-        "models": len(services.models.list()),
+        "models": services.models.count(),
         "live_runs": services.runs.active_count(),
     }
