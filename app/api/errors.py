@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -17,6 +16,7 @@ from app.api.finite import NonFiniteAnswer
 from app.api.schemas import ErrorResponse
 from app.api.security import MUTATIONS
 from app.data.mnist import MNISTUnavailable
+from app.jsontypes import JSONObject
 from app.runs.executor import ExecutorUnavailable
 from app.runs.manager import RunNotFound, RunStateError, TooManyRuns
 from app.store.disk import StorageFull, is_disk_full, storage_full
@@ -43,12 +43,12 @@ _DESCRIPTIONS = {
 }
 
 
-def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+def responses(*codes: int) -> dict[int | str, JSONObject]:
     """OpenAPI `responses=` entries for these error codes, all with the ErrorResponse shape."""
     return {code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def _common_codes(method: str, operation: dict[str, Any]) -> list[int]:
+def _common_codes(method: str, operation: JSONObject) -> list[int]:
     """The errors any operation of this kind can answer, whatever its handler does: the
     security middleware's 400 (Host) and 403 (Origin, mutations only), the body limit's 413,
     a wrong content type's 415, 422 for bad parameters or bodies, and 507 for a mutation
@@ -63,7 +63,7 @@ def _common_codes(method: str, operation: dict[str, Any]) -> list[int]:
     return codes
 
 
-def add_common_errors(schema: dict[str, Any]) -> None:
+def add_common_errors(schema: JSONObject) -> None:
     """Declare every operation's common error answers (see _common_codes) with ErrorResponse."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
@@ -85,7 +85,7 @@ def document(app: FastAPI) -> None:
     """Make app.openapi() include the common error answers."""
     base = app.openapi
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JSONObject:
         if app.openapi_schema is None:
             add_common_errors(base())
         assert app.openapi_schema is not None

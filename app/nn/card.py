@@ -58,7 +58,7 @@ def architecture(network: Network) -> list[str]:
     hidden = ", ".join(map(str, sizes[1:-1])) or "none"
     weights = sum(w.size for w in network.weights)
     total = parameter_count(sizes)
-    output = OUTPUT_FOR_COST["quadratic" if network.cost == "quadratic" else "cross_entropy"]
+    output = OUTPUT_FOR_COST[network.cost]
     return [
         "## Architecture",
         "",

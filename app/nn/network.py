@@ -130,8 +130,9 @@ class Network:
         self._initialise(np.random.default_rng(seed))
 
     def _allocate(
-        self, sizes: Sequence[int], activation: str, cost: str, dtype: type | np.dtype
+        self, sizes: Sequence[int], activation: Activation, cost: Cost, dtype: type | np.dtype
     ) -> None:
+        # Checked here too: a model file's values arrive typed only by their check there.
         self.sizes = _check_sizes(sizes)
         if activation not in act.ACTIVATIONS:
             raise ValueError(
@@ -142,8 +143,8 @@ class Network:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
-        self.activation: str = activation
-        self.cost: str = cost
+        self.activation: Activation = activation
+        self.cost: Cost = cost
 
         shapes = list(zip(self.sizes[1:], self.sizes[:-1], strict=True))  # (n_l, n_{l-1})
         self._n_weights = sum(n_out * n_in for n_out, n_in in shapes)
@@ -179,7 +180,7 @@ class Network:
 
     @classmethod
     def from_flat(
-        cls, sizes: Sequence[int], activation: str, cost: str, params: np.ndarray
+        cls, sizes: Sequence[int], activation: Activation, cost: Cost, params: np.ndarray
     ) -> Network:
         """A network whose flat parameter buffer (the layout of `params`) is a copy of `params`."""
         net = cls.__new__(cls)

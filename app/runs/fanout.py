@@ -28,10 +28,10 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 import numpy as np
 
+from app.jsontypes import JSONObject
 from app.nn.network import Network, normalise_rows
 from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
@@ -52,7 +52,7 @@ PROBE_INTERVAL = 0.1
 NETWORK_INTERVAL = 0.5
 
 
-def dumps(message: dict[str, Any]) -> str:
+def dumps(message: JSONObject) -> str:
     """Compact JSON of one WebSocket message. NaN and Infinity are not JSON: a non-finite
     number (a diverging run's weight norms or probe) is sent as null, like the run's history."""
     try:
@@ -97,7 +97,7 @@ def network_frames(weights: Weights) -> tuple[str, str]:
     return plain, dumps({"type": "network", "layers": layers, "maps": maps})
 
 
-def probe_messages(result: ProbeResult) -> list[dict[str, Any]]:
+def probe_messages(result: ProbeResult) -> list[JSONObject]:
     """The `probe` message of each row of one forward pass (one row per probing watcher)."""
     outputs = normalise_rows(result.activations[-1].astype(np.float64))
     out = []
@@ -232,14 +232,16 @@ class RunHub:
 
     # -- events from the training thread ------------------------------------------------
 
-    def _from_thread(self, kind: str, payload: Any) -> None:
+    def _from_thread(self, kind: str, payload: JSONObject | None) -> None:
         """Called on any thread; hands the event to the loop (which may be gone at shutdown)."""
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self._on_event, kind, payload)
 
-    def _on_event(self, kind: str, payload: Any) -> None:
+    def _on_event(self, kind: str, payload: JSONObject | None) -> None:
+        """`payload`: the evaluation or status message's fields (None: the run was deleted)."""
         if not self.watchers:
             return
+        payload = payload or {}
         if kind == "evaluation":
             # Sent with the next tick's metrics: one wake-up per watcher per tick, however
             # short the epochs are.
