@@ -147,7 +147,11 @@ def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
     )
 
 
-@router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
+@router.post(
+    "",
+    response_model=ExplainResponse,
+    responses=responses(404, 409, 422, unavailable=["mnist", "busy"]),
+)
 async def explain(
     body: ExplainRequest, models: ModelsDep, settings: SettingsDep, gate: GateDep
 ) -> Response:
@@ -192,7 +196,9 @@ def _step_json(model: str, network: Network, body: StepRequest) -> bytes:
     return dumps(content, "the descent")
 
 
-@router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422, 503))
+@router.post(
+    "/step", response_model=StepResponse, responses=responses(404, 409, 422, unavailable=["busy"])
+)
 async def step(body: StepRequest, models: ModelsDep, gate: GateDep) -> Response:
     """Gradient-descent steps on this one example, on a scratch copy of the model (the stored
     model is never written)."""

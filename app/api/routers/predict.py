@@ -70,7 +70,7 @@ def answer(
 @router.post(
     "",
     response_model=PredictResponse,
-    responses=responses(404, 409, 413, 422, 503),
+    responses=responses(404, 409, 413, 422, unavailable=["busy"]),
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )

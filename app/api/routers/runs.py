@@ -33,7 +33,7 @@ RunId = Annotated[str, Path(pattern=ID_PATTERN, description="a run id")]
     "",
     response_model=RunInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(422, 429, 503),
+    responses=responses(422, 429, unavailable=["mnist", "executor"]),
 )
 def create_run(body: RunCreate, runs: RunsDep) -> Response | RunInfo:
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
@@ -79,7 +79,9 @@ def pause_run(run_id: RunId, runs: RunsDep) -> RunInfo:
 
 
 @router.post(
-    "/{run_id}/resume", response_model=RunInfo, responses=responses(404, 409, 422, 429, 503)
+    "/{run_id}/resume",
+    response_model=RunInfo,
+    responses=responses(404, 409, 422, 429, unavailable=["mnist", "executor"]),
 )
 def resume_run(run_id: RunId, runs: RunsDep) -> RunInfo:
     """A paused run continues; a parked one, or an interrupted or failed one, is queued for a
@@ -122,7 +124,11 @@ def run_network(run_id: RunId, runs: RunsDep) -> Response:
     return Response(network_json_bytes(runs.network(run_id)), media_type="application/json")
 
 
-@router.get("/{run_id}/digits", response_model=RunDigits, responses=responses(404, 422, 503))
+@router.get(
+    "/{run_id}/digits",
+    response_model=RunDigits,
+    responses=responses(404, 422, unavailable=["mnist"]),
+)
 def run_digits(
     run_id: RunId,
     runs: RunsDep,
