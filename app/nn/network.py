@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from app.nn import activations as act
+from app.nn.config import parameter_count
 from app.nn.explain import Explanation
 from app.nn.optim import Optimizer, aligned_zeros
 from app.nn.vocab import COSTS, Activation, Cost
@@ -148,7 +149,7 @@ class Network:
 
         shapes = list(zip(self.sizes[1:], self.sizes[:-1], strict=True))  # (n_l, n_{l-1})
         self._n_weights = sum(n_out * n_in for n_out, n_in in shapes)
-        self.num_parameters = self._n_weights + sum(self.sizes[1:])
+        self.num_parameters = parameter_count(self.sizes)
         # Flat layout [W_1 … W_L, b_1 … b_L]: the weights are contiguous so L2 can address them
         # as one slice. The lists below are views: write into them in place, never rebind them.
         self.params = aligned_zeros(self.num_parameters, self.dtype)
