@@ -47,7 +47,7 @@ from app.nn.protocol import (
     TrainerEvent,
     Weights,
 )
-from app.nn.vocab import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE
+from app.nn.vocab import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, LrSchedule
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -60,7 +60,9 @@ LR_FLOOR_DIVISOR = 25.0
 EVAL_CHUNK = 2500
 
 
-def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
+def scheduled_learning_rate(
+    schedule: LrSchedule, peak: float, step: int, total_steps: int
+) -> float:
     """The learning rate for 0-based `step` of `total_steps`.
 
     constant: `peak` throughout. cosine: `peak` annealed to peak/25 along a half cosine.
