@@ -69,13 +69,17 @@ def _unavailable(causes: Iterable[Unavailable]) -> str:
 
 def responses(*codes: int, unavailable: Iterable[Unavailable] = ()) -> dict[int | str, JSONObject]:
     """OpenAPI `responses=` entries for these error codes, all with the ErrorResponse shape;
-    503 (when `unavailable` names its causes) says why."""
-    if 503 in codes:
-        raise ValueError("name the causes of a 503 with unavailable=..., not as a code")
+    503 (when `unavailable` names its causes) says why. A bare 503 among `codes` keeps its
+    historic meaning, MNIST (prefer naming the causes)."""
+    causes = list(unavailable)
+    if 503 in codes and not causes:
+        causes = ["mnist"]
     answers: dict[int | str, JSONObject] = {
-        code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]} for code in codes
+        code: {"model": ErrorResponse, "description": _DESCRIPTIONS[code]}
+        for code in codes
+        if code != 503
     }
-    if causes := list(unavailable):
+    if causes:
         answers[503] = {"model": ErrorResponse, "description": _unavailable(causes)}
     return answers
 
