@@ -191,3 +191,15 @@ def f(a: "list[Any]", b: typing.Any) -> None:
 def test_no_any_in_app_without_a_reason() -> None:
     found = any_without_reason()
     assert found == [], f"Any without '# Any: <why>' on its line: {', '.join(found)}"
+
+
+def test_the_web_layer_loads_mnist_only_through_the_data_source() -> None:
+    """One loader per split, from `Settings.data_source()` (app/data/mnist.py): no router
+    builds its own source (mirrors, folders) or calls the low-level loaders (review #3)."""
+    own = [
+        f"{path.relative_to(APP.parent)}: {word}"
+        for path in sorted((APP / "api").rglob("*.py"))
+        for word in ("load_mnist(", "mnist_mirrors", "MIRRORS")
+        if word in path.read_text()
+    ]
+    assert own == []

@@ -24,7 +24,7 @@ from app.api.explain_schemas import (
 from app.api.finite import dumps, splice
 from app.api.heavy import GateDep, Shared
 from app.data.decode import InputError, drawing_input
-from app.data.mnist import MIRRORS, load_mnist, load_test_set
+from app.data.mnist import load_test_set, load_training_data
 from app.jsontypes import JSONObject
 from app.nn.explain import Explanation
 from app.nn.lesson import descend, mean_explanation, sample_rows
@@ -59,16 +59,9 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
     spec = body.batch
     assert spec is not None
     if spec.source == "test":
-        images, labels = load_test_set(settings.data_source())
-    else:
-        mnist = load_mnist(
-            settings.mnist_dir,
-            settings.cache_dir,
-            download=settings.mnist_download,
-            mirrors=tuple(settings.mnist_mirrors or MIRRORS),
-        )
-        images, labels = mnist.train_images, mnist.train_labels
-    return images, labels
+        return load_test_set(settings.data_source())
+    mnist = load_training_data(settings.data_source())
+    return mnist.train_images, mnist.train_labels
 
 
 def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> Explanation:
