@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
 from fastapi import FastAPI, Request, Response
@@ -215,6 +216,40 @@ def method_not_allowed(request: Request, exc: StarletteHTTPException) -> Respons
     )
 
 
+# The parts of a validation error's `ctx` a client may show ("must be more than 0"): the
+# bounds, lengths and allowed words. Never `input` (megabytes of base64, or a NaN JSON can't
+# encode), nor anything but a finite number or a short string.
+CTX_KEYS = ("gt", "ge", "lt", "le", "min_length", "max_length", "expected")
+MAX_CTX_TEXT = 200
+
+
+def _shareable(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and len(value) <= MAX_CTX_TEXT
+
+
+def _validation_error(error: Mapping[str, object]) -> JSONObject:
+    """FastAPI's list form of one error (`type`, `loc`, `msg`), plus `ctx` when it holds
+    bounds (CTX_KEYS): the page words the error from them (static/js/messages.js)."""
+    loc = error.get("loc", ())
+    answer: JSONObject = {
+        "type": error.get("type"),
+        "loc": list(loc) if isinstance(loc, tuple | list) else [],
+        "msg": error.get("msg"),
+    }
+    ctx = error.get("ctx")
+    if isinstance(ctx, Mapping):
+        kept = {key: ctx[key] for key in CTX_KEYS if key in ctx and _shareable(ctx[key])}
+        if kept:
+            answer["ctx"] = kept
+    return answer
+
+
 def install(app: FastAPI) -> None:
     """Map the core's exceptions to HTTP statuses, so routers can just call the core."""
     mapping: dict[type[Exception], int] = {
@@ -239,13 +274,7 @@ def install(app: FastAPI) -> None:
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, RequestValidationError):  # registered for exactly that type
             raise exc
-        # FastAPI's list form, minus the echoed `input`/`ctx`: they can be megabytes of base64,
-        # or a NaN that JSON can't even encode.
-        detail = [
-            {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
-            for e in exc.errors()
-        ]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": [_validation_error(e) for e in exc.errors()]}, 422)
 
     app.add_exception_handler(RequestValidationError, invalid)
 

@@ -224,11 +224,17 @@ def test_the_small_things(open_page, server, page_errors) -> None:
     wait_for(page, "document.querySelector('#step-message').textContent.includes('Learning rate')")
     msg = page.locator("#step-message").text_content()
     assert "learning_rate" not in msg and "Input should" not in msg, msg
+    assert "must be more than 0" in msg and "undefined" not in msg, msg  # the bound, in words
+    page.fill("[data-testid=step-lr]", "101")
+    page.get_by_test_id("step-take").click()
+    wait_for(page, "document.querySelector('#step-message').textContent.includes('at most')")
+    msg = page.locator("#step-message").text_content()
+    assert "must be at most 100" in msg and "undefined" not in msg, msg
     page.fill("#f-learning_rate", "-1")
     page.get_by_test_id("train-start").click()
     page.locator("#err-learning_rate").wait_for(state="visible")
     err = page.locator("#err-learning_rate").text_content()
-    assert err.startswith("Learning rate must be"), err
+    assert err.startswith("Learning rate must be more than 0"), err
     # Too little ink: one clear sentence, not "empty" beside a count of pixels.
     page.get_by_test_id("clear").click()
     stroke(page, [(0.5, 0.5), (0.52, 0.5)])
