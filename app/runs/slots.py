@@ -127,25 +127,36 @@ class Slots:
 
     def _park(self, run: Run, since: float) -> None:
         """Checkpoint a run still paused since `since`, then end its worker: the manager
-        marks it parked and frees its slot once the worker has ended."""
+        marks it parked and frees its slot once the worker has ended.
+
+        The run is claimed (`parking`) under the lock before its weights are asked for and
+        written, so a resume or step meanwhile goes the parked way (it waits for the worker)
+        instead of reaching the worker and being undone by the Stop below."""
         if run.paused_since != since or self.closing.is_set():
             return
         with self.lock:
             handle = run.handle
             if run.status != "paused" or run.stop_requested or handle is None:
                 return
-            if run.parked or run.parking:
+            if run.parked or run.parking or run.paused_since != since:
                 return
+            run.parking = True  # parked once its worker has ended (the manager's _on_end)
         weights = run.weights()  # paused: these are the weights it will continue from
-        if weights is None or run.paused_since != since or run.status != "paused":
-            return
         try:
-            self._checkpoint(run, weights)
+            if weights is not None:
+                self._checkpoint(run, weights)
         except Exception:
             log.exception("could not checkpoint paused run %s; it keeps its slot", run.id)
+            weights = None
+        if weights is None:  # it keeps its worker and slot
+            with self.lock:
+                run.parking = False
             return
-        run.final_weights = weights
-        run.parking = True  # parked once its worker has ended (the manager's _on_end)
+        with self.lock:
+            if run.status != "paused" or run.paused_since != since:
+                run.parking = False  # it moved on after all: it keeps its worker and slot
+                return
+            run.final_weights = weights
         log.info(
             "run %s paused for %.0f s: checkpointed; its worker ends and frees the slot",
             run.id,

@@ -1,0 +1,83 @@
+"""Parking claims the run before it writes the checkpoint (review #5): a resume that arrives
+while a long-paused run's checkpoint is written must not be undone by the park's Stop (it left
+the run "running", parked, with no worker)."""
+
+from __future__ import annotations
+
+from app.nn.network import Network
+from app.nn.protocol import Resume, SnapshotWeights, Weights
+from app.nn.trainer import TrainConfig
+from app.runs.run import Run
+from app.runs.slots import Slots
+
+
+class FakeHandle:
+    """A worker that answers SnapshotWeights and records the commands it is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.weights = Weights.of(Network([4, 3], seed=0), step=7)
+
+    def send(self, command: object) -> None:
+        self.sent.append(type(command).__name__)
+
+    def request(self, query: object, timeout: float) -> Weights:
+        assert isinstance(query, SnapshotWeights)
+        return self.weights
+
+    def join(self, timeout: float) -> bool:
+        return True
+
+
+def _paused_run() -> tuple[Run, FakeHandle]:
+    run = Run(id="r_1", config=TrainConfig(), created="now", status="paused")
+    handle = FakeHandle()
+    run.handle = handle  # type: ignore[assignment]
+    return run, handle
+
+
+def _slots(checkpoint) -> Slots:  # type: ignore[no-untyped-def]
+    return Slots(
+        None,  # type: ignore[arg-type]
+        max_runs=1, max_queued=1, paused_slot_seconds=300,
+        launch=lambda run: None, fail=lambda run, reason: None, checkpoint=checkpoint,
+    )  # fmt: skip
+
+
+def test_a_resume_during_the_checkpoint_waits_for_the_park() -> None:
+    run, handle = _paused_run()
+
+    def checkpoint(r: Run, weights: Weights) -> None:
+        # Meanwhile POST /resume: RunManager.resume sends Resume to the worker unless the run
+        # is parked or parking (then it resumes from the checkpoint once the worker has ended).
+        if not (r.parked or r.parking):
+            r.handle.send(Resume())  # type: ignore[union-attr]
+            r.set_status("running")  # the worker's status event
+            r.paused_since = None
+
+    run.paused_since = since = 123.0
+    _slots(checkpoint)._park(run, since)
+    assert (run.status, run.parking, handle.sent) == ("paused", True, ["Stop"])
+
+
+def test_a_failed_checkpoint_leaves_the_run_unclaimed() -> None:
+    run, handle = _paused_run()
+
+    def checkpoint(r: Run, weights: Weights) -> None:
+        raise OSError("disk full")
+
+    run.paused_since = since = 123.0
+    _slots(checkpoint)._park(run, since)
+    assert (run.status, run.parking, handle.sent) == ("paused", False, [])
+
+
+def test_a_run_resumed_just_before_the_stop_is_not_stopped() -> None:
+    run, handle = _paused_run()
+
+    def checkpoint(r: Run, weights: Weights) -> None:
+        r.set_status("running")  # a resume that slipped in before the claim took effect
+        r.paused_since = None
+
+    run.paused_since = since = 123.0
+    _slots(checkpoint)._park(run, since)
+    assert "Stop" not in handle.sent and not run.parking
