@@ -45,6 +45,7 @@ class Slots:
         self.closing = threading.Event()  # the server shuts down: start nothing more
         self._held: set[str] = set()  # ids of the runs whose job is on the executor
         self._queue: deque[Run] = deque()
+        self._timers: dict[str, threading.Timer] = {}  # each paused run's parking timer
 
     @property
     def max_runs(self) -> int:
@@ -115,15 +116,28 @@ class Slots:
         with self.lock:
             held = run.id in self._held
             self._held.discard(run.id)
+            self._unwatch(run)  # its worker has ended: nothing left to park
             return held
 
     # -- parking: a run paused for paused_slot_seconds gives its slot back -------------------
 
     def watch_pause(self, run: Run) -> None:
+        """(Re)start the run's one parking timer: it parks the run if it is still paused since
+        now after paused_slot_seconds (a step restarts the wait; the previous timer is
+        cancelled, so a run never has more than one)."""
         since = run.paused_since = time.monotonic()
         timer = threading.Timer(self.paused_slot_seconds, self._park, (run, since))
         timer.daemon = True
+        with self.lock:
+            self._unwatch(run)
+            self._timers[run.id] = timer
         timer.start()
+
+    def _unwatch(self, run: Run) -> None:
+        """Cancel the run's parking timer, if any (call under the lock)."""
+        timer = self._timers.pop(run.id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _park(self, run: Run, since: float) -> None:
         """Checkpoint a run still paused since `since`, then end its worker: the manager

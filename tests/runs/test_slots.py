@@ -4,11 +4,15 @@ the run "running", parked, with no worker)."""
 
 from __future__ import annotations
 
+import threading
+
 from app.nn.network import Network
 from app.nn.protocol import Resume, SnapshotWeights, Weights
 from app.nn.trainer import TrainConfig
 from app.runs.run import Run
 from app.runs.slots import Slots
+
+from .support import wait_for
 
 
 class FakeHandle:
@@ -81,3 +85,20 @@ def test_a_run_resumed_just_before_the_stop_is_not_stopped() -> None:
     run.paused_since = since = 123.0
     _slots(checkpoint)._park(run, since)
     assert "Stop" not in handle.sent and not run.parking
+
+
+def _timers() -> int:
+    return sum(isinstance(t, threading.Timer) and t.is_alive() for t in threading.enumerate())
+
+
+def test_steps_of_a_paused_run_leave_one_parking_timer() -> None:
+    """Each pause and single step restarts the parking wait (review #13: every one started a
+    300 s timer thread that was never cancelled: 10 steps a second, 3,000 threads)."""
+    run, _ = _paused_run()
+    slots = _slots(lambda r, w: None)
+    before = _timers()
+    for _ in range(50):
+        slots.watch_pause(run)
+    wait_for(lambda: _timers() - before <= 1, 5, "one timer")
+    slots.free(run)  # the run ended: its timer goes too
+    wait_for(lambda: _timers() - before <= 0, 5, "no timer")
