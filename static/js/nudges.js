@@ -101,12 +101,15 @@ export class Nudges {
     this.netView.setMode("nudges", { acts: res.grad_activations.map(neg), weights });
   }
 
-  /** Pick the big layers' most nudged rows (largest |∂C/∂b|); true if they changed. */
+  /** Pick the big layers' most nudged rows (largest |∂C/∂b|); true if they changed. A layer is
+   * big as gradRequest judges it: by the network's sizes (the explanation's activations start
+   * at the first hidden layer, so they don't hold the input size). */
   wantRows(res) {
+    const sizes = this.netView.sizes;
+    if (!sizes) return false;
     let changed = false;
     res.grad_biases.forEach((gb, l) => {
-      const m = l === 0 ? res.activations[0].length : res.zs[l - 1].length;
-      if (gb.length * m <= MAX_FULL) return;
+      if (sizes[l] * gb.length <= MAX_FULL) return;
       const top = [...gb.keys()].sort((i, j) => Math.abs(gb[j]) - Math.abs(gb[i])).slice(0, TOP_ROWS).sort((i, j) => i - j);
       const had = res.grad_weights.find((g) => g.layer === l);
       if (!had || had.neurons.join() !== top.join()) {
