@@ -4,7 +4,7 @@
 
 import { describeError, get } from "./api.js";
 import { drawDigit } from "./draw.js";
-import { percent, short } from "./fmt.js";
+import { pct, short } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -76,8 +76,8 @@ export class DreamsPanel {
       const c = this.cells[digit];
       const p = res.probabilities[k][digit];
       drawDigit(c.canvas, res.images[k]);
-      c.conf.textContent = percent(p);
-      c.fig.title = `${res.model} is ${percent(p)} sure this is a ${digit}`;
+      c.conf.textContent = pct(p);
+      c.fig.title = `${res.model} is ${pct(p)} sure this is a ${digit}`;
     });
     this.shown = res.model;
     $("dreams-note").textContent =

@@ -4,7 +4,7 @@
 // on a scratch copy of the model (/api/explain/step), with cost and prediction before and after.
 
 import { describeError, post } from "./api.js";
-import { count, num, percent } from "./fmt.js";
+import { count, num, pct } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_FULL = 20000; // the API sends a whole layer's ∂C/∂W only up to this many weights
@@ -186,7 +186,7 @@ export class Nudges {
       const c = document.createElement("strong");
       c.className = "num";
       c.textContent = num(quadratic ? 2 * s.cost : s.cost);
-      li.append(c, `, predicts ${s.digit} (${percent(conf)})`);
+      li.append(c, `, predicts ${s.digit} (${pct(conf)})`);
       return li;
     });
     $("step-log").replaceChildren(...rows);
