@@ -13,6 +13,7 @@ from app.runs.run import Run
 from app.runs.slots import Slots
 
 from .support import wait_for
+from .test_park import CONFIG, SLOW
 
 
 class FakeHandle:
@@ -102,3 +103,43 @@ def test_steps_of_a_paused_run_leave_one_parking_timer() -> None:
     wait_for(lambda: _timers() - before <= 1, 5, "one timer")
     slots.free(run)  # the run ended: its timer goes too
     wait_for(lambda: _timers() - before <= 0, 5, "no timer")
+
+
+def test_a_resume_while_the_checkpoint_is_written_trains_on(make_manager) -> None:  # type: ignore[no-untyped-def]
+    """The same race with a real worker: the park's checkpoint write is held until the resume
+    is under way; the run must end up training again (it was left "running", parked, with no
+    worker)."""
+    manager = make_manager(max_runs=1, paused_slot_seconds=0.3)
+    writing, release = threading.Event(), threading.Event()
+    write = manager.slots._checkpoint
+
+    def slow_checkpoint(run: Run, weights: Weights) -> None:
+        writing.set()
+        release.wait(20)
+        write(run, weights)
+
+    manager.slots._checkpoint = slow_checkpoint
+    run = manager.create(None, {**CONFIG, "epochs": 100})
+    manager.set_speed(run.id, SLOW)
+    wait_for(lambda: run.status == "running" and run.current_step() >= 3)
+    manager.pause(run.id)
+    wait_for(writing.is_set, 15, "the park's checkpoint")
+    handle = run.handle
+    joining = threading.Event()
+    join = handle.join
+
+    def watched_join(timeout: float) -> bool:
+        joining.set()  # the resume waits for the parking worker to end
+        return bool(join(timeout))
+
+    handle.join = watched_join
+    resume = threading.Thread(target=manager.resume, args=(run.id,))
+    resume.start()
+    # Either the resume waits for the park (fixed) or it reached the worker (the defect).
+    wait_for(lambda: joining.is_set() or run.status == "running", 15, "the resume")
+    release.set()
+    resume.join(30)
+    wait_for(lambda: run.status == "running" and run.handle is not None, 30, "training again")
+    step = run.current_step()
+    wait_for(lambda: run.current_step() > step, 30, "a step after the resume")
+    manager.stop(run.id)
