@@ -17,11 +17,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import numpy as np
+
+from app.clock import utc_now
 
 if TYPE_CHECKING:
     from app.data.datasets import Dataset
@@ -495,7 +496,7 @@ def _save_trained(path: Path, trainer: Trainer, summary: JSONObject) -> None:
     metadata = trained_metadata(
         summary["config"], summary["preset"], summary["epochs"], summary["test_accuracy"],
         validation_accuracy=summary["validation_accuracy"], seconds=summary["seconds"],
-        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=utc_now(),
     )  # fmt: skip
     try:
         save_model(path, trainer.network, metadata)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -114,3 +115,46 @@ def mnist_mirror(mnist_dir: Path) -> Iterator[Mirror]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# A network's forward pass written from the maths alone, with no app code: the reference the
+# explain, dreams and training-step tests compare the app's numbers with.
+HIDDEN = {
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+}
+
+
+def _output(cost: str | None, z: np.ndarray) -> np.ndarray:
+    if cost is None:  # the logits themselves
+        return z
+    if cost == "quadratic":
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _forward(
+    weights: list, biases: list, activation: str, cost: str | None, x: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    zs, activations, a = [], [], x
+    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        z = a @ w.T + b
+        zs.append(z)
+        a = HIDDEN[activation](z) if layer < len(weights) - 1 else _output(cost, z)
+        activations.append(a)
+    return zs, activations
+
+
+ReferenceForward = Callable[
+    [list, list, str, "str | None", np.ndarray], tuple[list[np.ndarray], list[np.ndarray]]
+]
+
+
+@pytest.fixture(scope="session")
+def reference_forward() -> ReferenceForward:
+    """`forward(weights, biases, activation, cost, x)` → (z_l, a_l of every layer): W_l is
+    (n_l, n_{l-1}), x one input (n_0,) or rows (B, n_0); hidden layers apply `activation`,
+    the output layer sigmoid (cost "quadratic"), softmax ("cross_entropy") or nothing (None)."""
+    return _forward

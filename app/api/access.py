@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from app.api.deps import Services, get_services
-from app.api.errors import error, responses
+from app.api.errors import Unavailable, error, responses
 from app.api.identity import current_principal
 from app.api.principals import ANONYMOUS_ID, Principal
 from app.api.schemas import ErrorResponse
@@ -145,10 +145,14 @@ _CLASS_DESCRIPTIONS = {
 }
 
 
-def class_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+def class_responses(
+    *codes: int, unavailable: Iterable[Unavailable] = ()
+) -> dict[int | str, dict[str, object]]:
     """OpenAPI `responses=` for routes that class mode guards (app/api/errors.py's, plus
-    class mode's codes described)."""
-    answers = responses(*(code for code in codes if code not in _CLASS_DESCRIPTIONS))
+    class mode's codes described; `unavailable` names a 503's causes, as there)."""
+    answers = responses(
+        *(code for code in codes if code not in _CLASS_DESCRIPTIONS), unavailable=unavailable
+    )
     for code in codes:
         if code in _CLASS_DESCRIPTIONS:
             answers[code] = {"model": ErrorResponse, "description": _CLASS_DESCRIPTIONS[code]}

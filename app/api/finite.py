@@ -14,12 +14,14 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from app.jsontypes import JSONObject
+
 
 class NonFiniteAnswer(ValueError):
     """The answer would hold NaN or Infinity."""
 
 
-def dumps(content: Any, what: str = "the answer") -> bytes:
+def dumps(content: Any, what: str = "the answer") -> bytes:  # Any: any JSON value
     """Compact JSON bytes of `content`; NonFiniteAnswer if it holds NaN or Infinity."""
     try:
         text = json.dumps(content, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
@@ -31,7 +33,7 @@ def dumps(content: Any, what: str = "the answer") -> bytes:
     return text.encode("utf-8")
 
 
-def splice(content: dict[str, Any], key: str, parts: list[bytes]) -> bytes:
+def splice(content: JSONObject, key: str, parts: list[bytes]) -> bytes:
     """`dumps({**content, key: items})` given each item already encoded (`parts`): a big
     answer (megabytes of gradients) is then encoded in small calls, none of which holds the GIL
     for long, so the event loop keeps answering meanwhile."""
@@ -45,5 +47,5 @@ class FiniteJSONResponse(JSONResponse):
     """JSONResponse that refuses NaN and Infinity (NonFiniteAnswer → 409) instead of writing
     them or nulling them."""
 
-    def render(self, content: Any) -> bytes:
+    def render(self, content: Any) -> bytes:  # Any: Starlette's signature; any JSON value
         return dumps(content)

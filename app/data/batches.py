@@ -12,7 +12,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -77,7 +77,19 @@ def prepare_data(data: MNIST) -> _Prepared:
         return prepared
 
 
-def augment_options(strength: float) -> dict[str, Any]:
+class AugmentOptions(TypedDict):
+    """augment_batch's keyword arguments (app/data/augment.py)."""
+
+    shift: float
+    rotate: float
+    scale: tuple[float, float]
+    shear: float
+    thickness: float
+    elastic: float
+    elastic_sigma: float
+
+
+def augment_options(strength: float) -> AugmentOptions:
     """Keyword arguments for augment_batch: the training distortions, scaled by `strength`.
 
     At 1.0: shifts up to ±1.5 px, rotations up to ±7.2°, scaling by 0.93-1.08, shear up to
@@ -114,7 +126,7 @@ class BatchProducer:
     """
 
     def __init__(self, pixels: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
-                 seed: int, augment: dict[str, Any] | None, skip: int = 0) -> None:  # fmt: skip
+                 seed: int, augment: AugmentOptions | None, skip: int = 0) -> None:  # fmt: skip
         """`skip`: leave out the first `skip` batches (a run resumed from a checkpoint); the
         ones after are the batches an uninterrupted run would have drawn."""
         self._pixels, self._y = pixels, y
@@ -143,9 +155,11 @@ class BatchProducer:
     def _augmented(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         from app.data.augment import augment_batch
 
+        options = self._augment
+        assert options is not None  # only augmented producers come here
         augment_rng = np.random.default_rng([int(self._rng.integers(2**63)), 1])
         for x, y in self._plain():
-            yield augment_batch(x, augment_rng, **(self._augment or {})), y
+            yield augment_batch(x, augment_rng, **options), y
 
     def _produce(self) -> None:
         try:

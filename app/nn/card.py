@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 
+from app.clock import utc_now
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
 from app.nn.network import Network
@@ -21,10 +21,6 @@ NOT_RECORDED = "not recorded"
 MAX_CONFIG_ROWS = 40
 MAX_TEXT = 120
 _ESCAPES = str.maketrans({c: f"\\{c}" for c in "\\`*[]|"} | {"<": "&lt;", ">": "&gt;"})
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def text(value: object) -> str:
@@ -58,7 +54,7 @@ def architecture(network: Network) -> list[str]:
     hidden = ", ".join(map(str, sizes[1:-1])) or "none"
     weights = sum(w.size for w in network.weights)
     total = parameter_count(sizes)
-    output = OUTPUT_FOR_COST["quadratic" if network.cost == "quadratic" else "cross_entropy"]
+    output = OUTPUT_FOR_COST[network.cost]
     return [
         "## Architecture",
         "",
@@ -168,7 +164,7 @@ def model_card(
         "",
         f"- Model id: {text(model_id)}",
         f"- Created: {text(created) if isinstance(created, str) else NOT_RECORDED}",
-        f"- Card written: {now or now_utc()}",
+        f"- Card written: {now or utc_now()}",
         "",
         *architecture(network),
         "",

@@ -24,7 +24,7 @@ import types
 import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, TypeVar
+from typing import TypedDict, TypeVar, Unpack
 
 from app.jsontypes import JSONObject
 from app.nn import vocab  # fashion (issue 17 §3): vocab.DatasetName
@@ -76,12 +76,23 @@ class Option:
         return {key: value for key, value in given.items() if value is not None}
 
 
+class Limits(TypedDict, total=False):
+    """The bounds and counts of an Option (its fields but `help` and `choices`)."""
+
+    ge: Number
+    gt: Number
+    le: Number
+    lt: Number
+    min_items: int
+    max_items: int
+
+
 def show(value: Number) -> str:
     """A bound as people read it: ints exactly (2**63 - 1 too), floats short (1e+10)."""
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def option(default: T, help: str, **limits: Any) -> T:  # Any: Option's bounds and counts
+def option(default: T, help: str, **limits: Unpack[Limits]) -> T:
     """A TrainConfig field: its default and its `Option` (see Option for `limits`)."""
     meta = {"option": Option(help, **limits)}
     if isinstance(default, list):
@@ -160,7 +171,7 @@ class ConfigField:
     option: Option
 
 
-def _kind(hint: Any) -> tuple[type, bool]:  # Any: a type hint
+def _kind(hint: object) -> tuple[type, bool]:
     """(base type, whether None is allowed) of a field's type hint; a Literal of strings is str."""
     args = typing.get_args(hint)
     if typing.get_origin(hint) is typing.Literal:

@@ -105,7 +105,7 @@ def onnx_model(network: Network, *, name: str = "network") -> ModelProto:
         ],
         initializer=[*initializers, *constants],
         doc_string=f"{name}: {' -> '.join(map(str, network.sizes))}, {network.activation}, "
-        f"{OUTPUT_FOR_COST[_cost(network)]} outputs; input: {n_in} pixel values in 0..1",
+        f"{OUTPUT_FOR_COST[network.cost]} outputs; input: {n_in} pixel values in 0..1",
     )
     model = helper.make_model(
         graph,
@@ -141,7 +141,7 @@ def _onnx_layers(network: Network) -> tuple[list[NodeProto], list[TensorProto]]:
                 "Gemm", [previous, f"W{layer}", f"b{layer}"], [z], f"layer{layer}", transB=1
             )
         )
-        function = OUTPUT_FOR_COST[_cost(network)] if layer == last else network.activation
+        function = OUTPUT_FOR_COST[network.cost] if layer == last else network.activation
         out = "output" if layer == last else f"a{layer}"
         node = helper.make_node(_ONNX_OPS[function], [z], [out], f"{function}{layer}")
         if function == "softmax":
@@ -156,7 +156,7 @@ def _onnx_probabilities(network: Network) -> tuple[list[NodeProto], list[TensorP
     sigmoid outputs: each row divided by its sum; a row whose sum is not positive uniform)."""
     from onnx import helper, numpy_helper
 
-    if OUTPUT_FOR_COST[_cost(network)] == "softmax":
+    if OUTPUT_FOR_COST[network.cost] == "softmax":
         return [helper.make_node("Identity", ["output"], ["probabilities"], "probabilities")], []
     constants = [
         numpy_helper.from_array(np.array([1], np.int64), "row_axis"),
@@ -180,12 +180,8 @@ def _onnx_props(network: Network, name: str) -> dict[str, str]:
         "sizes": json.dumps(list(network.sizes)),
         "activation": network.activation,
         "cost": network.cost,
-        "output_function": OUTPUT_FOR_COST[_cost(network)],
+        "output_function": OUTPUT_FOR_COST[network.cost],
     }
-
-
-def _cost(network: Network) -> Literal["quadratic", "cross_entropy"]:
-    return "quadratic" if network.cost == "quadratic" else "cross_entropy"
 
 
 # ---- JSON -----------------------------------------------------------------------------------
@@ -210,7 +206,7 @@ def json_bytes(network: Network) -> bytes:
             "sizes": list(network.sizes),
             "activation": network.activation,
             "cost": network.cost,
-            "output_function": OUTPUT_FOR_COST[_cost(network)],
+            "output_function": OUTPUT_FOR_COST[network.cost],
             "input": f"{network.sizes[0]} pixel values in 0..1 (28×28, row by row, light ink "
             "on dark, as MNIST)",
         },

@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from app.nn import activations as act
+from app.nn.config import parameter_count
 from app.nn.explain import Explanation
 from app.nn.optim import Optimizer, aligned_zeros
 from app.nn.vocab import COSTS, Activation, Cost
@@ -138,8 +139,9 @@ class Network:
         self._initialise(np.random.default_rng(seed))
 
     def _allocate(
-        self, sizes: Sequence[int], activation: str, cost: str, dtype: type | np.dtype
+        self, sizes: Sequence[int], activation: Activation, cost: Cost, dtype: type | np.dtype
     ) -> None:
+        # Checked here too: a model file's values arrive typed only by their check there.
         self.sizes = _check_sizes(sizes)
         if activation not in act.ACTIVATIONS:
             raise ValueError(
@@ -150,12 +152,12 @@ class Network:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
-        self.activation: str = activation
-        self.cost: str = cost
+        self.activation: Activation = activation
+        self.cost: Cost = cost
 
         shapes = list(zip(self.sizes[1:], self.sizes[:-1], strict=True))  # (n_l, n_{l-1})
         self._n_weights = sum(n_out * n_in for n_out, n_in in shapes)
-        self.num_parameters = self._n_weights + sum(self.sizes[1:])
+        self.num_parameters = parameter_count(self.sizes)
         # Flat layout [W_1 … W_L, b_1 … b_L]: the weights are contiguous so L2 can address them
         # as one slice. The lists below are views: write into them in place, never rebind them.
         self.params = aligned_zeros(self.num_parameters, self.dtype)
@@ -187,7 +189,7 @@ class Network:
 
     @classmethod
     def from_flat(
-        cls, sizes: Sequence[int], activation: str, cost: str, params: np.ndarray
+        cls, sizes: Sequence[int], activation: Activation, cost: Cost, params: np.ndarray
     ) -> Network:
         """A network whose flat parameter buffer (the layout of `params`) is a copy of `params`."""
         net = cls.__new__(cls)

@@ -17,6 +17,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from app.nn.network import Network
+from app.nn.vocab import Activation, Cost
 
 # queued → downloading → running ⇄ paused → finished | stopped | diverged | failed;
 # interrupted: the server went away (or shut down) while the run was live.
@@ -75,8 +76,8 @@ class Weights:
     """A consistent copy of a network's parameters between two mini-batches."""
 
     sizes: list[int]
-    activation: str
-    cost: str
+    activation: Activation
+    cost: Cost
     params: np.ndarray  # the flat float32 parameter buffer (Network.params)
     step: int
     grad_norms: list[float | None] | None = None  # ‖∂C/∂W_l‖ of the latest step, per layer

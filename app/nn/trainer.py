@@ -47,7 +47,7 @@ from app.nn.protocol import (
     TrainerEvent,
     Weights,
 )
-from app.nn.vocab import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE
+from app.nn.vocab import INPUT_SIZE, LR_SCHEDULES, OUTPUT_SIZE, LrSchedule
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -60,7 +60,9 @@ LR_FLOOR_DIVISOR = 25.0
 EVAL_CHUNK = 2500
 
 
-def scheduled_learning_rate(schedule: str, peak: float, step: int, total_steps: int) -> float:
+def scheduled_learning_rate(
+    schedule: LrSchedule, peak: float, step: int, total_steps: int
+) -> float:
     """The learning rate for 0-based `step` of `total_steps`.
 
     constant: `peak` throughout. cosine: `peak` annealed to peak/25 along a half cosine.
@@ -104,6 +106,26 @@ COLLAPSE_ACCURACY = 0.15
 # ...provided the first epoch had at least this many steps: a slow learner (sigmoid, SGD) on a
 # tiny subset can legitimately still be at chance after a few dozen steps.
 COLLAPSE_MIN_STEPS = 200
+
+
+class _Window:
+    """What the next MetricsEvent averages: plain numbers, no per-step objects."""
+
+    __slots__ = ("correct", "cost", "samples", "start", "steps")
+
+    def __init__(self, start: float) -> None:
+        self.start = start  # perf_counter() when the window began (pauses excluded)
+        self.clear()
+
+    def clear(self) -> None:
+        self.steps = self.samples = self.correct = 0
+        self.cost = 0.0
+
+    def add(self, samples: int, correct: int, cost: float) -> None:
+        self.steps += 1
+        self.samples += samples
+        self.correct += correct
+        self.cost += cost
 
 
 class Trainer:
@@ -353,70 +375,78 @@ class Trainer:
 
     def _loop(self, batches: Iterator[tuple[np.ndarray, np.ndarray]]) -> None:
         """The training loop; sets the final status."""
-        config, network, optimizer = self.config, self.network, self.optimizer
-        lock = self._network_lock
-        report_every = max(1, config.report_every)
-        # Window accumulators for the next MetricsEvent: plain floats/ints, no per-step objects.
-        w_steps = w_samples = w_correct = 0
-        w_cost = 0.0
-        w_start = time.perf_counter()
-
+        report_every = max(1, self.config.report_every)
+        window = _Window(time.perf_counter())
         first_epoch, first_offset = divmod(self.start_step, self.steps_per_epoch)
-        for epoch in range(first_epoch, config.epochs):
+        for epoch in range(first_epoch, self.config.epochs):
             for _ in range(first_offset if epoch == first_epoch else 0, self.steps_per_epoch):
                 single_step = False
                 if self._attention:
-                    if w_steps:
-                        # Report the steps done so far, so a paused or stopped run's history
-                        # ends at the step it really stopped at.
-                        self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
-                        w_steps = w_samples = w_correct = 0
-                        w_cost = 0.0
-                    paused_before = self._paused_seconds
-                    if not self._wait_for_go():
+                    go = self._attend(epoch, window)
+                    if go is None:
                         self._set_status("stopped", "stopped by request")
                         return
-                    # Report a single step, or every step in slow motion, as it is done.
-                    single_step = self.status == "paused" or self._step_interval is not None
-                    w_start += self._paused_seconds - paused_before
+                    single_step = go
                 x, y = next(batches)
-                lr = self._lr_override
-                if lr is None:
-                    lr = scheduled_learning_rate(
-                        config.lr_schedule, config.learning_rate, self.step_count, self.total_steps
-                    )
-                optimizer.learning_rate = lr
-                step_began = time.perf_counter()
-                with lock:
-                    cost, correct = network.train_step(x, y, optimizer)
-                self._last_step_end = time.perf_counter()
-                self.train_seconds += self._last_step_end - step_began
+                cost, correct, lr = self._train_batch(x, y)
                 if not math.isfinite(cost):
                     self._set_status("diverged", self._divergence_reason(cost, lr))
                     return
                 self.step_count += 1
                 self.samples_seen += len(y)
-                w_steps += 1
-                w_samples += len(y)
-                w_correct += correct
-                w_cost += cost
-                if w_steps >= report_every or single_step:
-                    self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
-                    w_steps = w_samples = w_correct = 0
-                    w_cost = 0.0
-                    w_start = time.perf_counter()
-            if w_steps:
-                self._emit_metrics(epoch, w_steps, w_samples, w_correct, w_cost, w_start)
-                w_steps = w_samples = w_correct = 0
-                w_cost = 0.0
-            evaluation = self._evaluate(epoch + 1)
-            if epoch == 0 and (reason := self._collapse_reason(evaluation)):
-                self._set_status("diverged", reason)
+                window.add(len(y), correct, cost)
+                if window.steps >= report_every or single_step:
+                    self._report(epoch, window)
+                    window.start = time.perf_counter()
+            self._report(epoch, window)
+            if not self._end_epoch(epoch):
                 return
-            if self.checkpoint_seconds is not None:
-                self._checkpoint(float(epoch + 1))
-            w_start = time.perf_counter()
+            window.start = time.perf_counter()
         self._set_status("finished")
+
+    def _attend(self, epoch: int, window: _Window) -> bool | None:
+        """The slow path before a batch (pause, step, stop or slow motion asked): report the
+        window so far, so a paused or stopped run's history ends at the step it really stopped
+        at; wait for the go. None: the run must stop; else whether to report this one batch on
+        its own (a single step, or every step in slow motion)."""
+        self._report(epoch, window)
+        paused_before = self._paused_seconds
+        if not self._wait_for_go():
+            return None
+        window.start += self._paused_seconds - paused_before
+        return self.status == "paused" or self._step_interval is not None
+
+    def _train_batch(self, x: np.ndarray, y: np.ndarray) -> tuple[float, int, float]:
+        """One mini-batch at the scheduled (or user's) learning rate: (cost, correct, lr)."""
+        lr = self._lr_override
+        if lr is None:
+            config = self.config
+            lr = scheduled_learning_rate(
+                config.lr_schedule, config.learning_rate, self.step_count, self.total_steps
+            )
+        self.optimizer.learning_rate = lr
+        step_began = time.perf_counter()
+        with self._network_lock:
+            cost, correct = self.network.train_step(x, y, self.optimizer)
+        self._last_step_end = time.perf_counter()
+        self.train_seconds += self._last_step_end - step_began
+        return cost, correct, lr
+
+    def _report(self, epoch: int, window: _Window) -> None:
+        """A MetricsEvent of the window's steps (none: nothing), and a fresh window."""
+        if window.steps:
+            self._emit_metrics(epoch, window)
+            window.clear()
+
+    def _end_epoch(self, epoch: int) -> bool:
+        """Evaluate after `epoch` (0-based) and checkpoint; False when the run collapsed."""
+        evaluation = self._evaluate(epoch + 1)
+        if epoch == 0 and (reason := self._collapse_reason(evaluation)):
+            self._set_status("diverged", reason)
+            return False
+        if self.checkpoint_seconds is not None:
+            self._checkpoint(float(epoch + 1))
+        return True
 
     def _collapse_reason(self, evaluation: EvaluationEvent) -> str | None:
         """Why a run whose first evaluation is at chance level (≤ COLLAPSE_ACCURACY) collapsed."""
@@ -443,9 +473,8 @@ class Trainer:
             reason += " (the weights are no longer finite)"
         return reason
 
-    def _emit_metrics(self, epoch: int, steps: int, samples: int, correct: int, cost: float,
-                      window_start: float) -> None:  # fmt: skip
-        elapsed = max(time.perf_counter() - window_start, 1e-9)
+    def _emit_metrics(self, epoch: int, window: _Window) -> None:
+        elapsed = max(time.perf_counter() - window.start, 1e-9)
         done_in_epoch = self.step_count - epoch * self.steps_per_epoch
         fraction = done_in_epoch / self.steps_per_epoch
         # Remaining steps at the average wall time per step so far (batch preparation
@@ -465,9 +494,9 @@ class Trainer:
                 step=self.step_count,
                 epoch=epoch + fraction,
                 samples_seen=self.samples_seen,
-                cost=cost / steps,
-                batch_accuracy=correct / samples,
-                samples_per_second=samples / elapsed,
+                cost=window.cost / window.steps,
+                batch_accuracy=window.correct / window.samples,
+                samples_per_second=window.samples / elapsed,
                 learning_rate=float(self.optimizer.learning_rate),
                 epoch_index=epoch,
                 epoch_fraction=fraction,

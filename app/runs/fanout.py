@@ -28,10 +28,10 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 import numpy as np
 
+from app.jsontypes import JSONObject
 from app.nn.network import Network, normalise_rows
 from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
@@ -52,7 +52,7 @@ PROBE_INTERVAL = 0.1
 NETWORK_INTERVAL = 0.5
 
 
-def dumps(message: dict[str, Any]) -> str:
+def dumps(message: JSONObject) -> str:
     """Compact JSON of one WebSocket message. NaN and Infinity are not JSON: a non-finite
     number (a diverging run's weight norms or probe) is sent as null, like the run's history."""
     try:
@@ -97,7 +97,7 @@ def network_frames(weights: Weights) -> tuple[str, str]:
     return plain, dumps({"type": "network", "layers": layers, "maps": maps})
 
 
-def probe_messages(result: ProbeResult) -> list[dict[str, Any]]:
+def probe_messages(result: ProbeResult) -> list[JSONObject]:
     """The `probe` message of each row of one forward pass (one row per probing watcher)."""
     outputs = normalise_rows(result.activations[-1].astype(np.float64))
     out = []
@@ -133,6 +133,10 @@ class Watcher:
         self._backlog = backlog
         self.queue: deque[str] = deque()
         self.queued_bytes = 0
+        # Extra bytes allowed while the snapshot drains: a client that reads steadily over a
+        # slow link takes seconds to receive a long run's history (one message), and must not
+        # be dropped for it; a client that never reads still is, one limit past the snapshot.
+        self.grace = 0
         self.wake = asyncio.Event()
         self.metrics_from = 0  # first history index this watcher has not been sent
         self.metrics_pending = False  # a metrics message is queued and not yet sent
@@ -145,13 +149,21 @@ class Watcher:
         """Bytes this client has not taken yet: queued here plus still in the socket."""
         return self.queued_bytes + (self._backlog() if self._backlog is not None else 0)
 
-    def push(self, text: str, *, metrics: bool = False) -> None:
+    def push(self, text: str, *, metrics: bool = False, snapshot: bool = False) -> None:
+        """Queue `text` for the client, or drop the client when it is too far behind.
+        `snapshot`: the first message, whose size is allowed on top of the limit until the
+        backlog is under the limit again."""
         if self.closed.is_set():
             return
-        if len(self.queue) >= MAX_QUEUE or self.backlog() >= MAX_BACKLOG_BYTES:
+        backlog = self.backlog()
+        if backlog < MAX_BACKLOG_BYTES:
+            self.grace = 0  # the snapshot (if any) has drained
+        if len(self.queue) >= MAX_QUEUE or backlog >= MAX_BACKLOG_BYTES + self.grace:
             # Too slow to keep up even with coalescing: drop it rather than buffer without bound.
             self.drop()
             return
+        if snapshot:
+            self.grace = len(text)
         self.queue.append(text)
         self.queued_bytes += len(text)
         if metrics:
@@ -207,7 +219,7 @@ class RunHub:
         """Register a watcher; its first message is the snapshot (full history up to now)."""
         info = self.run.info(history=True)
         watcher.metrics_from = len(info["history"]["metrics"]["step"])
-        watcher.push(dumps({"type": "snapshot", "run": info}))
+        watcher.push(dumps({"type": "snapshot", "run": info}), snapshot=True)
         self.watchers.add(watcher)
         watcher.task = self.loop.create_task(watcher.run_sender())
         if self.ticker is None or self.ticker.done():
@@ -232,14 +244,16 @@ class RunHub:
 
     # -- events from the training thread ------------------------------------------------
 
-    def _from_thread(self, kind: str, payload: Any) -> None:
+    def _from_thread(self, kind: str, payload: JSONObject | None) -> None:
         """Called on any thread; hands the event to the loop (which may be gone at shutdown)."""
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self._on_event, kind, payload)
 
-    def _on_event(self, kind: str, payload: Any) -> None:
+    def _on_event(self, kind: str, payload: JSONObject | None) -> None:
+        """`payload`: the evaluation or status message's fields (None: the run was deleted)."""
         if not self.watchers:
             return
+        payload = payload or {}
         if kind == "evaluation":
             # Sent with the next tick's metrics: one wake-up per watcher per tick, however
             # short the epochs are.

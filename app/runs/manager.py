@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from app.clock import utc_now
 from app.data.mnist import DataSource
 from app.nn.network import Network
 from app.nn.protocol import (
@@ -47,7 +48,7 @@ from app.runs.slots import Slots
 from app.store.db import TEACHER_ID, Store
 from app.store.disk import is_disk_full
 from app.store.files import remove_leftover_temps
-from app.store.models import ModelEntry, ModelRegistry, utc_now
+from app.store.models import ModelEntry, ModelRegistry
 from app.store.quotas import OverQuota, Quotas
 
 __all__ = ["DataSource", "RunManager", "RunNotFound", "RunStateError", "TooManyRuns"]

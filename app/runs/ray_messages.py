@@ -5,73 +5,76 @@ run's id on every one. Both sides import them from here, so neither imports the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import dataclass_transform
 
 from app.nn.protocol import Control, Query, Reply
 from app.runs.executor import Job, Placement, WorkerMessage
 
 
-@dataclass(frozen=True)
-class Open:
+@dataclass_transform(frozen_default=True)
+class Message:
+    """A message on the pipe: each subclass is a frozen dataclass of its fields, declared
+    once (no decorator to repeat on each)."""
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        dataclass(frozen=True)(cls)
+
+
+class Open(Message):
     job: Job
 
 
-@dataclass(frozen=True)
-class ForRun:
+class ForRun(Message):
     """A message about one run (the bridge keeps one actor per run id)."""
 
     run_id: str
 
 
-@dataclass(frozen=True)
+class ForRequest(ForRun):
+    """A question to a run's actor, or its answer: `request_id` pairs them (app/runs/replies.py)."""
+
+    request_id: int
+
+
 class Command(ForRun):
     command: Control
 
 
-@dataclass(frozen=True)
-class Ask(ForRun):
-    request_id: int
+class Ask(ForRequest):
     query: Query
     timeout: float
 
 
-@dataclass(frozen=True)
 class Kill(ForRun):
     pass
 
 
-@dataclass(frozen=True)
-class Capacity:
+class Capacity(Message):
     cpus: int  # the cluster's CPUs: one run each
 
 
-@dataclass(frozen=True)
 class Connected(Capacity):
     """The bridge has joined the cluster (and says its first Capacity)."""
 
 
-@dataclass(frozen=True)
-class ConnectFailed:
+class ConnectFailed(Message):
     reason: str
 
 
-@dataclass(frozen=True)
 class Placed(ForRun):
     placement: Placement
 
 
-@dataclass(frozen=True)
 class Batch(ForRun):
     messages: list[WorkerMessage]
 
 
-@dataclass(frozen=True)
-class Replied(ForRun):
-    request_id: int
+class Replied(ForRequest):
     reply: Reply | None
     error: str | None  # NotReady's message when reply is None
 
 
-@dataclass(frozen=True)
 class Closed(ForRun):
     reason: str | None  # why it died without `Ended` (None: it ended normally)
 

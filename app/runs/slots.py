@@ -45,6 +45,7 @@ class Slots:
         self.closing = threading.Event()  # the server shuts down: start nothing more
         self._held: set[str] = set()  # ids of the runs whose job is on the executor
         self._queue: deque[Run] = deque()
+        self._timers: dict[str, threading.Timer] = {}  # each paused run's parking timer
 
     @property
     def max_runs(self) -> int:
@@ -115,37 +116,61 @@ class Slots:
         with self.lock:
             held = run.id in self._held
             self._held.discard(run.id)
+            self._unwatch(run)  # its worker has ended: nothing left to park
             return held
 
     # -- parking: a run paused for paused_slot_seconds gives its slot back -------------------
 
     def watch_pause(self, run: Run) -> None:
+        """(Re)start the run's one parking timer: it parks the run if it is still paused since
+        now after paused_slot_seconds (a step restarts the wait; the previous timer is
+        cancelled, so a run never has more than one)."""
         since = run.paused_since = time.monotonic()
         timer = threading.Timer(self.paused_slot_seconds, self._park, (run, since))
         timer.daemon = True
+        with self.lock:
+            self._unwatch(run)
+            self._timers[run.id] = timer
         timer.start()
+
+    def _unwatch(self, run: Run) -> None:
+        """Cancel the run's parking timer, if any (call under the lock)."""
+        timer = self._timers.pop(run.id, None)
+        if timer is not None:
+            timer.cancel()
 
     def _park(self, run: Run, since: float) -> None:
         """Checkpoint a run still paused since `since`, then end its worker: the manager
-        marks it parked and frees its slot once the worker has ended."""
+        marks it parked and frees its slot once the worker has ended.
+
+        The run is claimed (`parking`) under the lock before its weights are asked for and
+        written, so a resume or step meanwhile goes the parked way (it waits for the worker)
+        instead of reaching the worker and being undone by the Stop below."""
         if run.paused_since != since or self.closing.is_set():
             return
         with self.lock:
             handle = run.handle
             if run.status != "paused" or run.stop_requested or handle is None:
                 return
-            if run.parked or run.parking:
+            if run.parked or run.parking or run.paused_since != since:
                 return
+            run.parking = True  # parked once its worker has ended (the manager's _on_end)
         weights = run.weights()  # paused: these are the weights it will continue from
-        if weights is None or run.paused_since != since or run.status != "paused":
-            return
         try:
-            self._checkpoint(run, weights)
+            if weights is not None:
+                self._checkpoint(run, weights)
         except Exception:
             log.exception("could not checkpoint paused run %s; it keeps its slot", run.id)
+            weights = None
+        if weights is None:  # it keeps its worker and slot
+            with self.lock:
+                run.parking = False
             return
-        run.final_weights = weights
-        run.parking = True  # parked once its worker has ended (the manager's _on_end)
+        with self.lock:
+            if run.status != "paused" or run.paused_since != since:
+                run.parking = False  # it moved on after all: it keeps its worker and slot
+                return
+            run.final_weights = weights
         log.info(
             "run %s paused for %.0f s: checkpointed; its worker ends and frees the slot",
             run.id,

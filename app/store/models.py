@@ -21,6 +21,7 @@ from typing import TypedDict
 
 import numpy as np
 
+from app.clock import utc_now
 from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
@@ -68,10 +69,6 @@ MAX_UPLOAD_UNCOMPRESSED = 8 * MAX_PARAMETERS + MAX_META_BYTES + 4096 * (2 * MAX_
 # GET .../network answers every weight up to this many; above, the strongest of each layer.
 FULL_NETWORK_WEIGHTS = 300_000
 KEPT_WEIGHTS_PER_LAYER = 2_000  # the page draws the 1,400 strongest of each layer
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -5,7 +5,7 @@
 import { describeError, get } from "./api.js";
 import { className } from "./classes.js";
 import { drawDigit } from "./draw.js";
-import { percent, short } from "./fmt.js";
+import { pct, short } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -78,8 +78,8 @@ export class DreamsPanel {
       const p = res.probabilities[k][digit];
       drawDigit(c.canvas, res.images[k]);
       c.label.textContent = className(digit); // "7", or "Sneaker" (issue 17 §3)
-      c.conf.textContent = percent(p);
-      c.fig.title = `${res.model} is ${percent(p)} sure this is a ${className(digit)}`;
+      c.conf.textContent = pct(p);
+      c.fig.title = `${res.model} is ${pct(p)} sure this is a ${className(digit)}`;
     });
     this.shown = res.model;
     $("dreams-note").textContent =

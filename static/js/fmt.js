@@ -32,12 +32,8 @@ export function signed(v, sig = SIG) {
   return v > 0 ? `+${s}` : s;
 }
 
-/** A probability or activation in 0..1 as a percentage: "87%". */
-export function percent(v) {
-  return v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`;
-}
-
-/** v as a percentage with `decimals` decimals: "97.25%"; "–" for no value. */
+/** v (a probability, activation or accuracy in 0..1) as a percentage with `decimals` decimals:
+ * "87%", "97.25%"; "–" for no value or a non-finite one. */
 export function pct(v, decimals = 0) {
   return v === null || v === undefined || !Number.isFinite(v) ? "–" : `${(v * 100).toFixed(decimals)}%`;
 }

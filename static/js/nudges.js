@@ -4,7 +4,7 @@
 // on a scratch copy of the model (/api/explain/step), with cost and prediction before and after.
 
 import { describeError, post } from "./api.js";
-import { count, num, percent } from "./fmt.js";
+import { count, num, pct } from "./fmt.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_FULL = 20000; // the API sends a whole layer's ∂C/∂W only up to this many weights
@@ -101,12 +101,15 @@ export class Nudges {
     this.netView.setMode("nudges", { acts: res.grad_activations.map(neg), weights });
   }
 
-  /** Pick the big layers' most nudged rows (largest |∂C/∂b|); true if they changed. */
+  /** Pick the big layers' most nudged rows (largest |∂C/∂b|); true if they changed. A layer is
+   * big as gradRequest judges it: by the network's sizes (the explanation's activations start
+   * at the first hidden layer, so they don't hold the input size). */
   wantRows(res) {
+    const sizes = this.netView.sizes;
+    if (!sizes) return false;
     let changed = false;
     res.grad_biases.forEach((gb, l) => {
-      const m = l === 0 ? res.activations[0].length : res.zs[l - 1].length;
-      if (gb.length * m <= MAX_FULL) return;
+      if (sizes[l] * gb.length <= MAX_FULL) return;
       const top = [...gb.keys()].sort((i, j) => Math.abs(gb[j]) - Math.abs(gb[i])).slice(0, TOP_ROWS).sort((i, j) => i - j);
       const had = res.grad_weights.find((g) => g.layer === l);
       if (!had || had.neurons.join() !== top.join()) {
@@ -183,7 +186,7 @@ export class Nudges {
       const c = document.createElement("strong");
       c.className = "num";
       c.textContent = num(quadratic ? 2 * s.cost : s.cost);
-      li.append(c, `, predicts ${s.digit} (${percent(conf)})`);
+      li.append(c, `, predicts ${s.digit} (${pct(conf)})`);
       return li;
     });
     $("step-log").replaceChildren(...rows);

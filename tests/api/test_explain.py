@@ -12,23 +12,9 @@ from fastapi.testclient import TestClient
 from .api_support import b64, digit_png, npz_arrays
 
 
-def _act(name: str, z: np.ndarray) -> np.ndarray:
-    return {"sigmoid": 1 / (1 + np.exp(-z)), "relu": np.maximum(z, 0), "tanh": np.tanh(z)}[name]
-
-
-def _cost(ws, bs, meta, x, label) -> tuple[float, list, list]:
-    a, zs, acts = x, [], []
-    for k, (w, b) in enumerate(zip(ws, bs, strict=True)):
-        z = w @ a + b
-        zs.append(z)
-        if k < len(ws) - 1:
-            a = _act(meta["activation"], z)
-        elif meta["cost"] == "quadratic":
-            a = 1 / (1 + np.exp(-z))
-        else:
-            e = np.exp(z - z.max())
-            a = e / e.sum()
-        acts.append(a)
+def _cost(forward, ws, bs, meta, x, label) -> tuple[float, list, list]:
+    zs, acts = forward(ws, bs, meta["activation"], meta["cost"], x)
+    a = acts[-1]
     y = np.eye(len(a))[label]
     c = 0.5 * np.sum((a - y) ** 2) if meta["cost"] == "quadratic" else -np.log(a[label])
     return float(c), zs, acts
@@ -42,7 +28,9 @@ def _pixels() -> list[float]:
 
 
 @pytest.mark.parametrize("model", ["3b1b", "accurate"])
-def test_explain_matches_numpy_and_finite_differences(client: TestClient, model: str) -> None:
+def test_explain_matches_numpy_and_finite_differences(
+    client: TestClient, model: str, reference_forward
+) -> None:
     ws, bs, meta = npz_arrays(client, model)
     x = np.array(_pixels())
     label = 3
@@ -57,7 +45,7 @@ def test_explain_matches_numpy_and_finite_differences(client: TestClient, model:
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    cost, zs, acts = _cost(ws, bs, meta, x, label)
+    cost, zs, acts = _cost(reference_forward, ws, bs, meta, x, label)
     assert body["label"] == label and body["count"] == 1
     assert body["cost"] == pytest.approx(cost, rel=1e-4)
     assert sum(body["cost_terms"]) == pytest.approx(cost, rel=1e-4)
@@ -94,13 +82,19 @@ def test_explain_matches_numpy_and_finite_differences(client: TestClient, model:
         bp, bm = [b.copy() for b in bs], [b.copy() for b in bs]
         bp[k][i] += h
         bm[k][i] -= h
-        fd = (_cost(ws, bp, meta, x, label)[0] - _cost(ws, bm, meta, x, label)[0]) / (2 * h)
+        fd = (
+            _cost(reference_forward, ws, bp, meta, x, label)[0]
+            - _cost(reference_forward, ws, bm, meta, x, label)[0]
+        ) / (2 * h)
         assert body["grad_biases"][k][i] == pytest.approx(fd, rel=1e-3, abs=1e-7)
     j = int(np.argmax(x))
     wp, wm = [w.copy() for w in ws], [w.copy() for w in ws]
     wp[0][5, j] += h
     wm[0][5, j] -= h
-    fd = (_cost(wp, bs, meta, x, label)[0] - _cost(wm, bs, meta, x, label)[0]) / (2 * h)
+    fd = (
+        _cost(reference_forward, wp, bs, meta, x, label)[0]
+        - _cost(reference_forward, wm, bs, meta, x, label)[0]
+    ) / (2 * h)
     assert rows["values"][1][j] == pytest.approx(fd, rel=1e-3, abs=1e-7)
 
 
@@ -158,7 +152,7 @@ def test_explain_batch_averages(client: TestClient) -> None:
     assert sum(body["cost_terms"]) == pytest.approx(body["cost"], rel=1e-4)
 
 
-def test_step_lowers_cost_and_leaves_stored_model(client: TestClient) -> None:
+def test_step_lowers_cost_and_leaves_stored_model(client: TestClient, reference_forward) -> None:
     before = client.get("/api/models/3b1b/weights").content
     r = client.post(
         "/api/explain/step",
@@ -170,7 +164,9 @@ def test_step_lowers_cost_and_leaves_stored_model(client: TestClient) -> None:
     assert costs[0] > costs[1] > costs[2] > costs[3]
     assert client.get("/api/models/3b1b/weights").content == before
     ws, bs, meta = npz_arrays(client, "3b1b")
-    assert costs[0] == pytest.approx(_cost(ws, bs, meta, np.array(_pixels()), 3)[0], rel=1e-4)
+    assert costs[0] == pytest.approx(
+        _cost(reference_forward, ws, bs, meta, np.array(_pixels()), 3)[0], rel=1e-4
+    )
     assert (
         client.post("/api/explain/step", json={"pixels": _pixels(), "learning_rate": 0}).status_code
         == 422

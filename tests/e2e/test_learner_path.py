@@ -224,11 +224,17 @@ def test_the_small_things(open_page, server, page_errors) -> None:
     wait_for(page, "document.querySelector('#step-message').textContent.includes('Learning rate')")
     msg = page.locator("#step-message").text_content()
     assert "learning_rate" not in msg and "Input should" not in msg, msg
+    assert "must be more than 0" in msg and "undefined" not in msg, msg  # the bound, in words
+    page.fill("[data-testid=step-lr]", "101")
+    page.get_by_test_id("step-take").click()
+    wait_for(page, "document.querySelector('#step-message').textContent.includes('at most')")
+    msg = page.locator("#step-message").text_content()
+    assert "must be at most 100" in msg and "undefined" not in msg, msg
     page.fill("#f-learning_rate", "-1")
     page.get_by_test_id("train-start").click()
     page.locator("#err-learning_rate").wait_for(state="visible")
     err = page.locator("#err-learning_rate").text_content()
-    assert err.startswith("Learning rate must be"), err
+    assert err.startswith("Learning rate must be more than 0"), err
     # Too little ink: one clear sentence, not "empty" beside a count of pixels.
     page.get_by_test_id("clear").click()
     stroke(page, [(0.5, 0.5), (0.52, 0.5)])
@@ -558,3 +564,43 @@ def test_a_metrics_message_never_changes_the_shown_status(open_page, mnist_dir, 
         page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         assert status.text_content() == "queued"
         assert run_info(base, run_id)["status"] == "queued"
+
+
+def test_nudges_of_a_mid_sized_first_layer_are_shown(open_page, server) -> None:
+    """Review #12: with 26-141 first-layer neurons (here 64: 50,176 input weights, over the
+    20,000 a whole layer may have) the page judged the layer by its own width and never asked
+    for its most nudged rows: no input→layer-1 nudges, and a first-layer neuron's panel waited
+    forever. Now it asks for them, and a neuron among them shows its weights' nudges."""
+    from app.nn.network import Network
+    from app.nn.serialize import model_to_bytes
+
+    data = model_to_bytes(Network([784, 64, 10], seed=0), {})
+    r = httpx.post(f"{server}/api/models", files={"file": ("mid.npz", data)}, data={"name": "mid"})
+    assert r.status_code == 201, r.text
+    model_id = r.json()["id"]
+    try:
+        page = open_page(1280, 800)
+        page.reload()  # the model list as it is now
+        choose_model(page, model_id)
+
+        def first_layer_rows(request) -> list[int] | None:  # type: ignore[no-untyped-def]
+            if not (request.url.endswith("/api/explain") and request.method == "POST"):
+                return None
+            asks = json.loads(request.post_data).get("grad_weights", [])
+            return next((g["neurons"] for g in asks if g["layer"] == 0 and g.get("neurons")), None)
+
+        draw_and_predict(page, SEVEN)
+        with page.expect_request(lambda q: bool(first_layer_rows(q)), timeout=30_000) as info:
+            page.get_by_test_id("mode-nudges").check()
+        rows = first_layer_rows(info.value)
+        assert rows, "the page never asked for the first layer's most nudged rows"
+        wait_for(page, "window.__nnp.settled()")
+        neuron = rows[0]
+        page.locator("#network-canvas").scroll_into_view_if_needed()
+        pt = page.evaluate(f"window.__nnp.neuronPoint(1, {neuron})")
+        page.mouse.click(pt["x"], pt["y"])
+        wait_for(
+            page, "document.querySelectorAll('#neuron-detail [data-testid=nudge-w]').length > 0"
+        )
+    finally:
+        httpx.delete(f"{server}/api/models/{model_id}")

@@ -54,6 +54,11 @@ MEASURE = """(sels) => {
   });
 }"""
 
+LAID_OUT = """(sels) => window.__nnp.settled() && sels.every((s) => {
+  const e = document.querySelector(s);
+  return e && e.getBoundingClientRect().height > 0;
+})"""
+
 STILL = """() => new Promise((resolve) => {
   let last = null, same = 0;
   const tick = () => {
@@ -99,7 +104,10 @@ def test_every_step_shows_its_subject_beside_the_card(
         except TimeoutError:
             failures.append((n, {"missing step": n}))
             break
-        page.wait_for_timeout(150)  # let the step's panels start to lay themselves out
+        # The step's panels fill in from the server's answers, then the card re-plans around
+        # them: wait until the answers are in and every subject is laid out, then until the
+        # card and the scroll stay still.
+        wait_for(page, LAID_OUT, arg=SUBJECTS[n], timeout=10000)
         page.evaluate(STILL)
         title = page.locator("#lesson-title").text_content()
         if n in TITLES and TITLES[n] not in title:

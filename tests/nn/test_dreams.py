@@ -14,19 +14,6 @@ from app.nn.serialize import load_model
 from app.paths import SHIPPED_MODELS_DIR
 
 
-def _act(name: str, z: np.ndarray) -> np.ndarray:
-    return {"sigmoid": 1 / (1 + np.exp(-z)), "relu": np.maximum(z, 0), "tanh": np.tanh(z)}[name]
-
-
-def _logits(ws: list, bs: list, activation: str, x: np.ndarray) -> np.ndarray:
-    """z_L for each row of x, from the weights alone."""
-    a = x
-    for k, (w, b) in enumerate(zip(ws, bs, strict=True)):
-        z = a @ w.T + b
-        a = _act(activation, z) if k < len(ws) - 1 else z
-    return a
-
-
 def _log_probability(z: np.ndarray, cost: str, target: int) -> float:
     """log p_target with p as the model reports it: sigmoids normalised by their sum for the
     quadratic cost, softmax for cross-entropy."""
@@ -60,7 +47,7 @@ def _total_variation(images: np.ndarray) -> np.ndarray:
     ],
 )
 def test_input_gradient_matches_finite_differences(
-    activation: str, cost: str, objective: str
+    activation: str, cost: str, objective: str, reference_forward
 ) -> None:
     net = Network([12, 7, 5, 4], activation, cost, seed=3, dtype=np.float64)
     rng = np.random.default_rng(4)
@@ -72,7 +59,7 @@ def test_input_gradient_matches_finite_differences(
     targets = np.array([0, 3, 2])
 
     def f(row: np.ndarray, t: int) -> float:
-        z = _logits(ws, bs, activation, row[None, :])[0]
+        z = reference_forward(ws, bs, activation, None, row[None, :])[0][-1][0]
         return float(z[t]) if objective == "logit" else _log_probability(z, cost, t)
 
     values, grads = net.input_gradient(x, targets, objective)
@@ -97,7 +84,7 @@ def test_input_gradient_writes_nothing_of_the_network() -> None:
 
 
 @pytest.mark.parametrize("name", ["3b1b", "accurate"])
-def test_each_dream_is_its_digit_to_the_model(name: str) -> None:
+def test_each_dream_is_its_digit_to_the_model(name: str, reference_forward) -> None:
     network, _ = load_model(SHIPPED_MODELS_DIR / f"{name}.npz")
     ws, bs, meta = _npz(name)
     result = dream(network)
@@ -108,9 +95,12 @@ def test_each_dream_is_its_digit_to_the_model(name: str) -> None:
 
     # Measured on the model's own weights, in NumPy here: every dream raises its digit's z far
     # above where the near-blank start had it (the shipped models: by 8 to 32).
+    def logits(x: np.ndarray) -> np.ndarray:
+        return reference_forward(ws, bs, meta["activation"], None, x)[0][-1]
+
     start = np.full((10, 784), 1 / (1 + np.exp(3.0)))  # the documented start, without noise
-    z_start = _logits(ws, bs, meta["activation"], start)[np.arange(10), np.arange(10)]
-    z = _logits(ws, bs, meta["activation"], images)
+    z_start = logits(start)[np.arange(10), np.arange(10)]
+    z = logits(images)
     rise = z[np.arange(10), np.arange(10)] - z_start
     assert rise.min() > 5.0, rise
     # ... and the model calls it that digit (10 of 10 on both shipped models; the bar is 9).

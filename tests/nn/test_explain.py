@@ -8,23 +8,9 @@ import pytest
 from app.nn.network import Network
 
 
-def _act(name: str, z: np.ndarray) -> np.ndarray:
-    return {"sigmoid": 1 / (1 + np.exp(-z)), "relu": np.maximum(z, 0), "tanh": np.tanh(z)}[name]
-
-
-def _reference_cost(ws, bs, activation, cost, x, label) -> tuple[float, list, list]:
-    a, zs, acts = x, [], []
-    for k, (w, b) in enumerate(zip(ws, bs, strict=True)):
-        z = w @ a + b
-        zs.append(z)
-        if k < len(ws) - 1:
-            a = _act(activation, z)
-        elif cost == "quadratic":
-            a = 1 / (1 + np.exp(-z))
-        else:
-            e = np.exp(z - z.max())
-            a = e / e.sum()
-        acts.append(a)
+def _reference_cost(forward, ws, bs, activation, cost, x, label) -> tuple[float, list, list]:
+    zs, acts = forward(ws, bs, activation, cost, x)
+    a = acts[-1]
     y = np.eye(len(a))[label]
     c = 0.5 * np.sum((a - y) ** 2) if cost == "quadratic" else -np.log(a[label])
     return float(c), zs, acts
@@ -34,7 +20,9 @@ def _reference_cost(ws, bs, activation, cost, x, label) -> tuple[float, list, li
     ("sizes", "activation", "cost"),
     [([12, 5, 4, 3], "sigmoid", "quadratic"), ([12, 6, 3], "tanh", "cross_entropy")],
 )
-def test_explain_matches_reference_and_finite_differences(sizes, activation, cost) -> None:
+def test_explain_matches_reference_and_finite_differences(
+    sizes, activation, cost, reference_forward
+) -> None:
     net = Network(sizes, activation, cost, seed=3, dtype=np.float64)
     for b in net.biases:
         b[...] = np.random.default_rng(4).normal(size=b.shape)
@@ -42,7 +30,9 @@ def test_explain_matches_reference_and_finite_differences(sizes, activation, cos
     label = 1
     ws = [w.copy() for w in net.weights]
     bs = [b.copy() for b in net.biases]
-    ref_cost, ref_zs, ref_acts = _reference_cost(ws, bs, activation, cost, x, label)
+    ref_cost, ref_zs, ref_acts = _reference_cost(
+        reference_forward, ws, bs, activation, cost, x, label
+    )
 
     e = net.explain(x, label)
     assert e.label == label and e.count == 1
@@ -61,8 +51,8 @@ def test_explain_matches_reference_and_finite_differences(sizes, activation, cos
             bp[k][i] += h
             bm[k][i] -= h
             fd = (
-                _reference_cost(ws, bp, activation, cost, x, label)[0]
-                - _reference_cost(ws, bm, activation, cost, x, label)[0]
+                _reference_cost(reference_forward, ws, bp, activation, cost, x, label)[0]
+                - _reference_cost(reference_forward, ws, bm, activation, cost, x, label)[0]
             ) / (2 * h)
             assert e.grad_biases[k][i] == pytest.approx(fd, rel=1e-5, abs=1e-9)
         for i, j in [(0, 0), (ws[k].shape[0] - 1, ws[k].shape[1] - 1), (1, 2)]:
@@ -71,8 +61,8 @@ def test_explain_matches_reference_and_finite_differences(sizes, activation, cos
             wp[k][i, j] += h
             wm[k][i, j] -= h
             fd = (
-                _reference_cost(wp, bs, activation, cost, x, label)[0]
-                - _reference_cost(wm, bs, activation, cost, x, label)[0]
+                _reference_cost(reference_forward, wp, bs, activation, cost, x, label)[0]
+                - _reference_cost(reference_forward, wm, bs, activation, cost, x, label)[0]
             ) / (2 * h)
             assert e.grad_weights[k][i, j] == pytest.approx(fd, rel=1e-5, abs=1e-9)
     # ∂C/∂a of the first hidden layer: nudge a_0 directly in the rest of the network.
@@ -80,7 +70,7 @@ def test_explain_matches_reference_and_finite_differences(sizes, activation, cos
     for i in range(len(a0)):
 
         def rest(a, i=i):
-            c, _, _ = _reference_cost(ws[1:], bs[1:], activation, cost, a, label)
+            c, _, _ = _reference_cost(reference_forward, ws[1:], bs[1:], activation, cost, a, label)
             return c
 
         ap, am = a0.copy(), a0.copy()

@@ -11,6 +11,7 @@ learning rate that changes between steps.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -23,14 +24,6 @@ LEARNING_RATES = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01}
 MOMENTUM, BETA1, BETA2, EPS = 0.9, 0.9, 0.999, 1e-8
 
 
-def _hidden(activation: str, z: np.ndarray) -> np.ndarray:
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if activation == "tanh":
-        return np.tanh(z)
-    return np.maximum(z, 0.0)
-
-
 def _hidden_prime(activation: str, z: np.ndarray) -> np.ndarray:
     if activation == "sigmoid":
         s = 1.0 / (1.0 + np.exp(-z))
@@ -41,6 +34,7 @@ def _hidden_prime(activation: str, z: np.ndarray) -> np.ndarray:
 
 
 def _reference_gradients(
+    forward: Callable,
     weights: list[np.ndarray],
     biases: list[np.ndarray],
     x: np.ndarray,
@@ -50,18 +44,8 @@ def _reference_gradients(
 ) -> tuple[float, int, list[np.ndarray], list[np.ndarray]]:
     """(mean cost, number right, ∂C/∂W_l, ∂C/∂b_l), every layer written out."""
     batch = len(x)
-    a, zs, acts = x, [], [x]
-    for layer, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        z = a @ w.T + b
-        zs.append(z)
-        if layer < len(weights) - 1:
-            a = _hidden(activation, z)
-        elif cost == "quadratic":
-            a = 1.0 / (1.0 + np.exp(-z))
-        else:
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            a = e / e.sum(axis=1, keepdims=True)
-        acts.append(a)
+    zs, outputs = forward(weights, biases, activation, cost, x)
+    acts, a = [x, *outputs], outputs[-1]
     y = np.zeros_like(a)
     y[np.arange(batch), labels] = 1.0
     if cost == "quadratic":
@@ -115,7 +99,9 @@ class _ReferenceOptimizer:
         return new
 
 
-def _run_both(activation: str, cost: str, optimizer: str, l2: float, dtype: type):
+def _run_both(
+    forward: Callable, activation: str, cost: str, optimizer: str, l2: float, dtype: type
+):
     """Train our network and the reference side by side; yield what each step returned."""
     rng = np.random.default_rng(7)
     net = Network(SIZES, activation, cost, seed=3, dtype=dtype)
@@ -131,7 +117,7 @@ def _run_both(activation: str, cost: str, optimizer: str, l2: float, dtype: type
         lr = LEARNING_RATES[optimizer] * (1.0 if step < 3 else 0.5)  # a schedule's change
         opt.learning_rate = lr
         expected_cost, expected_right, grad_w, grad_b = _reference_gradients(
-            weights, biases, x.astype(np.float64), labels, activation, cost
+            forward, weights, biases, x.astype(np.float64), labels, activation, cost
         )
         cost_value, right = net.train_step(x, labels, opt)
         updated = reference.step(weights + biases, grad_w + grad_b, len(weights), lr)
@@ -155,10 +141,12 @@ CASES = list(
 @pytest.mark.parametrize(("activation", "cost", "optimizer"), CASES)
 @pytest.mark.parametrize("l2", [0.0, 0.05])
 def test_train_step_equals_the_plain_reference_step_in_float64(
-    activation: str, cost: str, optimizer: str, l2: float
+    activation: str, cost: str, optimizer: str, l2: float, reference_forward: Callable
 ) -> None:
     """In float64 the two differ only by the order of floating-point operations."""
-    for net, got, expected, grads, params in _run_both(activation, cost, optimizer, l2, np.float64):
+    for net, got, expected, grads, params in _run_both(
+        reference_forward, activation, cost, optimizer, l2, np.float64
+    ):
         assert got[0] == pytest.approx(expected[0], rel=1e-12)
         assert got[1] == expected[1]
         for ours, theirs in zip(net.grad_weights + net.grad_biases, grads, strict=True):
@@ -169,7 +157,7 @@ def test_train_step_equals_the_plain_reference_step_in_float64(
 
 @pytest.mark.parametrize(("activation", "cost", "optimizer"), CASES)
 def test_float32_train_step_equals_the_reference_up_to_float32_rounding(
-    activation: str, cost: str, optimizer: str
+    activation: str, cost: str, optimizer: str, reference_forward: Callable
 ) -> None:
     """The float32 network against the float64 reference: float32 rounding apart, the same.
 
@@ -178,7 +166,7 @@ def test_float32_train_step_equals_the_reference_up_to_float32_rounding(
     """
     lr = LEARNING_RATES[optimizer]
     for net, got, expected, grads, params in _run_both(
-        activation, cost, optimizer, 0.05, np.float32
+        reference_forward, activation, cost, optimizer, 0.05, np.float32
     ):
         assert net.params.dtype == np.float32
         assert got[0] == pytest.approx(expected[0], rel=1e-5)

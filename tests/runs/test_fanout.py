@@ -212,3 +212,41 @@ def test_a_watcher_is_dropped_by_bytes_too_whatever_the_message_kind() -> None:
     assert stalled.closed.is_set()
     assert unread < fanout.MAX_BACKLOG_BYTES + 2 * len(big)
     assert taken == 1 + count  # the snapshot, then every message
+
+
+def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
+    """A client that reads steadily over a slow link (4 MB/s) takes a long run's 1.7 MB
+    snapshot in under half a second; the metrics pushed meanwhile must not drop it (review #7:
+    it was cut off with 1013, reconnected, and got the snapshot again, every ~2.5 s). A client
+    that never reads is still dropped, one limit past its snapshot."""
+    rate, tick = 4_000_000, 0.05  # bytes a second the client takes; seconds between pushes
+
+    async def scenario(reads: bool) -> tuple[bool, int, int]:
+        run = make_run()
+        add_points(run, 45_000)
+        hub = RunHub(run, asyncio.get_running_loop())
+        unread = 0  # sent, not yet taken by the client
+
+        async def into_the_socket(text: str) -> None:
+            nonlocal unread
+            unread += len(text)
+
+        watcher = Watcher(into_the_socket, backlog=lambda: unread)
+        hub.add(watcher)
+        await settle()
+        snapshot = unread
+        for _ in range(40):  # 2 s of 50 kB messages (1 MB/s, a quarter of the link)
+            await asyncio.sleep(tick)
+            if reads:
+                unread = max(0, unread - int(rate * tick))
+            watcher.push(fanout.dumps({"type": "metrics", "points": [[0.5] * 8] * 1500}))
+            await settle()
+        dropped = watcher.closed.is_set()
+        await hub.close()
+        return dropped, snapshot, unread
+
+    dropped, snapshot, _ = asyncio.run(scenario(reads=True))
+    assert snapshot > fanout.MAX_BACKLOG_BYTES  # the case: a snapshot over the limit
+    assert not dropped
+    dropped, snapshot, unread = asyncio.run(scenario(reads=False))
+    assert dropped and unread < snapshot + fanout.MAX_BACKLOG_BYTES + 60_000

@@ -29,11 +29,11 @@ def _digit(settings: Settings, index: int | None) -> Digit:
 
 
 # Plain `def` handlers: loading MNIST may read or download files, so they run in the threadpool.
-@router.get("/random", response_model=Digit, responses=responses(503))
+@router.get("/random", response_model=Digit, responses=responses(unavailable=["mnist"]))
 def random_digit(settings: SettingsDep) -> Digit:
     return _digit(settings, None)
 
 
-@router.get("/{index}", response_model=Digit, responses=responses(404, 422, 503))
+@router.get("/{index}", response_model=Digit, responses=responses(404, 422, unavailable=["mnist"]))
 def digit(index: int, settings: SettingsDep) -> Digit:
     return _digit(settings, index)

@@ -9,7 +9,7 @@ import socket
 import struct
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
@@ -141,7 +141,7 @@ def _error(detail: str) -> str:
 
 async def handle_client_message(hub: RunHub, watcher: Watcher, text: str) -> None:
     try:
-        message: Any = json.loads(text)  # Any: the client's JSON, checked below
+        message: object = json.loads(text)  # the client's JSON, checked below
     except ValueError:
         watcher.push(_error("message is not valid JSON"))
         return

@@ -7,8 +7,6 @@ shapes JSON.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.concurrency import run_in_threadpool
@@ -27,7 +25,8 @@ from app.api.explain_schemas import (
 from app.api.finite import dumps, splice
 from app.api.heavy import GateDep, Shared
 from app.data.decode import InputError, drawing_input
-from app.data.mnist import MIRRORS, load_mnist, load_test_set
+from app.data.mnist import load_test_set, load_training_data
+from app.jsontypes import JSONObject
 from app.nn.explain import Explanation
 from app.nn.lesson import descend, mean_explanation, sample_rows
 from app.nn.network import Network
@@ -61,16 +60,9 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
     spec = body.batch
     assert spec is not None
     if spec.source == "test":
-        images, labels = load_test_set(settings.data_source())
-    else:
-        mnist = load_mnist(
-            settings.mnist_dir,
-            settings.cache_dir,
-            download=settings.mnist_download,
-            mirrors=tuple(settings.mnist_mirrors or MIRRORS),
-        )
-        images, labels = mnist.train_images, mnist.train_labels
-    return images, labels
+        return load_test_set(settings.data_source())
+    mnist = load_training_data(settings.data_source())
+    return mnist.train_images, mnist.train_labels
 
 
 def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> Explanation:
@@ -82,9 +74,11 @@ def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> 
     return mean_explanation(network, images[picks], labels[picks])
 
 
-def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[str, Any]:
-    """`{"layer", "neurons", "values"}` of one ask, with `values` the rows' array (encoded a
-    row at a time by _explain_json)."""
+def _grad_rows(
+    network: Network, result: Explanation, ask: GradWeights
+) -> tuple[JSONObject, np.ndarray]:
+    """`{"layer", "neurons"}` of one ask, and its `values`: the rows' array (encoded a row at
+    a time by _explain_json)."""
     if ask.layer >= network.num_layers:
         raise HTTPException(
             422, f"grad_weights: layer {ask.layer} does not exist (0..{network.num_layers - 1})"
@@ -106,7 +100,7 @@ def _grad_rows(network: Network, result: Explanation, ask: GradWeights) -> dict[
                 422,
                 f"grad_weights: layer {ask.layer} has neurons 0..{grads.shape[0] - 1}, got {bad}",
             )
-    return {"layer": ask.layer, "neurons": rows, "values": grads[rows]}
+    return {"layer": ask.layer, "neurons": rows}, grads[rows]
 
 
 def _lists(arrays: list[np.ndarray]) -> list[list[float]]:
@@ -133,10 +127,8 @@ def _explain_json(model: str, network: Network, result: Explanation, body: Expla
     # Encoded a row at a time, from the arrays: megabytes of gradients never hold the GIL for
     # long at once, nor exist as millions of Python floats at once.
     items = [
-        splice(
-            {**item, "values": []}, "values", [dumps(row.tolist(), what) for row in item["values"]]
-        )
-        for item in asked
+        splice(head, "values", [dumps(row.tolist(), what) for row in values])
+        for head, values in asked
     ]
     return splice(content, "grad_weights", items)
 
@@ -149,7 +141,11 @@ def _whole_test_set(body: ExplainRequest, settings: Settings) -> bool:
     )
 
 
-@router.post("", response_model=ExplainResponse, responses=responses(404, 409, 422, 503))
+@router.post(
+    "",
+    response_model=ExplainResponse,
+    responses=responses(404, 409, 422, unavailable=["mnist", "busy"]),
+)
 async def explain(
     body: ExplainRequest,
     models: ModelsDep,
@@ -179,7 +175,7 @@ async def explain(
     return Response(content, media_type="application/json")
 
 
-def _state(result: Explanation) -> dict[str, Any]:
+def _state(result: Explanation) -> JSONObject:
     return {
         "cost": float(result.cost),
         "digit": result.digit,
@@ -198,7 +194,9 @@ def _step_json(model: str, network: Network, body: StepRequest) -> bytes:
     return dumps(content, "the descent")
 
 
-@router.post("/step", response_model=StepResponse, responses=responses(404, 409, 422, 503))
+@router.post(
+    "/step", response_model=StepResponse, responses=responses(404, 409, 422, unavailable=["busy"])
+)
 async def step(
     body: StepRequest, models: ModelsDep, gate: GateDep, caller: ExplainCaller
 ) -> Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +17,7 @@ from app.api.heavy import GateDep
 from app.api.schemas import PredictRequest, PredictResponse
 from app.data.decode import InputError, Pixels, decode_image, to_input
 from app.data.preprocess import Note
+from app.jsontypes import JSONObject
 from app.store.files import is_valid_id
 from app.store.models import ModelEntry, ModelRegistry
 
@@ -45,12 +44,12 @@ _OPENAPI_BODY = {
 
 def answer(
     entry: ModelEntry, x: np.ndarray, include: list[str] | set[str], note: Note | None = None
-) -> dict[str, Any]:
+) -> JSONObject:
     network = entry.net
     batch = x.reshape(1, -1)
     probabilities = network.predict_proba(batch)[0].astype(np.float64)
     digit = int(np.argmax(probabilities))
-    result: dict[str, Any] = {
+    result: JSONObject = {
         "digit": digit,
         "confidence": float(probabilities[digit]),
         "probabilities": probabilities.tolist(),
@@ -71,7 +70,7 @@ def answer(
 @router.post(
     "",
     response_model=PredictResponse,
-    responses=responses(404, 409, 413, 422, 503),
+    responses=responses(404, 409, 413, 422, unavailable=["busy"]),
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )

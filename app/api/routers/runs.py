@@ -45,7 +45,7 @@ def owned(runs: RunManager, run_id: str, principal: Principal, what: str) -> Run
     "",
     response_model=RunInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 409, 422, 429, 503),
+    responses=responses(401, 403, 409, 422, 429, unavailable=["mnist", "executor"]),
 )
 def create_run(
     body: RunCreate,
@@ -113,7 +113,9 @@ def pause_run(run_id: RunId, runs: RunsDep, principal: CurrentPrincipal) -> RunI
 
 
 @router.post(
-    "/{run_id}/resume", response_model=RunInfo, responses=responses(403, 404, 409, 422, 429, 503)
+    "/{run_id}/resume",
+    response_model=RunInfo,
+    responses=responses(403, 404, 409, 422, 429, unavailable=["mnist", "executor"]),
 )
 def resume_run(
     run_id: RunId, runs: RunsDep, principal: CurrentPrincipal, services: ServicesDep
@@ -173,7 +175,11 @@ def run_network(run_id: RunId, runs: RunsDep) -> Response:
     return Response(network_json_bytes(runs.network(run_id)), media_type="application/json")
 
 
-@router.get("/{run_id}/digits", response_model=RunDigits, responses=responses(404, 422, 503))
+@router.get(
+    "/{run_id}/digits",
+    response_model=RunDigits,
+    responses=responses(404, 422, unavailable=["mnist"]),
+)
 def run_digits(
     run_id: RunId,
     runs: RunsDep,
