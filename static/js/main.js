@@ -133,6 +133,7 @@ const controls = new ModelControls($("model-controls"), {
   deleted: async () => {
     await picker.load();
     await picker.select(firstModel());
+    $("model-select").focus(); // the focus was on the Delete that is gone
   },
 });
 

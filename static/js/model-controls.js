@@ -55,13 +55,16 @@ export class ModelControls {
     this.error = q("model-error");
     this.shared.addEventListener("change", () => this.save({ shared: this.shared.checked }));
     this.renameButton.addEventListener("click", () => this.edit(true));
-    this.form.querySelector("[data-action=cancel]").addEventListener("click", () => this.edit(false));
+    this.form.querySelector("[data-action=cancel]").addEventListener("click", () => this.edit(false, true));
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.save({ name: this.input.value });
     });
+    // Escape backs out of a rename or a delete (and doesn't reach the page's "clear" key).
+    this.form.addEventListener("keydown", (e) => this.escape(e, () => this.edit(false, true)));
+    this.confirm.addEventListener("keydown", (e) => this.escape(e, () => this.asking(false, true)));
     this.deleteButton.addEventListener("click", () => this.asking(true));
-    this.confirm.querySelector("[data-action=keep]").addEventListener("click", () => this.asking(false));
+    this.confirm.querySelector("[data-action=keep]").addEventListener("click", () => this.asking(false, true));
     q("model-delete-confirm").addEventListener("click", () => this.remove());
   }
 
@@ -89,7 +92,14 @@ export class ModelControls {
     }
   }
 
-  edit(on) {
+  escape(e, back) {
+    if (e.key !== "Escape") return;
+    e.stopPropagation();
+    back();
+  }
+
+  /** Open or close the rename form; `refocus`: closing it, give the focus back to Rename. */
+  edit(on, refocus = false) {
     this.form.hidden = !on;
     this.renameButton.hidden = on;
     this.error.textContent = "";
@@ -99,16 +109,21 @@ export class ModelControls {
       this.input.value = this.model ? this.model.name || this.model.id : "";
       this.input.focus();
       this.input.select();
+    } else if (refocus) {
+      this.renameButton.focus();
     }
   }
 
-  asking(on) {
+  /** Ask "delete it for good?" or stop asking (`refocus`: the focus back to Delete). */
+  asking(on, refocus = false) {
     this.confirm.hidden = !on;
     this.deleteButton.hidden = on;
     if (on) {
       this.edit(false);
       this.confirmText.textContent = `Delete ${this.model.name || this.model.id} for good?`;
       this.confirm.querySelector("[data-action=keep]").focus();
+    } else if (refocus) {
+      this.deleteButton.focus();
     }
   }
 
@@ -118,7 +133,7 @@ export class ModelControls {
     this.error.textContent = "";
     try {
       const info = await patch(`/api/models/${encodeURIComponent(m.id)}`, body);
-      if (body.name !== undefined) this.edit(false);
+      if (body.name !== undefined) this.edit(false, true);
       this.show(info);
       this.on.changed(info);
     } catch (err) {

@@ -47,10 +47,11 @@ def pages(browser) -> Iterator[ClassPages]:
     assert errors == [], "console or page errors:\n" + "\n".join(errors)
 
 
-def open_in(pages: ClassPages, ctx, url: str, viewport: dict | None = None):
+def open_in(pages: ClassPages, ctx, url: str, viewport: dict | None = None, scheme: str = "light"):
     """The playground in the learner's own context (its cookie), watched like ClassPages."""
     ctx.add_init_script(script=CSP_RECORDER)
     page = ctx.new_page()
+    page.emulate_media(color_scheme=scheme)  # the page's theme follows it
     if viewport:
         page.set_viewport_size(viewport)
     page.on("console", lambda m: pages.errors.append(m.text) if m.type == "error" else None)
@@ -217,16 +218,27 @@ def test_a_learner_shares_a_model_and_the_teacher_renames_and_deletes_it(
 
 
 def test_a_learner_can_delete_their_own_model_and_keep_it_by_cancelling(
-    pages: ClassPages, class_server: str
+    pages: ClassPages, class_server: str, artifacts: Path
 ) -> None:
     base = class_server
     ctx, _ = learner(pages, base, "cleo")
     model_id = upload(ctx, base)
-    page = open_in(pages, ctx, f"{base}/", viewport=PHONE)
+    page = open_in(pages, ctx, f"{base}/", viewport=PHONE, scheme="dark")
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
     choose_model(page, model_id)
+    # Rename, backed out of with Escape: the focus goes back to Rename, the name stays.
+    page.get_by_test_id("model-rename").click()
+    assert page.evaluate("document.activeElement.id") == "model-name-input"
+    page.keyboard.type(" more")
+    page.keyboard.press("Escape")
+    assert page.get_by_test_id("model-name-input").is_hidden()
+    assert page.evaluate("document.activeElement.dataset.testid") == "model-rename"
+    assert ctx.request.get(f"{base}/api/models/{model_id}").json()["name"] == MODEL_NAME
+    page.screenshot(path=str(artifacts / "model-controls-phone-dark.png"))
     page.get_by_test_id("model-delete").click()
     page.get_by_role("button", name="Keep it").click()
     assert page.get_by_test_id("model-delete").is_visible()
+    assert page.evaluate("document.activeElement.dataset.testid") == "model-delete"
     assert ctx.request.get(f"{base}/api/models/{model_id}").status == 200
     page.get_by_test_id("model-delete").click()
     page.get_by_test_id("model-delete-confirm").click()
