@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from .conftest import CSP_RECORDER, csp_violations, run_server
@@ -248,4 +249,38 @@ def test_a_learner_can_delete_their_own_model_and_keep_it_by_cancelling(
     choose_model(page, "3b1b")
     assert not page.locator(".model-tools").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert csp_violations(page) == []
+
+
+def test_on_a_single_user_server_saved_models_can_be_renamed_and_deleted(
+    open_page, server: str
+) -> None:
+    """Without class mode the one user is the teacher of their server: Rename and Delete for
+    every saved model; no Shared switch (there is nobody to share with); no owner line."""
+    weights = httpx.get(f"{server}/api/models/3b1b/weights").content
+    r = httpx.post(
+        f"{server}/api/models", files={"file": ("solo.npz", weights)}, data={"name": "solo"}
+    )
+    assert r.status_code == 201, r.text
+    model_id = r.json()["id"]
+    page = open_page()
+    choose_model(page, model_id)
+    assert page.get_by_test_id("model-owner").text_content() == ""
+    assert not page.get_by_test_id("model-shared").is_visible()
+    page.get_by_test_id("model-rename").click()
+    page.get_by_test_id("model-name-input").fill("solo, renamed")
+    page.keyboard.press("Enter")
+    wait_for(
+        page, "() => document.querySelector('[data-testid=model-name-input]').offsetParent === null"
+    )
+    assert httpx.get(f"{server}/api/models/{model_id}").json()["name"] == "solo, renamed"
+    assert option_text(page, model_id).startswith("solo, renamed")
+    page.get_by_test_id("model-delete").click()
+    page.get_by_test_id("model-delete-confirm").click()
+    wait_for(page, "id => !document.querySelector(`option[value='${id}']`)", arg=model_id)
+    assert httpx.get(f"{server}/api/models/{model_id}").status_code == 404
+    # The server's default model carries the badge.
+    default = httpx.get(f"{server}/api/models").json()["default"]
+    choose_model(page, default)
+    assert page.get_by_test_id("model-default").is_visible()
     assert csp_violations(page) == []
