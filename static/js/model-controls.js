@@ -81,6 +81,7 @@ export class ModelControls {
     const manage = mayManage(m, me);
     this.tools.hidden = !manage;
     this.sharedLabel.hidden = !classMode;
+    this.root.hidden = !manage && !this.owner.textContent && this.badge.hidden; // nothing to say
     this.shared.checked = Boolean(m.shared);
     const name = m.name || m.id;
     this.shared.setAttribute("aria-label", `Shared: others may use ${name}`);

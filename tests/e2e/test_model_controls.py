@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from .conftest import CSP_RECORDER, csp_violations, run_server
+from .test_accessibility import axe_violations, set_theme
 from .test_class_dashboard import ClassPages
 from .test_class_learners import learner
 from .test_playground import SEVEN, choose_model, draw_and_predict
@@ -253,7 +254,7 @@ def test_a_learner_can_delete_their_own_model_and_keep_it_by_cancelling(
 
 
 def test_on_a_single_user_server_saved_models_can_be_renamed_and_deleted(
-    open_page, server: str
+    open_page, server: str, artifacts: Path
 ) -> None:
     """Without class mode the one user is the teacher of their server: Rename and Delete for
     every saved model; no Shared switch (there is nobody to share with); no owner line."""
@@ -267,6 +268,12 @@ def test_on_a_single_user_server_saved_models_can_be_renamed_and_deleted(
     choose_model(page, model_id)
     assert page.get_by_test_id("model-owner").text_content() == ""
     assert not page.get_by_test_id("model-shared").is_visible()
+    for theme in ("light", "dark"):  # the controls, and the confirmation, in both themes
+        set_theme(page, theme)
+        assert axe_violations(page, artifacts, f"model-controls-{theme}") == []
+        page.get_by_test_id("model-delete").click()
+        assert axe_violations(page, artifacts, f"model-confirm-{theme}") == []
+        page.keyboard.press("Escape")
     page.get_by_test_id("model-rename").click()
     page.get_by_test_id("model-name-input").fill("solo, renamed")
     page.keyboard.press("Enter")
@@ -279,6 +286,14 @@ def test_on_a_single_user_server_saved_models_can_be_renamed_and_deleted(
     page.get_by_test_id("model-delete-confirm").click()
     wait_for(page, "id => !document.querySelector(`option[value='${id}']`)", arg=model_id)
     assert httpx.get(f"{server}/api/models/{model_id}").status_code == 404
+    # A shipped model that is not the default: nothing to say, no row.
+    shipped = [
+        m["id"]
+        for m in httpx.get(f"{server}/api/models").json()["models"]
+        if m["shipped"] and not m["default"]
+    ]
+    choose_model(page, shipped[0])
+    assert page.get_by_test_id("model-controls").is_hidden()
     # The server's default model carries the badge.
     default = httpx.get(f"{server}/api/models").json()["default"]
     choose_model(page, default)
