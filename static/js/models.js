@@ -59,6 +59,9 @@ export class ModelPicker {
     const s = state.selected;
     const want = s ? (s.kind === "run" ? `run:${s.id}` : s.id) : prev;
     if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
+    // The selected model is no longer offered (deleted, or no longer shared): none shows as
+    // picked, so that picking any model, the first one too, is a change.
+    else if (s && s.kind === "model") sel.selectedIndex = -1;
   }
 
   async select(value) {

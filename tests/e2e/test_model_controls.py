@@ -21,7 +21,7 @@ from .conftest import CSP_RECORDER, csp_violations, run_server
 from .test_accessibility import axe_violations, set_theme
 from .test_class_dashboard import ClassPages
 from .test_class_learners import learner
-from .test_playground import SEVEN, choose_model, draw_and_predict
+from .test_playground import SEVEN, choose_model, draw_and_predict, stroke
 from .waits import wait_for
 
 TOKEN = secrets.token_urlsafe(24)
@@ -164,9 +164,19 @@ def test_a_learner_shares_a_model_and_the_teacher_renames_and_deletes_it(
     assert any(f'"model":"{model_id}"' in body for body in asked), asked
     no_markup(b)
 
-    # A stops sharing it: B's select no longer offers it, and the server refuses B.
+    # A stops sharing it: B's next drawing is refused, B is told why, and the select stops
+    # offering it (none shown as picked, so any model can be picked again).
     shared.click()
     wait_server(lambda: not shared_on_server(ctx_a, base, model_id))
+    pages.allowed += [f"403 {base}/api/", "status of 403"]
+    b.get_by_test_id("clear").click()
+    b.get_by_test_id("draw-canvas").scroll_into_view_if_needed()
+    stroke(b, SEVEN)
+    wait_for(b, "id => !document.querySelector(`option[value='${id}']`)", arg=model_id)
+    assert "has not shared it" in b.locator("#draw-message").text_content()
+    assert b.get_by_test_id("model-select").input_value() == ""
+    choose_model(b, "3b1b")
+    assert draw_and_predict(b, SEVEN) in list("0123456789")
     b.reload()
     wait_for(b, READY, timeout=20000)
     assert model_id not in offered(b)
