@@ -13,6 +13,7 @@ import { DrawPad } from "./draw.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { Lesson } from "./lesson.js";
 import { createMaths } from "./maths.js";
+import { ModelControls } from "./model-controls.js";
 import { ModelPicker } from "./models.js";
 import { NetworkView } from "./network-view.js";
 import { Predictor } from "./prediction.js";
@@ -101,6 +102,7 @@ const predictor = new Predictor(pad, netView, {
 const picker = new ModelPicker({
   message: (text) => predictor.message(text),
   runChosen: (sizes, cfg) => {
+    controls.show(null);
     netView.setArchitecture(sizes, cfg && cfg.activation);
     weightsGrid.setNetwork(null); // until the run's first weights arrive
     maths.runChosen();
@@ -110,6 +112,7 @@ const picker = new ModelPicker({
     urls.sync();
   },
   modelChosen: (id, info) => {
+    controls.show(info);
     runs.probe(null);
     maths.modelChosen(id);
     if (info) netView.setArchitecture(info.sizes, info.activation);
@@ -121,6 +124,16 @@ const picker = new ModelPicker({
     weightsGrid.setNetwork(net, id);
     maths.network();
     lesson.update();
+  },
+});
+
+// The selected model's owner and, where this page may, Shared / Rename / Delete (issue 16).
+const controls = new ModelControls($("model-controls"), {
+  changed: () => picker.load(),
+  deleted: async () => {
+    await picker.load();
+    await picker.select(firstModel());
+    $("model-select").focus(); // the focus was on the Delete that is gone
   },
 });
 
@@ -189,6 +202,12 @@ Object.assign(hooks, {
 });
 window.__nnp = hooks;
 
+/** The model the page opens on: 3b1b, else the server's default, else the first. */
+function firstModel() {
+  const ids = state.models.map((m) => m.id);
+  return ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
+}
+
 async function init() {
   setupTheme(() => {
     netView.relayout();
@@ -210,10 +229,9 @@ async function init() {
   if (!joined) joined = await runs.joinRunning(presetsLoaded);
   notes.push(...restoreConfig(panel, link, (await vocabulary()).choices));
   recent.refresh();
-  const ids = state.models.map((m) => m.id);
+  const ids = picker.ids(); // someone else's unshared model is not one to open
   if (link.model && !ids.includes(link.model)) notes.push(`model ${clip(link.model)} (not available here)`);
-  const first = ids.includes(link.model) ? link.model
-    : ids.includes(FIRST_MODEL) ? FIRST_MODEL : document.body.dataset.defaultModel || ids[0];
+  const first = ids.includes(link.model) ? link.model : firstModel();
   // A joined run answers the drawing, as when this tab started it.
   if (joined && !(link.model && ids.includes(link.model))) await picker.select(`run:${joined}`);
   else if (first) await picker.select(first);

@@ -3,6 +3,8 @@
 
 import { describeError, get } from "./api.js";
 import { count, pct } from "./fmt.js";
+import { othersRun, whoami } from "./identity.js";
+import { mayUse } from "./model-controls.js";
 import { runStatus, state } from "./state.js";
 import { loadedVocabulary, sizesFor } from "./vocab.js";
 
@@ -26,6 +28,11 @@ export class ModelPicker {
     this.fill();
   }
 
+  /** The ids of the models this page may pick (the server answers 403 for the others). */
+  ids() {
+    return state.models.filter((m) => m.shipped || mayUse(m)).map((m) => m.id);
+  }
+
   fill() {
     const sel = $("model-select");
     const prev = sel.value;
@@ -42,14 +49,19 @@ export class ModelPicker {
       }
       sel.append(g);
     };
-    const label = (m) => `${m.name || m.id} · ${(m.sizes || []).join("-")}${datasetNote(m)}`;
+    const label = (m) => `${m.name || m.id} · ${(m.sizes || []).join("-")}${datasetNote(m)}${ownerNote(m)}`;
     group("Shipped", state.models.filter((m) => m.shipped).map((m) => [m.id, label(m)]));
-    group("Saved", state.models.filter((m) => !m.shipped).map((m) => [m.id, label(m)]));
+    // Someone else's unshared model is not offered: the server would answer 403 (issue 16).
+    const saved = state.models.filter((m) => !m.shipped && mayUse(m));
+    group("Saved", saved.map((m) => [m.id, label(m)]));
     const run = state.run;
     if (run) group("Training", [[`run:${run.id}`, `training run ${run.id} (${run.info.status})`]]);
     const s = state.selected;
     const want = s ? (s.kind === "run" ? `run:${s.id}` : s.id) : prev;
     if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
+    // The selected model is no longer offered (deleted, or no longer shared): none shows as
+    // picked, so that picking any model, the first one too, is a change.
+    else if (s && s.kind === "model") sel.selectedIndex = -1;
   }
 
   async select(value) {
@@ -85,6 +97,12 @@ export class ModelPicker {
       this.on.message(`Couldn't load the model's weights: ${describeError(err)}`);
     }
   }
+}
+
+/** " · by curious-heron" after the name of another learner's model (class mode). */
+function ownerNote(m) {
+  const me = whoami();
+  return me && me.class_mode && othersRun(m, me) ? ` · by ${m.owner_name || "another learner"}` : "";
 }
 
 /** " · Fashion-MNIST" after the name of a model not trained on MNIST (issue 17 §3). */

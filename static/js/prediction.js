@@ -141,6 +141,10 @@ export class Predictor {
     } else if (err instanceof ApiError && err.status === 404 && !running) {
       this.message(`The model “${state.selected.id}” is gone; pick another one.`);
       await this.on.modelGone();
+    } else if (err instanceof ApiError && err.status === 403 && !running) {
+      // Its owner stopped sharing it (class mode): the server says so; the list drops it.
+      this.message(describeError(err));
+      await this.on.modelGone();
     } else {
       this.message(describeError(err));
     }
