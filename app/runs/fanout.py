@@ -259,8 +259,10 @@ class RunHub:
             # short the epochs are.
             self.pending.append(dumps({"type": "evaluation", **payload}))
             return
-        # Flush metrics (and evaluations) first so a watcher sees the last points before
-        # "finished".
+        # Flush the download's progress, metrics (and evaluations) first, so a watcher sees
+        # the bar reach its end and the last points before the next status.
+        if kind == "status":
+            self.flush_download()
         self.flush_metrics()
         if kind == "status":
             self.broadcast(dumps({"type": "status", **payload}))
@@ -284,10 +286,8 @@ class RunHub:
 
     def tick(self) -> None:
         self.drop_closed()
-        download = self.run.download
-        if download is not None and download != self.last_download and self.run.live:
-            self.last_download = download
-            self.broadcast(dumps({"type": "download", "done": download[0], "total": download[1]}))
+        if self.run.live:
+            self.flush_download()
         self.flush_metrics()
         now = time.monotonic()
         step = self.current_step()
@@ -308,6 +308,13 @@ class RunHub:
         ):
             self.last_network, self.last_network_step = now, step
             self.loop.create_task(self.send_network())
+
+    def flush_download(self) -> None:
+        """The download's progress, if it moved since the last message."""
+        download = self.run.download
+        if download is not None and download != self.last_download:
+            self.last_download = download
+            self.broadcast(dumps({"type": "download", "done": download[0], "total": download[1]}))
 
     def drop_closed(self) -> None:
         for watcher in [w for w in self.watchers if w.closed.is_set()]:

@@ -24,6 +24,7 @@ EXPECTED = {
     ("patch", "/api/me"): {200},
     ("patch", "/api/models/{model_id}"): {409},
     ("patch", "/api/class/limits"): {200},
+    ("put", "/api/class/config"): {200},  # the teacher pushes a config (a RunCreate body)
 }
 
 

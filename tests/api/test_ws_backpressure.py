@@ -85,3 +85,30 @@ def test_never_read_map_watchers_are_cut_off_and_readers_keep_going(
                 sock.close()
         finally:
             http.post(f"/api/runs/{run_id}/stop")
+
+
+def test_cutting_a_connection_the_client_already_closed_is_quiet() -> None:
+    """bench/ws_watchers.py logged 920 "Task exception was never retrieved" tracebacks: the
+    cut of a dropped watcher met a connection its client had closed meanwhile, whose uvloop
+    socket answers setsockopt with ValueError("negative file descriptor")."""
+    from app.api.routers.events import _cut
+
+    class ClosedSocket:  # what uvloop's PseudoSocket does once its fd is gone
+        def setsockopt(self, *args: object) -> None:
+            raise ValueError("negative file descriptor")
+
+    class Transport:
+        aborted = False
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+        def get_extra_info(self, name: str) -> object:
+            return ClosedSocket() if name == "socket" else None
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    transport = Transport()
+    _cut(transport)  # raised ValueError before
+    assert transport.aborted

@@ -581,6 +581,8 @@ def test_nudges_of_a_mid_sized_first_layer_are_shown(open_page, server) -> None:
     try:
         page = open_page(1280, 800)
         page.reload()  # the model list as it is now
+        # …and the page's own start-up (restoring the address's state) done before choosing
+        wait_for(page, "window.__nnp && window.__nnp.ready", timeout=15000)
         choose_model(page, model_id)
 
         def first_layer_rows(request) -> list[int] | None:  # type: ignore[no-untyped-def]

@@ -96,7 +96,9 @@ def _cut(transport: _Transport) -> None:
     sock = transport.get_extra_info("socket")
     setsockopt = getattr(sock, "setsockopt", None)
     if setsockopt is not None:
-        with contextlib.suppress(OSError):
+        # ValueError: uvloop's socket of a connection the client closed meanwhile ("negative
+        # file descriptor"); it has nothing left to drop then.
+        with contextlib.suppress(OSError, ValueError):
             setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
 
