@@ -1,10 +1,11 @@
 // Who this page is (GET /api/me): the learner's id, name, whether they are the teacher and
 // whether the server runs in class mode; whether they may control a run (its owner or the
 // teacher: the server decides, the page only shows disabled controls with the reason); and the
-// learner's name chip with rename (PATCH /api/me), shown only in class mode. Names are
+// learner's name chip with rename (PATCH /api/me) and a bearer token for scripts
+// (POST /api/me/token), shown only in class mode. Names are
 // user-controlled text: always textContent.
 
-import { ApiError, describeError, get, patch } from "./api.js";
+import { ApiError, describeError, get, patch, post } from "./api.js";
 
 // A server without /api/me (before class mode existed) has one user, the teacher of it.
 const SOLO = Object.freeze({ id: null, name: "", is_teacher: true, class_mode: false });
@@ -60,6 +61,23 @@ export class NameChip {
       e.preventDefault();
       this.save();
     });
+    this.tokenBox = root.querySelector("[data-testid=me-token-box]");
+    this.tokenValue = root.querySelector("[data-testid=me-token-value]");
+    root.querySelector("[data-testid=me-token]").addEventListener("click", () => this.token());
+  }
+
+  /** A new bearer token for API clients, shown once (the server keeps only its hash). */
+  async token() {
+    this.error.textContent = "";
+    try {
+      const { token } = await post("/api/me/token");
+      this.tokenValue.value = token;
+      this.tokenBox.hidden = false;
+      this.tokenValue.focus();
+      this.tokenValue.select();
+    } catch (err) {
+      this.error.textContent = describeError(err);
+    }
   }
 
   async load() {

@@ -268,3 +268,30 @@ def test_names_with_markup_are_text_and_rename_shows_the_servers_message(
             assert csp_violations(page) == []
     finally:
         stop_all(ada_ctx, base)
+
+
+def test_a_learner_makes_an_api_token_on_the_page_and_a_script_acts_as_them(
+    people, class_server
+) -> None:
+    """Issue 16 §1: "API clients can use a bearer token instead of the cookie (create it from
+    the page or the CLI)": the chip's "API token" shows a new token once, and a request with
+    only that token (no cookie) is this learner: it starts a run they own."""
+    import httpx
+
+    base = class_server
+    ada_ctx = people.person()
+    ada = people.open(ada_ctx)
+    box = ada.get_by_test_id("me-token-box")
+    assert box.is_hidden()
+    ada.get_by_test_id("me-token").click()
+    wait_for(ada, "() => document.querySelector('[data-testid=me-token-value]').value.length > 0")
+    token = ada.get_by_test_id("me-token-value").input_value()
+    assert box.is_visible() and token not in ada.url
+    ada_id = me(ada_ctx, base)["id"]
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as script:
+        assert script.get("/api/me").json()["id"] == ada_id
+        small = {"preset": "3b1b", "epochs": 1, "train_subset": 500}
+        created = script.post("/api/runs", json=small)
+        assert created.status_code == 201, created.text
+        assert created.json()["owner"] == ada_id
+        script.post(f"/api/runs/{created.json()['id']}/stop")
