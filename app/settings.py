@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         description="The teacher's token (at least 16 characters); default: one generated "
         "and kept in the data dir (teacher-token, mode 0600)",
     )
+    class_link: str = Field(
+        default="",
+        description="The learners' link the dashboard shows (and its QR code); default: the "
+        "address the teacher's browser used (the LAN address for a server on 0.0.0.0)",
+    )
     learner_max_active_runs: int = Field(
         default=1, ge=0, description="Live runs (queued, running, paused) a learner may have"
     )

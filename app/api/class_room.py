@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass
 from typing import Annotated
@@ -32,7 +31,6 @@ from app.store.db import TEACHER_ID
 from app.store.learners import Learners
 from app.store.models import ModelNotFound, ModelRegistry
 
-LINK_ENV = "NNP_CLASS_LINK"
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
@@ -88,9 +86,9 @@ def lan_address() -> str | None:
     return None if ipaddress.ip_address(address).is_loopback else address
 
 
-def learners_link(conn: HTTPConnection, server_host: str) -> str:
-    """The address learners open (see the module docstring)."""
-    explicit = os.environ.get(LINK_ENV, "").strip()
+def learners_link(conn: HTTPConnection, server_host: str, explicit: str = "") -> str:
+    """The address learners open (see the module docstring); `explicit`: NNP_CLASS_LINK."""
+    explicit = explicit.strip()
     if explicit:
         return explicit
     url = conn.url

@@ -107,13 +107,15 @@ def test_the_pages_are_the_teachers(client: TestClient) -> None:
 
 
 def test_the_qr_code_is_an_svg_of_the_learners_link(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, make_client, settings: Settings
 ) -> None:
     r = client.get("/api/class/qr.svg")
     assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
     root = ET.fromstring(r.content)
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    monkeypatch.setenv("NNP_CLASS_LINK", "http://class.example:8000/" + "x" * 40)
+    link = "http://class.example:8000/" + "x" * 40  # NNP_CLASS_LINK
+    update = {"class_link": link, "data_dir": settings.data_dir / "b"}
+    client = make_client(settings.model_copy(update=update))
     longer = client.get("/api/class/qr.svg")
     assert longer.content != r.content  # a longer link, a bigger code
     assert "http://class.example:8000/" in client.get("/class").text

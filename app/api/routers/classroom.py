@@ -49,7 +49,7 @@ async def dashboard(
     request: Request, principal: CurrentPrincipal, settings: SettingsDep
 ) -> Response:
     """The teacher's dashboard; a learner gets a page (403) that says it is the teacher's."""
-    link = learners_link(request, settings.host)
+    link = learners_link(request, settings.host, settings.class_link)
     return _page(request, "class.html", principal, link)
 
 
@@ -58,7 +58,7 @@ async def projector(
     request: Request, principal: CurrentPrincipal, settings: SettingsDep
 ) -> Response:
     """Large type for a projector: one run (`?run=<id>`) or the leaderboard."""
-    link = learners_link(request, settings.host)
+    link = learners_link(request, settings.host, settings.class_link)
     return _page(request, "class-projector.html", principal, link)
 
 
@@ -72,7 +72,7 @@ async def projector(
 )
 async def learners_qr(request: Request, settings: SettingsDep) -> Response:
     """The learners' link as a QR code (SVG), for phones to scan from the projector."""
-    svg = qr_svg(learners_link(request, settings.host))
+    svg = qr_svg(learners_link(request, settings.host, settings.class_link))
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
