@@ -154,7 +154,7 @@ def test_pause_step_resume_stop(client: TestClient) -> None:
     assert client.post(f"/api/runs/{run_id}/resume").json()["status"] == "running"
     wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["latest"]["learning_rate"] == 0.02)
     r = client.post(f"/api/runs/{run_id}/stop")
-    assert r.status_code == 200 and r.json()["status"] == "stopped"
+    assert r.status_code == 200 and r.json()["status"] == "stopped", r.json().get("reason")
     info = client.get(f"/api/runs/{run_id}").json()
     assert info["status"] == "stopped" and info["finished"]
     # Its weights stay usable after the stop.
