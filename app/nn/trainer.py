@@ -456,6 +456,8 @@ class Trainer:
         if accuracy > COLLAPSE_ACCURACY or self.step_count < COLLAPSE_MIN_STEPS:
             return None
         lr = self.config.learning_rate
+        if self._lr_override is not None and self._lr_override < lr:
+            return None  # the learner lowered the rate: slow learning, not a rate too large
         return (
             f"collapsed: accuracy {accuracy:.1%} after the first epoch is chance level; "
             f"the learning rate {lr:g} is likely too large, try {lr / 10:g} (10× smaller)"

@@ -166,6 +166,10 @@ def test_a_config_pushed_from_the_dashboard_starts_on_a_learners_page(
     assert "784-24-12-10" in page.get_by_test_id("teacher-config-text").text_content()
     page.get_by_test_id("teacher-config-start").click()
     run_id = wait_for(page, "() => window.__nnp.runId()")
+    # Slow motion (its owner may), so the 1-epoch run is still live when the teacher stops it:
+    # on a loaded machine it could finish first (seen in CI).
+    slowed = page.request.post(f"{base}/api/runs/{run_id}/speed", data={"batches_per_second": 4})
+    assert slowed.status == 200, slowed.text()
     info = page.request.get(f"{base}/api/runs/{run_id}").json()
     assert info["owner"] == me["id"] and info["config"]["layers"] == [24, 12]
     assert info["config"]["epochs"] == 1

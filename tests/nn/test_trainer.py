@@ -241,6 +241,31 @@ def test_set_learning_rate_applies_to_the_next_step(small_mnist: MNIST) -> None:
         finish(trainer, thread)
 
 
+def test_a_run_slowed_by_a_lowered_learning_rate_is_not_called_collapsed(
+    small_mnist: MNIST,
+) -> None:
+    """The collapse rule (chance-level accuracy after the first epoch → "diverged: the learning
+    rate is likely too large") is about a rate too LARGE. A learner who lowers the rate to
+    almost nothing mid-run gets a run that learns slowly, not a "diverged" one (CI saw
+    tests/api/test_runs.py's run, patched to 0.02, end "diverged" when its first epoch ended
+    before the stop)."""
+    record = Recorder()
+    config = relu_config(batch_size=8, epochs=2, report_every=1000)  # 312 steps an epoch
+    trainer = Trainer(config, small_mnist, on_event=record)
+    trainer.pause()
+    thread = start(trainer)
+    try:
+        wait_until(lambda: trainer.status == "paused", "the pause")
+        trainer.set_learning_rate(1e-12)  # learns nothing: chance level after the first epoch
+        trainer.resume()
+        thread.join(DEADLINE)
+        first = record.of(EvaluationEvent)[0]
+        assert first.validation_accuracy is not None and first.validation_accuracy <= 0.15
+        assert trainer.status == "finished", trainer.reason
+    finally:
+        finish(trainer, thread)
+
+
 # (A sigmoid network with the quadratic cost cannot diverge: the cost is bounded and a huge
 # step saturates the sigmoids, whose gradients then vanish.)
 @pytest.mark.parametrize("learning_rate", [1e10, 1e30])
