@@ -67,12 +67,7 @@ class ClassFeed:
     async def remove(self, watcher: Watcher) -> None:
         self.teachers.discard(watcher)
         self.others.discard(watcher)
-        watcher.closed.set()
-        watcher.wake.set()
-        if watcher.task is not None:
-            watcher.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watcher.task
+        await watcher.stop()
 
     def push_config(self, message: JSONObject) -> None:
         """Send a new `config` message to every client."""

@@ -176,6 +176,15 @@ class Watcher:
         self.queue.clear()
         self.queued_bytes = 0
 
+    async def stop(self) -> None:
+        """End this watcher's sender task (its client left, or the stream is closing)."""
+        self.closed.set()
+        self.wake.set()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
     async def run_sender(self) -> None:
         """Drain the queue into the socket until closed; send errors mean the client left."""
         try:
@@ -227,12 +236,7 @@ class RunHub:
 
     async def remove(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
-        watcher.closed.set()
-        watcher.wake.set()
-        if watcher.task is not None:
-            watcher.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await watcher.task
+        await watcher.stop()
 
     async def close(self) -> None:
         for watcher in list(self.watchers):
