@@ -41,17 +41,49 @@ def decode_image(text: str) -> bytes:
         raise InputError("image: not valid base64") from None
 
 
+# A PNG starts with its signature and the IHDR chunk: width and height, big-endian, at 16..24.
+_PNG_HEAD = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+def png_pixels(data: bytes) -> int | None:
+    """How many pixels a PNG says it has (width × height from its header, nothing decoded);
+    None for anything that is not a PNG (a JPEG, a WebP, garbage)."""
+    if len(data) < 24 or not data.startswith(_PNG_HEAD):
+        return None
+    return int.from_bytes(data[16:20], "big") * int.from_bytes(data[20:24], "big")
+
+
+# A small drawing: a PNG of at most 512×512 pixels in at most 64 KiB (the page sends 280×280
+# PNGs of a few KiB). Its whole prediction takes ~1 ms of CPU and a few MB, so the web layer
+# may answer it on the event loop (app/api/routers/predict.py) and it never waits for
+# IMAGE_DECODES; anything bigger, or not a PNG, is decoded in a worker thread.
+SMALL_BYTES = 64 * 1024
+SMALL_PIXELS = 512 * 512
+
+
+def is_small(data: bytes) -> bool:
+    """Whether `data` is a small drawing (see SMALL_BYTES): known from its header alone."""
+    if len(data) > SMALL_BYTES:
+        return False
+    pixels = png_pixels(data)
+    return pixels is not None and pixels <= SMALL_PIXELS
+
+
 # Image decodes at once, per process: a 16-megapixel drawing takes ~100 MB of arrays and a core
 # for a while; more at once would only add memory and GIL contention, not throughput. Callers
-# run in worker threads, so waiting here never blocks the event loop.
+# of big ones run in worker threads, so waiting here never blocks the event loop; small ones
+# (is_small) don't wait.
 IMAGE_DECODES = threading.BoundedSemaphore(2)
 
 
 def to_input(image: bytes | None, pixels: Pixels | None) -> tuple[np.ndarray, Note | None]:
     """The network's (784,) input from image bytes or a pixel list, and the readability note;
-    InputError on bad input. Blocking work: call it from a worker thread."""
+    InputError on bad input. Blocking work: call it from a worker thread, unless the image
+    is small (is_small) or pixels are given."""
     try:
         if image is not None:
+            if is_small(image):
+                return image_to_input_with_note(image)
             with IMAGE_DECODES:
                 return image_to_input_with_note(image)
         if pixels is None:

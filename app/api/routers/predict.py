@@ -10,12 +10,11 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from app.api.access import PredictCaller
-from app.api.deps import ModelsDep
 from app.api.errors import error, responses
 from app.api.finite import dumps
-from app.api.heavy import GateDep
+from app.api.heavy import WorkGate
 from app.api.schemas import PredictRequest, PredictResponse
-from app.data.decode import InputError, Pixels, decode_image, to_input
+from app.data.decode import SMALL_BYTES, InputError, Pixels, decode_image, is_small, to_input
 from app.data.preprocess import Note
 from app.jsontypes import JSONObject
 from app.store.files import is_valid_id
@@ -67,6 +66,13 @@ def answer(
     return result
 
 
+# A small drawing (a PNG of at most 512×512 pixels, as the page sends, or a pixel list:
+# app/data/decode.py's is_small) is answered on the event loop itself: its ~1 ms of work costs
+# less than the hand-off to a worker thread and back. Bigger images are decoded, and answered,
+# in the bounded pool of heavy work (app/api/heavy.py), so they never stall other requests nor
+# pile up: excess ones get 503. The registry and the gate are read from the app rather than
+# declared as dependencies: FastAPI's dependency solving cost more per request than the rest
+# of the web layer (bench/http_overhead.py).
 @router.post(
     "",
     response_model=PredictResponse,
@@ -74,15 +80,15 @@ def answer(
     openapi_extra=_OPENAPI_BODY,
     summary="Recognise a drawn digit",
 )
-async def predict(
-    request: Request, models: ModelsDep, gate: GateDep, caller: PredictCaller
-) -> Response:
+async def predict(request: Request, caller: PredictCaller) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
-    The body is read on the event loop; decoding the image, the forward pass and the JSON
-    encoding run in the thread pool through the bounded pool of heavy work (app/api/heavy.py),
-    so big images never stall other requests nor pile up: excess ones get 503.
+    A drawing bigger than the page's (a PNG over 512×512 pixels, or a JPEG or WebP) is decoded
+    in a bounded pool of heavy work, so big images never stall other requests nor pile up:
+    when the pool is full the answer is 503 with Retry-After.
     """
+    models: ModelRegistry = request.app.state.services.models
+    gate: WorkGate = request.app.state.heavy
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         try:
@@ -96,12 +102,29 @@ async def predict(
         if model_id is not None and not isinstance(model_id, str):
             return error(422, "model: must be a model id")
         data = await upload.read()
+        if is_small(data):
+            return _predict(models, model_id, data, None, [])
         return await gate.run(_predict, models, model_id, data, None, [])
     body = await request.body()
-    return await gate.run(_predict_json, models, body)
+    if len(body) > SMALL_BODY:  # parsing it (base64 included) is heavy work already
+        return await gate.run(_predict_json, models, body)
+    parsed = _parse(body)
+    if isinstance(parsed, Response):
+        return parsed
+    query, image = parsed
+    include: list[str] = list(query.include)
+    if image is None or is_small(image):
+        return _predict(models, query.model, image, query.pixels, include)
+    return await gate.run(_predict, models, query.model, image, query.pixels, include)
 
 
-def _predict_json(models: ModelRegistry, body: bytes) -> Response:
+# A JSON body with a small drawing: base64 of SMALL_BYTES, the field names and a little room.
+SMALL_BODY = SMALL_BYTES * 4 // 3 + 1024
+
+
+def _parse(body: bytes) -> tuple[PredictRequest, bytes | None] | Response:
+    """The JSON request and its image's bytes (None for pixels), or the 422 to answer;
+    RequestValidationError for a body that doesn't fit the schema."""
     try:
         request = PredictRequest.model_validate_json(body)
     except ValidationError as exc:
@@ -110,6 +133,15 @@ def _predict_json(models: ModelRegistry, body: bytes) -> Response:
         data = decode_image(request.image) if request.image is not None else None
     except InputError as exc:
         return error(422, str(exc))
+    return request, data
+
+
+def _predict_json(models: ModelRegistry, body: bytes) -> Response:
+    """The answer for a JSON body (runs in the pool: a big body)."""
+    parsed = _parse(body)
+    if isinstance(parsed, Response):
+        return parsed
+    request, data = parsed
     return _predict(models, request.model, data, request.pixels, list(request.include))
 
 
@@ -120,7 +152,7 @@ def _predict(
     pixels: Pixels | None,
     include: list[str],
 ) -> Response:
-    """The answer for a decoded request (runs in the thread pool)."""
+    """The answer for a decoded request (in the pool, or on the loop for a small drawing)."""
     if model_id is not None and not is_valid_id(model_id):
         return error(404, f"no model with id {model_id!r}")
     entry = models.get(model_id)  # ModelNotFound → 404 before any image work
