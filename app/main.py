@@ -9,6 +9,7 @@ Training itself happens in worker processes (app/runs/local.py), one per run.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -73,8 +74,14 @@ def serve(app: FastAPI, host: str, port: int, log_level: str = "info") -> None:
       clients are on this machine or a LAN.
     - No access log (a line per request): it cost more than the rest of a /healthz answer
       (bench/http_overhead.py); start-up, warnings and errors are still logged.
+    - What is built by now (modules, routes, schemas: ~88,000 objects that live as long as the
+      process) is moved out of the garbage collector's sight (`gc.freeze`): a full
+      collection, which stalls the event loop and every request on it, then walks ~1,000
+      objects instead (measured under load: 124 ms → 0.1 ms).
     """
     import uvicorn
+
+    gc.freeze()
 
     uvicorn.run(
         app,
