@@ -83,9 +83,9 @@ def answer(
 async def predict(request: Request, caller: PredictCaller) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
-    A drawing bigger than the page's (a PNG over 512×512 pixels, or a JPEG or WebP) is decoded
-    in a bounded pool of heavy work, so big images never stall other requests nor pile up:
-    when the pool is full the answer is 503 with Retry-After.
+    A drawing bigger than the page's (a PNG over 512×512 pixels or 64 KiB, a JPEG or a WebP) is
+    decoded in a bounded pool of heavy work, so big images never stall other requests nor pile
+    up: when the pool is full the answer is 503 with Retry-After.
     """
     models: ModelRegistry = request.app.state.services.models
     gate: WorkGate = request.app.state.heavy
