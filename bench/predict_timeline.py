@@ -1,7 +1,7 @@
 """Where a prediction's wall-clock time goes, from the client's send to its last byte read.
 
 Starts a server per checkout (`--repo`, default this one; give two to compare them side by side
-in one run, e.g. `--repo /work/main --repo .`) through `app.main.serve`, with the app wrapped in
+in one run, e.g. `--repo ../main --repo .`) through `app.main.serve`, with the app wrapped in
 a timing layer: an outermost ASGI middleware stamps when the app is called, when the body has
 been read, when the response starts and when its last byte is handed to uvicorn, and the
 heavy-work gate (app/api/heavy.py) stamps a job's hand-off to the pool, its start and end in the
