@@ -8,29 +8,17 @@ has a CSP violation."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import csp_violations, run_server
+from .conftest import TEACHER_TOKEN, csp_violations
 from .test_class_dashboard import RUN, ClassPages, ranked, wait_row_status
 from .waits import wait_for
 
-TOKEN = secrets.token_urlsafe(24)
 # Learner names are 1-40 characters: each a payload that would run if shown as HTML.
 NAMES = ['<img src=x onerror="window.__pwned=1">', "<script>window.__pwned=2</script>b"]
 MODEL_NAME = '<svg onload="window.__pwned=3"></svg>'
-
-
-@pytest.fixture(scope="module")
-def class_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("class-server")
-    with run_server(
-        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TOKEN
-    ) as base:
-        yield base
 
 
 @pytest.fixture
@@ -55,7 +43,7 @@ def learner(pages: ClassPages, base: str, name: str):
 
 def teacher_page(pages: ClassPages, base: str, path: str):
     """A page opened through the teacher's link (it sets the teacher's cookie)."""
-    return pages.open(f"{base}{path}{'&' if '?' in path else '?'}teacher={TOKEN}")
+    return pages.open(f"{base}{path}{'&' if '?' in path else '?'}teacher={TEACHER_TOKEN}")
 
 
 def shown_text(page) -> str:

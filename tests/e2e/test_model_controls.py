@@ -10,34 +10,23 @@ phone-sized screen and in both themes."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import CSP_RECORDER, csp_violations, run_server
+from .conftest import CSP_RECORDER, TEACHER_TOKEN, csp_violations
 from .test_accessibility import axe_violations, set_theme
 from .test_class_dashboard import ClassPages
 from .test_class_learners import learner
 from .test_playground import SEVEN, choose_model, draw_and_predict, stroke
 from .waits import wait_for
 
-TOKEN = secrets.token_urlsafe(24)
 MODEL_NAME = '<img src=x onerror="window.__pwned=1">'
 LEARNER_A = "<b>ada</b>"
 READY = "window.__nnp && window.__nnp.ready"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def class_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("model-controls-server")
-    with run_server(
-        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TOKEN
-    ) as base:
-        yield base
 
 
 @pytest.fixture
@@ -197,7 +186,7 @@ def test_a_learner_shares_a_model_and_the_teacher_renames_and_deletes_it(
     assert csp_violations(a) == [] and csp_violations(b) == []
 
     # The teacher (a phone, the light theme): renames it, then deletes it after confirming.
-    t = pages.open(f"{base}/?teacher={TOKEN}", ready=READY, viewport=PHONE)
+    t = pages.open(f"{base}/?teacher={TEACHER_TOKEN}", ready=READY, viewport=PHONE)
     t.locator("#theme-toggle").click()
     wait_for(t, "() => document.documentElement.dataset.theme === 'light'")
     choose_model(t, model_id)
