@@ -105,17 +105,26 @@ def test_a_fashion_run_downloads_trains_and_names_its_classes(
     assert pred.json()["digit"] == digits[0]["predicted"]
 
 
+def fashion_from_folder(settings: Settings, fake: FakeDataset, tmp_path: Path) -> Settings:
+    """`settings` with Fashion-MNIST's files (the generated ones) in a local folder."""
+    folder = fake.write(tmp_path / "fashion")
+    source = {"dir": str(folder), "checksums": fake.gz_checksums}
+    return settings.model_copy(update={"datasets": {"fashion_mnist": source}})
+
+
+def train_and_save(client: TestClient) -> str:
+    """A one-epoch Fashion-MNIST run, finished and saved; the saved model's id."""
+    run_id = client.post("/api/runs", json={**FASHION_RUN, "epochs": 1}).json()["id"]
+    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 60)
+    return str(client.post(f"/api/runs/{run_id}/save").json()["id"])
+
+
 def test_the_saved_model_keeps_its_class_names_across_a_restart(
     make_client, settings: Settings, fake: FakeDataset, tmp_path: Path
 ) -> None:
-    folder = fake.write(tmp_path / "fashion")
-    local = settings.model_copy(
-        update={"datasets": {"fashion_mnist": {"dir": str(folder), "checksums": fake.gz_checksums}}}
-    )
+    local = fashion_from_folder(settings, fake, tmp_path)
     client: TestClient = make_client(local)
-    run_id = client.post("/api/runs", json={**FASHION_RUN, "epochs": 1}).json()["id"]
-    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 60)
-    model_id = client.post(f"/api/runs/{run_id}/save").json()["id"]
+    model_id = train_and_save(client)
     again: TestClient = make_client(local)  # a second app on the same data folder
     model = again.get(f"/api/models/{model_id}").json()
     assert model["dataset"] == "fashion_mnist" and model["class_names"] == FASHION_CLASSES
@@ -139,14 +148,8 @@ def test_a_fashion_models_card_json_and_test_images_name_its_classes(
     digits), its JSON export carries the class names, and the page's random test image comes
     from the dataset asked for (the selected model's), with its class name; MNIST stays the
     default and keeps its digits."""
-    folder = fake.write(tmp_path / "fashion")
-    local = settings.model_copy(
-        update={"datasets": {"fashion_mnist": {"dir": str(folder), "checksums": fake.gz_checksums}}}
-    )
-    client: TestClient = make_client(local)
-    run_id = client.post("/api/runs", json={**FASHION_RUN, "epochs": 1}).json()["id"]
-    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 60)
-    model_id = client.post(f"/api/runs/{run_id}/save", json={"name": "clothes"}).json()["id"]
+    client: TestClient = make_client(fashion_from_folder(settings, fake, tmp_path))
+    model_id = train_and_save(client)
 
     def export(model: str, fmt: str) -> httpx.Response:
         r = client.get(f"/api/models/{model}/export", params={"format": fmt})
