@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from data.fakes import FolderMirror, serve_folder
 
 REPO = Path(__file__).resolve().parents[1]
 # Set by tests/runs/test_on_ray.py for the run suite it runs again inside its Ray cluster.
@@ -77,44 +73,11 @@ CHUNK = 64 * 1024
 CHUNK_PAUSE = 0.01  # ~6 MB/s: the 11 MB download takes about two seconds
 
 
-@dataclass
-class Mirror:
-    url: str
-    requests: list[str] = field(default_factory=list)  # the paths of every GET, in order
-
-
-class SlowMirror(SimpleHTTPRequestHandler):
-    """Serves a folder like a static mirror, a chunk at a time (a real download takes time)."""
-
-    mirror: Mirror
-
-    def do_GET(self) -> None:
-        self.mirror.requests.append(self.path)
-        super().do_GET()
-
-    def copyfile(self, source, outputfile) -> None:
-        while chunk := source.read(CHUNK):
-            outputfile.write(chunk)
-            time.sleep(CHUNK_PAUSE)  # throttling the mirror, not synchronising the test
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def mnist_mirror(mnist_dir: Path) -> Iterator[Mirror]:
+def mnist_mirror(mnist_dir: Path) -> Iterator[FolderMirror]:
     """The real MNIST files served slowly from 127.0.0.1, for first-use downloads."""
-    mirror = Mirror("")
-    handler = type("Handler", (SlowMirror,), {"mirror": mirror})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(mnist_dir)))
-    mirror.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_folder(mnist_dir, chunk=CHUNK, pause=CHUNK_PAUSE) as mirror:
         yield mirror
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 # A network's forward pass written from the maths alone, with no app code: the reference the

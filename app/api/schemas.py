@@ -178,6 +178,8 @@ class NetworkJSON(BaseModel):
 class Digit(BaseModel):
     index: int
     label: int
+    class_name: str = Field(description="the label's name in its dataset: '7', 'Sneaker'")
+    dataset: vocab.DatasetName = Field(description="the dataset whose test image it is")
     pixels: list[float]
 
 

@@ -1,5 +1,7 @@
-"""A model card in Markdown: what the network is, how it was trained, on what, and how well it
-reads digits, from the network and its file's metadata (app/nn/serialize.py `trained_metadata`).
+"""A model card in Markdown: what the network is, how it was trained (a fine-tuning run: from
+which model, on which drawings), on what dataset, how well it reads its classes (digits, or
+Fashion-MNIST's clothes), from the network and its file's metadata (app/nn/serialize.py
+`trained_metadata`).
 
 The metadata of an uploaded file is anybody's JSON: every value is checked for its type before
 it is shown, a missing or odd one reads "not recorded", and text from it is put on one line with
@@ -15,6 +17,7 @@ from app.clock import utc_now
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
 from app.nn.network import Network
+from app.nn.serialize import model_classes
 from app.nn.vocab import OUTPUT_FOR_COST
 
 NOT_RECORDED = "not recorded"
@@ -49,21 +52,34 @@ def _config(metadata: JSONObject) -> JSONObject:
     return config if isinstance(config, dict) else {}
 
 
-def architecture(network: Network) -> list[str]:
+def _pooled(metadata: JSONObject) -> bool:
+    """Whether the run trained on the class's pooled drawings, not the owner's own."""
+    return _config(metadata).get("drawings_pool") == "class"
+
+
+def input_words(title: str) -> str:
+    """What the input is, for a model trained on the dataset titled `title`."""
+    if title == "MNIST":
+        return "a 28×28 drawing, row by row, light ink on dark, as MNIST"
+    return f"a 28×28 greyscale image, row by row, light on dark, as {title}"
+
+
+def architecture(network: Network, metadata: JSONObject) -> list[str]:
     sizes = list(network.sizes)
     hidden = ", ".join(map(str, sizes[1:-1])) or "none"
     weights = sum(w.size for w in network.weights)
     total = parameter_count(sizes)
     output = OUTPUT_FOR_COST[network.cost]
+    _, names = model_classes(metadata, sizes[-1])
     return [
         "## Architecture",
         "",
         f"A fully connected network (multilayer perceptron): {' → '.join(map(str, sizes))}.",
         "",
-        f"- Input: {sizes[0]} pixel values in 0..1 (a 28×28 drawing, row by row, light ink on "
-        "dark, as MNIST)",
+        f"- Input: {sizes[0]} pixel values in 0..1 ({input_words(dataset_title(metadata))})",
         f"- Hidden layers: {hidden}, activation {network.activation}",
-        f"- Output layer: {sizes[-1]} units, {output} (cost: {network.cost})",
+        f"- Output layer: {sizes[-1]} units, {output} (cost: {network.cost}); the classes, "
+        f"output 0 first: {', '.join(text(n) for n in names)}",
         f"- Parameters: {total:,} ({weights:,} weights, {total - weights:,} biases)",
     ]
 
@@ -93,31 +109,55 @@ def training(metadata: JSONObject) -> list[str]:
 
 
 def data_mix(metadata: JSONObject) -> str:
-    """Where the training examples came from: MNIST (today every model), the owner's drawings,
-    or a mix (a config's `data` and `drawings_fraction`, once runs have them)."""
+    """Where the training examples came from: the model's dataset (MNIST, Fashion-MNIST), the
+    drawings (the owner's, or the class's pool), or a mix (a config's `data`,
+    `drawings_fraction` and `drawings_pool`; the metadata's `drawings` counts)."""
     config = _config(metadata)
     if not config:
         return NOT_RECORDED
     data = config.get("data", "mnist")
     fraction = _number(config.get("drawings_fraction"))
+    drawings = "the class's pooled drawings" if _pooled(metadata) else "the owner's drawings"
     if data == "drawings":
-        source = "the owner's drawings"
+        source = drawings
     elif data == "mix":
         share = f", {fraction:.0%} of the samples" if fraction is not None else ""
-        source = f"MNIST mixed with the owner's drawings{share}"
+        source = f"{dataset_title(metadata)} mixed with {drawings}{share}"
     else:
         source = dataset_title(metadata)  # fashion (issue 17 §3): "MNIST", "Fashion-MNIST"
-    details = []
+    things = "digits" if dataset_title(metadata) == "MNIST" else "images"
+    details = [drawing_counts(metadata)] if data in ("drawings", "mix") else []
     subset = _number(config.get("train_subset"))
     if subset is not None:
-        details.append(f"the first {subset:,.0f} training digits")
+        details.append(f"the first {subset:,.0f} training {things}")
     held_out = _number(config.get("validation_size"))
     if held_out:
-        details.append(f"{held_out:,.0f} training digits held out for validation")
+        details.append(f"{held_out:,.0f} training {things} held out for validation")
     if config.get("augment") is True:
         strength = _number(config.get("augment_strength"))
         details.append("augmented" + (f", strength {strength:g}" if strength is not None else ""))
+    details = [d for d in details if d]
     return source + (f" ({'; '.join(details)})" if details else "")
+
+
+def drawing_counts(metadata: JSONObject) -> str:
+    """ "78 drawings trained, 22 held out" from the metadata's `drawings` (finetune, issue 17
+    §2), "" when it is not recorded."""
+    counts = metadata.get("drawings")
+    if not isinstance(counts, dict):
+        return ""
+    train, held = _number(counts.get("train")), _number(counts.get("held_out"))
+    if train is None or held is None:
+        return ""
+    return f"{train:,.0f} drawings trained, {held:,.0f} held out"
+
+
+def started_from(metadata: JSONObject) -> list[str]:
+    """The fine-tuning line: the model a run started from (its config's `from_model`)."""
+    origin = _config(metadata).get("from_model")
+    if not isinstance(origin, str) or not origin:
+        return []
+    return ["", f"Fine-tuned: started from the weights of model {text(origin)}."]
 
 
 def dataset_title(metadata: JSONObject) -> str:
@@ -140,6 +180,7 @@ def accuracy_line(metadata: JSONObject) -> str:
 
 def evaluation(metadata: JSONObject) -> list[str]:
     drawings = metadata.get("drawings_accuracy")
+    pool = "the class's held-out drawings" if _pooled(metadata) else "the owner's drawings"
     owner = (
         percent(drawings)
         if _number(drawings) is not None
@@ -150,8 +191,28 @@ def evaluation(metadata: JSONObject) -> list[str]:
         "",
         f"- {accuracy_line(metadata)}: {percent(metadata.get('test_accuracy'))}",
         f"- Validation accuracy: {percent(metadata.get('validation_accuracy'))}",
-        f"- Accuracy on the owner's drawings: {owner}",
+        f"- Accuracy on {pool}: {owner}",
     ]
+
+
+def use(network: Network, metadata: JSONObject) -> str:
+    """What the model is for: reading digits (MNIST) or labelling images as its classes."""
+    title = dataset_title(metadata)
+    tail = (
+        "made with nn-playground, for learning how neural networks work; not evaluated for uses "
+        "where a misread {} has consequences."
+    )
+    if title == "MNIST":
+        return (
+            "Reads one handwritten digit (0–9) centred in a 28×28 image, as MNIST's are; "
+            + tail.format("digit")
+        )
+    _, names = model_classes(metadata, network.sizes[-1])
+    return (
+        f"Labels one 28×28 greyscale image, like {text(title)}'s, as one of its {len(names)} "
+        f"classes ({', '.join(text(n) for n in names)}); a drawing on the page is read the "
+        "same way, as one of these classes, not as a digit; " + tail.format("image")
+    )
 
 
 def model_card(
@@ -166,20 +227,19 @@ def model_card(
         f"- Created: {text(created) if isinstance(created, str) else NOT_RECORDED}",
         f"- Card written: {now or utc_now()}",
         "",
-        *architecture(network),
+        *architecture(network, metadata),
         "",
         *training(metadata),
         "",
         "## Data",
         "",
         f"Training data: {data_mix(metadata)}.",
+        *started_from(metadata),
         "",
         *evaluation(metadata),
         "",
         "## Use",
         "",
-        "Reads one handwritten digit (0–9) centred in a 28×28 image, as MNIST's are; made with "
-        "nn-playground, for learning how neural networks work; not evaluated for uses where a "
-        "misread digit has consequences.",
+        use(network, metadata),
     ]
     return "\n".join(lines) + "\n"

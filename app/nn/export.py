@@ -8,11 +8,13 @@ them somewhere is the caller's job (the API answers them, the CLI writes a file)
   the output function of the cost (Sigmoid or Softmax, app/nn/vocab.py OUTPUT_FOR_COST).
   Two outputs: `output`, a_L as `Network.forward` computes it, and `probabilities`, as
   `Network.predict_proba` computes them (sigmoid outputs divided by their sum, a row summing to
-  0 uniform; softmax outputs as they are). Needs the optional `onnx` package (the `[export]`
-  extra); without it `OnnxUnavailable`. Checked with `onnx.checker` before it is returned.
-* `json`: sizes, activation, cost, output function and every layer's weights and biases, for a
-  forward pass written in another language; float32 values written with 9 significant digits,
-  which read back as exactly the same float32.
+  0 uniform; softmax outputs as they are). Its metadata_props say the name, sizes,
+  activation, cost, output function, the dataset it was trained on and `class_names` (a JSON
+  list: output i is class_names[i]). Needs the optional `onnx` package (the `[export]` extra);
+  without it `OnnxUnavailable`. Checked with `onnx.checker` before it is returned.
+* `json`: sizes, activation, cost, output function, the dataset and its `class_names`, and every
+  layer's weights and biases, for a forward pass written in another language; float32 values
+  written with 9 significant digits, which read back as exactly the same float32.
 * `card`: a Markdown model card (architecture, parameter count, training config, data, test
   accuracy, accuracy on the owner's drawings, dates), from the model file's metadata.
 """
@@ -20,13 +22,14 @@ them somewhere is the caller's job (the API answers them, the CLI writes a file)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import numpy as np
 
 from app.jsontypes import JSONObject
-from app.nn.card import model_card
+from app.nn.card import dataset_title, input_words, model_card
 from app.nn.network import Network
 from app.nn.vocab import OUTPUT_FOR_COST
 
@@ -61,6 +64,15 @@ class OnnxUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Labels:
+    """What a network's outputs mean: the dataset it was trained on and the name of each
+    output, output 0 first (app/store/models.py's ModelEntry has both)."""
+
+    dataset: str = "mnist"
+    class_names: Sequence[str] = tuple(str(d) for d in range(10))
+
+
+@dataclass(frozen=True)
 class Exported:
     """An exported model: its bytes, their media type, and a file name for them."""
 
@@ -70,13 +82,21 @@ class Exported:
 
 
 def export_network(
-    network: Network, metadata: JSONObject, fmt: ExportFormat, *, stem: str, name: str
+    network: Network,
+    metadata: JSONObject,
+    fmt: ExportFormat,
+    *,
+    stem: str,
+    name: str,
+    labels: Labels | None = None,
 ) -> Exported:
-    """`network` as `fmt`; `stem` names the file (`<stem>.onnx`), `name` heads the card."""
+    """`network` as `fmt`; `stem` names the file (`<stem>.onnx`), `name` heads the card;
+    `labels` (MNIST's digits when None) go into the ONNX and JSON files (the card reads the
+    same from `metadata`)."""
     if fmt == "onnx":
-        data = onnx_bytes(network, name=name)
+        data = onnx_bytes(network, name=name, labels=labels)
     elif fmt == "json":
-        data = json_bytes(network)
+        data = json_bytes(network, labels=labels)
     else:
         data = model_card(network, metadata, name=name, model_id=stem).encode("utf-8")
     return Exported(data, MEDIA_TYPES[fmt], f"{stem}{SUFFIXES[fmt]}")
@@ -85,7 +105,9 @@ def export_network(
 # ---- ONNX -----------------------------------------------------------------------------------
 
 
-def onnx_model(network: Network, *, name: str = "network") -> ModelProto:
+def onnx_model(
+    network: Network, *, name: str = "network", labels: Labels | None = None
+) -> ModelProto:
     """The ONNX model of `network` (see the module docstring), checked with onnx.checker."""
     try:
         import onnx
@@ -113,14 +135,14 @@ def onnx_model(network: Network, *, name: str = "network") -> ModelProto:
         producer_name="nn-playground",
         ir_version=ONNX_IR_VERSION,
     )
-    helper.set_model_props(model, _onnx_props(network, name))
+    helper.set_model_props(model, _onnx_props(network, name, labels or Labels()))
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def onnx_bytes(network: Network, *, name: str = "network") -> bytes:
+def onnx_bytes(network: Network, *, name: str = "network", labels: Labels | None = None) -> bytes:
     """The serialised ONNX model of `network`; OnnxUnavailable without the onnx package."""
-    data: bytes = onnx_model(network, name=name).SerializeToString()
+    data: bytes = onnx_model(network, name=name, labels=labels).SerializeToString()
     return data
 
 
@@ -174,13 +196,15 @@ def _onnx_probabilities(network: Network) -> tuple[list[NodeProto], list[TensorP
     return nodes, constants
 
 
-def _onnx_props(network: Network, name: str) -> dict[str, str]:
+def _onnx_props(network: Network, name: str, labels: Labels) -> dict[str, str]:
     return {
         "name": name,
         "sizes": json.dumps(list(network.sizes)),
         "activation": network.activation,
         "cost": network.cost,
         "output_function": OUTPUT_FOR_COST[network.cost],
+        "dataset": labels.dataset,
+        "class_names": json.dumps(list(labels.class_names), ensure_ascii=False),
     }
 
 
@@ -193,9 +217,11 @@ def _numbers(values: np.ndarray) -> str:
     return "[" + ",".join(f"{v:.9g}" for v in values.astype(np.float64).tolist()) + "]"
 
 
-def json_bytes(network: Network) -> bytes:
-    """The network as plain JSON (see docs/api.md): its shape, then per layer, input first,
-    `weights` (n_l rows of n_{l-1}: z = W·a + b) and `biases` (n_l)."""
+def json_bytes(network: Network, *, labels: Labels | None = None) -> bytes:
+    """The network as plain JSON (see docs/api.md): its shape, its dataset and `class_names`
+    (output i is class_names[i]), then per layer, input first, `weights` (n_l rows of n_{l-1}:
+    z = W·a + b) and `biases` (n_l)."""
+    labels = labels or Labels()
     for layer, (w, b) in enumerate(zip(network.weights, network.biases, strict=True)):
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
             raise ValueError(f"layer {layer} holds NaN or infinite values: not JSON")
@@ -207,8 +233,10 @@ def json_bytes(network: Network) -> bytes:
             "activation": network.activation,
             "cost": network.cost,
             "output_function": OUTPUT_FOR_COST[network.cost],
-            "input": f"{network.sizes[0]} pixel values in 0..1 (28×28, row by row, light ink "
-            "on dark, as MNIST)",
+            "input": f"{network.sizes[0]} pixel values in 0..1 "
+            f"({input_words(dataset_title({'dataset': labels.dataset}))})",
+            "dataset": labels.dataset,
+            "class_names": list(labels.class_names),
         },
         ensure_ascii=False,
     )

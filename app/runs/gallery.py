@@ -1,4 +1,5 @@
-"""The test-digit gallery: which test digits a run got wrong (or right), with their pixels.
+"""The test-digit gallery: which test digits a run got wrong (or right), with their pixels;
+and one test image of a dataset, by index or at random (the page's "Random test digit").
 
 A run's last evaluation leaves its prediction and confidence for every test digit
 (`Run.predictions`, `Run.confidence`); the gallery ranks them against the test labels.
@@ -6,9 +7,12 @@ A run's last evaluation leaves its prediction and confidence for every test digi
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 from typing_extensions import TypedDict  # pydantic reads it as a response schema
 
+from app.data.datasets import class_names_of
 from app.data.mnist import DataSource, MNISTUnavailable, load_test_set, pixel_values
 from app.nn.vocab import DatasetName
 
@@ -62,6 +66,39 @@ def top_mistakes(
         }
         for i in order
     ]
+
+
+class DatasetDigit(TypedDict):
+    index: int
+    label: int
+    class_name: str  # the label's name in its dataset ("7", "Sneaker")
+    dataset: DatasetName
+    pixels: list[float]
+
+
+class DigitOutOfRange(LookupError):
+    """A test image index the dataset's test set does not have."""
+
+
+def dataset_digit(data: DataSource, dataset: DatasetName, index: int | None) -> DatasetDigit:
+    """Test image `index` of `dataset` (None: one at random), with its label and the label's
+    class name. The test set is downloaded on first use (MNISTUnavailable when it can't be)
+    and cached per process by app.data; DigitOutOfRange for an index it does not have."""
+    images, labels = load_test_set(data, dataset=dataset)
+    if index is None:
+        index = secrets.randbelow(len(labels))
+    if not 0 <= index < len(labels):
+        raise DigitOutOfRange(
+            f"digit index {index} is out of range: the test set has {len(labels)}"
+        )
+    label = int(labels[index])
+    return {
+        "index": index,
+        "label": label,
+        "class_name": class_names_of(dataset)[label],
+        "dataset": dataset,
+        "pixels": pixel_values(images[index]),
+    }
 
 
 class Gallery:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.jsontypes import JSONObject
-from app.nn.export import Exported, ExportFormat, export_network
+from app.nn.export import Exported, ExportFormat, Labels, export_network
 from app.nn.serialize import ModelFileError, load_model
 from app.store.models import ModelEntry, ModelNotFound, ModelRegistry
 
@@ -24,4 +24,5 @@ def export_model(models: ModelRegistry, model_id: str, fmt: ExportFormat) -> Exp
     when there are, the models a caller may use are the ones it may export)."""
     entry = models.get(model_id)
     metadata = file_metadata(entry) if fmt == "card" else {}
-    return export_network(entry.net, metadata, fmt, stem=entry.id, name=entry.name)
+    labels = Labels(entry.dataset, entry.class_names)
+    return export_network(entry.net, metadata, fmt, stem=entry.id, name=entry.name, labels=labels)

@@ -7,6 +7,7 @@
 // about the failure of another.
 
 import { friendly } from "./messages.js";
+import { ReconnectingSocket } from "./socket.js";
 
 /** An HTTP error with the server's `detail` (a string, or FastAPI's list of field errors). */
 export class ApiError extends Error {
@@ -128,83 +129,45 @@ onReachability((ok) => {
 });
 
 /**
- * The live event stream of one run, reconnecting with exponential backoff when it drops.
- * Each (re)connection starts with a `snapshot`, so a reconnect repairs any missed events.
+ * The live event stream of one run, reconnecting with exponential backoff when it drops
+ * (socket.js). Each (re)connection starts with a `snapshot`, so a reconnect repairs any missed
+ * events. A close that says the run is gone (4404, 1008) ends it with a `gone` message.
  */
 export class RunSocket {
   constructor(runId, onMessage) {
     this.runId = runId;
-    this.onMessage = onMessage;
-    this.ws = null;
-    this.closed = false;
-    this.attempt = 0;
-    this.timer = null;
     // Messages to (re)send after every connect: the current probe and subscriptions.
     this.sticky = new Map();
-    this.connect();
+    this.socket = new ReconnectingSocket(`/api/runs/${encodeURIComponent(runId)}/events`, {
+      onMessage,
+      onOpen: (ws) => {
+        checkSoon();
+        for (const msg of this.sticky.values()) ws.send(JSON.stringify(msg));
+      },
+      onDrop: (ev, attempt) => {
+        // 4404-style or 1008 closes mean "no such run": don't hammer the server forever.
+        if (ev.code === 4404 || ev.code === 1008) {
+          onMessage({ type: "gone", code: ev.code, reason: ev.reason });
+          return false;
+        }
+        if (attempt >= 2) setReachable(false);
+        return true;
+      },
+    });
   }
 
-  url() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}/api/runs/${encodeURIComponent(this.runId)}/events`;
-  }
-
-  connect() {
-    if (this.closed) return;
-    const ws = new WebSocket(this.url());
-    this.ws = ws;
-    ws.onopen = () => {
-      this.attempt = 0;
-      checkSoon();
-      for (const msg of this.sticky.values()) ws.send(JSON.stringify(msg));
-    };
-    ws.onmessage = (ev) => {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch {
-        return; // not ours to crash on
-      }
-      this.onMessage(msg);
-    };
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.closed) return;
-      // 4404-style or 1008 closes mean "no such run": don't hammer the server forever.
-      if (ev.code === 4404 || ev.code === 1008) {
-        this.onMessage({ type: "gone", code: ev.code, reason: ev.reason });
-        return;
-      }
-      if (this.attempt >= 2) setReachable(false);
-      const delay = Math.min(500 * 2 ** this.attempt, 10000);
-      this.attempt++;
-      this.timer = setTimeout(() => this.connect(), delay);
-    };
-    ws.onerror = () => {
-      /* onclose follows and schedules the retry */
-    };
+  /** The current connection (null between connections), for tests that drop it. */
+  get ws() {
+    return this.socket.ws;
   }
 
   /** Send now if connected; `key` makes it sticky (re-sent after reconnects, last one wins). */
   send(msg, key) {
     if (key) this.sticky.set(key, msg);
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-      this.ws.send(JSON.stringify(msg));
-      return true;
-    }
-    return false;
+    return this.socket.send(msg);
   }
 
   close() {
-    this.closed = true;
-    clearTimeout(this.timer);
-    if (this.ws) {
-      const ws = this.ws;
-      this.ws = null;
-      ws.onclose = null;
-      if (ws.readyState === WebSocket.CONNECTING) ws.onopen = () => ws.close();
-      else ws.close();
-    }
+    this.socket.close();
   }
 }

@@ -5,6 +5,7 @@
 
 import { describeError, post } from "./api.js";
 import { renderBoards } from "./class-board.js";
+import { fitLink } from "./class-link.js";
 import { LearnersView } from "./class-learners.js";
 import { PushForm } from "./class-push.js";
 import { ClassSocket } from "./class-socket.js";
@@ -72,6 +73,7 @@ const hooks = {
   leaderboard: () => state.leaderboard,
 };
 window.__class = hooks;
+fitLink(document.querySelector(".join-card .join-link"), 16);
 
 new ClassSocket(
   (msg) => {

@@ -4,6 +4,7 @@
 // learner's name with a stable stand-in ("Learner 3"): the real names never reach the page.
 
 import { count, pct } from "./fmt.js";
+import { fitLink } from "./class-link.js";
 import { drawCurve } from "./class-spark.js";
 import { ClassSocket } from "./class-socket.js";
 import { Anonymiser, ClassState, sizesText } from "./class-state.js";
@@ -73,6 +74,7 @@ function schedule() {
 }
 
 $("projector-board").hidden = Boolean(runId);
+fitLink(document.querySelector(".projector-join .join-link"), 20); // legible from the back
 $("projector-run").hidden = !runId;
 $("show-board").hidden = !runId;
 const box = $("anonymise");

@@ -22,6 +22,24 @@ export function classNames() {
   return (model && model.class_names) || DIGITS;
 }
 
+/** The dataset of the watched run (while one is selected) or of the answering model, as its
+ * registry entry in the server's vocabulary ({name, title, class_names}); MNIST's when none
+ * is recorded. The page's "Random test digit" comes from its test set. */
+export function classDataset() {
+  let name = "mnist";
+  if (onRun()) {
+    const cfg = state.run && state.run.info && state.run.info.config;
+    name = (cfg && cfg.dataset) || name;
+  } else {
+    const id = answeringModel() || document.body.dataset.defaultModel;
+    const model = state.models.find((m) => m.id === id);
+    name = (model && model.dataset) || name;
+  }
+  const vocab = loadedVocabulary();
+  const entry = vocab && (vocab.datasets || []).find((d) => d.name === name);
+  return entry || { name, title: name === "mnist" ? "MNIST" : name, class_names: DIGITS };
+}
+
 /** The name of output `i` ("7", or "Sneaker"). */
 export const className = (i) => {
   const names = classNames();

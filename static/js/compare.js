@@ -32,6 +32,17 @@ const el = (tag, text, cls) => {
   return e;
 };
 
+/** A table cell whose text may wrap at its spaces and after a "_", "," or "/" (a <wbr> there;
+ * the text stays the same), and nowhere else: never inside a word. */
+function cell(tag, text) {
+  const e = el(tag);
+  for (const part of String(text).split(/(?<=[_,/])/)) {
+    if (e.childNodes.length) e.append(document.createElement("wbr"));
+    e.append(part);
+  }
+  return e;
+}
+
 const shownRuns = () => picked.map((id) => details.get(id)).filter(Boolean);
 const who = (r) => r.owner_name || "";
 
@@ -92,7 +103,7 @@ function differences(runs) {
   const rows = diffs.map(([field, values]) => {
     const tr = el("tr");
     tr.dataset.field = field;
-    tr.append(el("th", field.replace(/_/g, " ")), ...values.map((v) => el("td", v)));
+    tr.append(el("th", field.replace(/_/g, " ")), ...values.map((v) => cell("td", v)));
     return tr;
   });
   const thead = el("thead");

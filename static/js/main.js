@@ -119,6 +119,7 @@ const picker = new ModelPicker({
     if (!pad.isEmpty()) predictor.predict();
     urls.sync();
   },
+  updated: (info) => controls.show(info), // another tab, learner or the teacher changed it
   network: (id, net) => {
     netView.setNetwork(net);
     weightsGrid.setNetwork(net, id);

@@ -1,5 +1,8 @@
 // The model select: the shipped and saved models (and the run being trained), the info line
-// under it, and each model's weights (fetched once: a model's weights never change).
+// under it, and each model's weights (fetched once: a model's weights never change). The list
+// follows what others do (a model saved, shared, renamed or deleted in another tab or by
+// another learner or the teacher): it is read again every POLL_MS while the page is visible,
+// and at once when the page comes back into view; the select is redrawn only when it changed.
 
 import { describeError, get } from "./api.js";
 import { count, pct } from "./fmt.js";
@@ -9,23 +12,61 @@ import { runStatus, state } from "./state.js";
 import { loadedVocabulary, sizesFor } from "./vocab.js";
 
 const $ = (id) => document.getElementById(id);
+const POLL_MS = 5000; // a model saved elsewhere shows up within this (one small GET per tick)
 
 export class ModelPicker {
-  /** on: {message(text), modelChosen(id, info), runChosen(sizes, cfg), network(id, net)} */
+  /** on: {message(text), modelChosen(id, info), runChosen(sizes, cfg), network(id, net),
+   * updated(info | null): a poll found the selected model changed (renamed, (un)shared) or
+   * gone (null)} */
   constructor(on) {
     this.on = on;
     this.networks = new Map(); // model id → NetworkJSON
+    this.seen = ""; // the last list read, as JSON: a poll that finds the same redraws nothing
+    this.polling = false;
     $("model-select").addEventListener("change", (e) => this.select(e.target.value));
+    setInterval(() => {
+      if (document.visibilityState === "visible") this.poll();
+    }, POLL_MS);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.poll();
+    });
   }
 
   async load() {
     try {
-      const data = await get("/api/models");
-      state.models = data.models || [];
+      this.take((await get("/api/models")).models || []);
     } catch (err) {
       this.on.message(`Couldn't load the models: ${describeError(err)}`);
     }
     this.fill();
+  }
+
+  /** Read the list again; redraw only what changed (a failure waits for the next tick: the
+   * banner tells of a server that can't be reached). */
+  async poll() {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const models = (await get("/api/models")).models || [];
+      if (JSON.stringify(models) === this.seen) return;
+      this.take(models);
+      this.fill();
+      const s = state.selected;
+      if (s && s.kind === "model" && this.on.updated) {
+        // Its new name or sharing; null when it is no longer offered (deleted, unshared).
+        const info = state.models.find((m) => m.id === s.id);
+        this.on.updated(info && mayUse(info) ? info : null);
+      }
+    } catch {
+      // unreachable or refused: the next tick tries again
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  take(models) {
+    this.seen = JSON.stringify(models);
+    state.models = models;
   }
 
   /** The ids of the models this page may pick (the server answers 403 for the others). */

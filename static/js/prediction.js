@@ -7,7 +7,7 @@
 // this only fetches what the server saw.
 
 import { ApiError, describeError, get, post } from "./api.js";
-import { className } from "./classes.js";
+import { className, classDataset } from "./classes.js";
 import { drawDigit } from "./draw.js";
 import { argmax } from "./network-view.js";
 import { num, pct } from "./fmt.js";
@@ -238,11 +238,14 @@ export class Predictor {
   }
 
   async randomDigit() {
-    this.message("Fetching a test digit…");
+    // From the test set of the selected model's (or run's) dataset: MNIST, Fashion-MNIST, …
+    const dataset = classDataset();
+    const what = dataset.name === "mnist" ? "digit" : "image";
+    this.message(`Fetching a test ${what}…`);
     try {
-      const d = await get("/api/digits/random");
+      const d = await get(`/api/digits/random?dataset=${encodeURIComponent(dataset.name)}`);
       this.pad.setPixels(d.pixels);
-      $("digit-label").textContent = `MNIST test digit #${d.index}, labelled ${d.label}`;
+      $("digit-label").textContent = `${dataset.title} test ${what} #${d.index}, labelled ${d.class_name}`;
       this.known = d.label;
       this.on.knownLabel(d.label);
     } catch (err) {

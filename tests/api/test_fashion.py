@@ -5,14 +5,18 @@ checksums reach the server the way an operator's would, through the NNP_DATASETS
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from data.fakes import FakeDataset, FolderMirror, make_fake_dataset, serve_folder
 from fastapi.testclient import TestClient
 
+from app.nn.network import Network
+from app.nn.serialize import model_to_bytes
 from app.settings import Settings
 
 from .api_support import wait_for
@@ -101,17 +105,26 @@ def test_a_fashion_run_downloads_trains_and_names_its_classes(
     assert pred.json()["digit"] == digits[0]["predicted"]
 
 
+def fashion_from_folder(settings: Settings, fake: FakeDataset, tmp_path: Path) -> Settings:
+    """`settings` with Fashion-MNIST's files (the generated ones) in a local folder."""
+    folder = fake.write(tmp_path / "fashion")
+    source = {"dir": str(folder), "checksums": fake.gz_checksums}
+    return settings.model_copy(update={"datasets": {"fashion_mnist": source}})
+
+
+def train_and_save(client: TestClient) -> str:
+    """A one-epoch Fashion-MNIST run, finished and saved; the saved model's id."""
+    run_id = client.post("/api/runs", json={**FASHION_RUN, "epochs": 1}).json()["id"]
+    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 60)
+    return str(client.post(f"/api/runs/{run_id}/save").json()["id"])
+
+
 def test_the_saved_model_keeps_its_class_names_across_a_restart(
     make_client, settings: Settings, fake: FakeDataset, tmp_path: Path
 ) -> None:
-    folder = fake.write(tmp_path / "fashion")
-    local = settings.model_copy(
-        update={"datasets": {"fashion_mnist": {"dir": str(folder), "checksums": fake.gz_checksums}}}
-    )
+    local = fashion_from_folder(settings, fake, tmp_path)
     client: TestClient = make_client(local)
-    run_id = client.post("/api/runs", json={**FASHION_RUN, "epochs": 1}).json()["id"]
-    wait_for(lambda: client.get(f"/api/runs/{run_id}").json()["status"] == "finished", 60)
-    model_id = client.post(f"/api/runs/{run_id}/save").json()["id"]
+    model_id = train_and_save(client)
     again: TestClient = make_client(local)  # a second app on the same data folder
     model = again.get(f"/api/models/{model_id}").json()
     assert model["dataset"] == "fashion_mnist" and model["class_names"] == FASHION_CLASSES
@@ -126,3 +139,75 @@ def test_vocabulary_lists_the_datasets_and_a_bad_one_is_422(client: TestClient) 
     r = client.post("/api/runs", json={"dataset": "kmnist"})
     assert r.status_code == 422 and "dataset" in r.text
     assert client.get("/api/runs").json()["runs"] == []
+
+
+def test_a_fashion_models_card_json_and_test_images_name_its_classes(
+    make_client, settings: Settings, fake: FakeDataset, tmp_path: Path
+) -> None:
+    """Issue 17 §3's gaps: a Fashion-MNIST model's card says what it labels (its classes, not
+    digits), its JSON export carries the class names, and the page's random test image comes
+    from the dataset asked for (the selected model's), with its class name; MNIST stays the
+    default and keeps its digits."""
+    client: TestClient = make_client(fashion_from_folder(settings, fake, tmp_path))
+    model_id = train_and_save(client)
+
+    def export(model: str, fmt: str) -> httpx.Response:
+        r = client.get(f"/api/models/{model}/export", params={"format": fmt})
+        assert r.status_code == 200, r.text
+        return r
+
+    card = export(model_id, "card").text
+    use = card.split("## Use", 1)[1]
+    assert "Fashion-MNIST" in use and all(name in use for name in FASHION_CLASSES)
+    assert "handwritten digit" not in use and "0–9" not in use
+    assert "as Fashion-MNIST" in card and "as MNIST" not in card
+    assert "Fashion-MNIST test accuracy" in card
+    mnist_card = export("accurate", "card").text
+    assert "Reads one handwritten digit (0–9)" in mnist_card.split("## Use", 1)[1]
+
+    body = export(model_id, "json").json()
+    assert body["dataset"] == "fashion_mnist" and body["class_names"] == FASHION_CLASSES
+    assert "Fashion-MNIST" in body["input"]
+    mnist = export("accurate", "json").json()
+    assert mnist["dataset"] == "mnist" and mnist["class_names"] == DIGITS
+
+    test_images = fake.arrays["t10k-images-idx3-ubyte"]
+    test_labels = fake.arrays["t10k-labels-idx1-ubyte"]
+    seen = set()
+    for _ in range(5):
+        d = client.get("/api/digits/random", params={"dataset": "fashion_mnist"}).json()
+        assert 0 <= d["index"] < len(test_labels)  # the generated 100, not MNIST's 10,000
+        assert d["dataset"] == "fashion_mnist" and d["label"] == test_labels[d["index"]]
+        assert d["class_name"] == FASHION_CLASSES[d["label"]]
+        expected = np.round(test_images[d["index"]].reshape(-1) / 255.0, 4)
+        np.testing.assert_allclose(d["pixels"], expected)
+        seen.add(d["index"])
+    assert len(seen) > 1  # at random
+    third = client.get("/api/digits/3", params={"dataset": "fashion_mnist"}).json()
+    assert third["class_name"] == FASHION_CLASSES[test_labels[3]]
+    r = client.get("/api/digits/100", params={"dataset": "fashion_mnist"})
+    assert r.status_code == 404 and "the test set has 100" in r.json()["detail"]
+    digit = client.get("/api/digits/random").json()  # MNIST by default
+    assert digit["dataset"] == "mnist" and digit["class_name"] == str(digit["label"])
+    r = client.get("/api/digits/random", params={"dataset": "kmnist"})
+    assert r.status_code == 422 and "dataset" in r.text
+
+
+def test_a_fashion_models_onnx_export_names_its_classes(client: TestClient) -> None:
+    onnx = pytest.importorskip("onnx")
+    network = Network([784, 8, 10], "relu", "cross_entropy", seed=3)
+    metadata = {"dataset": "fashion_mnist", "class_names": FASHION_CLASSES}
+    r = client.post(
+        "/api/models",
+        files={"file": ("clothes.npz", model_to_bytes(network, metadata))},
+        data={"name": "clothes"},
+    )
+    assert r.status_code == 201, r.text
+    model_id = r.json()["id"]
+    for model, dataset, names in [
+        (model_id, "fashion_mnist", FASHION_CLASSES),
+        ("3b1b", "mnist", DIGITS),
+    ]:
+        data = client.get(f"/api/models/{model}/export", params={"format": "onnx"}).content
+        props = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+        assert props["dataset"] == dataset and json.loads(props["class_names"]) == names

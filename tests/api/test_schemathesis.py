@@ -3,10 +3,11 @@
 All of schemathesis's checks run (no server errors, status codes, content types, response
 schemas and headers, negative data rejected, positive data accepted, unsupported methods, ...),
 in every generation mode, with a fixed seed (`derandomize`), and at least MIN_CASES cases.
-The app reads the real MNIST (the digit endpoints need it); every run a case starts is stopped
-after the case, so generated configs never train for long. Valid generated ids are also swapped
-for ids that exist (shipped and uploaded models, a finished run), so operations meet real
-resources, not only 404s.
+The app reads the real MNIST (the digit endpoints need it) and a generated Fashion-MNIST in a
+local folder (the digit endpoints' `?dataset=fashion_mnist`); every run a case starts is
+stopped after the case, so generated configs never train for long. Valid generated ids are also
+swapped for ids that exist (shipped and uploaded models, a finished run), so operations meet
+real resources, not only 404s.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
+from data.fakes import make_fake_dataset
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -48,6 +50,8 @@ def _live(tmp: Path, shipped_dir: Path, mnist_dir: Path, **settings: Any) -> Ite
     """A real uvicorn server of the app on a free port (for as long as the generator lives)."""
     original = main.SHIPPED_MODELS_DIR
     main.SHIPPED_MODELS_DIR = shipped_dir
+    fashion = make_fake_dataset(train=100, test=20)
+    fashion_dir = {"dir": str(fashion.write(tmp / "fashion")), "checksums": fashion.gz_checksums}
     app = main.create_app(
         Settings(
             data_dir=tmp / "data",
@@ -55,6 +59,7 @@ def _live(tmp: Path, shipped_dir: Path, mnist_dir: Path, **settings: Any) -> Ite
             cache_dir=tmp / "cache",
             mnist_download=False,
             max_runs=1,
+            datasets={"fashion_mnist": fashion_dir},
             **settings,
         )
     )

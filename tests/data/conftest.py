@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from .fakes import FakeMNIST, MirrorServer, make_fake_mnist
+from .fakes import FakeMNIST, MirrorServer, make_fake_mnist, serve_http
 
 
 @pytest.fixture
@@ -45,16 +44,6 @@ def mirror_server() -> Iterator[MirrorServer]:
         def log_message(self, format: str, *args: object) -> None:  # keep test output clean
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    host, port = httpd.server_address[:2]
-    server_state = MirrorServer(base=f"http://{host}:{port}")
-    # A short poll interval makes shutdown() return quickly at teardown.
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as base:
+        server_state = MirrorServer(base=base)
         yield server_state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)

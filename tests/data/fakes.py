@@ -1,5 +1,7 @@
 """Generated stand-ins for MNIST files (and other datasets in its format), a mirror state served
-over real HTTP, and a folder served as a mirror."""
+over real HTTP, and a folder served as a mirror: the one local mirror server of the tests
+(`serve_http`), used by tests/data's `mirror_server`, `serve_folder` and tests/conftest.py's
+`mnist_mirror`."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ import gzip
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
-from app.data.idx import write_idx
+from app.data.idx import read_idx, write_idx
 
 
 @dataclass
@@ -26,6 +28,13 @@ class FakeMNIST:
     arrays: dict[str, np.ndarray]
     gz: dict[str, bytes]  # name -> gzip-compressed IDX bytes, as a mirror serves them
     checksums: dict[str, str]  # name -> SHA-256 of the decompressed IDX bytes
+
+    def assert_downloaded(self, folder: Path) -> None:
+        """``folder`` holds exactly these files, as served, and each reads back as generated."""
+        for name, array in self.arrays.items():
+            assert (folder / f"{name}.gz").read_bytes() == self.gz[name]
+            np.testing.assert_array_equal(read_idx(folder / f"{name}.gz"), array)
+        assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.gz" for n in self.gz)
 
 
 def make_fake_mnist(seed: int = 0, train: int = 64, test: int = 16) -> FakeMNIST:
@@ -58,6 +67,11 @@ class MirrorServer:
 
     def url(self, prefix: str) -> str:
         return f"{self.base}/{prefix}/"
+
+    def tried(self, name: str) -> list[str]:
+        """The mirrors (their prefixes) that a GET asked for file ``name``, in order."""
+        gets = [path for method, path in self.requests if method == "GET"]
+        return [p.split("/")[1] for p in gets if p.endswith(f"/{name}.gz")]
 
     def serve(
         self, prefix: str, files: dict[str, bytes], status: int = 200, cut_at: int | None = None
@@ -153,13 +167,22 @@ def serve_folder(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(folder)))
+    with serve_http(partial(Handler, directory=str(folder))) as base:
+        mirror.url = f"{base}/"
+        yield mirror
+
+
+@contextlib.contextmanager
+def serve_http(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free port of 127.0.0.1 from a thread; yield the base URL (no
+    trailing slash). The server is shut down, and its port closed, on leaving."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
-    mirror.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    # A short poll interval makes shutdown() return quickly.
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield mirror
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
         httpd.server_close()

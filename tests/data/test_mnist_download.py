@@ -64,15 +64,10 @@ def test_skips_404_and_corrupt_mirrors_and_verifies(
     )
 
     assert result == tmp_path
-    for name, array in fake_mnist.arrays.items():
-        assert (tmp_path / f"{name}.gz").read_bytes() == fake_mnist.gz[name]
-        np.testing.assert_array_equal(read_idx(tmp_path / f"{name}.gz"), array)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.gz" for n in fake_mnist.gz)
+    fake_mnist.assert_downloaded(tmp_path)
     # Every file was tried on the 404 mirror, then the corrupt one, then the good one.
-    gets = [path for method, path in mirror_server.requests if method == "GET"]
     for name in fake_mnist.arrays:
-        tried = [p.split("/")[1] for p in gets if p.endswith(f"/{name}.gz")]
-        assert tried == ["missing", "corrupt", "good"]
+        assert mirror_server.tried(name) == ["missing", "corrupt", "good"]
     # Progress: bytes done never go back and end equal to the total, which counts every byte
     # received (including the corrupt mirror's wasted ones).
     dones = [done for done, _ in calls]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -153,6 +154,21 @@ def server(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """The shared test server, with the real MNIST already on disk."""
     _need_browser()
     with run_server(tmp_path_factory.mktemp("server"), NNP_MNIST_DIR=str(mnist_dir)) as base:
+        yield base
+
+
+# The teacher's token of the class-mode servers below (tests open the teacher's pages with it).
+TEACHER_TOKEN = secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="module")
+def class_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A class-mode server of the module's own (its learners, models and runs start empty),
+    with the real MNIST; the teacher's token is TEACHER_TOKEN."""
+    root = tmp_path_factory.mktemp("class-server")
+    with run_server(
+        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TEACHER_TOKEN
+    ) as base:
         yield base
 
 

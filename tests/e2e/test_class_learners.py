@@ -8,29 +8,18 @@ has a CSP violation."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import csp_violations, run_server
+from .conftest import TEACHER_TOKEN, csp_violations, run_server
 from .test_class_dashboard import RUN, ClassPages, ranked, wait_row_status
 from .waits import wait_for
 
-TOKEN = secrets.token_urlsafe(24)
 # Learner names are 1-40 characters: each a payload that would run if shown as HTML.
 NAMES = ['<img src=x onerror="window.__pwned=1">', "<script>window.__pwned=2</script>b"]
 MODEL_NAME = '<svg onload="window.__pwned=3"></svg>'
-
-
-@pytest.fixture(scope="module")
-def class_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("class-server")
-    with run_server(
-        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TOKEN
-    ) as base:
-        yield base
 
 
 @pytest.fixture
@@ -55,7 +44,7 @@ def learner(pages: ClassPages, base: str, name: str):
 
 def teacher_page(pages: ClassPages, base: str, path: str):
     """A page opened through the teacher's link (it sets the teacher's cookie)."""
-    return pages.open(f"{base}{path}{'&' if '?' in path else '?'}teacher={TOKEN}")
+    return pages.open(f"{base}{path}{'&' if '?' in path else '?'}teacher={TEACHER_TOKEN}")
 
 
 def shown_text(page) -> str:
@@ -181,3 +170,89 @@ def test_a_config_pushed_from_the_dashboard_starts_on_a_learners_page(
     page.get_by_test_id("teacher-config").wait_for(state="hidden")
     for p in (dashboard, page):
         assert csp_violations(p) == []
+
+
+# The learners' link as the projector shows it: its text, the font size, whether it overflows
+# its box, and the top of each character's line box (a new line starts where the top grows).
+LINK_LAYOUT = """() => {
+  const el = document.querySelector('.projector-join [data-testid=learners-link]');
+  const tops = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (let i = 0; i < node.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i);
+      range.setEnd(node, i + 1);
+      tops.push(Math.round(range.getBoundingClientRect().top));
+    }
+  }
+  return { text: el.textContent, tops, font: parseFloat(getComputedStyle(el).fontSize),
+           overflow: el.scrollWidth > el.clientWidth, page: document.documentElement.scrollWidth };
+}"""
+LONG_LINK = "http://nn-playground.room-214.example-school.org:8000/"
+
+
+def sensible_break(text: str, i: int) -> bool:
+    """A line may start at text[i] after "://", after a dot, or at the port's ":" or a path's
+    "/" (never inside a name, a number or "://")."""
+    return (
+        text[:i].endswith("://")
+        or text[i - 1] == "."
+        or (text[i] in ":/" and text[i - 1] not in ":/")
+    )
+
+
+def link_lines(layout: dict) -> list[str]:
+    text, tops = layout["text"].strip(), layout["tops"]
+    offset = layout["text"].index(text)
+    tops = tops[offset : offset + len(text)]
+    starts = [0] + [i for i in range(1, len(text)) if tops[i] > tops[i - 1]]
+    assert all(sensible_break(text, i) for i in starts[1:]), [text[i:] for i in starts]
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+@pytest.fixture(scope="module")
+def long_link_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A class-mode server whose learners' link (NNP_CLASS_LINK) is a long LAN name."""
+    root = tmp_path_factory.mktemp("long-link-server")
+    with run_server(
+        root,
+        NNP_MNIST_DIR=str(mnist_dir),
+        NNP_CLASS="1",
+        NNP_TEACHER_TOKEN=TEACHER_TOKEN,
+        NNP_CLASS_LINK=LONG_LINK,
+    ) as base:
+        yield base
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": w, "height": h} for w, h in [(1920, 1080), (1280, 720), (1024, 768)]]
+)
+def test_the_projector_shows_the_learners_link_on_one_line(
+    pages: ClassPages, class_server: str, viewport: dict
+) -> None:
+    """The learners' link beside the leaderboard is read from the back of the room: on one line
+    (shrunk to fit its column, never below 20 px), never cut in the middle of the address."""
+    page = teacher_page(pages, class_server, "/class/projector")
+    page.set_viewport_size(viewport)
+    layout = wait_for(page, f"() => ({LINK_LAYOUT})().overflow === false && ({LINK_LAYOUT})()")
+    assert layout["text"].strip() == f"{class_server}/"
+    assert link_lines(layout) == [f"{class_server}/"]
+    assert layout["font"] >= 20 and layout["page"] <= viewport["width"]
+    assert csp_violations(page) == []
+
+
+def test_a_long_learners_link_wraps_only_at_sensible_points(
+    pages: ClassPages, long_link_server: str
+) -> None:
+    """A link too long for one line even at the smallest size wraps after "://", a dot, or at
+    the port or the path, and nowhere else; on a wide screen it is one line again."""
+    page = teacher_page(pages, long_link_server, "/class/projector")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    layout = wait_for(page, f"() => ({LINK_LAYOUT})().overflow === false && ({LINK_LAYOUT})()")
+    lines = link_lines(layout)
+    assert "".join(lines) == LONG_LINK and len(lines) > 1
+    assert layout["font"] >= 20 and layout["page"] <= 1024
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    wait_for(page, f"() => ({LINK_LAYOUT})().tops.every((t, _, a) => t === a[0])")
+    assert csp_violations(page) == []

@@ -165,3 +165,55 @@ def test_a_run_still_training_grows_on_the_chart(open_page, server) -> None:
         wait_for(page, "n => window.__cmp.drawn()[0].points > n", first, timeout=20000)
     finally:
         httpx.post(f"{server}/api/runs/{run_id}/stop", timeout=30)  # kept: the page may ask
+
+
+# Every run of letters and digits in the differences table lies on one line: a cell may wrap
+# between words (or after a "_", "," or "/" in a value), never inside one.
+WORDS_BROKEN = """() => {
+  const broken = [];
+  for (const cell of document.querySelectorAll('#compare-diff th, #compare-diff td')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/[\\p{L}\\p{N}]+/gu)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return broken;
+}"""
+
+
+@pytest.fixture(scope="module")
+def five_runs(server: str, two_runs: list[dict]) -> Iterator[list[dict]]:
+    """Five runs whose configs differ in many fields (long values: cross_entropy, momentum,
+    onecycle)."""
+    more = [
+        {**TINY, "activation": "relu", "cost": "cross_entropy", "optimizer": "momentum"},
+        {**TINY, "activation": "tanh", "lr_schedule": "onecycle", "batch_size": 16},
+        {**TINY, "layers": [12, 8], "optimizer": "sgd", "validation_size": 500},
+    ]
+    ids = [start_api_run(server, config) for config in more]
+    infos = [wait_api_status(server, i, "finished", timeout=120) for i in ids]
+    yield [*two_runs, *infos]
+    for i in ids:
+        httpx.delete(f"{server}/api/runs/{i}")
+
+
+@pytest.mark.parametrize("width", [360, 820, 1024])
+def test_the_differences_never_break_a_word(open_page, artifacts, server, five_runs, width) -> None:
+    """On a phone, and where the differences card is the narrow column beside the chart, the
+    table wraps between words or scrolls sideways; a field, a value or a run's id is never cut
+    in the middle."""
+    page = open_page(width=width, height=800)
+    open_compare(page, server, f"?runs={','.join(i['id'] for i in five_runs)}")
+    wait_for(page, "() => document.querySelectorAll('#compare-diff tbody tr').length >= 5")
+    page.get_by_test_id("compare-diff").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / f"compare-diff-{width}.png"))
+    assert page.evaluate(WORDS_BROKEN) == []
+    # The page itself does not scroll sideways: only the table's own box may.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert csp_violations(page) == []

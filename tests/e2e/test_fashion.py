@@ -35,6 +35,17 @@ def predict(page) -> str:
     return draw_and_predict(page, STROKE)
 
 
+def random_test_image(page, prefix: str) -> str:
+    """Press "Random test digit" (its label under the pad emptied first); the new label
+    starts with `prefix`; return it."""
+    page.locator("#digit-label").evaluate("el => { el.textContent = ''; }")
+    page.locator("#random-digit").click()
+    label = "() => document.getElementById('digit-label').textContent"
+    shown = wait_for(page, label)
+    assert shown.startswith(prefix), shown
+    return shown
+
+
 def test_a_fashion_run_downloads_trains_and_shows_class_names(
     open_page, mnist_dir: Path, tmp_path: Path, artifacts: Path
 ) -> None:
@@ -107,10 +118,15 @@ def test_a_fashion_run_downloads_trains_and_shows_class_names(
                 timeout=30000,
             )
             assert page.eval_on_selector_all("[data-testid=dream] strong", TEXTS) == FASHION_CLASSES
+            # "Random test digit" takes a test image of the model's own dataset, named by class.
+            shown = random_test_image(page, "Fashion-MNIST test image #")
+            index, name = shown.removeprefix("Fashion-MNIST test image #").split(", labelled ")
+            assert name == FASHION_CLASSES[fake.arrays["t10k-labels-idx1-ubyte"][int(index)]]
             page.screenshot(path=str(artifacts / "fashion-model.png"), full_page=True)
             choose_model(page, "3b1b")
             assert predict(page) in [str(d) for d in range(10)]
             assert page.evaluate(CLASS_NAMES) == [str(d) for d in range(10)]
+            assert random_test_image(page, "MNIST test digit #")
             page.close()  # before its server stops, or the page would (rightly) complain
 
     # The files landed in the dataset's own cache folder, verified, nothing half-written.

@@ -10,34 +10,24 @@ phone-sized screen and in both themes."""
 
 from __future__ import annotations
 
-import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import CSP_RECORDER, csp_violations, run_server
+from .conftest import CSP_RECORDER, TEACHER_TOKEN, csp_violations
 from .test_accessibility import axe_violations, set_theme
 from .test_class_dashboard import ClassPages
 from .test_class_learners import learner
 from .test_playground import SEVEN, choose_model, draw_and_predict, stroke
 from .waits import wait_for
 
-TOKEN = secrets.token_urlsafe(24)
 MODEL_NAME = '<img src=x onerror="window.__pwned=1">'
 LEARNER_A = "<b>ada</b>"
 READY = "window.__nnp && window.__nnp.ready"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def class_server(browser, mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("model-controls-server")
-    with run_server(
-        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TOKEN
-    ) as base:
-        yield base
 
 
 @pytest.fixture
@@ -197,7 +187,7 @@ def test_a_learner_shares_a_model_and_the_teacher_renames_and_deletes_it(
     assert csp_violations(a) == [] and csp_violations(b) == []
 
     # The teacher (a phone, the light theme): renames it, then deletes it after confirming.
-    t = pages.open(f"{base}/?teacher={TOKEN}", ready=READY, viewport=PHONE)
+    t = pages.open(f"{base}/?teacher={TEACHER_TOKEN}", ready=READY, viewport=PHONE)
     t.locator("#theme-toggle").click()
     wait_for(t, "() => document.documentElement.dataset.theme === 'light'")
     choose_model(t, model_id)
@@ -309,3 +299,54 @@ def test_on_a_single_user_server_saved_models_can_be_renamed_and_deleted(
     choose_model(page, default)
     assert page.get_by_test_id("model-default").is_visible()
     assert csp_violations(page) == []
+
+
+def test_the_model_list_follows_what_others_do_without_a_reload(
+    pages: ClassPages, class_server: str
+) -> None:
+    """A model another learner shares, renames, stops sharing or deletes shows in (or leaves)
+    a learner's model select, and the teacher's, while their pages stay open (no reload), and
+    a learner's selected model's controls follow its new name; the pages ask for the list at
+    a modest rate (no more than one request every 2.5 s on average)."""
+    base = class_server
+    ctx_a, _ = learner(pages, base, "ana")
+    ctx_b, _ = learner(pages, base, "ben")
+    b = open_in(pages, ctx_b, f"{base}/")
+    t = pages.open(f"{base}/?teacher={TEACHER_TOKEN}", ready=READY)
+    gets: list[float] = []
+    b.on(
+        "request",
+        lambda r: (
+            gets.append(time.monotonic())
+            if r.method == "GET" and r.url == f"{base}/api/models"
+            else None
+        ),
+    )
+    since = time.monotonic()
+    offers = "id => [...document.querySelectorAll('[data-testid=model-select] option')]"
+    has = offers + ".some(o => o.value === id)"
+    named = offers + ".some(o => o.value === id && o.textContent.startsWith('ana-net'))"
+
+    model_id = upload(ctx_a, base)  # saved, not shared: the teacher sees it, B does not
+    wait_for(t, has, arg=model_id, timeout=15000)
+    assert model_id not in offered(b)
+    assert ctx_a.request.patch(f"{base}/api/models/{model_id}", data={"shared": True}).ok
+    wait_for(b, has, arg=model_id, timeout=15000)
+    assert option_text(b, model_id).startswith(MODEL_NAME)
+    no_markup(b)
+    choose_model(b, model_id)
+
+    assert ctx_a.request.patch(f"{base}/api/models/{model_id}", data={"name": "ana-net"}).ok
+    wait_for(b, named, arg=model_id, timeout=15000)
+    wait_for(t, named, arg=model_id, timeout=15000)
+    rename = "() => document.querySelector('[data-testid=model-rename]').ariaLabel"
+    wait_for(b, rename + " === 'Rename ana-net'")  # the selected model's controls followed
+
+    assert ctx_a.request.patch(f"{base}/api/models/{model_id}", data={"shared": False}).ok
+    wait_for(b, f"id => !({has})(id)", arg=model_id, timeout=15000)
+    assert ctx_a.request.delete(f"{base}/api/models/{model_id}").ok
+    wait_for(t, f"id => !({has})(id)", arg=model_id, timeout=15000)
+
+    elapsed = time.monotonic() - since
+    assert 1 <= len(gets) <= 1 + elapsed / 2.5, (len(gets), elapsed)
+    assert csp_violations(b) == [] and csp_violations(t) == []

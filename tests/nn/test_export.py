@@ -169,3 +169,20 @@ def test_without_onnx_the_onnx_format_says_how_to_install_it(monkeypatch) -> Non
         onnx_bytes(network)
     assert INSTALL in str(raised.value)
     assert export_network(network, {}, "json", stem="m", name="m").data  # the others work
+
+
+def test_the_card_of_a_fine_tuned_model_says_where_it_started_and_on_what() -> None:
+    """finetune (issue 17 §2) records `from_model`, `drawings_pool` and the drawings' counts:
+    the card names the model it started from, whose drawings, and how many trained and were
+    held out."""
+    network = Network([784, 8, 10], "relu", "cross_entropy", seed=0)
+    config = {"data": "drawings", "drawings_pool": "class", "from_model": "accurate"}
+    metadata = {"config": config, "drawings": {"train": 78, "held_out": 22}}
+    card = model_card(network, metadata, name="ours", model_id="m_3")
+    assert "Training data: the class's pooled drawings (78 drawings trained, 22 held out)." in card
+    assert "Fine-tuned: started from the weights of model accurate." in card
+    assert "Accuracy on the class's held-out drawings: not measured" in card
+    mine = {"config": {"data": "mix", "drawings_fraction": 0.5}, "drawings": {"train": 9}}
+    card = model_card(network, mine, name="mine", model_id="m_4")
+    assert "Training data: MNIST mixed with the owner's drawings, 50% of the samples." in card
+    assert "Fine-tuned" not in card  # no from_model: trained from scratch
