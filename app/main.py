@@ -118,6 +118,7 @@ def _drawings(settings: Settings, store: Store, learners: Learners) -> DrawingSt
     return drawings
 
 
+# long: every service opens, in order, and closes in one place (the inner lifespan)
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start-up and closes at shutdown (see create_app)."""
 
@@ -162,17 +163,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)
         app.state.heavy = WorkGate(slots, settings.heavy_wait_seconds, settings.heavy_queue)
         app.state.services = Services(
-            settings,
-            store,
-            registry,
-            manager,
-            fanout,
-            learners,
-            identity,
-            quotas,
-            RateLimiter(),
+            settings, store, registry, manager, fanout, learners, identity, quotas, RateLimiter(),
             drawings,
-        )
+        )  # fmt: skip
         trimmer = asyncio.create_task(trim_memory_forever())
         try:
             yield
