@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def input_png(x: np.ndarray) -> bytes:
 def as_png(data: bytes) -> tuple[bytes, int, int]:
     """The image as PNG (a PNG is kept byte for byte; JPEG/WebP re-encoded) and its size.
     Call it on bytes `to_input` accepted: they decode."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":  # its size, without PIL
+        width, height = struct.unpack(">II", data[16:24])
+        return data, width, height
     with Image.open(io.BytesIO(data)) as image:
         width, height = image.size
         if data.startswith(PNG_SIGNATURE):
