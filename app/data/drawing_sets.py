@@ -408,26 +408,26 @@ def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.nd
         return rows, _idx_inputs(members, base, reader, len(rows))
 
 
-def _decode(row: ImportRow) -> Decoded:
+def decode_row(row: ImportRow) -> Decoded:
+    """One row's drawing, or what is wrong with its image (a top-level function: a process
+    pool can run it)."""
     try:
         return prepare(row.image, None, len(row.image))
     except InputError as exc:
         return str(exc)
 
 
-def read_import(
-    data: bytes,
-    limits: ImportLimits,
+def decode_rows(
+    rows: Sequence[ImportRow],
+    idx: np.ndarray | None,
     mapper: Mapper = map,
     progress: Progress | None = None,
 ) -> list[tuple[int, PreparedDrawing]]:
-    """(label, drawing) of every row of an import zip, in labels.csv's order; ImportRefused
-    (413/422, every bad row listed) when any row or the zip itself is not right. Blocking
-    work: call it from a thread; `mapper` decodes the images (e.g. a thread pool's map)."""
-    rows, idx = read_rows(data, limits)
+    """(label, drawing) of every row, in order; ImportRefused listing every row whose image
+    predict would refuse. `idx`: the inputs to keep instead of the images' (an export's)."""
     prepared: list[tuple[int, PreparedDrawing]] = []
     errors: list[RowError] = []
-    for k, (row, decoded) in enumerate(zip(rows, mapper(_decode, rows), strict=True)):
+    for k, (row, decoded) in enumerate(zip(rows, mapper(decode_row, rows), strict=True)):
         if isinstance(decoded, str):
             errors.append(RowError(row.row, row.file, decoded))
         elif idx is not None:
@@ -440,3 +440,16 @@ def read_import(
     if errors:
         raise _refuse_row_errors(errors, len(rows))
     return prepared
+
+
+def read_import(
+    data: bytes,
+    limits: ImportLimits,
+    mapper: Mapper = map,
+    progress: Progress | None = None,
+) -> list[tuple[int, PreparedDrawing]]:
+    """(label, drawing) of every row of an import zip, in labels.csv's order; ImportRefused
+    (413/422, every bad row listed) when any row or the zip itself is not right. Blocking
+    work: call it from a thread; `mapper` decodes the images (e.g. a pool's map)."""
+    rows, idx = read_rows(data, limits)
+    return decode_rows(rows, idx, mapper, progress)

@@ -5,7 +5,9 @@ the store's (app/store/drawings.py)."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Literal
 
 import numpy as np
@@ -34,10 +36,12 @@ from app.data.drawing_sets import (
     ImageTooLarge,
     ImportLimits,
     ImportRefused,
+    decode_rows,
     export_zip,
     prepare,
-    read_import,
+    read_rows,
 )
+from app.runs.local import worker_context
 from app.store.drawings import (
     ClassSummary,
     Drawing,
@@ -173,18 +177,27 @@ def _export(store: DrawingStore, owner: str) -> bytes:
     return export_zip(items)
 
 
-def _import(
-    store: DrawingStore, data: bytes, owner: str, limits: ImportLimits, threads: int
-) -> list[Drawing]:
-    """Validate every row, then store them all in one go (in the heavy pool; the images
-    are decoded by `threads` threads)."""
+# Below this many images an import decodes them in its own thread: starting a process pool
+# costs more than it saves.
+POOL_FROM = 200
+
+
+def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) -> list[Drawing]:
+    """Validate every row, then store them all in one go (in the heavy pool). A big import's
+    images are decoded in worker processes, one per core (the runs' forkserver): they take
+    neither the event loop's GIL nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
         log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
-    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
-        rows = read_import(data, limits, pool.map, progress)
-    stored = store.add_many(owner, "import", rows)
+    rows, idx = read_rows(data, limits)
+    if len(rows) < POOL_FROM:
+        prepared = decode_rows(rows, idx, map, progress)
+    else:
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
+            prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
+    stored = store.add_many(owner, "import", prepared)
     log.info("drawings import for %s: %d drawings stored", owner, len(stored))
     return stored
 
@@ -224,12 +237,15 @@ async def import_drawings(
     )
     data = await file.read()
     try:
-        stored = await gate.run(_import, store, data, principal.id, limits, gate.slots)
+        stored = await gate.run(_import, store, data, principal.id, limits)
     except ImportRefused as exc:
         body: dict[str, object] = {"detail": exc.detail}
         if exc.errors:
             body["errors"] = [e.__dict__ for e in exc.errors]
         return JSONResponse(body, status_code=exc.status)
+    except BrokenProcessPool:  # a decoding worker died (killed, out of memory)
+        log.warning("a drawings import failed: a decoding worker process died")
+        return error(503, "the import's decoding workers stopped; nothing was imported: try again")
     counts = counts_json(store.counts(principal.id))
     return ImportResult(imported=len(stored), counts=counts)
 
