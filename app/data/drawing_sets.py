@@ -335,10 +335,11 @@ def _listed_rows(
 
 
 def _unlisted(
-    members: dict[str, zipfile.ZipInfo], listed: list[_Listed], base: str
+    members: dict[str, zipfile.ZipInfo], records: list[tuple[int, list[str]]], base: str
 ) -> list[RowError]:
-    """The zip's files that labels.csv does not name (but for the export's IDX files)."""
-    known = {item.path for item in listed}
+    """The zip's files that no row of labels.csv names, not even a bad row (but for the
+    export's IDX files)."""
+    known = {posixpath.join(base, cells[0].strip()) for _, cells in records if cells}
     known |= {posixpath.join(base, name) if base else name
               for name in (LABELS_CSV, IMAGES_IDX, LABELS_IDX)}  # fmt: skip
     return [
@@ -349,7 +350,7 @@ def _unlisted(
 
 
 def _idx_inputs(
-    members: dict[str, zipfile.ZipInfo], base: str, reader: _Reader, rows: int
+    members: dict[str, zipfile.ZipInfo], base: str, reader: _Reader, rows: int, max_rows: int
 ) -> np.ndarray | None:
     """The inputs of an export's IDX images file (one per row), None when there is none."""
     name = posixpath.join(base, IMAGES_IDX) if base else IMAGES_IDX
@@ -357,7 +358,7 @@ def _idx_inputs(
     if info is None:
         return None
     try:
-        levels = read_idx(reader.read(info, 16 + rows * INPUT_SIZE + 1))
+        levels = read_idx(reader.read(info, 16 + max_rows * INPUT_SIZE))
     except IDXError as exc:
         raise ImportRefused(422, f"{IMAGES_IDX}: {exc}") from None
     if levels.dtype != np.uint8 or levels.shape != (rows, SIDE, SIDE):
@@ -397,7 +398,8 @@ def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.nd
         base = posixpath.dirname(labels)
         records = _records(reader.read(members[labels], MAX_CSV_BYTES))
         listed, errors = _listed_rows(records, members, base, limits.max_rows)
-        errors += _unlisted(members, listed, base)
+        if len(records) <= limits.max_rows:  # else the rows past the limit aren't read
+            errors += _unlisted(members, records, base)
         if errors:
             raise _refuse_row_errors(errors, len(records))
         rows = [
@@ -405,7 +407,7 @@ def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.nd
                       reader.read(members[item.path], limits.max_image_bytes))
             for item in listed
         ]  # fmt: skip
-        return rows, _idx_inputs(members, base, reader, len(rows))
+        return rows, _idx_inputs(members, base, reader, len(rows), limits.max_rows)
 
 
 def decode_row(row: ImportRow) -> Decoded:
