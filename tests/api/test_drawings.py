@@ -208,12 +208,19 @@ def test_ownership_in_class_mode(class_server: Server) -> None:
     assert teacher.get(f"/api/drawings/{mine['id']}").json()["owner"] == mine["owner"]
     assert teacher.get(f"/api/drawings/{mine['id']}/image").status_code == 200
     assert anna.get(f"/api/drawings/{mine['id']}").status_code == 200
+    r = ben.get("/api/drawings", params={"owner": mine["owner"]})
+    assert r.status_code == 403 and names["ben"] in r.json()["detail"]
+    theirs = teacher.get("/api/drawings", params={"owner": mine["owner"]}).json()
+    assert [d["id"] for d in theirs["drawings"]] == [mine["id"]] and theirs["counts"]["4"] == 1
+    assert teacher.get("/api/drawings").json()["drawings"] == []  # the teacher's own
 
     # Ben imports; the teacher pools; everyone sees the class dataset's size.
     r = ben.post("/api/drawings/import", files={"file": ("b.zip", labelled_zip([2, 2, 5]))})
     assert r.status_code == 201 and r.json()["imported"] == 3
     assert ben.post("/api/class/drawings").status_code == 403
     assert anna.get("/api/class/drawings").json() == {"count": 0, "counts": NONE, "pooled_at": None}
+    everyone = teacher.get("/api/drawings", params={"owner": "all"}).json()
+    assert len(everyone["drawings"]) == 4 and everyone["counts"]["2"] == 2
     pooled = teacher.post("/api/class/drawings").json()
     assert pooled["count"] == 4 and pooled["counts"] == {**NONE, "2": 2, "4": 1, "5": 1}
     assert anonymous.get("/api/class/drawings").json() == pooled

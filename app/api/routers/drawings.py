@@ -11,7 +11,18 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, File, Path, Query, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.api.access import class_responses as responses
@@ -95,18 +106,35 @@ def _rate(services: Services, request: Request, principal: Principal) -> None:
         rate_check(services, request, principal, "drawings")
 
 
-@router.get("", response_model=DrawingList, response_model_exclude_none=True)
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="whose drawings: an owner id, or `all` (the teacher's to ask); default: yours",
+    ),
+]
+
+
+@router.get(
+    "", response_model=DrawingList, response_model_exclude_none=True, responses=responses(403)
+)
 def list_drawings(
     drawings: DrawingsDep,
     principal: CurrentPrincipal,
     include: IncludeInput = [],  # noqa: B006
+    owner: OwnerQuery = None,
 ) -> DrawingList:
-    """The caller's drawings, in the order they were made, and how many of each digit."""
-    found = drawings.of(principal.id)
+    """The caller's drawings (the teacher may ask for anyone's, or `all`), in the order they
+    were made, and how many of each digit."""
+    whose = principal.id if owner is None else owner
+    if whose != principal.id and not principal.is_teacher:
+        raise HTTPException(403, f"only the teacher may list others' drawings; you are "
+                                 f"{principal.name}")  # fmt: skip
+    found = drawings.of(None if whose == "all" else whose)
     inputs = drawings.inputs([d.id for d in found]) if "input" in include else {}
     return DrawingList(
         drawings=[info(drawings, d, inputs.get(d.id)) for d in found],
-        counts=counts_json(drawings.counts(principal.id)),
+        counts=counts_json(drawings.counts(None if whose == "all" else whose)),
     )
 
 
