@@ -34,7 +34,6 @@ from app.api.drawing_schemas import (
     DrawingInfo,
     DrawingList,
     DrawingPatch,
-    ImportRefusal,
     ImportResult,
 )
 from app.api.errors import error
@@ -116,7 +115,10 @@ OwnerQuery = Annotated[
 
 
 @router.get(
-    "", response_model=DrawingList, response_model_exclude_none=True, responses=responses(403)
+    "",
+    response_model=DrawingList,
+    response_model_exclude_none=True,
+    responses=responses(403, 422),
 )
 def list_drawings(
     drawings: DrawingsDep,
@@ -237,9 +239,10 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
     responses={
         **responses(401, 409, 413, 429),
         422: {
-            "model": ImportRefusal,
-            "description": "Invalid: not a zip, no labels.csv, or bad rows (each one in "
-            "`errors`); nothing was imported",
+            "model": ErrorResponse,
+            "description": "Invalid: not a zip, no labels.csv, or bad rows: then `errors` "
+            'lists each, [{"row": n (labels.csv\'s; its header is row 1) or null, "file", '
+            '"error"}]; nothing was imported',
         },
         **_BUSY,
     },
