@@ -42,7 +42,6 @@ from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal, Teac
 from app.api.schemas import ErrorResponse
 from app.data.decode import InputError, decode_image
 from app.data.drawing_sets import (
-    ExportItem,
     ImageTooLarge,
     ImportLimits,
     ImportRefused,
@@ -192,19 +191,7 @@ async def export_drawings(
 
 
 def _export(store: DrawingStore, owner: str) -> bytes:
-    found = store.of(owner)
-    inputs = store.inputs([d.id for d in found])
-    items = []
-    for drawing in found:
-        try:
-            png = store.path(drawing.id).read_bytes()
-        except OSError as exc:
-            log.warning("leaving drawing %s out of the export: %s", drawing.id, exc)
-            continue
-        x = inputs.get(drawing.id)
-        if x is not None:
-            items.append(ExportItem(drawing.id, drawing.label, x, png))
-    return export_zip(items)
+    return export_zip(store.export_items(owner))
 
 
 # Below this many images an import decodes them in its own thread: starting a process pool
