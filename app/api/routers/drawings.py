@@ -61,6 +61,9 @@ from app.store.drawings import (
 from app.store.files import ID_PATTERN
 
 log = logging.getLogger(__name__)
+# An import's progress goes to the server's own log (uvicorn's, shown at `serve`'s log level,
+# info by default): the app configures no logging of its own, so its INFO lines would be lost.
+progress_log = logging.getLogger("uvicorn.error")
 router = APIRouter(prefix="/api/drawings", tags=["drawings"])
 class_router = APIRouter(prefix="/api/class/drawings", tags=["class"])
 
@@ -205,7 +208,7 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
     neither the event loop's GIL nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
-        log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
+        progress_log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
     rows, idx = read_rows(data, limits)
     if len(rows) < POOL_FROM:
@@ -215,7 +218,7 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
         with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
             prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
     stored = store.add_many(owner, "import", prepared)
-    log.info("drawings import for %s: %d drawings stored", owner, len(stored))
+    progress_log.info("drawings import for %s: %d drawings stored", owner, len(stored))
     return stored
 
 
