@@ -112,7 +112,7 @@ def _class_services(settings: Settings, store: Store) -> tuple[Learners, Identit
 
 def _drawings(settings: Settings, store: Store, learners: Learners) -> DrawingStore:
     """The labelled drawings (issue 17), in <data_dir>/drawings/."""
-    limits = DrawingLimits(settings.drawings_max_per_owner)
+    limits = DrawingLimits(settings.drawings_max_per_owner, settings.drawings_max_bytes_per_owner)
     drawings = DrawingStore(store, settings.data_dir / "drawings", limits, learners.name_of)
     drawings.load()
     return drawings

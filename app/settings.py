@@ -153,6 +153,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Labelled drawings one owner (a learner, or the local user) may keep",
     )
+    drawings_max_bytes_per_owner: int = Field(
+        default=500_000_000, ge=0, description="The bytes one owner's drawings' images may take"
+    )
     drawing_max_image_bytes: int = Field(
         default=2_000_000, ge=1024, description="Largest image of one labelled drawing"
     )

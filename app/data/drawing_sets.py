@@ -144,6 +144,8 @@ class ImportLimits:
     max_image_bytes: int  # one image, decompressed
     max_total_bytes: int  # everything decompressed
     max_rows: int  # drawings in one import
+    max_image_pixels: int = 4_000_000  # one image (a canvas drawing is well under 1 MP)
+    max_total_pixels: int = 1_000_000_000  # all the images: bounds the decoding work
 
 
 @dataclass(frozen=True)
@@ -172,13 +174,15 @@ class ImportRow:
     image: bytes
 
 
-def _refuse_row_errors(errors: list[RowError], rows: int) -> ImportRefused:
-    shown = errors[:MAX_REPORTED_ERRORS]
+def _refuse_row_errors(errors: list[RowError]) -> ImportRefused:
+    """422 with every bad row (in labels.csv's order; files no row names last)."""
+    ordered = sorted(errors, key=lambda e: (e.row is None, e.row or 0))
+    shown = ordered[:MAX_REPORTED_ERRORS]
     more = f" (the first {len(shown)} are listed)" if len(errors) > len(shown) else ""
+    rows = "1 row is" if len(errors) == 1 else f"{len(errors)} rows are"
     return ImportRefused(
         422,
-        f"{len(errors)} of the import's {rows} rows are bad{more}; nothing was imported: "
-        "fix them and import the zip again",
+        f"{rows} bad{more}; nothing was imported: fix them and import the zip again",
         shown,
     )
 
@@ -260,23 +264,29 @@ def _find_labels(members: dict[str, zipfile.ZipInfo]) -> str:
     return found[0]
 
 
-def _records(data: bytes) -> list[tuple[int, list[str]]]:
+def _records(data: bytes, max_rows: int) -> list[tuple[int, list[str]]]:
     """labels.csv's rows after its `file,label` header, each with its row number (the
-    header is row 1); blank rows are skipped."""
+    header is row 1); blank rows are skipped. At most `max_rows` + 1 are read (one more says
+    there are too many)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportRefused(422, "labels.csv: not UTF-8 text") from None
     reader = csv.reader(io.StringIO(text, newline=""))
+    records: list[tuple[int, list[str]]] = []
     try:
-        rows = list(reader)
+        header = next(reader, None)
+        if header is None or [cell.strip().lower() for cell in header] != ["file", "label"]:
+            raise ImportRefused(422, "labels.csv: the first row must be the header file,label")
+        for number, row in enumerate(reader, start=2):
+            if row:
+                records.append((number, row))
+            if len(records) > max_rows:
+                break
     except csv.Error as exc:
         raise ImportRefused(
             422, f"labels.csv: not valid CSV at line {reader.line_num} ({exc})"
         ) from None
-    if not rows or [cell.strip().lower() for cell in rows[0]] != ["file", "label"]:
-        raise ImportRefused(422, "labels.csv: the first row must be the header file,label")
-    records = [(number, row) for number, row in enumerate(rows[1:], start=2) if row]
     if not records:
         raise ImportRefused(422, "labels.csv lists no drawings (only its header)")
     return records
@@ -316,9 +326,8 @@ def _listed_rows(
     first_row: dict[str, int] = {}
     for count, (row, cells) in enumerate(records, start=1):
         if count > max_rows:
-            errors.append(RowError(row, None, f"too many rows: an import takes at most "
-                                   f"{max_rows:,} drawings, and this is drawing {count:,} "
-                                   f"of {len(records):,}"))  # fmt: skip
+            why = f"too many rows: an import takes at most {max_rows:,} drawings"
+            errors.append(RowError(row, None, why))
             break
         checked = _check_row(row, cells, base)
         file = cells[0].strip() if cells else None
@@ -377,10 +386,42 @@ Progress = Callable[[int, int], None]  # (images decoded, of how many)
 PROGRESS_EVERY = 1000
 
 
+EOCD = b"PK\x05\x06"  # the end of central directory record's signature
+ZIP64_LOCATOR, ZIP64_EOCD = b"PK\x06\x07", b"PK\x06\x06"
+MAX_ENTRY_BYTES = 600  # a central directory entry: 46 bytes and its name (and extras)
+
+
+def _directory(data: bytes) -> tuple[int, int] | None:
+    """(entries, bytes) the zip's central directory declares (zip64's when it has one), from
+    its end record alone; None when there is none (zipfile then says what is wrong)."""
+    tail_start = max(0, len(data) - 22 - 65535)
+    at = data.rfind(EOCD, tail_start)
+    if at < 0 or at + 22 > len(data):
+        return None
+    entries, size = struct.unpack("<HI", data[at + 10 : at + 16])
+    locator = data.rfind(ZIP64_LOCATOR, max(0, at - 20), at)
+    if locator >= 0:
+        (offset,) = struct.unpack("<Q", data[locator + 8 : locator + 16])
+        record = data[offset : offset + 56]
+        if len(record) == 56 and record[:4] == ZIP64_EOCD:
+            entries, size = struct.unpack("<QQ", record[32:48])
+    return entries, size
+
+
 def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
+    """The zip, once its size and its central directory's are within the limits: zipfile
+    parses the whole directory at once, and 15 MB of it declares 300,000 files."""
     if len(data) > limits.max_zip_bytes:
         raise ImportRefused(
             413, f"the zip is {len(data):,} bytes, more than the limit of {limits.max_zip_bytes:,}"
+        )
+    most = 2 * limits.max_files + 100  # each file, its folder and macOS's ._ copy
+    declared = _directory(data)
+    if declared is not None and (declared[0] > most or declared[1] > most * MAX_ENTRY_BYTES):
+        raise ImportRefused(
+            413,
+            f"the zip declares {declared[0]:,} entries in {declared[1]:,} bytes of directory; "
+            f"an import takes at most {limits.max_files:,} files",
         )
     try:
         return zipfile.ZipFile(io.BytesIO(data))
@@ -388,26 +429,70 @@ def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
         raise ImportRefused(422, f"file: not a zip file ({exc})") from None
 
 
-def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.ndarray | None]:
-    """The rows of an import zip with their image bytes, and the export's IDX inputs when it
-    carries them; ImportRefused (with every bad row) when anything is wrong."""
+def _pixels(image: bytes) -> int | None:
+    """How many pixels an image has, from its header (None when it can't be read: decoding
+    says why)."""
+    if image.startswith(PNG_SIGNATURE) and image[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", image[16:24])
+        return int(width) * int(height)
+    try:
+        with Image.open(io.BytesIO(image)) as opened:
+            return opened.size[0] * opened.size[1]
+    except Exception:  # any header Pillow can't read: the decoding reports it
+        return None
+
+
+def _sized(rows: list[ImportRow], limits: ImportLimits) -> tuple[list[ImportRow], list[RowError]]:
+    """The rows whose image is within the pixel limit (the others as errors); 413 when all
+    the images together exceed the pixel budget (the decoding work an import may ask for)."""
+    kept, errors, total = [], [], 0
+    for row in rows:
+        pixels = _pixels(row.image)
+        if pixels is not None and pixels > limits.max_image_pixels:
+            why = f"the image has {pixels:,} pixels, more than the {limits.max_image_pixels:,}"
+            errors.append(RowError(row.row, row.file, why + " an imported drawing may have"))
+            continue
+        total += pixels or 0
+        kept.append(row)
+    if total > limits.max_total_pixels:
+        raise ImportRefused(
+            413,
+            f"the images have {total:,} pixels in all, more than the limit of "
+            f"{limits.max_total_pixels:,} for one import: import them in parts",
+        )
+    return kept, errors
+
+
+@dataclass(frozen=True)
+class ReadRows:
+    rows: list[ImportRow]  # the rows to decode (those found well-formed so far)
+    idx: np.ndarray | None  # an export's inputs, one per row (only when every row is good)
+    errors: list[RowError]  # the bad rows found so far
+
+
+def read_rows(data: bytes, limits: ImportLimits) -> ReadRows:
+    """The rows of an import zip with their image bytes, what is wrong with the others, and
+    the export's IDX inputs when it carries them; ImportRefused when the zip itself is wrong
+    or over a limit, or has too many rows."""
     with _open(data, limits) as archive:
         members = _members(archive, limits)
         reader = _Reader(archive, limits)
         labels = _find_labels(members)
         base = posixpath.dirname(labels)
-        records = _records(reader.read(members[labels], MAX_CSV_BYTES))
+        records = _records(reader.read(members[labels], MAX_CSV_BYTES), limits.max_rows)
         listed, errors = _listed_rows(records, members, base, limits.max_rows)
-        if len(records) <= limits.max_rows:  # else the rows past the limit aren't read
-            errors += _unlisted(members, records, base)
-        if errors:
-            raise _refuse_row_errors(errors, len(records))
-        rows = [
+        if len(records) > limits.max_rows:  # the rows past the limit aren't even read
+            raise _refuse_row_errors(errors)
+        errors += _unlisted(members, records, base)
+        read = [
             ImportRow(item.row, item.file, item.label,
                       reader.read(members[item.path], limits.max_image_bytes))
             for item in listed
         ]  # fmt: skip
-        return rows, _idx_inputs(members, base, reader, len(rows), limits.max_rows)
+        rows, too_big = _sized(read, limits)
+        errors += too_big
+        idx = None if errors else _idx_inputs(members, base, reader, len(rows), limits.max_rows)
+        return ReadRows(rows, idx, errors)
 
 
 def decode_row(row: ImportRow) -> Decoded:
@@ -420,15 +505,13 @@ def decode_row(row: ImportRow) -> Decoded:
 
 
 def decode_rows(
-    rows: Sequence[ImportRow],
-    idx: np.ndarray | None,
-    mapper: Mapper = map,
-    progress: Progress | None = None,
+    read: ReadRows, mapper: Mapper = map, progress: Progress | None = None
 ) -> list[tuple[int, PreparedDrawing]]:
-    """(label, drawing) of every row, in order; ImportRefused listing every row whose image
-    predict would refuse. `idx`: the inputs to keep instead of the images' (an export's)."""
+    """(label, drawing) of every row, in order; ImportRefused listing every bad row: those
+    `read_rows` found and those whose image predict would refuse, all in one answer."""
     prepared: list[tuple[int, PreparedDrawing]] = []
-    errors: list[RowError] = []
+    errors = list(read.errors)
+    rows, idx = read.rows, read.idx
     for k, (row, decoded) in enumerate(zip(rows, mapper(decode_row, rows), strict=True)):
         if isinstance(decoded, str):
             errors.append(RowError(row.row, row.file, decoded))
@@ -440,7 +523,7 @@ def decode_rows(
         if progress is not None and (k + 1) % PROGRESS_EVERY == 0:
             progress(k + 1, len(rows))
     if errors:
-        raise _refuse_row_errors(errors, len(rows))
+        raise _refuse_row_errors(errors)
     return prepared
 
 
@@ -453,5 +536,4 @@ def read_import(
     """(label, drawing) of every row of an import zip, in labels.csv's order; ImportRefused
     (413/422, every bad row listed) when any row or the zip itself is not right. Blocking
     work: call it from a thread; `mapper` decodes the images (e.g. a pool's map)."""
-    rows, idx = read_rows(data, limits)
-    return decode_rows(rows, idx, mapper, progress)
+    return decode_rows(read_rows(data, limits), mapper, progress)

@@ -73,6 +73,7 @@ class ClassSummary:
 @dataclass(frozen=True)
 class DrawingLimits:
     max_per_owner: int  # drawings one owner may keep
+    max_bytes_per_owner: int = 500_000_000  # their images' bytes, all together
 
 
 class DrawingNotFound(KeyError):
@@ -271,14 +272,23 @@ class DrawingStore:
     def _new_id(self) -> str:
         return f"d_{secrets.token_hex(8)}"
 
-    def _check_room(self, owner: str, adding: int) -> None:
-        have = self.count(owner)
-        limit = self.limits.max_per_owner
+    def _check_room(self, owner: str, adding: int, adding_bytes: int) -> None:
+        (row,) = self.store.query(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM drawings WHERE owner = ?", (owner,)
+        )
+        have, used = int(str(row[0])), int(str(row[1]))
+        limit, room = self.limits.max_per_owner, self.limits.max_bytes_per_owner
         if have + adding > limit:
             more = "one more" if adding == 1 else f"{adding:,} more"
             raise TooManyDrawings(
                 f"you keep {have:,} drawings; {more} would be over the limit of {limit:,} "
                 "(NNP_DRAWINGS_MAX_PER_OWNER): delete some first"
+            )
+        if used + adding_bytes > room:
+            raise TooManyDrawings(
+                f"your drawings' images take {used:,} bytes; {adding_bytes:,} more would be "
+                f"over the limit of {room:,} (NNP_DRAWINGS_MAX_BYTES_PER_OWNER): delete some "
+                "first"
             )
 
     def add(
@@ -298,7 +308,7 @@ class DrawingStore:
         transaction. The errors of `add`."""
         what = "store the drawing" if len(drawings) == 1 else "store the drawings"
         with self._add_lock:
-            self._check_room(owner, len(drawings))
+            self._check_room(owner, len(drawings), sum(len(d.png) for _, d in drawings))
             self.store.ensure_room(what)
             now = time.time()
             made = [

@@ -176,20 +176,17 @@ def test_every_bad_row_is_reported_and_nothing_returned() -> None:
     exc = refused(zip_of(files))
     assert exc.status == 422 and "nothing was imported" in exc.detail
     by_row = {(e.row, e.file): e.error for e in exc.errors}
-    assert set(by_row) == {(3, "missing.png"), (4, "b.png"), (5, "b.png"), (6, "a.png"),
-                           (9, "b.png"), (10, ""), (11, "../b.png"),
-                           (None, "stray.png")}, by_row  # fmt: skip
+    assert list(by_row) == [(3, "missing.png"), (4, "b.png"), (5, "b.png"), (6, "a.png"),
+                            (7, "text.png"), (8, "blank.png"), (9, "b.png"), (10, ""),
+                            (11, "../b.png"), (None, "stray.png")], by_row  # fmt: skip
     assert "no such file" in by_row[3, "missing.png"]
     assert "0 to 9" in by_row[4, "b.png"] and "0 to 9" in by_row[5, "b.png"]
     assert "row 2" in by_row[6, "a.png"]
+    assert "PNG, JPEG or WebP" in by_row[7, "text.png"]  # images are decoded all the same
+    assert "empty" in by_row[8, "blank.png"].lower()
     assert "two columns" in by_row[9, "b.png"]
     assert "not listed" in by_row[None, "stray.png"]
-    # The images are checked once the rows are right: then each bad image is its own error.
-    del files["stray.png"]
-    files["labels.csv"] = "file,label\na.png,1\ntext.png,3\nblank.png,4\nb.png,2\n"
-    exc = refused(zip_of(files))
-    assert [(e.row, e.file) for e in exc.errors] == [(3, "text.png"), (4, "blank.png")]
-    assert "empty" in exc.errors[1].error.lower()
+    assert "10 rows are bad" in exc.detail
 
 
 def test_too_many_rows_is_a_row_error() -> None:
@@ -264,3 +261,40 @@ def test_an_idx_that_does_not_match_the_rows_is_refused() -> None:
     data = appended(labelled_zip([1, 2]), {"drawings-images-idx3-ubyte": idx})
     exc = refused(data)
     assert exc.status == 422 and "drawings-images-idx3-ubyte" in exc.detail
+
+
+def test_a_central_directory_bomb_is_refused_before_it_is_parsed() -> None:
+    """A zip whose end record declares far more entries than an import may hold (a few MB of
+    central directory can declare hundreds of thousands) is refused from that record alone."""
+    data = bytearray(labelled_zip([1, 2]))
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8 : end + 12] = struct.pack("<HH", 60_000, 60_000)  # entries on disk, in all
+    exc = refused(bytes(data))
+    assert exc.status == 413 and "60,000 entries" in exc.detail
+    big = bytearray(labelled_zip([1, 2]))
+    end = big.rindex(b"PK\x05\x06")
+    big[end + 12 : end + 16] = struct.pack("<I", 50_000_000)  # the directory's size
+    assert refused(bytes(big)).status == 413
+
+
+def test_a_labels_csv_of_half_a_million_rows_is_read_only_up_to_max_rows() -> None:
+    data = zip_of({"labels.csv": "file,label\n" + "a,1\n" * 500_000, "a": b"x"})
+    assert len(data) < 20_000
+    exc = refused(data)
+    assert exc.status == 422 and len(exc.errors) <= 21
+    assert exc.errors[-1] == RowError(
+        22, None, "too many rows: an import takes at most 20 drawings"
+    )
+
+
+def test_the_pixels_of_an_import_are_bounded() -> None:
+    huge = io.BytesIO()
+    Image.new("1", (2100, 2100), 0).save(huge, "PNG")  # 4.4 MP in a few KB
+    files: dict[str, bytes | str] = {"huge.png": huge.getvalue(), "a.png": stroke_png(1),
+                                     "labels.csv": "file,label\nhuge.png,1\na.png,1\n"}  # fmt: skip
+    exc = refused(zip_of(files))
+    assert [(e.row, e.file) for e in exc.errors] == [(2, "huge.png")]
+    assert "4,410,000 pixels" in exc.errors[0].error
+    budget = LIMITS.__class__(**{**LIMITS.__dict__, "max_total_pixels": 100_000})
+    exc = refused(labelled_zip([1, 2]), budget)  # two 280x280 drawings: 156,800 pixels
+    assert exc.status == 413 and "156,800 pixels" in exc.detail

@@ -109,6 +109,17 @@ def test_an_owner_keeps_at_most_the_limit(store: DrawingStore) -> None:
     assert store.count("u_1") == 5
 
 
+def test_an_owners_images_take_at_most_the_byte_limit(tmp_path: Path) -> None:
+    png = stroke_png(1)
+    store = DrawingStore(Store(tmp_path / "db.sqlite3"), tmp_path / "drawings",
+                         DrawingLimits(100, max_bytes_per_owner=3 * len(png)))  # fmt: skip
+    store.add_many("u_1", "import", [(1, prepare(png, None, 10**6))] * 2)
+    with pytest.raises(TooManyDrawings, match="over the limit of"):
+        store.add_many("u_1", "import", [(1, prepare(png, None, 10**6))] * 2)
+    store.add("u_1", 1, "example", prepare(png, None, 10**6))
+    assert store.count("u_1") == 3 and len(list(store.directory.iterdir())) == 3
+
+
 def test_a_failed_batch_leaves_no_file_and_no_row(
     store: DrawingStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -202,24 +202,27 @@ def _export(store: DrawingStore, owner: str) -> bytes:
 POOL_FROM = 200
 
 
-def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) -> list[Drawing]:
-    """Validate every row, then store them all in one go (in the heavy pool). A big import's
-    images are decoded in worker processes, one per core (the runs' forkserver): they take
-    neither the event loop's GIL nor more than the machine's cores."""
+def _import(
+    store: DrawingStore, data: bytes, owner: str, limits: ImportLimits
+) -> tuple[list[Drawing], dict[int, int]]:
+    """Validate every row, then store them all in one go (in the heavy pool); the drawings
+    stored and the owner's counts now. A big import's images are decoded in worker
+    processes, one per core (the runs' forkserver): they take neither the event loop's GIL
+    nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
         progress_log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
-    rows, idx = read_rows(data, limits)
-    if len(rows) < POOL_FROM:
-        prepared = decode_rows(rows, idx, map, progress)
+    read = read_rows(data, limits)
+    if len(read.rows) < POOL_FROM:
+        prepared = decode_rows(read, map, progress)
     else:
         workers = max(1, min(os.cpu_count() or 1, 4))
         with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
-            prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
+            prepared = decode_rows(read, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
     stored = store.add_many(owner, "import", prepared)
     progress_log.info("drawings import for %s: %d drawings stored", owner, len(stored))
-    return stored
+    return stored, store.counts(owner)
 
 
 @router.post(
@@ -258,7 +261,7 @@ async def import_drawings(
     )
     data = await file.read()
     try:
-        stored = await gate.run(_import, store, data, principal.id, limits)
+        stored, counts = await gate.run(_import, store, data, principal.id, limits)
     except ImportRefused as exc:
         body: dict[str, object] = {"detail": exc.detail}
         if exc.errors:
@@ -267,8 +270,7 @@ async def import_drawings(
     except BrokenProcessPool:  # a decoding worker died (killed, out of memory)
         log.warning("a drawings import failed: a decoding worker process died")
         return error(503, "the import's decoding workers stopped; nothing was imported: try again")
-    counts = counts_json(store.counts(principal.id))
-    return ImportResult(imported=len(stored), counts=counts)
+    return ImportResult(imported=len(stored), counts=counts_json(counts))
 
 
 _ONE = responses(403, 404, 422)
