@@ -352,22 +352,28 @@ class DrawingStore:
         write_new(files, what)
 
     def relabel(self, drawing_id: str, label: int) -> Drawing:
-        changed = self.store.execute(
-            "UPDATE drawings SET label = ? WHERE id = ?",
-            (label, drawing_id),
-            "relabel the drawing",
-            new=False,
-        )
-        if not changed:
+        """A new label, in the class dataset too (a fixed label should reach it)."""
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute(
+                "UPDATE class_drawings SET label = ? WHERE drawing_id = ?", (label, drawing_id)
+            )
+            sql = "UPDATE drawings SET label = ? WHERE id = ?"
+            return db.execute(sql, (label, drawing_id)).rowcount
+
+        if not self.store.transaction(work, "relabel the drawing", new=False):
             raise DrawingNotFound(f"no drawing with id {drawing_id!r}")
         return self.get(drawing_id)
 
     def delete(self, drawing_id: str) -> None:
-        """The row first (with the reserve on a full disk), then the image file."""
-        removed = self.store.execute(
-            "DELETE FROM drawings WHERE id = ?", (drawing_id,), "delete the drawing", new=False
-        )
-        if not removed:
+        """The row first (with the reserve on a full disk), and the drawing's place in the
+        class dataset (a deleted drawing is gone for everyone), then the image file."""
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM class_drawings WHERE drawing_id = ?", (drawing_id,))
+            return db.execute("DELETE FROM drawings WHERE id = ?", (drawing_id,)).rowcount
+
+        if not self.store.transaction(work, "delete the drawing", new=False):
             raise DrawingNotFound(f"no drawing with id {drawing_id!r}")
         remove_files([self.path(drawing_id)])
 

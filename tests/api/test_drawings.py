@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from app.api.routers import drawings as drawings_router
 from app.api.routers.drawings import POOL_FROM
 from app.data.preprocess import image_to_input
 from tests.data.drawing_zips import blank_png, encoded, labelled_zip, stroke_png, zip_of
@@ -246,3 +248,15 @@ def test_a_big_import_is_decoded_in_worker_processes_all_the_same(server: Server
     assert [d["label"] for d in listed] == labels
     for d in listed[:10]:
         np.testing.assert_allclose(d["input"], image_to_input(stroke_png(d["label"])), atol=1e-6)
+
+
+def test_a_list_with_inputs_is_bounded(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drawings_router, "MAX_LISTED_INPUTS", 2)
+    pixels = np.zeros(784)
+    pixels[300:400] = 1.0
+    for label in (1, 2, 3):
+        assert client.post("/api/drawings", json={"pixels": pixels.tolist(),
+                                                  "label": label}).status_code == 201  # fmt: skip
+    r = client.get("/api/drawings", params={"include": "input"})
+    assert r.status_code == 422 and "at most 2 drawings" in r.json()["detail"]
+    assert len(client.get("/api/drawings").json()["drawings"]) == 3  # without inputs: all

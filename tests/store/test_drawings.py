@@ -73,11 +73,16 @@ def test_the_class_pool_is_a_snapshot_of_everyones_drawings(store: DrawingStore)
     summary = store.pool_class()
     assert summary.count == 2 and summary.counts[3] == 1 and summary.counts[4] == 1
     assert summary.pooled_at is not None
-    store.delete(a.id)  # later changes don't change the snapshot
-    store.relabel(b.id, 8)
     for who in ("u_1", "u_2", "u_3"):
         pooled = store.labelled_set("class", who)
         assert pooled.ids == (a.id, b.id) and pooled.labels.tolist() == [3, 4]
+    c = store.add("u_1", 5, "example", pixels_drawing(3))  # new drawings wait for a pooling
+    store.delete(a.id)  # but a deleted drawing is gone for everyone, a fixed label reaches it
+    store.relabel(b.id, 8)
+    pooled = store.labelled_set("class", "u_3")
+    assert pooled.ids == (b.id,) and pooled.labels.tolist() == [8]
+    assert store.class_summary().count == 1
+    assert store.pool_class().count == 2 and store.labelled_set("class", "u_1").ids == (b.id, c.id)
     assert store.clear_class().count == 0
     assert store.labelled_set("class", "u_1").ids == ()
 

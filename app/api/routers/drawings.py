@@ -107,6 +107,7 @@ def _rate(services: Services, request: Request, principal: Principal) -> None:
         rate_check(services, request, principal, "drawings")
 
 
+MAX_LISTED_INPUTS = 2_000  # a list with inputs: ~16 MB of JSON at most
 OwnerQuery = Annotated[
     str | None,
     Query(
@@ -135,6 +136,12 @@ def list_drawings(
         raise HTTPException(403, f"only the teacher may list others' drawings; you are "
                                  f"{principal.name}")  # fmt: skip
     found = drawings.of(None if whose == "all" else whose)
+    if "input" in include and len(found) > MAX_LISTED_INPUTS:
+        raise HTTPException(
+            422,
+            f"include=input answers at most {MAX_LISTED_INPUTS:,} drawings' inputs, and there "
+            f"are {len(found):,}: GET /api/drawings/export has them all (as IDX)",
+        )
     inputs = drawings.inputs([d.id for d in found]) if "input" in include else {}
     return DrawingList(
         drawings=[info(drawings, d, inputs.get(d.id)) for d in found],
