@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from app.api import explain_schemas, me_schemas, schemas
+from app.api import drawing_schemas, explain_schemas, me_schemas, schemas
 
 RUN = "/api/runs/{run_id}"
 # Each operation with a JSON body, and what the server answers its example with (writing out
@@ -25,12 +25,15 @@ EXPECTED = {
     ("patch", "/api/models/{model_id}"): {409},
     ("patch", "/api/class/limits"): {200},
     ("put", "/api/class/config"): {200},  # the teacher pushes a config (a RunCreate body)
+    # issue 17: a labelled drawing, then relabelled
+    ("post", "/api/drawings"): {201},
+    ("patch", "/api/drawings/{drawing_id}"): {200},
 }
 
 
 def _models() -> dict[str, type[BaseModel]]:
     found = {}
-    for module in (schemas, explain_schemas, me_schemas):
+    for module in (schemas, explain_schemas, me_schemas, drawing_schemas):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseModel):
                 found[value.__name__] = value
@@ -70,16 +73,20 @@ def test_every_json_body_has_examples_that_its_model_accepts(client: TestClient)
 
 def test_the_server_accepts_every_example(client: TestClient) -> None:
     bodies = _json_bodies(client)
-    run_id = None
-    order = sorted(EXPECTED, key=lambda key: key[1] != "/api/runs")  # a run first
+    run_id = drawing_id = None
+    # A run first, then a drawing (the operations on them need one).
+    order = sorted(EXPECTED, key=lambda key: (key[1] != "/api/runs", key[1] != "/api/drawings"))
     try:
         for method, path in order:
             for example in bodies[(method, path)][1]["examples"]:
                 url = path.replace("{run_id}", str(run_id)).replace("{model_id}", "accurate")
+                url = url.replace("{drawing_id}", str(drawing_id))
                 r = client.request(method.upper(), url, json=example)
                 assert r.status_code in EXPECTED[(method, path)], (method, path, r.text)
                 if path == "/api/runs":
                     run_id = r.json()["id"]
+                if path == "/api/drawings":
+                    drawing_id = r.json()["id"]
     finally:
         if run_id is not None:
             client.delete(f"/api/runs/{run_id}")
