@@ -34,3 +34,13 @@ LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
 # entry there.
 DatasetName = Literal["mnist", "fashion_mnist"]
 DATASET_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
+
+# What a run's batches come from (finetune: issue 17 §2): MNIST as before, the labelled
+# drawings of `DrawingsPool` only, or a mix of both (`drawings_fraction` of each batch).
+DataMix = Literal["mnist", "drawings", "mix"]
+DATA_MIXES: tuple[DataMix, ...] = get_args(DataMix)
+
+# Whose labelled drawings a run trains on: the owner's own, or the class dataset the teacher
+# pooled (class mode). app/store/drawings.py serves either as a LabelledSet.
+DrawingsPool = Literal["mine", "class"]
+DRAWINGS_POOLS: tuple[DrawingsPool, ...] = get_args(DrawingsPool)
