@@ -36,11 +36,16 @@ DatasetName = Literal["mnist", "fashion_mnist"]
 DATASET_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
 
 # What a run's batches come from (finetune: issue 17 §2): MNIST as before, the labelled
-# drawings of `DrawingsPool` only, or a mix of both (`drawings_fraction` of each batch).
+# drawings of its `DrawingsPool` only, or a mix of both (`drawings_fraction` of each batch).
 DataMix = Literal["mnist", "drawings", "mix"]
 DATA_MIXES: tuple[DataMix, ...] = get_args(DataMix)
 
-# Whose labelled drawings a run trains on: the owner's own, or the class dataset the teacher
-# pooled (class mode). app/store/drawings.py serves either as a LabelledSet.
+# Which labelled drawings a run trains on (issue 17): the learner's own, or the class dataset
+# the teacher pooled. (Declared by the drawings branch for DrawingStore.labelled_set.)
 DrawingsPool = Literal["mine", "class"]
 DRAWINGS_POOLS: tuple[DrawingsPool, ...] = get_args(DrawingsPool)
+
+# Where a labelled drawing came from: a correction of a wrong prediction, an example kept for a
+# right one, or a zip import (POST /api/drawings/import).
+DrawingSource = Literal["correction", "example", "import"]
+DRAWING_SOURCES: tuple[DrawingSource, ...] = get_args(DrawingSource)

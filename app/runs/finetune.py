@@ -37,7 +37,7 @@ class LabelledDrawings(Protocol):
     def ids(self) -> tuple[str, ...]: ...
 
 
-class DrawingSource(Protocol):
+class LabelledSource(Protocol):
     """Where the manager gets a pool's labelled drawings (app/store/drawings.py's store)."""
 
     def labelled_set(self, pool: DrawingsPool, owner: str) -> LabelledDrawings: ...
@@ -89,7 +89,7 @@ def _no_drawings(pool: DrawingsPool) -> str:
 
 
 def snapshot_drawings(
-    config: TrainConfig, owner: str, source: DrawingSource | None
+    config: TrainConfig, owner: str, source: LabelledSource | None
 ) -> DrawingSplit | None:
     """The run's labelled drawings, split once (app/data/drawing_mix.py); None for an MNIST
     run. ConfigError when the run needs drawings and there are none to use."""

@@ -41,7 +41,7 @@ from app.nn.protocol import (
 from app.runs.drawing_files import DrawingSnapshots
 from app.runs.errors import RunNotFound, RunStateError, TooManyRuns
 from app.runs.executor import Download, Ended, Executor, Job, WorkerDied, WorkerMessage
-from app.runs.finetune import DrawingSource, snapshot_drawings, start_model
+from app.runs.finetune import LabelledSource, snapshot_drawings, start_model
 from app.runs.gallery import Gallery, RunDigit
 from app.runs.records import RunRecords
 from app.runs.run import ENDED, LIVE, Run
@@ -81,7 +81,7 @@ class RunManager:
         flush_interval: float = 2.0,
         paused_slot_seconds: float = 300.0,
         names: Callable[[str], str] = str,
-        drawings: DrawingSource | None = None,
+        drawings: LabelledSource | None = None,
     ) -> None:
         """`drawings`: where runs on labelled drawings get them (app/store/drawings.py's
         store); None: such runs are refused (422)."""
