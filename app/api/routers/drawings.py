@@ -5,11 +5,24 @@ the store's (app/store/drawings.py)."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, File, Path, Query, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.api.access import class_responses as responses
@@ -21,7 +34,6 @@ from app.api.drawing_schemas import (
     DrawingInfo,
     DrawingList,
     DrawingPatch,
-    ImportRefusal,
     ImportResult,
 )
 from app.api.errors import error
@@ -30,14 +42,15 @@ from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal, Teac
 from app.api.schemas import ErrorResponse
 from app.data.decode import InputError, decode_image
 from app.data.drawing_sets import (
-    ExportItem,
     ImageTooLarge,
     ImportLimits,
     ImportRefused,
+    decode_rows,
     export_zip,
     prepare,
-    read_import,
+    read_rows,
 )
+from app.runs.local import worker_context
 from app.store.drawings import (
     ClassSummary,
     Drawing,
@@ -48,6 +61,9 @@ from app.store.drawings import (
 from app.store.files import ID_PATTERN
 
 log = logging.getLogger(__name__)
+# An import's progress goes to the server's own log (uvicorn's, shown at `serve`'s log level,
+# info by default): the app configures no logging of its own, so its INFO lines would be lost.
+progress_log = logging.getLogger("uvicorn.error")
 router = APIRouter(prefix="/api/drawings", tags=["drawings"])
 class_router = APIRouter(prefix="/api/class/drawings", tags=["class"])
 
@@ -91,18 +107,38 @@ def _rate(services: Services, request: Request, principal: Principal) -> None:
         rate_check(services, request, principal, "drawings")
 
 
-@router.get("", response_model=DrawingList, response_model_exclude_none=True)
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="whose drawings: an owner id, or `all` (the teacher's to ask); default: yours",
+    ),
+]
+
+
+@router.get(
+    "",
+    response_model=DrawingList,
+    response_model_exclude_none=True,
+    responses=responses(403, 422),
+)
 def list_drawings(
     drawings: DrawingsDep,
     principal: CurrentPrincipal,
     include: IncludeInput = [],  # noqa: B006
+    owner: OwnerQuery = None,
 ) -> DrawingList:
-    """The caller's drawings, in the order they were made, and how many of each digit."""
-    found = drawings.of(principal.id)
+    """The caller's drawings (the teacher may ask for anyone's, or `all`), in the order they
+    were made, and how many of each digit."""
+    whose = principal.id if owner is None else owner
+    if whose != principal.id and not principal.is_teacher:
+        raise HTTPException(403, f"only the teacher may list others' drawings; you are "
+                                 f"{principal.name}")  # fmt: skip
+    found = drawings.of(None if whose == "all" else whose)
     inputs = drawings.inputs([d.id for d in found]) if "input" in include else {}
     return DrawingList(
         drawings=[info(drawings, d, inputs.get(d.id)) for d in found],
-        counts=counts_json(drawings.counts(principal.id)),
+        counts=counts_json(drawings.counts(None if whose == "all" else whose)),
     )
 
 
@@ -158,34 +194,31 @@ async def export_drawings(
 
 
 def _export(store: DrawingStore, owner: str) -> bytes:
-    found = store.of(owner)
-    inputs = store.inputs([d.id for d in found])
-    items = []
-    for drawing in found:
-        try:
-            png = store.path(drawing.id).read_bytes()
-        except OSError as exc:
-            log.warning("leaving drawing %s out of the export: %s", drawing.id, exc)
-            continue
-        x = inputs.get(drawing.id)
-        if x is not None:
-            items.append(ExportItem(drawing.id, drawing.label, x, png))
-    return export_zip(items)
+    return export_zip(store.export_items(owner))
 
 
-def _import(
-    store: DrawingStore, data: bytes, owner: str, limits: ImportLimits, threads: int
-) -> list[Drawing]:
-    """Validate every row, then store them all in one go (in the heavy pool; the images
-    are decoded by `threads` threads)."""
+# Below this many images an import decodes them in its own thread: starting a process pool
+# costs more than it saves.
+POOL_FROM = 200
+
+
+def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) -> list[Drawing]:
+    """Validate every row, then store them all in one go (in the heavy pool). A big import's
+    images are decoded in worker processes, one per core (the runs' forkserver): they take
+    neither the event loop's GIL nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
-        log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
+        progress_log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
-    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
-        rows = read_import(data, limits, pool.map, progress)
-    stored = store.add_many(owner, "import", rows)
-    log.info("drawings import for %s: %d drawings stored", owner, len(stored))
+    rows, idx = read_rows(data, limits)
+    if len(rows) < POOL_FROM:
+        prepared = decode_rows(rows, idx, map, progress)
+    else:
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
+            prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
+    stored = store.add_many(owner, "import", prepared)
+    progress_log.info("drawings import for %s: %d drawings stored", owner, len(stored))
     return stored
 
 
@@ -196,9 +229,10 @@ def _import(
     responses={
         **responses(401, 409, 413, 429),
         422: {
-            "model": ImportRefusal,
-            "description": "Invalid: not a zip, no labels.csv, or bad rows (each one in "
-            "`errors`); nothing was imported",
+            "model": ErrorResponse,
+            "description": "Invalid: not a zip, no labels.csv, or bad rows: then `errors` "
+            'lists each, [{"row": n (labels.csv\'s; its header is row 1) or null, "file", '
+            '"error"}]; nothing was imported',
         },
         **_BUSY,
     },
@@ -224,12 +258,15 @@ async def import_drawings(
     )
     data = await file.read()
     try:
-        stored = await gate.run(_import, store, data, principal.id, limits, gate.slots)
+        stored = await gate.run(_import, store, data, principal.id, limits)
     except ImportRefused as exc:
         body: dict[str, object] = {"detail": exc.detail}
         if exc.errors:
             body["errors"] = [e.__dict__ for e in exc.errors]
         return JSONResponse(body, status_code=exc.status)
+    except BrokenProcessPool:  # a decoding worker died (killed, out of memory)
+        log.warning("a drawings import failed: a decoding worker process died")
+        return error(503, "the import's decoding workers stopped; nothing was imported: try again")
     counts = counts_json(store.counts(principal.id))
     return ImportResult(imported=len(stored), counts=counts)
 
