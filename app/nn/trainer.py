@@ -23,6 +23,7 @@ from app.data.batches import BatchProducer as BatchProducer
 from app.data.batches import augment_options as augment_options
 from app.data.batches import prepare_data as prepare_data
 from app.data.batches import to_inputs as to_inputs
+from app.data.deslant import deslanted_data
 from app.nn.config import TrainConfig as TrainConfig
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
@@ -153,7 +154,7 @@ class Trainer:
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
         self._emit = on_event or (lambda event: None)
-        prepared = prepare_data(data)
+        prepared = prepare_data(deslanted_data(data) if config.deslant else data)
         n_train = len(prepared.train_pixels) - config.validation_size
         if n_train < 1:
             raise ValueError("validation_size leaves no training images")

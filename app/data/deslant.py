@@ -1,0 +1,176 @@
+"""Deslanting by image moments: the input transform a model may be trained for.
+
+Handwriting leans: to the right for most people, to the left for some, and by how much differs
+from writer to writer. MNIST's writers lean less than many people who draw on the page. The
+"deskewed" MNIST results (LeCun et al.'s table; Ghosh's moment-based deskew) remove the lean
+before the network sees a digit: the second-order moments of the ink give its slant,
+
+    slant = mu11 / mu02   (mu11 = Σ I·(x - x̄)(y - ȳ), mu02 = Σ I·(y - ȳ)²),
+
+and a horizontal shear about the centre of mass, out(y, x) = in(y, x + slant·(y - ȳ)), makes
+mu11 zero: the digit stands upright. The sheared digit is then re-fitted to MNIST's geometry
+(longer side 20 px, centre of mass at the field's centre; preprocess.center_digit), because an
+upright digit is narrower than the slanted one was.
+
+The same function runs on both sides: on every training (and test) image of a model trained
+with ``deslant`` and on every drawing that model reads. A model without the flag never sees
+it, so old and uploaded models keep today's input exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.data.preprocess import FIELD, center_digit
+
+if TYPE_CHECKING:
+    from app.data.mnist import MNIST
+
+__all__ = [
+    "MAX_SLANT",
+    "METADATA_KEY",
+    "deslant",
+    "deslant_batch",
+    "deslanted_data",
+    "expects_deslant",
+    "model_input",
+    "slant",
+]
+
+# A model file's metadata says `"deslant": true` when the network was trained on deslanted
+# images and must be given deslanted ones; without it (every model from before, any uploaded
+# model that does not say so) the input is today's pipeline's, untouched.
+METADATA_KEY = "deslant"
+
+# The largest shear undone (|dx/dy|): 1.0 is a 45° lean, far beyond handwriting. A digit
+# whose moments say more (a horizontal stroke, a blob) is sheared by this at most.
+MAX_SLANT = 1.0
+# Ink below this mass is not worth measuring (an empty field stays as it is).
+_MIN_MASS = 1e-6
+_ROWS = np.arange(FIELD, dtype=np.float64)
+
+
+def _moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(slant, centre row) of each (B, 28, 28) image; slant is 0 for an empty image."""
+    mass = images.sum(axis=(1, 2), dtype=np.float64)
+    safe = np.where(mass > _MIN_MASS, mass, 1.0)
+    row_mass = images.sum(axis=2, dtype=np.float64)  # (B, 28)
+    col_mass = images.sum(axis=1, dtype=np.float64)
+    cy = (row_mass @ _ROWS) / safe
+    cx = (col_mass @ _ROWS) / safe
+    dy = _ROWS[None, :] - cy[:, None]  # (B, 28)
+    dx = _ROWS[None, :] - cx[:, None]
+    mu02 = np.einsum("by,by->b", row_mass, dy * dy)
+    mu11 = np.einsum("byx,by,bx->b", images.astype(np.float64), dy, dx)
+    skew = np.where((mass > _MIN_MASS) & (mu02 > _MIN_MASS), mu11 / np.maximum(mu02, _MIN_MASS), 0)
+    return np.clip(skew, -MAX_SLANT, MAX_SLANT), cy
+
+
+def slant(image: np.ndarray) -> float:
+    """The slant mu11 / mu02 of one 28×28 image (unclipped): dx per dy, negative when the
+    top leans right (rows grow downwards)."""
+    grid = np.asarray(image, dtype=np.float64).reshape(1, FIELD, FIELD)
+    mass = grid.sum()
+    if mass <= _MIN_MASS:
+        return 0.0
+    ys, xs = np.mgrid[0:FIELD, 0:FIELD]
+    cy, cx = (grid[0] * ys).sum() / mass, (grid[0] * xs).sum() / mass
+    mu02 = (grid[0] * (ys - cy) ** 2).sum()
+    mu11 = (grid[0] * (ys - cy) * (xs - cx)).sum()
+    return float(mu11 / mu02) if mu02 > _MIN_MASS else 0.0
+
+
+def _shear(images: np.ndarray, skew: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """out(y, x) = in(y, x + skew·(y - cy)) for each (B, 28, 28) image, linearly
+    interpolated; outside the field reads 0."""
+    count = images.shape[0]
+    padded = np.zeros((count, FIELD, FIELD + 2), dtype=np.float32)
+    padded[:, :, 1:-1] = images
+    where = _ROWS[None, None, :] + (skew[:, None] * (_ROWS[None, :] - cy[:, None]))[:, :, None]
+    where = np.clip(where, -1.0, FIELD - 1e-6) + 1.0  # in padded columns: 0 .. 28.99
+    whole = np.floor(where)
+    frac = (where - whole).astype(np.float32)
+    left = whole.astype(np.intp)
+    rows = padded.reshape(count * FIELD, FIELD + 2)
+    line = np.arange(count * FIELD)[:, None]
+    flat_left = left.reshape(count * FIELD, FIELD)
+    a = rows[line, flat_left]
+    b = rows[line, np.minimum(flat_left + 1, FIELD + 1)]
+    out: np.ndarray = (a + (b - a) * frac.reshape(count * FIELD, FIELD)).reshape(
+        count, FIELD, FIELD
+    )
+    return out
+
+
+def deslant(image: np.ndarray) -> np.ndarray:
+    """One digit (784,) or (28, 28) in 0..1 → (784,) float32, sheared upright and re-fitted
+    to MNIST's geometry (see the module doc). An image with no ink comes back unchanged."""
+    grid = np.asarray(image, dtype=np.float32).reshape(1, FIELD, FIELD)
+    skew, cy = _moments(grid)
+    sheared = _shear(grid, skew, cy)[0]
+    if not sheared.max() > 0:
+        return grid.reshape(FIELD * FIELD).copy()
+    return center_digit(sheared).reshape(FIELD * FIELD)
+
+
+def deslant_batch(images: np.ndarray) -> np.ndarray:
+    """deslant of every image of (B, 784) or (B, 28, 28) uint8 (0..255) or float (0..1)
+    → the same shape and dtype (uint8 rounded), in the same scale."""
+    array = np.asarray(images)
+    as_bytes = array.dtype == np.uint8
+    grids = array.reshape(len(array), FIELD, FIELD).astype(np.float32)
+    if as_bytes:
+        grids /= np.float32(255.0)
+    skew, cy = _moments(grids)
+    sheared = _shear(grids, skew, cy)
+    out = np.empty_like(grids)
+    for i, digit in enumerate(sheared):
+        out[i] = center_digit(digit) if digit.max() > 0 else grids[i]
+    if as_bytes:
+        out = np.rint(out * np.float32(255.0))
+    result: np.ndarray = out.astype(array.dtype).reshape(array.shape)
+    return result
+
+
+def expects_deslant(metadata: Mapping[str, object]) -> bool:
+    """Whether a model file's metadata asks for deslanted input (only a literal true does)."""
+    return metadata.get(METADATA_KEY) is True
+
+
+def model_input(x: np.ndarray, deslanted: bool) -> np.ndarray:
+    """The (784,) input a model reads: `x` (preprocess's output) deslanted if the model
+    expects it, else `x` itself (the same array)."""
+    return deslant(x) if deslanted else x
+
+
+_cache: dict[tuple[int, ...], MNIST] = {}
+_cache_lock = threading.Lock()
+
+
+def deslanted_data(data: MNIST) -> MNIST:
+    """`data` with every training and test image deslanted, once per process per set of
+    arrays (keyed on them as app/data/batches.py's prepare_data is; the entry goes away with
+    them). Takes ~20 s of one core for MNIST's 70,000 images."""
+    from app.data.mnist import MNIST  # late: the predict path needs no dataset code
+
+    arrays = (data.train_images, data.train_labels, data.test_images, data.test_labels)
+    key = tuple(id(array) for array in arrays)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            return cached
+        train, test = deslant_batch(data.train_images), deslant_batch(data.test_images)
+        train.flags.writeable = test.flags.writeable = False
+        result = MNIST(train, data.train_labels, test, data.test_labels)
+        try:
+            for array in arrays:
+                weakref.finalize(array, _cache.pop, key, None)
+        except TypeError:  # not weak-referenceable: don't cache, an id could be reused
+            return result
+        _cache[key] = result
+        return result
