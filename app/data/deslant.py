@@ -52,67 +52,59 @@ METADATA_KEY = "deslant"
 MAX_SLANT = 1.0
 # Ink below this mass is not worth measuring (an empty field stays as it is).
 _MIN_MASS = 1e-6
-_ROWS = np.arange(FIELD, dtype=np.float64)
+_ROWS = np.arange(FIELD, dtype=np.float32)
+# Zero columns either side of a row: more than the largest shift (MAX_SLANT · 27 px).
+_PAD = FIELD + 1
+_WINDOW = np.arange(FIELD + 1)
 
 
-def _moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(slant, centre row) of each (B, 28, 28) image; slant is 0 for an empty image."""
-    mass = images.sum(axis=(1, 2), dtype=np.float64)
-    safe = np.where(mass > _MIN_MASS, mass, 1.0)
-    row_mass = images.sum(axis=2, dtype=np.float64)  # (B, 28)
-    col_mass = images.sum(axis=1, dtype=np.float64)
-    cy = (row_mass @ _ROWS) / safe
-    cx = (col_mass @ _ROWS) / safe
-    dy = _ROWS[None, :] - cy[:, None]  # (B, 28)
-    dx = _ROWS[None, :] - cx[:, None]
-    mu02 = np.einsum("by,by->b", row_mass, dy * dy)
-    mu11 = np.einsum("byx,by,bx->b", images.astype(np.float64), dy, dx)
-    skew = np.where((mass > _MIN_MASS) & (mu02 > _MIN_MASS), mu11 / np.maximum(mu02, _MIN_MASS), 0)
-    return np.clip(skew, -MAX_SLANT, MAX_SLANT), cy
+def _moments(image: np.ndarray) -> tuple[float, float]:
+    """(slant, centre row) of a (28, 28) float32 image with ink; the slant clipped to
+    ±MAX_SLANT (0 when the ink has no height)."""
+    row_mass = image.sum(axis=1)
+    mass = float(row_mass.sum())
+    cy = float(row_mass @ _ROWS) / mass
+    cx = float(image.sum(axis=0) @ _ROWS) / mass
+    dy = _ROWS - np.float32(cy)
+    mu02 = float(row_mass @ (dy * dy))
+    if mu02 <= _MIN_MASS:
+        return 0.0, cy
+    mu11 = float(dy @ image @ (_ROWS - np.float32(cx)))
+    return min(max(mu11 / mu02, -MAX_SLANT), MAX_SLANT), cy
 
 
 def slant(image: np.ndarray) -> float:
-    """The slant mu11 / mu02 of one 28×28 image (unclipped): dx per dy, negative when the
-    top leans right (rows grow downwards)."""
-    grid = np.asarray(image, dtype=np.float64).reshape(1, FIELD, FIELD)
-    mass = grid.sum()
-    if mass <= _MIN_MASS:
-        return 0.0
-    ys, xs = np.mgrid[0:FIELD, 0:FIELD]
-    cy, cx = (grid[0] * ys).sum() / mass, (grid[0] * xs).sum() / mass
-    mu02 = (grid[0] * (ys - cy) ** 2).sum()
-    mu11 = (grid[0] * (ys - cy) * (xs - cx)).sum()
-    return float(mu11 / mu02) if mu02 > _MIN_MASS else 0.0
+    """The slant mu11 / mu02 of one 28×28 image (clipped to ±MAX_SLANT): dx per dy,
+    negative when the top leans right (rows grow downwards); 0 for an empty image."""
+    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
+    return _moments(grid)[0] if grid.sum() > _MIN_MASS else 0.0
 
 
-def _shear(images: np.ndarray, skew: np.ndarray, cy: np.ndarray) -> np.ndarray:
-    """out(y, x) = in(y, x + skew·(y - cy)) for each (B, 28, 28) image, linearly
-    interpolated; outside the field reads 0."""
-    count = images.shape[0]
-    padded = np.zeros((count, FIELD, FIELD + 2), dtype=np.float32)
-    padded[:, :, 1:-1] = images
-    where = _ROWS[None, None, :] + (skew[:, None] * (_ROWS[None, :] - cy[:, None]))[:, :, None]
-    where = np.clip(where, -1.0, FIELD - 1e-6) + 1.0  # in padded columns: 0 .. 28.99
-    whole = np.floor(where)
-    frac = (where - whole).astype(np.float32)
-    left = whole.astype(np.intp)
-    rows = padded.reshape(count * FIELD, FIELD + 2)
-    line = np.arange(count * FIELD)[:, None]
-    flat_left = left.reshape(count * FIELD, FIELD)
-    a = rows[line, flat_left]
-    b = rows[line, np.minimum(flat_left + 1, FIELD + 1)]
-    out: np.ndarray = (a + (b - a) * frac.reshape(count * FIELD, FIELD)).reshape(
-        count, FIELD, FIELD
-    )
+def _shear(image: np.ndarray, skew: float, cy: float) -> np.ndarray:
+    """out(y, x) = in(y, x + skew·(y - cy)) of a (28, 28) float32 image, linearly
+    interpolated; outside the field reads 0. Each row moves by one amount: one gather of
+    whole rows plus a blend (as augment.py's shears)."""
+    shift = np.float32(skew) * (_ROWS - np.float32(cy))  # |shift| < 28
+    whole = np.floor(shift)
+    frac = (shift - whole)[:, None]
+    padded = np.zeros((FIELD, FIELD + 2 * _PAD), dtype=np.float32)
+    padded[:, _PAD : _PAD + FIELD] = image
+    columns = (whole.astype(np.intp) + _PAD)[:, None] + _WINDOW[None, :]
+    rows = np.take_along_axis(padded, columns, axis=1)  # (28, 29)
+    left = rows[:, :FIELD]
+    out: np.ndarray = rows[:, 1:] - left
+    out *= frac
+    out += left
     return out
 
 
 def deslant(image: np.ndarray) -> np.ndarray:
     """One digit (784,) or (28, 28) in 0..1 → (784,) float32, sheared upright and re-fitted
     to MNIST's geometry (see the module doc). An image with no ink comes back unchanged."""
-    grid = np.asarray(image, dtype=np.float32).reshape(1, FIELD, FIELD)
-    skew, cy = _moments(grid)
-    sheared = _shear(grid, skew, cy)[0]
+    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
+    if not grid.sum() > _MIN_MASS:
+        return grid.reshape(FIELD * FIELD).copy()
+    sheared = _shear(grid, *_moments(grid))
     if not sheared.max() > 0:
         return grid.reshape(FIELD * FIELD).copy()
     return center_digit(sheared).reshape(FIELD * FIELD)
@@ -120,17 +112,14 @@ def deslant(image: np.ndarray) -> np.ndarray:
 
 def deslant_batch(images: np.ndarray) -> np.ndarray:
     """deslant of every image of (B, 784) or (B, 28, 28) uint8 (0..255) or float (0..1)
-    → the same shape and dtype (uint8 rounded), in the same scale."""
+    → the same shape and dtype (uint8 rounded), in the same scale. One image at a time
+    through deslant itself, so training and predictions get exactly the same numbers."""
     array = np.asarray(images)
     as_bytes = array.dtype == np.uint8
-    grids = array.reshape(len(array), FIELD, FIELD).astype(np.float32)
-    if as_bytes:
-        grids /= np.float32(255.0)
-    skew, cy = _moments(grids)
-    sheared = _shear(grids, skew, cy)
-    out = np.empty_like(grids)
-    for i, digit in enumerate(sheared):
-        out[i] = center_digit(digit) if digit.max() > 0 else grids[i]
+    flat = array.reshape(len(array), FIELD * FIELD)
+    out = np.empty(flat.shape, dtype=np.float32)
+    for i, row in enumerate(flat):
+        out[i] = deslant(np.divide(row, np.float32(255.0), dtype=np.float32) if as_bytes else row)
     if as_bytes:
         out = np.rint(out * np.float32(255.0))
     result: np.ndarray = out.astype(array.dtype).reshape(array.shape)
