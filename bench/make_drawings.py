@@ -4,10 +4,14 @@ Every digit is written in several shapes (serifs on 1 and 7 or not, crossed 7s, 
 4s, 9s with a straight or a curved tail, looped 2s, flat-topped 3s, ...) and each shape in
 several styles (slanted left or right, narrow, wide, small, large, off-centre, rotated, shaky,
 gone over twice). The strokes are drawn with the mouse on the real page; what is saved is the
-page's "what the network sees" preview, which is exactly the 28×28 input the network got
-(as 8-bit grey, white ink on black), plus `labels.csv` (file, label, shape, style).
+page's "what the network sees" preview with the 3b1b model selected, which is exactly the
+28×28 input the page's pipeline makes (as 8-bit grey, white ink on black) before any model's
+own input transform (accurate deslants it: bench/own_drawings.py and bench/handwriting.py
+apply that), plus `labels.csv` (file, label, shape, style). `--set validation` writes the
+held-out set (other shapes and styles) to bench/drawings-validation/.
 
     python bench/make_drawings.py            # starts a server, rewrites bench/drawings/
+    python bench/make_drawings.py --set validation   # rewrites bench/drawings-validation/
     python bench/make_drawings.py --url http://127.0.0.1:8000 --out /tmp/drawings
 
 Deterministic: the styles' random jitter is seeded. bench/own_drawings.py reads the result.
@@ -324,7 +328,10 @@ def make(url: str, out: Path, which: str = "dev") -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(url + "/")
+        # The preview shows the selected model's input; 3b1b has no input transform, so what is
+        # saved is the page's pipeline alone (a deslanting model, as accurate is since issue
+        # 17 §5, would show its deslanted input): readers apply each model's own transform.
+        page.goto(url + "/?model=3b1b")
         wait_for(page, "window.__nnp && window.__nnp.ready", timeout=15000)
         for digit, shape, style, strokes in drawings(which):
             name = f"{digit}-{shape}-{style.name}.png"
