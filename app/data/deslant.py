@@ -56,13 +56,16 @@ _ROWS = np.arange(FIELD, dtype=np.float32)
 # Zero columns either side of a row: more than the largest shift (MAX_SLANT · 27 px).
 _PAD = FIELD + 1
 _WINDOW = np.arange(FIELD + 1)
+_LINES = np.arange(FIELD)[:, None]
 
 
-def _moments(image: np.ndarray) -> tuple[float, float]:
-    """(slant, centre row) of a (28, 28) float32 image with ink; the slant clipped to
-    ±MAX_SLANT (0 when the ink has no height)."""
+def _moments(image: np.ndarray) -> tuple[float, float] | None:
+    """(slant, centre row) of a (28, 28) float32 image, the slant clipped to ±MAX_SLANT (0
+    when the ink has no height); None when it has no ink."""
     row_mass = image.sum(axis=1)
     mass = float(row_mass.sum())
+    if not mass > _MIN_MASS:
+        return None
     cy = float(row_mass @ _ROWS) / mass
     cx = float(image.sum(axis=0) @ _ROWS) / mass
     dy = _ROWS - np.float32(cy)
@@ -76,8 +79,8 @@ def _moments(image: np.ndarray) -> tuple[float, float]:
 def slant(image: np.ndarray) -> float:
     """The slant mu11 / mu02 of one 28×28 image (clipped to ±MAX_SLANT): dx per dy,
     negative when the top leans right (rows grow downwards); 0 for an empty image."""
-    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
-    return _moments(grid)[0] if grid.sum() > _MIN_MASS else 0.0
+    measured = _moments(np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD))
+    return 0.0 if measured is None else measured[0]
 
 
 def _shear(image: np.ndarray, skew: float, cy: float) -> np.ndarray:
@@ -90,7 +93,7 @@ def _shear(image: np.ndarray, skew: float, cy: float) -> np.ndarray:
     padded = np.zeros((FIELD, FIELD + 2 * _PAD), dtype=np.float32)
     padded[:, _PAD : _PAD + FIELD] = image
     columns = (whole.astype(np.intp) + _PAD)[:, None] + _WINDOW[None, :]
-    rows = np.take_along_axis(padded, columns, axis=1)  # (28, 29)
+    rows = padded[_LINES, columns]  # (28, 29)
     left = rows[:, :FIELD]
     out: np.ndarray = rows[:, 1:] - left
     out *= frac
@@ -102,12 +105,11 @@ def deslant(image: np.ndarray) -> np.ndarray:
     """One digit (784,) or (28, 28) in 0..1 → (784,) float32, sheared upright and re-fitted
     to MNIST's geometry (see the module doc). An image with no ink comes back unchanged."""
     grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
-    if not grid.sum() > _MIN_MASS:
+    measured = _moments(grid)
+    if measured is None:
         return grid.reshape(FIELD * FIELD).copy()
-    sheared = _shear(grid, *_moments(grid))
-    if not sheared.max() > 0:
-        return grid.reshape(FIELD * FIELD).copy()
-    return center_digit(sheared).reshape(FIELD * FIELD)
+    # A row's ink moves by less than the padding, so ink in stays ink out: never empty.
+    return center_digit(_shear(grid, *measured)).reshape(FIELD * FIELD)
 
 
 def deslant_batch(images: np.ndarray) -> np.ndarray:
