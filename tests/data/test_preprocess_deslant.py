@@ -12,7 +12,9 @@ import pytest
 from app.data.deslant import (
     deslant,
     deslant_batch,
+    deslanted_array,
     deslanted_data,
+    deslanted_rows,
     expects_deslant,
     model_input,
 )
@@ -116,8 +118,18 @@ def test_deslanted_data_once_per_arrays() -> None:
     labels = np.zeros(6, dtype=np.uint8)
     data = MNIST(images, labels, images[:2], labels[:2])
     first = deslanted_data(data)
-    assert deslanted_data(data) is first  # cached for the same arrays
+    again = deslanted_data(data)  # cached for the same arrays
+    assert again.train_images is first.train_images and again.test_images is first.test_images
     assert first.train_labels is labels
     for image in first.train_images:
         assert abs(moment_slant(image.astype(np.float64) / 255)) < 0.05
     assert not first.train_images.flags.writeable
+
+
+def test_deslanted_rows_are_the_rows_deslanted() -> None:
+    images = np.stack([np.rint(center_digit(slanted_zero(s)) * 255) for s in (-0.4, 0, 0.2, 0.4)])
+    images = images.astype(np.uint8)
+    few, most = np.array([2]), np.array([0, 1, 3])
+    assert np.array_equal(deslanted_rows(images, few), deslant_batch(images[few]))
+    assert np.array_equal(deslanted_rows(images, most), deslant_batch(images)[most])
+    assert deslanted_array(images) is deslanted_array(images)  # computed once per array
