@@ -15,7 +15,6 @@ a 280×280 PNG. Then the bars, met or NOT met. The hidden set of other people's 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from load_predict import digit_png  # noqa: E402
 from own_drawings import load_drawings  # noqa: E402
 
 from app.data.deslant import deslant_batch, expects_deslant, model_input  # noqa: E402
@@ -54,18 +54,6 @@ def old_model(commit: str) -> Path:
     path = Path(tempfile.mkdtemp()) / f"accurate-{commit}.npz"
     path.write_bytes(data)
     return path
-
-
-def drawing_png() -> bytes:
-    """A 280×280 PNG of a slanted 1 with a flag, as the page sends (white on black)."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
-    pen = ImageDraw.Draw(image)
-    pen.line([(100, 90), (165, 40), (115, 240)], fill=(255, 255, 255, 255), width=20)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def cpu_microseconds(work, repeats: int = 300, rounds: int = 7) -> float:
@@ -101,7 +89,7 @@ def main() -> None:
     mnist = os.environ.get("NNP_MNIST_DIR")
     images, labels = load_mnist_test(Path(mnist) if mnist else None)
     y = labels.astype(np.int64)
-    png = drawing_png()
+    png = digit_png()  # bench/load_predict.py's: an MNIST test digit on a 280×280 canvas
     base_input = image_to_input_with_note(png)[0]
     results: dict[str, dict[str, object]] = {}
     for name, path in models.items():
@@ -135,7 +123,7 @@ def report(results: dict[str, dict[str, object]], preprocess_us: float) -> None:
         for style in sorted(n_styles):
             print(f"    {style:<30} {o_styles[style]:>14} {n_styles[style]:>14}")
     print(f"{'transform CPU per prediction':<34} {_us(old):>14} {_us(new):>14}")
-    print(f"(the whole preprocessing of a 280×280 PNG without it: {preprocess_us:.0f} µs CPU)")
+    print(f"(the whole preprocessing of load_predict's 280×280 PNG: {preprocess_us:.0f} µs CPU)")
     seconds = new["seconds"]
     print()
     _bar(float(new["mnist"]) >= MNIST_BAR, f"new MNIST test accuracy ≥ {MNIST_BAR:.1%}")  # type: ignore[arg-type]
