@@ -555,13 +555,14 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Test-set accuracy and confusion matrix of a saved or shipped model."""
+    from app.data.deslant import deslant_batch, expects_deslant
     from app.nn.serialize import model_classes
     from app.nn.trainer import confusion_matrix, evaluate, to_inputs
 
     network, metadata = _load_model(args.model)
     dataset, _ = model_classes(metadata)  # fashion: a model is evaluated on its own dataset
     images, labels = _load_test_set(args, dataset)
-    x = to_inputs(images)
+    x = to_inputs(deslant_batch(images) if expects_deslant(metadata) else images)
     y = labels.astype(np.int64)
     predictions, _ = evaluate(network, x, y)
     accuracy = float(np.mean(predictions == y))
@@ -581,13 +582,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     """Classify image files; a file that cannot be read or has no drawing gets an error line
     and makes the exit status non-zero, the others are still classified."""
+    from app.data.deslant import expects_deslant, model_input
     from app.data.preprocess import EmptyDrawingError, ImageInputError, image_to_input
 
-    network, _ = _load_model(args.model)
+    network, metadata = _load_model(args.model)
     failed = False
     for name in args.images:
         try:
-            x = image_to_input(Path(name).read_bytes())
+            x = model_input(image_to_input(Path(name).read_bytes()), expects_deslant(metadata))
         except OSError as exc:
             print(f"error: {name}: {exc.strerror or exc}", file=sys.stderr)
             failed = True

@@ -4,10 +4,14 @@ Every digit is written in several shapes (serifs on 1 and 7 or not, crossed 7s, 
 4s, 9s with a straight or a curved tail, looped 2s, flat-topped 3s, ...) and each shape in
 several styles (slanted left or right, narrow, wide, small, large, off-centre, rotated, shaky,
 gone over twice). The strokes are drawn with the mouse on the real page; what is saved is the
-page's "what the network sees" preview, which is exactly the 28×28 input the network got
-(as 8-bit grey, white ink on black), plus `labels.csv` (file, label, shape, style).
+page's "what the network sees" preview with the 3b1b model selected, which is exactly the
+28×28 input the page's pipeline makes (as 8-bit grey, white ink on black) before any model's
+own input transform (accurate deslants it: bench/own_drawings.py and bench/handwriting.py
+apply that), plus `labels.csv` (file, label, shape, style). `--set validation` writes the
+held-out set (other shapes and styles) to bench/drawings-validation/.
 
     python bench/make_drawings.py            # starts a server, rewrites bench/drawings/
+    python bench/make_drawings.py --set validation   # rewrites bench/drawings-validation/
     python bench/make_drawings.py --url http://127.0.0.1:8000 --out /tmp/drawings
 
 Deterministic: the styles' random jitter is seeded. bench/own_drawings.py reads the result.
@@ -34,6 +38,7 @@ from page_bench import ARGS, CHROMIUM, start_server  # noqa: E402
 from waits import wait_for  # noqa: E402
 
 OUT = REPO / "bench" / "drawings"
+VALIDATION = REPO / "bench" / "drawings-validation"
 Point = tuple[float, float]
 Strokes = list[list[Point]]
 
@@ -243,13 +248,51 @@ def render(strokes: Strokes, style: Style, rng: np.random.Generator) -> Strokes:
     return out
 
 
-def drawings() -> Iterator[tuple[int, str, Style, Strokes]]:
-    """(label, shape, style, strokes) for every drawing: each digit in every style, its
-    shapes taken in turn."""
-    rng = np.random.default_rng(2003)
-    for digit, shapes in SHAPES.items():
+# The held-out set (--set validation, bench/drawings-validation/): shapes and styles that are
+# in neither the set above nor MNIST's usual writing, never used to choose a recipe's details
+# (bench/handwriting.py reports it next to the set above).
+EXTRA_SHAPES: dict[int, dict[str, Strokes]] = {
+    0: {"narrow-loop": [arc(0.5, 0.5, 0.3, 0.5, -100, 262, 28)]},
+    1: {"european": [line((0.05, 0.45), (0.62, 0.0), (0.55, 1.0), n=6)]},
+    2: {"z": [line((0.1, 0.1), (0.85, 0.05), (0.12, 0.95), (0.95, 0.95), n=5)]},
+    3: {"angular": [line((0.1, 0.02), (0.85, 0.1), (0.35, 0.45), (0.9, 0.7), (0.1, 0.98), n=4)]},
+    4: {"open-cross": [line((0.35, 0.0), (0.05, 0.6), (1.0, 0.6)), line((0.7, 0.2), (0.7, 1.0))]},
+    5: {"angular": [line((0.9, 0.02), (0.25, 0.02), (0.2, 0.45), (0.85, 0.5), (0.8, 0.95),
+                         (0.1, 0.95), n=4)]},
+    6: {"open-loop": [line((0.7, 0.0), (0.2, 0.6)) + arc(0.5, 0.75, 0.32, 0.24, 180, -120, 14)]},
+    7: {"european": [
+        line((0.0, 0.15), (0.1, 0.03), (0.95, 0.03), (0.4, 1.0), n=6),
+        line((0.25, 0.52), (0.8, 0.48)),
+    ]},
+    8: {"tall": [arc(0.5, 0.24, 0.26, 0.23, -90, 270, 16) + arc(0.5, 0.73, 0.3, 0.27, -90, 270, 16)]},
+    9: {"small-loop": [arc(0.5, 0.2, 0.3, 0.2, 0, 360, 16) + line((0.8, 0.2), (0.7, 1.0), n=6)]},
+}  # fmt: skip
+VALIDATION_STYLES: list[Style] = [
+    Style("slant-right-very", slant=0.8, size=0.55),
+    Style("narrow-slant-right", width=0.4, slant=0.45),
+    Style("slant-left-narrow", width=0.45, slant=-0.35),
+    Style("wide-slant-right", width=1.1, slant=0.4, size=0.5),
+    Style("rotated-cw-slant", rotate=15.0, slant=0.3, size=0.6),
+    Style("rotated-ccw-20", rotate=-20.0, size=0.65),
+    Style("tall-thin", width=0.3, size=0.85),
+    Style("cursive", slant=0.5, jitter=0.02, size=0.6),
+    Style("shaky-corner", jitter=0.03, size=0.25, centre=(0.2, 0.8)),
+    Style("careless-wide", jitter=0.03, scatter=0.05, width=0.9, size=0.55),
+    Style("twice-slant", twice=True, slant=0.35, size=0.6),
+    Style("small-slant-left", size=0.3, slant=-0.3, centre=(0.7, 0.3)),
+]
+SETS = {"dev": (SHAPES, STYLES, 2003), "validation": (None, VALIDATION_STYLES, 2024)}
+
+
+def drawings(which: str = "dev") -> Iterator[tuple[int, str, Style, Strokes]]:
+    """(label, shape, style, strokes) for every drawing of a set: each digit in every style,
+    its shapes taken in turn (the validation set: its own shapes first, then the others)."""
+    shape_set, styles, seed = SETS[which]
+    rng = np.random.default_rng(seed)
+    for digit in SHAPES:
+        shapes = shape_set[digit] if shape_set else {**EXTRA_SHAPES[digit], **SHAPES[digit]}
         names = list(shapes)
-        for k, style in enumerate(STYLES):
+        for k, style in enumerate(styles):
             shape = names[k % len(names)]
             yield digit, shape, style, render(shapes[shape], style, rng)
 
@@ -274,7 +317,7 @@ def draw(page, strokes: Strokes) -> np.ndarray:
     return np.asarray(rgba, dtype=np.uint8).reshape(28, 28, 4)[:, :, 0].copy()
 
 
-def make(url: str, out: Path) -> int:
+def make(url: str, out: Path, which: str = "dev") -> int:
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
@@ -285,9 +328,12 @@ def make(url: str, out: Path) -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(url + "/")
+        # The preview shows the selected model's input; 3b1b has no input transform, so what is
+        # saved is the page's pipeline alone (a deslanting model, as accurate is since issue
+        # 17 §5, would show its deslanted input): readers apply each model's own transform.
+        page.goto(url + "/?model=3b1b")
         wait_for(page, "window.__nnp && window.__nnp.ready", timeout=15000)
-        for digit, shape, style, strokes in drawings():
+        for digit, shape, style, strokes in drawings(which):
             name = f"{digit}-{shape}-{style.name}.png"
             Image.fromarray(draw(page, strokes), mode="L").save(out / name, optimize=True)
             rows.append((name, digit, shape, style.name))
@@ -302,19 +348,21 @@ def make(url: str, out: Path) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="a running server (default: start one)")
-    ap.add_argument("--out", type=Path, default=OUT, help=f"folder to write (default {OUT})")
+    ap.add_argument("--out", type=Path, help=f"folder to write (default {OUT}, or {VALIDATION})")
+    ap.add_argument("--set", choices=list(SETS), default="dev", help="which drawings (default dev)")
     args = ap.parse_args()
+    out = args.out or (OUT if args.set == "dev" else VALIDATION)
     if args.url:
-        count = make(args.url, args.out)
+        count = make(args.url, out, args.set)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             proc, url = start_server(Path(tmp))
             try:
-                count = make(url, args.out)
+                count = make(url, out, args.set)
             finally:
                 proc.terminate()
                 proc.wait(timeout=10)
-    print(f"{count} drawings written to {args.out}")
+    print(f"{count} drawings written to {out}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ their MNIST test accuracy.
     python bench/own_drawings.py                       # the shipped accurate and 3b1b
     python bench/own_drawings.py accurate my.npz --by style
 
-A model is a shipped name or a `.npz` path. The drawings are already the network's 28×28
-input (see bench/make_drawings.py), so they are fed as they are, without preprocessing.
+A model is a shipped name or a `.npz` path. The drawings are already the page pipeline's 28×28
+input (see bench/make_drawings.py), so they are fed as they are, through the model's own input
+transform only (a model whose metadata says "deslant": true reads them deslanted).
+`--drawings bench/drawings-validation` reads the held-out set.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from app.data.deslant import deslant_batch, expects_deslant  # noqa: E402
 from app.data.mnist import load_mnist_test  # noqa: E402
 from app.models import SHIPPED, shipped_model_path  # noqa: E402
 from app.nn import Network, load_model  # noqa: E402
@@ -41,9 +44,11 @@ def load_drawings(folder: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, 
     return to_inputs(pixels), labels, rows
 
 
-def load(name: str) -> Network:
+def load(name: str) -> tuple[Network, bool]:
+    """The network and whether it expects deslanted input."""
     path = shipped_model_path(name) if name in SHIPPED else Path(name)
-    return load_model(path)[0]
+    network, metadata = load_model(path)
+    return network, expects_deslant(metadata)
 
 
 def main() -> None:
@@ -60,10 +65,11 @@ def main() -> None:
     print(f"drawings: {len(y)} in {args.drawings} ({np.bincount(y, minlength=10).min()}+ a digit)")
     print(f"{'model':<36} {'own drawings':>16} {'MNIST test':>11}")
     for name in args.models:
-        network = load(name)
-        predicted, _ = evaluate(network, x, y)
+        network, deslant = load(name)
+        predicted, _ = evaluate(network, deslant_batch(x) if deslant else x, y)
         right = predicted == y
-        mnist_accuracy = float(np.mean(evaluate(network, test_x, test_y)[0] == test_y))
+        tests = to_inputs(deslant_batch(test_images)) if deslant else test_x
+        mnist_accuracy = float(np.mean(evaluate(network, tests, test_y)[0] == test_y))
         own = f"{right.mean():.1%} ({right.sum()}/{len(y)})"
         print(f"{name:<36} {own:>16} {mnist_accuracy:>10.2%}")
         if args.by:

@@ -91,10 +91,14 @@ def pasted_inputs(images: np.ndarray, condition: str, seed: int) -> tuple[np.nda
 
 
 def model_predictor(path: Path) -> tuple[Predict, str]:
+    from app.data.deslant import deslant_batch, expects_deslant
     from app.nn.serialize import load_model
 
     network, metadata = load_model(path)
     described = f"{path} ({network.sizes}, test accuracy {metadata.get('test_accuracy', '?')})"
+    if expects_deslant(metadata):  # the model's input transform, on raw and pasted digits alike
+        described += ", deslanted input"
+        return (lambda x: network.predict_proba(deslant_batch(x)).argmax(axis=1)), described
     return (lambda x: network.predict_proba(x).argmax(axis=1)), described
 
 

@@ -126,6 +126,11 @@ class ModelInfo(BaseModel):
         default_factory=lambda: [str(d) for d in range(10)],
         description='the name of each output, 0 first: "0" … "9" for MNIST models',
     )
+    # handwriting (issue 17 §5)
+    deslant: bool = Field(
+        default=False,
+        description='it reads drawings deslanted by their moments (its metadata\'s "deslant")',
+    )
 
 
 class ModelList(BaseModel):

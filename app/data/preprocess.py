@@ -169,7 +169,7 @@ def _ink_from_grey(grey: np.ndarray) -> np.ndarray | None:
     deviates more in total, scaled so the strongest ink is 1.
     """
     border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
-    background = float(np.median(border))
+    background = _median(border)
     # clip(x, 0, None) is maximum(x, 0): called directly, in place (no wrapper, no copies).
     darker: np.ndarray = np.subtract(background, grey)
     np.maximum(darker, 0.0, out=darker)
@@ -180,8 +180,19 @@ def _ink_from_grey(grey: np.ndarray) -> np.ndarray | None:
     if strongest < MIN_CONTRAST:
         return None
     ink /= strongest
-    ink[ink < NOISE_FLOOR] = 0.0
+    # ink[ink < NOISE_FLOOR] = 0 in place, without the masked write (ink >= 0 and finite, so
+    # x * True is x and x * False is +0: the same numbers; perf measured 71 → 38 µs).
+    np.multiply(ink, ink >= NOISE_FLOOR, out=ink)
     return ink
+
+
+def _median(values: np.ndarray) -> float:
+    """np.median of a 1-D array without NaN, the way it computes it (partition at the middle,
+    the mean of the middle one or two values) minus its wrapper's ~10 µs (perf's proposal)."""
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.mean(np.partition(values, half)[half : half + 1]))
+    return float(np.mean(np.partition(values, [half - 1, half])[half - 1 : half + 1]))
 
 
 def _check_enough_ink(ink: np.ndarray) -> None:
@@ -285,8 +296,10 @@ def _centred(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarr
     left = min(max(round(CENTRE - com_x), 0), FIELD - new_w)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + new_h, left : left + new_w] = digit
-    scaled: np.ndarray = np.clip(field / field.max(), 0.0, 1.0)
-    return scaled
+    # Every value is >= 0, and x / max <= 1 for x <= max in IEEE arithmetic: dividing in
+    # place gives np.clip(field / field.max(), 0, 1) exactly, without the copies.
+    field /= field.max()
+    return field
 
 
 def image_to_input(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

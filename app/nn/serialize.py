@@ -104,6 +104,8 @@ def trained_metadata(
     from app.data.datasets import class_names_of  # late: app.data.datasets imports app.nn
 
     dataset = str(config.get("dataset") or "mnist")
+    # handwriting (issue 17 §5): the input transform it was trained for (app/data/deslant.py).
+    transform = {"deslant": True} if config.get("deslant") is True else {}
     return {
         "config": dict(config),
         "preset": preset,
@@ -111,6 +113,7 @@ def trained_metadata(
         "test_accuracy": test_accuracy,
         "dataset": dataset,
         "class_names": list(class_names_of(dataset)),
+        **transform,
         **more,
     }
 

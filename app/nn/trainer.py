@@ -10,6 +10,7 @@ runs on the training thread, so it should be quick.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -23,6 +24,7 @@ from app.data.batches import BatchProducer as BatchProducer
 from app.data.batches import augment_options as augment_options
 from app.data.batches import prepare_data as prepare_data
 from app.data.batches import to_inputs as to_inputs
+from app.data.deslant import deslant_batch, deslanted_data
 from app.data.drawing_mix import DrawingSplit, epoch_plan
 from app.nn.config import TrainConfig as TrainConfig
 from app.nn.network import Network
@@ -129,6 +131,13 @@ class _Window:
         self.cost += cost
 
 
+def _deslanted(drawings: DrawingSplit) -> DrawingSplit:
+    """The drawings as a deslant run reads them (issue 17 §5: the model's input transform)."""
+    return dataclasses.replace(
+        drawings, train_x=deslant_batch(drawings.train_x), held_x=deslant_batch(drawings.held_x)
+    )
+
+
 class Trainer:
     """Trains `network` (a new one from `config` when None) on `data`; see the module doc.
 
@@ -154,7 +163,9 @@ class Trainer:
         `drawings`: the run's labelled drawings (issue 17 §2): `config.data` says whether its
         training side goes into the batches; its held-out side is evaluated every epoch."""
         self.config = config
-        self.drawings = drawings
+        self.drawings = (
+            _deslanted(drawings) if drawings is not None and config.deslant else drawings
+        )
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
         self._emit = on_event or (lambda event: None)
@@ -196,7 +207,7 @@ class Trainer:
     def _init_data(self, data: MNIST) -> int:
         """The validation, training and test arrays; how many training images are used."""
         config = self.config
-        prepared = prepare_data(data)
+        prepared = prepare_data(deslanted_data(data) if config.deslant else data)
         n_train = len(prepared.train_pixels) - config.validation_size
         if n_train < 1:
             raise ValueError("validation_size leaves no training images")

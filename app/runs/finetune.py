@@ -67,7 +67,13 @@ def start_model(
         )
     net = entry.net
     model_config = dataclasses.replace(
-        config, layers=list(net.sizes[1:-1]), activation=net.activation, cost=net.cost
+        config,
+        layers=list(net.sizes[1:-1]),
+        activation=net.activation,
+        cost=net.cost,
+        # issue 17 §5: the model's input transform too (a model trained on deslanted digits
+        # keeps reading deslanted ones; a form's default `deslant: false` must not undo it).
+        deslant=entry.deslant,
     )
     for name in ARCHITECTURE:
         if given.get(name) is not None and given[name] != getattr(model_config, name):

@@ -22,6 +22,7 @@ from typing import TypedDict
 import numpy as np
 
 from app.clock import utc_now
+from app.data.deslant import expects_deslant, model_input
 from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
@@ -87,6 +88,15 @@ class ModelEntry:
     # fashion (issue 17 §3): the dataset it was trained on and its outputs' names.
     dataset: str = "mnist"
     class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
+    # handwriting (issue 17 §5): the network was trained on deslanted digits (metadata
+    # "deslant": true) and reads drawings deslanted the same way; False: today's input.
+    deslant: bool = False
+
+    def input_for(self, x: np.ndarray) -> np.ndarray:
+        """The (784,) input this model reads for preprocess's output `x`: `x` itself, or
+        deslanted (app/data/deslant.py) for a model trained so. Predict, explain and the
+        page's preview (predict's `input`) all go through here."""
+        return model_input(x, self.deslant)
 
     @property
     def net(self) -> Network:
@@ -115,6 +125,7 @@ class ModelEntry:
                 "reason": self.broken,
                 "dataset": self.dataset,
                 "class_names": list(self.class_names),
+                "deslant": self.deslant,
             }
         return {
             "id": self.id,
@@ -131,6 +142,7 @@ class ModelEntry:
             "shared": self.shared,
             "dataset": self.dataset,
             "class_names": list(self.class_names),
+            "deslant": self.deslant,
         }
 
 
@@ -270,12 +282,14 @@ def network_json_bytes(network: Network) -> bytes:
 class _Classes(TypedDict):
     dataset: str
     class_names: tuple[str, ...]
+    deslant: bool
 
 
 def _classes(metadata: JSONObject) -> _Classes:
-    """ModelEntry's `dataset` and `class_names` from a model file's metadata (fashion)."""
+    """ModelEntry's `dataset`, `class_names` (fashion) and `deslant` (handwriting) from a
+    model file's metadata."""
     dataset, names = model_classes(metadata)
-    return {"dataset": dataset, "class_names": tuple(names)}
+    return {"dataset": dataset, "class_names": tuple(names), "deslant": expects_deslant(metadata)}
 
 
 class ModelRegistry:

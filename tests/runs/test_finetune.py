@@ -222,3 +222,39 @@ def test_what_cannot_be_fine_tuned_is_refused_with_the_reason(
     )  # fmt: skip
     assert run.config.layers == [256, 128]
     manager.stop(run.id)
+
+
+def test_a_fine_tune_keeps_its_models_input_transform(
+    make_manager, registry: ModelRegistry, drawings: StandInDrawings
+) -> None:
+    """issue 17 §5: `accurate` reads deslanted digits; a fine-tune of it must too (even when
+    the form sends the default `deslant: false`), and one of 3b1b must not."""
+    drawings.put("mine", "local", 10)
+    manager = make_manager(drawings=drawings)
+    for model, expected in (("accurate", True), ("3b1b", False)):
+        options = {"from_model": model, "epochs": 1, "deslant": not expected, "data": "mix",
+                   "validation_size": 500, "train_subset": 1000}  # fmt: skip
+        run = manager.create(None, options, models=registry)
+        assert run.config.deslant is expected
+        manager.stop(run.id)
+
+
+def test_a_deslant_trainer_deslants_the_drawings_too() -> None:
+    from app.data.deslant import deslant_batch
+    from app.data.drawing_mix import DrawingSplit
+    from app.data.mnist import MNIST
+    from app.nn.config import TrainConfig
+    from app.nn.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((20, 28, 28)) > 0.8).astype(np.uint8) * 255
+    labels = np.arange(20, dtype=np.uint8) % 10
+    data = MNIST(images, labels, images[:5], labels[:5])
+    x = (rng.random((6, 784)) > 0.8).astype(np.float32)
+    y = labels.astype(np.int64)
+    split = DrawingSplit(x[:4], y[:4], ("a", "b", "c", "d"), x[4:], y[4:6], ("e", "f"))
+    config = TrainConfig(layers=[8], epochs=1, validation_size=5, data="mix", deslant=True)
+    trainer = Trainer(config, data, drawings=split)
+    assert trainer.drawings is not None
+    assert np.array_equal(trainer.drawings.train_x, deslant_batch(x[:4]))
+    assert np.array_equal(trainer.drawings.held_x, deslant_batch(x[4:]))

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocketState
 
 from app.api.deps import FanOutDep, RunsDep, SettingsDep
 from app.data.decode import InputError, decode_image, to_input
+from app.data.deslant import model_input
 from app.jsontypes import JSONObject
 from app.runs.errors import RunNotFound
 from app.runs.fanout import RunHub, Watcher, dumps
@@ -187,5 +188,5 @@ async def _probe(hub: RunHub, watcher: Watcher, message: JSONObject) -> None:
     except InputError as exc:
         watcher.push(_error(str(exc)))
         return
-    watcher.probe = x
+    watcher.probe = model_input(x, hub.run.config.deslant)  # handwriting: the run's transform
     await hub.probe_now(watcher)

@@ -25,12 +25,14 @@ from app.api.explain_schemas import (
 from app.api.finite import dumps, splice
 from app.api.heavy import GateDep, Shared
 from app.data.decode import InputError, drawing_input
+from app.data.deslant import deslanted_rows
 from app.data.mnist import load_test_set, load_training_data
 from app.jsontypes import JSONObject
 from app.nn.explain import Explanation
 from app.nn.lesson import descend, mean_explanation, sample_rows
 from app.nn.network import Network
 from app.settings import Settings
+from app.store.models import ModelEntry
 
 router = APIRouter(prefix="/api/explain", tags=["explain"])
 
@@ -65,13 +67,14 @@ def _batch(settings: Settings, body: ExplainRequest) -> tuple[np.ndarray, np.nda
     return mnist.train_images, mnist.train_labels
 
 
-def _sample_mean(network: Network, settings: Settings, body: ExplainRequest) -> Explanation:
+def _sample_mean(entry: ModelEntry, settings: Settings, body: ExplainRequest) -> Explanation:
     spec = body.batch
     assert spec is not None
     images, labels = _batch(settings, body)
     picks = sample_rows(len(labels), spec.size, spec.seed)
     picks.sort()  # the same mean; reads the images in order
-    return mean_explanation(network, images[picks], labels[picks])
+    chosen = deslanted_rows(images, picks) if entry.deslant else images[picks]
+    return mean_explanation(entry.net, chosen, labels[picks])
 
 
 def _grad_rows(
@@ -161,17 +164,19 @@ async def explain(
         return _explain_json(entry.id, network, result, body)
 
     if body.batch is None:
-        content = await gate.run(lambda: answer(network.explain(_input(body), body.label)))
+        content = await gate.run(
+            lambda: answer(network.explain(entry.input_for(_input(body)), body.label))
+        )
     elif await run_in_threadpool(_whole_test_set, body, settings):
         whole = await WHOLE_TEST_SET.get(
-            network, gate, lambda: _WholeTestSet(_sample_mean(network, settings, body))
+            network, gate, lambda: _WholeTestSet(_sample_mean(entry, settings, body))
         )
         asked = tuple(
             (a.layer, None if a.neurons is None else tuple(a.neurons)) for a in body.grad_weights
         )
         content = await whole.answers.get((entry.id, asked), gate, lambda: answer(whole.result))
     else:
-        content = await gate.run(lambda: answer(_sample_mean(network, settings, body)))
+        content = await gate.run(lambda: answer(_sample_mean(entry, settings, body)))
     return Response(content, media_type="application/json")
 
 
@@ -183,10 +188,11 @@ def _state(result: Explanation) -> JSONObject:
     }
 
 
-def _step_json(model: str, network: Network, body: StepRequest) -> bytes:
-    descent = descend(network, _input(body), body.label, body.learning_rate, body.steps)
+def _step_json(entry: ModelEntry, network: Network, body: StepRequest) -> bytes:
+    x = entry.input_for(_input(body))  # the model's input transform (handwriting: deslant)
+    descent = descend(network, x, body.label, body.learning_rate, body.steps)
     content = {
-        "model": model,
+        "model": entry.id,
         "label": descent.label,
         "learning_rate": body.learning_rate,
         "states": [_state(state) for state in descent.states],
@@ -203,5 +209,5 @@ async def step(
     """Gradient-descent steps on this one example, on a scratch copy of the model (the stored
     model is never written)."""
     entry = models.get(body.model)
-    content = await gate.run(_step_json, entry.id, entry.net, body)
+    content = await gate.run(_step_json, entry, entry.net, body)
     return Response(content, media_type="application/json")

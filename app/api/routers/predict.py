@@ -160,6 +160,7 @@ def _predict(
         x, note = to_input(data, pixels)
     except InputError as exc:
         return error(422, str(exc))
+    x = entry.input_for(x)  # the model's input transform (handwriting: deslant)
     return Response(
         dumps(answer(entry, x, include, note), "the prediction"), media_type="application/json"
     )

@@ -1,0 +1,193 @@
+"""Deslanting by image moments: the input transform a model may be trained for.
+
+Handwriting leans: to the right for most people, to the left for some, and by how much differs
+from writer to writer. MNIST's writers lean less than many people who draw on the page. The
+"deskewed" MNIST results (LeCun et al.'s table; Ghosh's moment-based deskew) remove the lean
+before the network sees a digit: the second-order moments of the ink give its slant,
+
+    slant = mu11 / mu02   (mu11 = Σ I·(x - x̄)(y - ȳ), mu02 = Σ I·(y - ȳ)²),
+
+and a horizontal shear about the centre of mass, out(y, x) = in(y, x + slant·(y - ȳ)), makes
+mu11 zero: the digit stands upright. The sheared digit is then re-fitted to MNIST's geometry
+(longer side 20 px, centre of mass at the field's centre; preprocess.center_digit), because an
+upright digit is narrower than the slanted one was.
+
+The same function runs on both sides: on every training (and test) image of a model trained
+with ``deslant`` and on every drawing that model reads. A model without the flag never sees
+it, so old and uploaded models keep today's input exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from app.data.preprocess import FIELD, center_digit
+
+if TYPE_CHECKING:
+    from app.data.mnist import MNIST
+
+__all__ = [
+    "MAX_SLANT",
+    "METADATA_KEY",
+    "deslant",
+    "deslant_batch",
+    "deslanted_array",
+    "deslanted_data",
+    "deslanted_rows",
+    "expects_deslant",
+    "model_input",
+    "slant",
+]
+
+# A model file's metadata says `"deslant": true` when the network was trained on deslanted
+# images and must be given deslanted ones; without it (every model from before, any uploaded
+# model that does not say so) the input is today's pipeline's, untouched.
+METADATA_KEY = "deslant"
+
+# The largest shear undone (|dx/dy|): 1.0 is a 45° lean, far beyond handwriting. A digit
+# whose moments say more (a horizontal stroke, a blob) is sheared by this at most.
+MAX_SLANT = 1.0
+# Ink below this mass is not worth measuring (an empty field stays as it is).
+_MIN_MASS = 1e-6
+_ROWS = np.arange(FIELD, dtype=np.float32)
+# Zero columns either side of a row: more than the largest shift (MAX_SLANT · 27 px).
+_PAD = FIELD + 1
+_WINDOW = np.arange(FIELD + 1)
+_LINES = np.arange(FIELD)[:, None]
+
+
+def _moments(image: np.ndarray) -> tuple[float, float] | None:
+    """(slant, centre row) of a (28, 28) float32 image, the slant clipped to ±MAX_SLANT (0
+    when the ink has no height); None when it has no ink."""
+    row_mass = image.sum(axis=1)
+    mass = float(row_mass.sum())
+    if not mass > _MIN_MASS:
+        return None
+    cy = float(row_mass @ _ROWS) / mass
+    cx = float(image.sum(axis=0) @ _ROWS) / mass
+    dy = _ROWS - np.float32(cy)
+    mu02 = float(row_mass @ (dy * dy))
+    if mu02 <= _MIN_MASS:
+        return 0.0, cy
+    mu11 = float(dy @ image @ (_ROWS - np.float32(cx)))
+    return min(max(mu11 / mu02, -MAX_SLANT), MAX_SLANT), cy
+
+
+def slant(image: np.ndarray) -> float:
+    """The slant mu11 / mu02 of one 28×28 image (clipped to ±MAX_SLANT): dx per dy,
+    negative when the top leans right (rows grow downwards); 0 for an empty image."""
+    measured = _moments(np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD))
+    return 0.0 if measured is None else measured[0]
+
+
+def _shear(image: np.ndarray, skew: float, cy: float) -> np.ndarray:
+    """out(y, x) = in(y, x + skew·(y - cy)) of a (28, 28) float32 image, linearly
+    interpolated; outside the field reads 0. Each row moves by one amount: one gather of
+    whole rows plus a blend (as augment.py's shears)."""
+    shift = np.float32(skew) * (_ROWS - np.float32(cy))  # |shift| < 28
+    whole = np.floor(shift)
+    frac = (shift - whole)[:, None]
+    padded = np.zeros((FIELD, FIELD + 2 * _PAD), dtype=np.float32)
+    padded[:, _PAD : _PAD + FIELD] = image
+    columns = (whole.astype(np.intp) + _PAD)[:, None] + _WINDOW[None, :]
+    rows = padded[_LINES, columns]  # (28, 29)
+    left = rows[:, :FIELD]
+    out: np.ndarray = rows[:, 1:] - left
+    out *= frac
+    out += left
+    return out
+
+
+def deslant(image: np.ndarray) -> np.ndarray:
+    """One digit (784,) or (28, 28) in 0..1 → (784,) float32, sheared upright and re-fitted
+    to MNIST's geometry (see the module doc). An image with no ink comes back unchanged."""
+    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
+    measured = _moments(grid)
+    if measured is None:
+        return grid.reshape(FIELD * FIELD).copy()
+    # A row's ink moves by less than the padding, so ink in stays ink out: never empty.
+    return center_digit(_shear(grid, *measured)).reshape(FIELD * FIELD)
+
+
+def deslant_batch(images: np.ndarray) -> np.ndarray:
+    """deslant of every image of (B, 784) or (B, 28, 28) uint8 (0..255) or float (0..1)
+    → the same shape and dtype (uint8 rounded), in the same scale. One image at a time
+    through deslant itself, so training and predictions get exactly the same numbers."""
+    array = np.asarray(images)
+    as_bytes = array.dtype == np.uint8
+    flat = array.reshape(len(array), FIELD * FIELD)
+    out = np.empty(flat.shape, dtype=np.float32)
+    for i, row in enumerate(flat):
+        out[i] = deslant(np.divide(row, np.float32(255.0), dtype=np.float32) if as_bytes else row)
+    if as_bytes:
+        out = np.rint(out * np.float32(255.0))
+    result: np.ndarray = out.astype(array.dtype).reshape(array.shape)
+    return result
+
+
+def expects_deslant(metadata: Mapping[str, object]) -> bool:
+    """Whether a model file's metadata asks for deslanted input (only a literal true does)."""
+    return metadata.get(METADATA_KEY) is True
+
+
+def model_input(x: np.ndarray, deslanted: bool) -> np.ndarray:
+    """The (784,) input a model reads: `x` (preprocess's output) deslanted if the model
+    expects it, else `x` itself (the same array)."""
+    return deslant(x) if deslanted else x
+
+
+_cache: dict[int, np.ndarray] = {}
+_cache_lock = threading.Lock()
+
+
+def _cached(images: np.ndarray) -> np.ndarray | None:
+    with _cache_lock:
+        return _cache.get(id(images))
+
+
+def deslanted_array(images: np.ndarray) -> np.ndarray:
+    """deslant_batch(images), read-only, once per process per array (keyed on the array as
+    app/data/batches.py's prepare_data is; the entry goes away with it). MNIST's arrays are
+    shared by everything that loads them, so a training run, explain and the CLI share this.
+    ~0.1 ms of one core per image: ~10 s for MNIST's 70,000."""
+    cached = _cached(images)
+    if cached is not None:
+        return cached
+    result = deslant_batch(images)  # outside the lock: other arrays need not wait
+    result.flags.writeable = False
+    with _cache_lock:
+        if id(images) in _cache:
+            return _cache[id(images)]
+        try:
+            weakref.finalize(images, _cache.pop, id(images), None)
+        except TypeError:  # not weak-referenceable: don't cache, an id could be reused
+            return result
+        _cache[id(images)] = result
+        return result
+
+
+def deslanted_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """deslant_batch(images[rows]): from the cached whole array when there is one or when
+    `rows` are a good part of it (a quarter or more), else just those rows."""
+    if _cached(images) is not None or 4 * len(rows) >= len(images):
+        picked: np.ndarray = deslanted_array(images)[rows]
+        return picked
+    return deslant_batch(images[rows])
+
+
+def deslanted_data(data: MNIST) -> MNIST:
+    """`data` with every training and test image deslanted (deslanted_array: once per process
+    per set of arrays)."""
+    from app.data.mnist import MNIST  # late: the predict path needs no dataset code
+
+    return MNIST(
+        deslanted_array(data.train_images),
+        data.train_labels,
+        deslanted_array(data.test_images),
+        data.test_labels,
+    )
