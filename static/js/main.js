@@ -6,16 +6,21 @@
 import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
+import { digitClasses } from "./classes.js";
 import { ConfusionView } from "./confusion.js";
 import { NameChip, lockRunControls, me } from "./identity.js";
 import { initDescent } from "./descent.js";
 import { DrawPad } from "./draw.js";
+import { drawings } from "./drawings-api.js";
+import { CorrectionBar } from "./drawings-correct.js";
+import { FinetuneButton } from "./drawings-finetune.js";
+import { DrawingsPanel } from "./drawings-panel.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { Lesson } from "./lesson.js";
 import { createMaths } from "./maths.js";
 import { ModelControls } from "./model-controls.js";
 import { ModelPicker } from "./models.js";
-import { NetworkView } from "./network-view.js";
+import { NetworkView, argmax } from "./network-view.js";
 import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
 import { RecentRuns } from "./runs-list.js";
@@ -30,6 +35,7 @@ const $ = (id) => document.getElementById(id);
 
 const pad = new DrawPad($("draw-canvas"), {
   onChange: (why) => {
+    correction.changed();
     predictor.drawingChanged(why);
     lesson.update();
   },
@@ -88,11 +94,15 @@ const panel = new TrainPanel({
 });
 
 const predictor = new Predictor(pad, netView, {
-  shown: () => {
+  shown: (p) => {
     maths.refresh();
     lesson.update();
+    correction.shown(p.digit ?? argmax(p.probabilities), digitClasses());
   },
-  cleared: () => maths.cleared(pad.isEmpty()),
+  cleared: () => {
+    maths.cleared(pad.isEmpty());
+    correction.hide();
+  },
   drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
   modelGone: () => picker.load(),
@@ -106,6 +116,7 @@ const picker = new ModelPicker({
     netView.setArchitecture(sizes, cfg && cfg.activation);
     weightsGrid.setNetwork(null); // until the run's first weights arrive
     maths.runChosen();
+    finetune.update();
     predictor.clear();
     runs.refreshNetwork(true);
     if (!pad.isEmpty()) predictor.predict();
@@ -115,6 +126,7 @@ const picker = new ModelPicker({
     controls.show(info);
     runs.probe(null);
     maths.modelChosen(id);
+    finetune.update();
     if (info) netView.setArchitecture(info.sizes, info.activation);
     if (!pad.isEmpty()) predictor.predict();
     urls.sync();
@@ -166,6 +178,17 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
 });
 
+// Labelled drawings (issue 17): "Wrong? It's a …" under the prediction, "My drawings", and
+// "Fine-tune on my drawings", which starts a run the page then watches like any other.
+const correction = new CorrectionBar($("correct"), $("correct-status"), {
+  image: () => (pad.isEmpty() || pad.exactPixels() ? null : pad.toDataURL()),
+});
+new DrawingsPanel($("my-drawings"));
+const finetune = new FinetuneButton($("my-drawings"), {
+  start: (cfg) => runs.start(cfg),
+  message: (text) => runs.message(text),
+});
+
 // The config the teacher pushed to the class, in the train panel (class mode, issue 16).
 new TeacherConfig($("teacher-config"), {
   start: (cfg) => runs.start(cfg),
@@ -183,6 +206,7 @@ Object.assign(hooks, {
   // Simulate a dropped connection (tests): the socket must come back on its own.
   dropRunSocket: () => state.run && state.run.socket && state.run.socket.ws && state.run.socket.ws.close(),
   chartPoints: () => chart.points,
+  drawingsTotal: () => drawings.total,
   lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
   chartAccuracyAxis: () => chart.accuracyAxis(),
   runId: () => (state.run ? state.run.id : null),
@@ -217,6 +241,7 @@ async function init() {
   });
   predictor.showEmpty();
   chip.load();
+  me().then(() => drawings.load()); // whose drawings are whose, before listing them
   const link = urls.link;
   const notes = [];
   if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
