@@ -7,6 +7,7 @@ import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
 import { digitClasses } from "./classes.js";
+import { classDrawings } from "./class-drawings.js";
 import { ConfusionView } from "./confusion.js";
 import { NameChip, lockRunControls, me } from "./identity.js";
 import { initDescent } from "./descent.js";
@@ -67,7 +68,7 @@ const lesson = new Lesson($("learn-open"), {
     weightsGrid.select(sel);
   },
 });
-const chart = new CostChart($("cost-chart"), $("chart-tip"));
+const chart = new CostChart($("cost-chart"), $("chart-tip"), document.querySelector("[data-testid=legend-drawings]"));
 // The address follows the page: the selected model or run, the train panel's config, the theme.
 const urls = new UrlState({
   selection: () => state.selected,
@@ -105,7 +106,7 @@ const predictor = new Predictor(pad, netView, {
   },
   drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
-  modelGone: () => picker.load(),
+  modelGone: () => loadModels(),
   knownLabel: (digit) => maths.knownLabel(digit),
 });
 
@@ -141,9 +142,9 @@ const picker = new ModelPicker({
 
 // The selected model's owner and, where this page may, Shared / Rename / Delete (issue 16).
 const controls = new ModelControls($("model-controls"), {
-  changed: () => picker.load(),
+  changed: () => loadModels(),
   deleted: async () => {
-    await picker.load();
+    await loadModels();
     await picker.select(firstModel());
     $("model-select").focus(); // the focus was on the Delete that is gone
   },
@@ -164,7 +165,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   unwatched: () => picker.select(FIRST_MODEL),
   select: (value) => picker.select(value),
-  modelsChanged: () => picker.load(),
+  modelsChanged: () => loadModels(),
   probe: (msg) => {
     if (!pad.isEmpty()) predictor.show({ ...msg, input: state.lastInput });
   },
@@ -209,6 +210,7 @@ Object.assign(hooks, {
   drawingsTotal: () => drawings.total,
   lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
   chartAccuracyAxis: () => chart.accuracyAxis(),
+  chartDrawingsPoints: () => chart.drawingsPoints, // evaluations with a drawings accuracy
   runId: () => (state.run ? state.run.id : null),
   link: () => urls.href(), // the address "Copy link" copies
   selected: () => state.selected,
@@ -225,6 +227,25 @@ Object.assign(hooks, {
   settled: () => predictor.settled() && maths.settled(),
 });
 window.__nnp = hooks;
+
+/** Load the model list: the model select, and the train panel's "Continue from" (issue 17). */
+async function loadModels() {
+  await picker.load();
+  const ids = new Set(picker.ids());
+  panel.setModels(state.models.filter((m) => ids.has(m.id)).map((m) => ({
+    id: m.id, label: `${m.name || m.id} · ${(m.sizes || []).join("-")}`,
+  })));
+}
+
+/** Class mode: the train panel offers the class dataset only when the teacher pooled some. */
+async function loadClassDrawings() {
+  if (!(await me()).class_mode) return;
+  try {
+    panel.setClassDrawings((await classDrawings()).count);
+  } catch {
+    /* a server without the class dataset: "mine" only */
+  }
+}
 
 /** The model the page opens on: 3b1b, else the server's default, else the first. */
 function firstModel() {
@@ -246,10 +267,11 @@ async function init() {
   const notes = [];
   if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
   const presetsLoaded = panel.loadPresets();
+  presetsLoaded.then(loadClassDrawings); // the pool select is filled by then
   await me(); // whose runs are whose, before joining one
   // A link to a run joins it (anyone's: watching is for everyone); else this learner's own.
   const fromLink = link.run ? runs.openLink(link.run, presetsLoaded) : Promise.resolve(null);
-  let [, , joined] = await Promise.all([picker.load(), presetsLoaded, fromLink]);
+  let [, , joined] = await Promise.all([loadModels(), presetsLoaded, fromLink]);
   if (link.run && !joined) notes.push(`run ${clip(link.run)} (it no longer exists)`);
   if (!joined) joined = await runs.joinRunning(presetsLoaded);
   notes.push(...restoreConfig(panel, link, (await vocabulary()).choices));
