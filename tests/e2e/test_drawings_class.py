@@ -1,0 +1,99 @@
+"""Drawings in class mode (issue 17 §1), in real Chromium contexts against a class-mode server:
+a learner's correction is theirs; the teacher pools the class's drawings from the dashboard and
+sees the count and when; a learner's train panel then offers the class dataset; a caller
+without an identity gets the correction buttons disabled with the reason (the server's 401).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_server
+from .test_learners import TEACHER_TOKEN, People, api
+from .test_playground import SEVEN, draw_and_predict
+from .waits import wait_for
+
+
+@pytest.fixture(scope="module")
+def class_server(browser, mnist_dir: Path, tmp_path_factory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("class-drawings")
+    with run_server(
+        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TEACHER_TOKEN
+    ) as base:
+        yield base
+
+
+@pytest.fixture
+def people(browser, class_server: str) -> Iterator[People]:
+    p = People(browser, class_server)
+    yield p
+    for ctx in p.contexts:
+        ctx.close()
+    assert not p.unexpected(), "\n".join(p.unexpected())
+
+
+def pool_options(page) -> dict[str, bool]:
+    """The train panel's drawings pools: value → enabled."""
+    return page.eval_on_selector(
+        "#f-drawings_pool",
+        "s => Object.fromEntries([...s.options].map(o => [o.value, !o.disabled]))",
+    )
+
+
+def test_the_teacher_pools_the_class_drawings_and_learners_can_train_on_them(
+    people, class_server: str
+) -> None:
+    base = class_server
+    learner = people.person()
+    page = people.open(learner)
+    assert pool_options(page) == {"mine": True, "class": False}
+    draw_and_predict(page, SEVEN)
+    page.get_by_test_id("correct-1").click()
+    wait_for(page, "window.__nnp.drawingsTotal() === 1")
+    mine = api(learner, "GET", f"{base}/api/drawings").json()["drawings"]
+    me = api(learner, "GET", f"{base}/api/me").json()
+    assert [d["owner"] for d in mine] == [me["id"]]
+
+    teacher, _ = people.teacher()
+    dash = teacher.new_page()
+    dash.goto(f"{base}/class")
+    summary = dash.get_by_test_id("class-drawings-summary")
+    wait_for(dash, "() => document.querySelector('[data-testid=class-drawings-summary]')"
+             ".textContent.startsWith('Empty')")  # fmt: skip
+    dash.get_by_test_id("class-drawings-pool").click()
+    wait_for(dash, "() => document.querySelector('[data-testid=class-drawings-summary]')"
+             ".textContent.startsWith('1 drawing')")  # fmt: skip
+    text = summary.text_content()
+    assert "pooled at" in text and "1: 1" in text, text
+    assert api(learner, "GET", f"{base}/api/class/drawings").json()["count"] == 1
+
+    page.reload()
+    wait_for(page, "window.__nnp && window.__nnp.ready", timeout=20000)
+    wait_for(page, "() => { const o = document.querySelector('#f-drawings_pool option[value=class]');"
+             " return o && !o.disabled; }")  # fmt: skip
+    page.select_option("#f-data", "drawings")
+    page.select_option("#f-drawings_pool", "class")
+
+
+def test_without_an_identity_the_buttons_say_why(people, class_server: str) -> None:
+    """A browser that sends no cookie to the drawings API (cookies blocked) is anonymous there:
+    the server answers 401, and the page disables the buttons with the reason."""
+    ctx = people.person()
+
+    def without_cookie(route) -> None:
+        headers = {k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
+        route.continue_(headers=headers)
+
+    ctx.route("**/api/drawings**", without_cookie)
+    people.allowed.append("401")
+    page = people.open(ctx)
+    wait_for(page, "() => !document.querySelector('[data-testid=drawings-why]').hidden")
+    draw_and_predict(page, SEVEN)
+    button = page.get_by_test_id("correct-4")
+    assert button.is_disabled()
+    assert "identity" in button.get_attribute("title")
+    assert page.get_by_test_id("correct-why").is_visible()
+    assert page.get_by_test_id("finetune-start").is_disabled()
