@@ -72,8 +72,8 @@ def test_the_teacher_pools_the_class_drawings_and_learners_can_train_on_them(
 
     page.reload()
     wait_for(page, "window.__nnp && window.__nnp.ready", timeout=20000)
-    wait_for(page, "() => { const o = document.querySelector('#f-drawings_pool option[value=class]');"
-             " return o && !o.disabled; }")  # fmt: skip
+    class_option = "document.querySelector('#f-drawings_pool option[value=class]')"
+    wait_for(page, f"() => {{ const o = {class_option}; return o && !o.disabled; }}")
     page.select_option("#f-data", "drawings")
     page.select_option("#f-drawings_pool", "class")
 
