@@ -31,6 +31,7 @@ from app.api.routers import (
     classroom,
     digits,
     docs,
+    drawings,
     events,
     explain,
     health,
@@ -53,6 +54,7 @@ from app.runs.fanout import FanOut
 from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
+from app.store.drawings import DrawingLimits, DrawingStore
 from app.store.keys import cookie_key, teacher_token
 from app.store.learners import Learners
 from app.store.models import ModelRegistry
@@ -108,6 +110,15 @@ def _class_services(settings: Settings, store: Store) -> tuple[Learners, Identit
     return learners, identity, QuotaBook(store, defaults)
 
 
+def _drawings(settings: Settings, store: Store, learners: Learners) -> DrawingStore:
+    """The labelled drawings (issue 17), in <data_dir>/drawings/."""
+    limits = DrawingLimits(settings.drawings_max_per_owner)
+    drawings = DrawingStore(store, settings.data_dir / "drawings", limits, learners.name_of)
+    drawings.load()
+    return drawings
+
+
+# long: every service opens, in order, and closes in one place (the inner lifespan)
 def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start-up and closes at shutdown (see create_app)."""
 
@@ -128,6 +139,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         learners, identity, quotas = _class_services(settings, store)
         registry = ModelRegistry(store, data_dir / "models", SHIPPED_MODELS_DIR, learners.name_of)
         registry.load()
+        drawings = _drawings(settings, store, learners)  # before the runs: they read it
         manager = RunManager(
             store,
             data_dir / "runs",
@@ -151,8 +163,9 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)
         app.state.heavy = WorkGate(slots, settings.heavy_wait_seconds, settings.heavy_queue)
         app.state.services = Services(
-            settings, store, registry, manager, fanout, learners, identity, quotas, RateLimiter()
-        )
+            settings, store, registry, manager, fanout, learners, identity, quotas, RateLimiter(),
+            drawings,
+        )  # fmt: skip
         trimmer = asyncio.create_task(trim_memory_forever())
         try:
             yield
@@ -173,6 +186,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
     def body_limit(method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/api/models":
             return settings.max_model_bytes
+        if method == "POST" and path.rstrip("/") == "/api/drawings/import":
+            return settings.drawings_import_max_bytes
         return settings.max_request_bytes
 
     # Innermost first: the 415 check comes after the body limits (as the dependency it
@@ -214,9 +229,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (
         *(health, predict, explain, models, runs, events, digits, presets, vocabulary),
         *(me, limits),
+        drawings,
     )
     for module in (*routers, classroom, pages, docs):
         app.include_router(module.router)
-    document_class_errors(app, [module.router for module in routers])
+    app.include_router(drawings.class_router)  # issue 17: /api/class/drawings
+    drawings.install_drawing_errors(app)
+    document_class_errors(app, [*(module.router for module in routers), drawings.class_router])
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

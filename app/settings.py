@@ -147,6 +147,30 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Runs a learner may start in any 60 seconds"
     )
 
+    # ---- labelled drawings (issue 17): limits ----------------------------------------------
+    drawings_max_per_owner: int = Field(
+        default=20_000,
+        ge=0,
+        description="Labelled drawings one owner (a learner, or the local user) may keep",
+    )
+    drawing_max_image_bytes: int = Field(
+        default=2_000_000, ge=1024, description="Largest image of one labelled drawing"
+    )
+    drawings_import_max_bytes: int = Field(
+        default=100_000_000, ge=1024, description="Largest zip POST /api/drawings/import takes"
+    )
+    drawings_import_max_rows: int = Field(
+        default=20_000, ge=1, description="Drawings one import may hold"
+    )
+    drawings_import_max_unpacked: int = Field(
+        default=300_000_000,
+        ge=1024,
+        description="The most an import zip may unpack to, all files together",
+    )
+    rate_drawings: int = Field(
+        default=120, ge=1, description="Drawings a learner may store in any 60 seconds"
+    )
+
     @model_validator(mode="after")
     def _ray_address_means_ray(self) -> Settings:
         if self.ray_address and "executor" not in self.model_fields_set:

@@ -63,7 +63,7 @@ def quotas_for(services: Services, principal: Principal) -> Quotas | None:
     return services.quotas.current
 
 
-RateKind = Literal["predict", "explain", "runs"]
+RateKind = Literal["predict", "explain", "runs", "drawings"]
 
 
 def rate_check(services: Services, request: Request, principal: Principal, kind: RateKind) -> None:
@@ -72,7 +72,7 @@ def rate_check(services: Services, request: Request, principal: Principal, kind:
         return
     settings = services.settings
     limit = {"predict": settings.rate_predict, "explain": settings.rate_explain,
-             "runs": settings.rate_runs}[kind]  # fmt: skip
+             "runs": settings.rate_runs, "drawings": settings.rate_drawings}[kind]  # fmt: skip
     who = principal.id
     if who == ANONYMOUS_ID:  # no identity: counted per address
         who = f"ip:{request.client.host if request.client else '?'}"

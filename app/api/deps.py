@@ -14,6 +14,7 @@ from app.runs.fanout import FanOut
 from app.runs.manager import RunManager
 from app.settings import Settings
 from app.store.db import Store
+from app.store.drawings import DrawingStore
 from app.store.learners import Learners
 from app.store.models import ModelRegistry
 from app.store.quotas import QuotaBook
@@ -32,6 +33,7 @@ class Services:
     identity: Identity  # who a request comes from (app/api/identity.py asks it)
     quotas: QuotaBook  # what a learner may have at once
     rates: RateLimiter  # how often a learner may predict, explain, start runs
+    drawings: DrawingStore  # labelled drawings and the class dataset (issue 17)
 
 
 # HTTPConnection rather than Request, so the same dependencies serve the WebSocket route.
@@ -58,8 +60,13 @@ async def get_fanout(conn: HTTPConnection) -> FanOut:
     return (await get_services(conn)).fanout
 
 
+async def get_drawings(conn: HTTPConnection) -> DrawingStore:
+    return (await get_services(conn)).drawings
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
 RunsDep = Annotated[RunManager, Depends(get_runs)]
 FanOutDep = Annotated[FanOut, Depends(get_fanout)]
+DrawingsDep = Annotated[DrawingStore, Depends(get_drawings)]

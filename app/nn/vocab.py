@@ -34,3 +34,13 @@ LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
 # entry there.
 DatasetName = Literal["mnist", "fashion_mnist"]
 DATASET_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
+
+# Which labelled drawings a run trains on (issue 17): the learner's own, or the class dataset
+# the teacher pooled. (Declared by the drawings branch for DrawingStore.labelled_set.)
+DrawingsPool = Literal["mine", "class"]
+DRAWINGS_POOLS: tuple[DrawingsPool, ...] = get_args(DrawingsPool)
+
+# Where a labelled drawing came from: a correction of a wrong prediction, an example kept for a
+# right one, or a zip import (POST /api/drawings/import).
+DrawingSource = Literal["correction", "example", "import"]
+DRAWING_SOURCES: tuple[DrawingSource, ...] = get_args(DrawingSource)

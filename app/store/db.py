@@ -75,6 +75,28 @@ CREATE TABLE IF NOT EXISTS tokens (
     learner_id TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
     created TEXT NOT NULL
 );
+-- Labelled drawings (issue 17): one row per drawing, its original image in
+-- <data_dir>/drawings/<id>.png (app/store/drawings.py).
+CREATE TABLE IF NOT EXISTS drawings (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,            -- the Principal id of who made it
+    label INTEGER NOT NULL,
+    source TEXT NOT NULL,           -- correction | example | import
+    created REAL NOT NULL,          -- epoch seconds
+    width INTEGER NOT NULL,         -- of the stored PNG
+    height INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,         -- the PNG file's size
+    input BLOB NOT NULL             -- the network's input: float32 x 784, 0..1
+);
+CREATE INDEX IF NOT EXISTS drawings_by_owner ON drawings (owner, created, id);
+-- The class dataset (class mode): a snapshot of every drawing when the teacher pooled them.
+CREATE TABLE IF NOT EXISTS class_drawings (
+    pos INTEGER PRIMARY KEY,        -- the order of the snapshot (creation order)
+    drawing_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    label INTEGER NOT NULL,
+    input BLOB NOT NULL
+);
 """
 # Columns added after the first release: (table, column, declaration). A database from before
 # gets them on open, and the runs it already held belong to the local teacher (TEACHER_ID).
@@ -247,6 +269,13 @@ class Store:
         if new:
             self.ensure_room(what)
         return self._write(lambda db: db.execute(sql, params).rowcount, what, essential=not new)
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T], what: str, *, new: bool) -> T:
+        """`work` in one transaction (a batch of statements: all or none). `new`: it stores
+        something new (StorageFull at once on a full disk); else it may use the reserve."""
+        if new:
+            self.ensure_room(what)
+        return self._write(work, what, essential=not new)
 
     # -- meta -----------------------------------------------------------------------------
 
