@@ -205,9 +205,9 @@ export class DrawingsPanel {
     const items = rows.slice(0, ERRORS_SHOWN).map((r) => {
       const li = document.createElement("li");
       li.setAttribute("data-testid", "drawings-error");
-      const where = [r.row !== undefined && r.row !== null ? `Row ${r.row}` : null, r.file ? `(${r.file})` : null]
-        .filter(Boolean).join(" ");
-      li.textContent = `${where || "The zip"}: ${r.error}`;
+      const row = r.row !== undefined && r.row !== null;
+      const where = row ? `Row ${r.row}${r.file ? ` (${r.file})` : ""}` : r.file || "The zip";
+      li.textContent = `${where}: ${r.error}`;
       return li;
     });
     if (rows.length > ERRORS_SHOWN) {
