@@ -460,6 +460,12 @@ def _train_config(args: argparse.Namespace) -> tuple[str, TrainConfig]:
         config = resolve_config(preset, overrides)
     except ConfigError as exc:
         raise CLIError(f"invalid option {exc}", EXIT_USAGE) from None
+    if config.data != "mnist" or config.from_model is not None:  # finetune (issue 17 §2)
+        raise CLIError(
+            "--data drawings/mix and --from-model use the server's drawings and models: "
+            "start such a run with POST /api/runs (docs/api.md)",
+            EXIT_USAGE,
+        )
     if args.threads is not None and not 1 <= args.threads <= 256:
         raise CLIError(f"--threads must be between 1 and 256, got {args.threads}", EXIT_USAGE)
     if args.save is not None and not args.save.parent.is_dir():

@@ -155,6 +155,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             executor=make_executor(settings.executor, settings.ray_address),
             paused_slot_seconds=settings.paused_slot_seconds,
             names=learners.name_of,
+            drawings=drawings,  # finetune: runs on labelled drawings snapshot them
         )
         manager.start()
         fanout = FanOut()

@@ -137,6 +137,14 @@ def _layers(value: object, spec: ConfigField) -> list[int]:
     return layers
 
 
+def _text(spec: ConfigField, value: object) -> str:
+    """A free str field (a model id): 1 to `max_length` characters."""
+    longest = spec.option.max_length
+    if not isinstance(value, str) or not value or (longest is not None and len(value) > longest):
+        raise ConfigError(spec.name, f"give an id of 1 to {longest} characters, got {value!r}")
+    return value
+
+
 def _value(spec: ConfigField, value: object) -> ConfigValue:
     """One field's value checked against its declaration (app/nn/config.py)."""
     if value is None and spec.optional:
@@ -147,6 +155,8 @@ def _value(spec: ConfigField, value: object) -> ConfigValue:
         if not isinstance(value, bool):
             raise ConfigError(spec.name, f"must be true or false, got {value!r}")
         return value
+    if spec.kind is str and spec.option.choices is None:
+        return _text(spec, value)
     if spec.kind is str:
         choices = spec.option.choices or ()
         if value not in choices:
@@ -162,6 +172,9 @@ def validate_config(config: TrainConfig) -> TrainConfig:
     normalised) or raise ConfigError."""
     specs = config_fields(type(config))
     values = {spec.name: _value(spec, getattr(config, spec.name)) for spec in specs}
+    # finetune (issue 17 §2): a mix batch holds a drawing and an MNIST image at least.
+    if config.data == "mix" and config.batch_size < 2:
+        raise ConfigError("batch_size", "a mix (data: mix) needs at least 2 images a batch")
     return type(config).from_dict(values)
 
 

@@ -223,8 +223,9 @@ def _run_field(spec: ConfigField) -> tuple[Any, Any]:  # Any: a type form and it
         return list[item] | None, field
     extra = _one_of(opt.choices) if opt.choices else None
     field = Field(  # type: ignore[call-overload]
-        default=None, description=opt.help, json_schema_extra=extra, **bounds
-    )
+        default=None, description=opt.help, json_schema_extra=extra, max_length=opt.max_length,
+        **bounds,
+    )  # fmt: skip
     return spec.kind | None, field
 
 
@@ -304,6 +305,8 @@ class Choices(BaseModel):
     optimizer: list[OptimizerName]
     lr_schedule: list[LrSchedule]
     dataset: list[vocab.DatasetName]  # fashion (issue 17 §3)
+    data: list[vocab.DataMix]  # finetune (issue 17 §2)
+    drawings_pool: list[vocab.DrawingsPool]
 
 
 class DatasetInfo(BaseModel):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
+from app.data.drawing_mix import DrawingBatches, EpochPlan
+
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
 
@@ -126,13 +128,19 @@ class BatchProducer:
     """
 
     def __init__(self, pixels: np.ndarray, y: np.ndarray, batch_size: int, epochs: int,
-                 seed: int, augment: AugmentOptions | None, skip: int = 0) -> None:  # fmt: skip
+                 seed: int, augment: AugmentOptions | None, skip: int = 0,
+                 plan: EpochPlan | None = None) -> None:  # fmt: skip
         """`skip`: leave out the first `skip` batches (a run resumed from a checkpoint); the
-        ones after are the batches an uninterrupted run would have drawn."""
+        ones after are the batches an uninterrupted run would have drawn. `plan`: labelled
+        drawings mixed into every batch, or batches of drawings alone (app/data/drawing_mix.py);
+        augmentation distorts them like the MNIST images."""
         self._pixels, self._y = pixels, y
         self._skip = skip
         self._batch_size, self._epochs = batch_size, epochs
+        self._plan = plan
         self._rng = np.random.default_rng(seed)
+        # The drawings' picks have a generator of their own: MNIST's order stays the seed's.
+        self._picks = np.random.default_rng([seed, 2])
         self._augment = augment
         self._queue: queue.Queue[tuple[np.ndarray, np.ndarray] | BaseException | None] = (
             queue.Queue(maxsize=PREFETCH_BATCHES)
@@ -141,16 +149,47 @@ class BatchProducer:
         self._thread: threading.Thread | None = None
 
     def _plain(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        n, size = len(self._pixels), self._batch_size
+        drawings = self._plan.drawings if self._plan is not None else None
+        if self._plan is not None and drawings is not None and drawings.per_batch is None:
+            yield from self._drawings_alone(drawings, self._plan.steps_per_epoch)
+            return
+        share = (drawings.per_batch or 0) if drawings is not None else 0
+        n, size = len(self._pixels), self._batch_size - share
         skip = self._skip
         for _ in range(self._epochs):
             order = self._rng.permutation(n)
             for start in range(0, n, size):
+                picks = self._picks.integers(len(drawings.y), size=share) if drawings else None
                 if skip:
                     skip -= 1
                     continue
                 rows = order[start : start + size]
-                yield to_inputs(self._pixels[rows]), self._y[rows]
+                x, y = to_inputs(self._pixels[rows]), self._y[rows]
+                if drawings is not None and picks is not None:
+                    x = np.concatenate([x, drawings.x[picks]])
+                    y = np.concatenate([y, drawings.y[picks]])
+                yield x, y
+
+    def _drawings_alone(
+        self, drawings: DrawingBatches, steps_per_epoch: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Batches of `drawings.batch_size` drawings, in shuffled passes over them that run on
+        across batches and epochs."""
+        n, size = len(drawings.y), drawings.batch_size
+        order, at = np.empty(0, dtype=np.int64), 0
+        for step in range(self._epochs * steps_per_epoch):
+            parts: list[np.ndarray] = []
+            need = size
+            while need:
+                if at == len(order):
+                    order, at = self._rng.permutation(n), 0
+                take = min(need, n - at)
+                parts.append(order[at : at + take])
+                at, need = at + take, need - take
+            if step < self._skip:
+                continue
+            rows = np.concatenate(parts)
+            yield drawings.x[rows], drawings.y[rows]
 
     def _augmented(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         from app.data.augment import augment_batch

@@ -12,8 +12,8 @@ and bounds) in its dataclass metadata; from it, and from the field's type and de
 Adding a training option is one line here: `name: type = option(default, "help", ...)`
 (the Trainer then has to use it). Supported types: bool, int, float, a `Literal` of strings
 from app/nn/vocab.py (its words are the field's `choices`), `int | None` / `float | None`
-(None = not used), and `list[int]` (bounds apply to the items, `min_items`/`max_items` to the
-list).
+(None = not used), `str | None` (an id, up to `max_length` characters), and `list[int]`
+(bounds apply to the items, `min_items`/`max_items` to the list).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ MAX_VALIDATION_SIZE = 30_000
 MAX_REPORT_EVERY = 100_000
 MAX_AUGMENT_STRENGTH = 2.0
 MAX_SEED = 2**63 - 1
+MAX_MODEL_ID = 64  # characters of a model id (app/store/files.py's ID_PATTERN allows fewer)
 # One bound for creation (API, CLI) and PATCH. Large, so a divergence can still be shown.
 MAX_LEARNING_RATE = 1e10
 
@@ -69,6 +70,7 @@ class Option:
     lt: Number | None = None
     min_items: int | None = None
     max_items: int | None = None
+    max_length: int | None = None  # a str field without choices: at most this many characters
 
     def bounds(self) -> dict[str, Number]:
         """The bounds that are set, by pydantic's names (ge, gt, le, lt)."""
@@ -85,6 +87,7 @@ class Limits(TypedDict, total=False):
     lt: Number
     min_items: int
     max_items: int
+    max_length: int
 
 
 def show(value: Number) -> str:
@@ -137,6 +140,20 @@ class TrainConfig:
     )  # fmt: skip
     lr_schedule: LrSchedule = option("constant", "how the learning rate changes over the run")
     report_every: int = option(10, "steps between metrics reports", ge=1, le=MAX_REPORT_EVERY)
+    # finetune (issue 17 §2): labelled drawings in the batches, and a model to start from.
+    data: vocab.DataMix = option(
+        "mnist", "what the batches come from: MNIST, labelled drawings only, or a mix"
+    )
+    drawings_fraction: float = option(
+        0.5, "in a mix: the share of each batch drawn from the drawings", gt=0, lt=1
+    )
+    drawings_pool: vocab.DrawingsPool = option(
+        "mine", "whose drawings: your own, or the class dataset the teacher pooled"
+    )
+    from_model: str | None = option(
+        None, "start from this model's weights (its architecture too) instead of new ones",
+        max_length=MAX_MODEL_ID,
+    )  # fmt: skip
 
     def sizes(self) -> list[int]:
         """Layer sizes including input and output: [784, *layers, 10]."""

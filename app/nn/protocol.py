@@ -63,6 +63,8 @@ class EvaluationEvent:
     confusion: list[list[int]]  # 10x10, rows = true label, columns = predicted
     test_predictions: np.ndarray
     test_confidence: np.ndarray
+    # Accuracy on the run's held-out labelled drawings (issue 17 §2); None when it has none.
+    drawings_accuracy: float | None = None
 
 
 @dataclass

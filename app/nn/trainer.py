@@ -23,6 +23,7 @@ from app.data.batches import BatchProducer as BatchProducer
 from app.data.batches import augment_options as augment_options
 from app.data.batches import prepare_data as prepare_data
 from app.data.batches import to_inputs as to_inputs
+from app.data.drawing_mix import DrawingSplit, epoch_plan
 from app.nn.config import TrainConfig as TrainConfig
 from app.nn.network import Network
 from app.nn.optim import make_optimizer
@@ -144,26 +145,20 @@ class Trainer:
         network: Network | None = None,
         checkpoint_seconds: float | None = None,
         start_step: int = 0,
+        drawings: DrawingSplit | None = None,
     ) -> None:
         """`checkpoint_seconds`: emit a CheckpointEvent after every epoch and at least this
         often (None: no checkpoints). `start_step`: continue a run from a checkpoint of
         `network` taken after that many steps: the same batches follow as in the run that was
-        cut short (augmentations and the optimizer's state, e.g. momentum, start afresh)."""
+        cut short (augmentations and the optimizer's state, e.g. momentum, start afresh).
+        `drawings`: the run's labelled drawings (issue 17 §2): `config.data` says whether its
+        training side goes into the batches; its held-out side is evaluated every epoch."""
         self.config = config
+        self.drawings = drawings
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
         self._emit = on_event or (lambda event: None)
-        prepared = prepare_data(data)
-        n_train = len(prepared.train_pixels) - config.validation_size
-        if n_train < 1:
-            raise ValueError("validation_size leaves no training images")
-        # The validation split is the last validation_size images: fixed, so runs compare.
-        self.val_x = to_inputs(prepared.train_pixels[n_train:])
-        self.val_y = prepared.train_y[n_train:]
-        used = n_train if config.train_subset is None else min(config.train_subset, n_train)
-        self.train_pixels = prepared.train_pixels[:used]
-        self.train_y = prepared.train_y[:used]
-        self.test_x, self.test_y = prepared.test_x, prepared.test_y
+        used = self._init_data(data)
 
         if network is None:
             network = Network(config.sizes(), config.activation, config.cost, seed=config.seed)
@@ -177,7 +172,10 @@ class Trainer:
             momentum=config.momentum,
         )
 
-        self.steps_per_epoch = math.ceil(used / config.batch_size)
+        self.plan = epoch_plan(
+            config.data, config.batch_size, config.drawings_fraction, used, drawings
+        )
+        self.steps_per_epoch = self.plan.steps_per_epoch
         self.total_steps = self.steps_per_epoch * config.epochs
         if not 0 <= start_step < self.total_steps:
             raise ValueError(f"start_step {start_step} is not within the run's {self.total_steps}")
@@ -186,13 +184,30 @@ class Trainer:
         self.start_step = start_step
         self.step_count = start_step
         epoch, offset = divmod(start_step, self.steps_per_epoch)
-        self.samples_seen = epoch * used + min(offset * config.batch_size, used)
+        per_epoch = self.plan.samples_per_epoch
+        self.samples_seen = epoch * per_epoch + min(offset * config.batch_size, per_epoch)
         self.train_seconds = 0.0  # time spent in train steps (no pauses, no evaluation)
         self.seconds = 0.0  # run() wall time, excluding pauses
         self.eval_seconds = 0.0  # of which spent in the per-epoch evaluations
         self.evaluations: list[EvaluationEvent] = []
 
         self._init_control()
+
+    def _init_data(self, data: MNIST) -> int:
+        """The validation, training and test arrays; how many training images are used."""
+        config = self.config
+        prepared = prepare_data(data)
+        n_train = len(prepared.train_pixels) - config.validation_size
+        if n_train < 1:
+            raise ValueError("validation_size leaves no training images")
+        # The validation split is the last validation_size images: fixed, so runs compare.
+        self.val_x = to_inputs(prepared.train_pixels[n_train:])
+        self.val_y = prepared.train_y[n_train:]
+        used = n_train if config.train_subset is None else min(config.train_subset, n_train)
+        self.train_pixels = prepared.train_pixels[:used]
+        self.train_y = prepared.train_y[:used]
+        self.test_x, self.test_y = prepared.test_x, prepared.test_y
+        return used
 
     def _init_control(self) -> None:
         # _network_lock makes each train_step atomic for snapshot(); _control guards the
@@ -355,6 +370,7 @@ class Trainer:
             self.config.seed,
             augment_options(self.config.augment_strength) if self.config.augment else None,
             skip=self.start_step,
+            plan=self.plan,
         )
         try:
             # A diverging run overflows before its cost turns non-finite; that is detected and
@@ -513,7 +529,8 @@ class Trainer:
         self._emit(CheckpointEvent(weights, epoch))
 
     def _evaluate(self, epochs_done: int) -> EvaluationEvent:
-        """Accuracy on the validation split and the test set, with the test confusion."""
+        """Accuracy on the validation split, the test set (with its confusion) and the held-out
+        drawings (None when the run has none)."""
         began = time.perf_counter()
         network = self.network  # only this thread changes it, so no lock is needed to read
         val_accuracy = None
@@ -521,6 +538,10 @@ class Trainer:
             val_pred, _ = evaluate(network, self.val_x, self.val_y)
             val_accuracy = float(np.mean(val_pred == self.val_y))
         predictions, confidence = evaluate(network, self.test_x, self.test_y)
+        drawings_accuracy = None
+        if self.drawings is not None and len(self.drawings.held_y):
+            held_pred, _ = evaluate(network, self.drawings.held_x, self.drawings.held_y)
+            drawings_accuracy = float(np.mean(held_pred == self.drawings.held_y))
         event = EvaluationEvent(
             epoch=epochs_done,
             step=self.step_count,
@@ -529,6 +550,7 @@ class Trainer:
             confusion=confusion_matrix(self.test_y, predictions).tolist(),
             test_predictions=predictions,
             test_confidence=confidence,
+            drawings_accuracy=drawings_accuracy,
         )
         self.evaluations.append(event)
         self.eval_seconds += time.perf_counter() - began

@@ -35,6 +35,11 @@ LR_SCHEDULES: tuple[LrSchedule, ...] = get_args(LrSchedule)
 DatasetName = Literal["mnist", "fashion_mnist"]
 DATASET_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
 
+# What a run's batches come from (finetune: issue 17 §2): MNIST as before, the labelled
+# drawings of its `DrawingsPool` only, or a mix of both (`drawings_fraction` of each batch).
+DataMix = Literal["mnist", "drawings", "mix"]
+DATA_MIXES: tuple[DataMix, ...] = get_args(DataMix)
+
 # Which labelled drawings a run trains on (issue 17): the learner's own, or the class dataset
 # the teacher pooled. (Declared by the drawings branch for DrawingStore.labelled_set.)
 DrawingsPool = Literal["mine", "class"]

@@ -20,6 +20,7 @@ from typing import Annotated, Literal, Protocol, get_args
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads it as a schema (Python < 3.12)
 
+from app.data.drawing_mix import DrawingSplit
 from app.data.mnist import DataSource as DataSource  # a Job carries it
 from app.nn.config import TrainConfig
 from app.nn.protocol import (
@@ -44,6 +45,12 @@ class Job:
     # Continue from these weights, after `resume.step` steps (a parked, interrupted or failed
     # run resumed from its checkpoint); None: a new run.
     resume: Weights | None = None
+    # A new run's first weights: the model of `config.from_model` (issue 17 §2); None: fresh
+    # ones from the seed. (`resume` wins: a resumed run continues from its checkpoint.)
+    start: Weights | None = None
+    # The run's snapshot of labelled drawings, split once by the manager (our own arrays: they
+    # travel in the job, pickled by multiprocessing or Ray like the weights).
+    drawings: DrawingSplit | None = None
 
 
 class PlacementInfo(TypedDict):

@@ -12,6 +12,7 @@ from typing import Annotated, NotRequired
 from pydantic import Field
 from typing_extensions import TypedDict  # pydantic reads these as schemas (Python < 3.12)
 
+from app.data.drawing_mix import DrawingCounts
 from app.jsontypes import JSONObject
 from app.nn.protocol import Status
 from app.runs.executor import PlacementInfo
@@ -61,6 +62,8 @@ class Evaluation(TypedDict):
     # fashion (issue 17 §3): the name of each label 0..9 of the run's dataset (absent in runs
     # stored before datasets had names: digits).
     class_names: NotRequired[list[str]]
+    # finetune (issue 17 §2): accuracy on the run's held-out drawings; null when it has none.
+    drawings_accuracy: float | None
 
 
 class History(TypedDict):
@@ -121,6 +124,13 @@ class RunInfo(TypedDict):
     ]
     progress: Progress
     latest: Latest | None
+    drawings: Annotated[
+        DrawingCounts | None,
+        Field(
+            description="its labelled drawings (issue 17 §2): how many train and how many are "
+            "held out for `drawings_accuracy`; null when it trains on MNIST alone"
+        ),
+    ]
 
 
 class RunDetail(RunInfo):

@@ -38,8 +38,10 @@ from app.nn.protocol import (
     Stop,
     Weights,
 )
+from app.runs.drawing_files import DrawingSnapshots
 from app.runs.errors import RunNotFound, RunStateError, TooManyRuns
 from app.runs.executor import Download, Ended, Executor, Job, WorkerDied, WorkerMessage
+from app.runs.finetune import LabelledSource, snapshot_drawings, start_model
 from app.runs.gallery import Gallery, RunDigit
 from app.runs.records import RunRecords
 from app.runs.run import ENDED, LIVE, Run
@@ -79,7 +81,10 @@ class RunManager:
         flush_interval: float = 2.0,
         paused_slot_seconds: float = 300.0,
         names: Callable[[str], str] = str,
+        drawings: LabelledSource | None = None,
     ) -> None:
+        """`drawings`: where runs on labelled drawings get them (app/store/drawings.py's
+        store); None: such runs are refused (422)."""
         if executor is None:
             from app.runs.executors import make_executor
 
@@ -91,6 +96,8 @@ class RunManager:
         self.names = names  # a learner id's display name (the store owns names)
         self._runs: dict[str, Run] = {}
         self.files = WeightFiles(runs_dir)
+        self.drawings = drawings
+        self.snapshots = DrawingSnapshots(runs_dir)
         self.records = RunRecords(store, self._is_current, flush_interval)
         self.gallery = Gallery(data)
         self.slots = Slots(
@@ -120,6 +127,8 @@ class RunManager:
         remove_leftover_temps(self.runs_dir)  # checkpoints a kill -9 interrupted
         for run in self.records.load(INTERRUPTED_REASON, utc_now()):
             run.owner_names = self.names
+            if run.config.data != "mnist":
+                run.drawings = self.snapshots.counts(run.id)
             self._runs[run.id] = run
         self.records.start_flusher(self.list)
 
@@ -196,13 +205,17 @@ class RunManager:
         *,
         owner: str = TEACHER_ID,
         quotas: Quotas | None = None,
+        models: ModelRegistry | None = None,
     ) -> Run:
         """Validate the config (ValueError names the field); start it, or queue it when every
         slot is busy (TooManyRuns when the queue is full too). With `quotas` (a learner's):
-        NetworkTooLarge or OverQuota when it would exceed them, and nothing is created."""
+        NetworkTooLarge or OverQuota when it would exceed them, and nothing is created.
+        `models`: where `from_model` is found (issue 17 §2; its access is the caller's to
+        check). A run on drawings takes its snapshot of them now (app/runs/finetune.py)."""
         from app.presets import parameter_count, resolve_config
 
-        config = resolve_config(preset, overrides)
+        config, start = start_model(resolve_config(preset, overrides), overrides, models)
+        split = snapshot_drawings(config, owner, self.drawings)
         if quotas is not None:
             quotas.check_parameters(parameter_count(config.sizes()))
         self.executor.check()  # ExecutorUnavailable (e.g. the cluster is unreachable) first
@@ -214,11 +227,16 @@ class RunManager:
                 run_id = f"r_{secrets.token_hex(4)}"
             run = Run(id=run_id, config=config, preset=preset, created=utc_now(), owner=owner)
             run.owner_names = self.names
+            run.start_from, run.drawing_split = start, split
+            run.drawings = split.counts() if split is not None else None
             self._runs[run_id] = run
             try:
+                if split is not None:
+                    self.snapshots.write(run_id, split)
                 self.records.add(run)
             except Exception:
                 self._runs.pop(run_id, None)
+                self.snapshots.delete(run_id)
                 raise
             self.slots.enqueue(run)
         return run
@@ -333,6 +351,7 @@ class RunManager:
         if run.live:
             self._end(run)
         self.files.delete(run_id)  # first: on a full disk, that frees room for the database
+        self.snapshots.delete(run_id)
         self.records.delete(run_id)
         if run.on_change is not None:
             run.on_change("deleted", None)
@@ -377,7 +396,11 @@ class RunManager:
         """Start the run's job on the executor (Slots calls it, under the lock)."""
         # A copy: the job travels to the worker as it is now (PATCH changes the run's own).
         config = dataclasses.replace(run.config, layers=list(run.config.layers))
-        job = Job(run.id, config, self.data, resume=run.resume_from)
+        drawings = run.drawing_split
+        if drawings is None and config.data != "mnist":  # resumed after a restart
+            drawings = run.drawing_split = self.snapshots.load(run.id)
+        job = Job(run.id, config, self.data, resume=run.resume_from, start=run.start_from,
+                  drawings=drawings)  # fmt: skip
         run.resume_from = None
         run.handle = self.executor.start(job, lambda message: self._on_message(run, message))
         if run.speed is not None:  # chosen while it waited
@@ -459,6 +482,7 @@ class RunManager:
                 if status in ("finished", "stopped"):  # not a result whose weights are lost
                     status, reason = "failed", f"its final weights could not be written: {exc}"
         run.set_status(status, reason)
+        run.drawing_split = None  # a resume reads its snapshot again
         self.records.ended(run)
 
     def _on_checkpoint(self, run: Run, event: CheckpointEvent) -> None:

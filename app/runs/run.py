@@ -22,6 +22,7 @@ from typing import Any, Literal, cast, overload
 import numpy as np
 
 from app.data.datasets import class_names_of
+from app.data.drawing_mix import DrawingCounts, DrawingSplit, epoch_size
 from app.jsontypes import JSONObject
 from app.nn.config import TrainConfig
 from app.nn.network import Network
@@ -135,6 +136,11 @@ class Run:
     parking: bool = False
     paused_since: float | None = None  # time.monotonic() of the latest pause
     resume_from: Weights | None = None  # the checkpoint its next worker continues from
+    # finetune (issue 17 §2): the weights of `config.from_model` it starts from (until it has
+    # a checkpoint), and its snapshot of labelled drawings (also in its runs-folder file).
+    start_from: Weights | None = None
+    drawing_split: DrawingSplit | None = None
+    drawings: DrawingCounts | None = None  # how many train and are held out (RunInfo)
     persisted_points: int = 0
     # A learner id's current display name (the store owns names; they can change).
     owner_names: Callable[[str], str] = field(default=str, repr=False, compare=False)
@@ -155,11 +161,16 @@ class Run:
         return config_to_json(self.config, self.preset)
 
     def total_samples(self) -> int:
-        train = TRAIN_IMAGES - self.config.validation_size
-        subset = self.config.train_subset
+        config = self.config
+        train = TRAIN_IMAGES - config.validation_size
+        subset = config.train_subset
         if subset:
             train = min(train, subset)
-        return max(train, 0) * self.config.epochs
+        drawings = self.drawings["train"] if self.drawings is not None else 0
+        _, per_epoch = epoch_size(
+            config.data, config.batch_size, config.drawings_fraction, max(train, 0), drawings
+        )
+        return per_epoch * config.epochs
 
     def current_step(self) -> int:
         state = self.progress_state
@@ -223,6 +234,7 @@ class Run:
             "placement": self.where(),
             "progress": self.progress(),
             "latest": self.latest,
+            "drawings": self.drawings,
         }
         if not history:
             return info
@@ -271,6 +283,7 @@ class Run:
             "confusion": [[int(v) for v in row] for row in event.confusion],
             "mistakes": mistakes,
             "class_names": list(class_names_of(self.config.dataset)),  # fashion (issue 17 §3)
+            "drawings_accuracy": finite_or_none(event.drawings_accuracy),  # finetune (§2)
         }
         self.predictions = predictions.astype(np.uint8)
         self.confidence = confidence
@@ -404,6 +417,8 @@ class Run:
             progress_state=cast(ProgressState | None, stored.progress),
             evaluations=cast(list[Evaluation], stored.evaluations),
         )
+        for evaluation in run.evaluations:  # stored before runs had drawings
+            evaluation.setdefault("drawings_accuracy", None)
         m = stored.metrics
         n = min(len(m[k]) for k in METRIC_KEYS)
         run.steps, run.epochs = m["step"][:n], m["epoch"][:n]

@@ -19,9 +19,16 @@ log = logging.getLogger(__name__)
 
 def model_metadata(run: Run) -> JSONObject:
     """What a model saved from `run` records about where it came from."""
-    test_accuracy = run.evaluations[-1]["test_accuracy"] if run.evaluations else None
+    last = run.evaluations[-1] if run.evaluations else None
+    test_accuracy = last["test_accuracy"] if last else None
     epochs = run.progress()["epoch"]
-    return trained_metadata(run.config_json(), run.preset, epochs, test_accuracy, source_run=run.id)
+    # finetune (issue 17 §2): the config records from_model, data and drawings_fraction; the
+    # accuracy on the held-out drawings is the run's last.
+    drawings_accuracy = last.get("drawings_accuracy") if last else None
+    return trained_metadata(
+        run.config_json(), run.preset, epochs, test_accuracy, source_run=run.id,
+        drawings_accuracy=drawings_accuracy, drawings=run.drawings,
+    )  # fmt: skip
 
 
 class WeightFiles:

@@ -101,13 +101,15 @@ def _train(job: Job, emit: Emit, state: WorkerState) -> Ended:
     except MNISTUnavailable as exc:
         return Ended("failed", str(exc), None)
     resume = job.resume
+    first = resume or job.start  # a checkpoint, or the model a fine-tune starts from
     trainer = Trainer(
         job.config,
         data,
         on_event=emit,
         checkpoint_seconds=job.checkpoint_seconds,
-        network=resume.network() if resume is not None else None,
+        network=first.network() if first is not None else None,
         start_step=resume.step if resume is not None else 0,
+        drawings=job.drawings,
     )
     state.attach(trainer)
     try:

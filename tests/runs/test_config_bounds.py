@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.data.drawing_mix import DrawingSplit, split_drawings
 from app.data.mnist import MNIST, load_mnist
 from app.nn.config import ConfigField, TrainConfig, config_fields
 from app.nn.network import set_blas_threads
@@ -82,9 +83,19 @@ def field_values(spec: ConfigField) -> st.SearchStrategy[Any]:
 CONFIGS = st.fixed_dictionaries({spec.name: field_values(spec) for spec in config_fields()})
 
 
+def some_drawings(config: TrainConfig) -> DrawingSplit | None:
+    """Five labelled drawings for a config that trains on drawings (issue 17 §2: the API
+    refuses such a run when there are none)."""
+    if config.data == "mnist":
+        return None
+    rng = np.random.default_rng(0)
+    images = rng.random((5, 784), dtype=np.float32)
+    return split_drawings(images, np.arange(5) % 10, tuple(f"d{i}" for i in range(5)))
+
+
 def first_steps(config: TrainConfig, data: MNIST, steps: int = 2) -> Trainer:
     """A real Trainer of `config`, paused before it starts: `steps` mini-batches, then stop."""
-    trainer = Trainer(config, data)
+    trainer = Trainer(config, data, drawings=some_drawings(config))
     trainer.pause()
     outcome: list[BaseException | str] = []
     thread = threading.Thread(target=lambda: _run(trainer, outcome), daemon=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.api.access import class_responses as responses
-from app.api.access import quotas_for, rate_check, require_owner
+from app.api.access import quotas_for, rate_check, require_owner, require_use
 from app.api.deps import ModelsDep, RunsDep, ServicesDep
 from app.api.errors import error
 from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal
@@ -45,25 +45,31 @@ def owned(runs: RunManager, run_id: str, principal: Principal, what: str) -> Run
     "",
     response_model=RunInfo,
     status_code=status.HTTP_201_CREATED,
-    responses=responses(401, 403, 409, 422, 429, unavailable=["mnist", "executor"]),
+    responses=responses(401, 403, 404, 409, 422, 429, unavailable=["mnist", "executor"]),
 )
 def create_run(
     body: RunCreate,
     runs: RunsDep,
+    models: ModelsDep,
     principal: LearnerPrincipal,
     services: ServicesDep,
     request: Request,
 ) -> Response | RunInfo:
     """The run belongs to the caller. In class mode a learner is held to the limits (active
-    runs, network size: 409/403) and a rate (429)."""
+    runs, network size: 409/403) and a rate (429). `from_model` must be a model the caller
+    may use (someone else's unshared model: 403; an unknown id: 404)."""
     rate_check(services, request, principal, "runs")
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
+    from_model = overrides.get("from_model")
+    if isinstance(from_model, str):
+        require_use(models, principal, from_model)
     try:
         run = runs.create(
             body.preset,
             overrides,
             owner=principal.id,
             quotas=quotas_for(services, principal),
+            models=models,
         )
     except ConfigError as exc:
         return error(422, str(exc))

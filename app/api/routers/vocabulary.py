@@ -12,7 +12,9 @@ from app.nn.protocol import ENDED_STATUSES, LIVE_STATUSES, STATUSES
 from app.nn.vocab import (
     ACTIVATIONS,
     COSTS,
+    DATA_MIXES,
     DATASET_NAMES,
+    DRAWINGS_POOLS,
     INPUT_SIZE,
     LR_SCHEDULES,
     OPTIMIZERS,
@@ -35,6 +37,8 @@ def vocabulary() -> Vocabulary:
             optimizer=list(OPTIMIZERS),
             lr_schedule=list(LR_SCHEDULES),
             dataset=list(DATASET_NAMES),
+            data=list(DATA_MIXES),  # finetune (issue 17 §2)
+            drawings_pool=list(DRAWINGS_POOLS),
         ),
         datasets=[
             DatasetInfo(name=d.name, title=d.title, class_names=list(d.class_names))
