@@ -6,24 +6,25 @@
 
 import { describeError } from "./api.js";
 import { drawings } from "./drawings-api.js";
+import { count } from "./fmt.js";
 import { mayUse } from "./model-controls.js";
 import { state } from "./state.js";
 
 const FALLBACK_MODEL = "accurate"; // the shipped model fine-tuning is meant for (issue 17 §2)
 
-// Half of each mini-batch from the drawings, the rest MNIST (so MNIST isn't forgotten); a small
-// Adam rate (the base model is good already: large steps would undo it) for a few short
-// epochs of 2,000 images: ~200 steps, well under a minute on a busy 2-core machine.
+// The `accurate` recipe (Adam, its batch size and augmentation) continued at a small constant
+// rate (the base model is good already: large steps would undo it) for 2 epochs of 10,000
+// images, a quarter of each mini-batch from the drawings and the rest MNIST (so MNIST isn't
+// forgotten). Measured on the finetune branch: accurate on 80 drawings of a font style, held-out
+// accuracy 75% → 100%, MNIST 99.29% → 99.2%, in ~5 s of training (issue 17 §2).
 export const FINETUNE = {
+  preset: "accurate",
   data: "mix",
-  drawings_fraction: 0.5,
-  optimizer: "adam",
+  drawings_fraction: 0.25,
   lr_schedule: "constant",
-  learning_rate: 0.0005,
-  batch_size: 32,
-  epochs: 4,
-  train_subset: 2000,
-  augment: false,
+  learning_rate: 0.0003,
+  epochs: 2,
+  train_subset: 10000,
 };
 
 export class FinetuneButton {
@@ -68,8 +69,9 @@ export class FinetuneButton {
     const f = FINETUNE;
     const more = n && n < 20 ? ` With ${n} drawing${n === 1 ? "" : "s"} the held-out check is small: 50 or more tell more.` : "";
     this.note.textContent = why || (
-      `Continues training ${m.name || m.id} for ${f.epochs} short epochs: half of each mini-batch from your ` +
-      `${n} drawing${n === 1 ? "" : "s"}, half from MNIST, Adam at a small rate (${f.learning_rate}). ` +
+      `Continues training ${m.name || m.id} for ${f.epochs} epochs of ${count(f.train_subset)} images, ${Math.round(f.drawings_fraction * 100)}% of each ` +
+      `mini-batch from your ${n} drawing${n === 1 ? "" : "s"} and the rest from MNIST (so it keeps reading MNIST), ` +
+      `at a small learning rate (${f.learning_rate}): about a minute at most. ` +
       `Some of your drawings are held out: the chart shows how well it reads them, next to MNIST's test accuracy.${more}`);
     this.button.dataset.from = m ? m.id : "";
   }
