@@ -55,7 +55,8 @@ class Drawings {
       const me = whoami();
       const mine = (d) => !me || !me.class_mode || d.owner === undefined || d.owner === me.id;
       this.list = (data.drawings || []).filter(mine).sort((a, b) => a.created - b.created);
-      this.blocked = null;
+      // Class mode without cookies: every request is anonymous, and saving would be refused.
+      this.blocked = me && me.class_mode && !navigator.cookieEnabled ? NO_IDENTITY : null;
       this.error = null;
     } catch (err) {
       this.fail(err);
