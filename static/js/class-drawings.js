@@ -12,7 +12,7 @@ import { count } from "./fmt.js";
  * is empty). */
 export const classDrawings = () => get("/api/class/drawings");
 
-/** "143 drawings, pooled at 14:02 (0: 12 · 1: 15 · …)", or what to do when there are none. */
+/** "143 drawings, pooled at 14:02 · per digit 0: 12 · 1: 15 · …", or what to do when there are none. */
 export function describePool(summary) {
   if (!summary || !summary.count) return "Empty: nobody's drawings are pooled yet.";
   const when = summary.pooled_at ? new Date(summary.pooled_at * 1000) : null;
@@ -21,7 +21,7 @@ export function describePool(summary) {
     .filter(([, n]) => n)
     .map(([label, n]) => `${label}: ${n}`)
     .join(" · ");
-  return `${count(summary.count)} drawing${summary.count === 1 ? "" : "s"}${at}${per ? ` (${per})` : ""}`;
+  return `${count(summary.count)} drawing${summary.count === 1 ? "" : "s"}${at}${per ? ` · per digit ${per}` : ""}`;
 }
 
 class PoolControl {

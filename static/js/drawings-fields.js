@@ -10,9 +10,9 @@ import { label } from "./vocab.js";
 export const KEYS = ["data", "drawings_fraction", "drawings_pool", "from_model"];
 // Display names (a value the server adds later shows as itself).
 const NAMES = {
-  mnist: "the dataset only",
-  drawings: "my drawings only",
-  mix: "dataset + drawings",
+  mnist: "dataset only",
+  drawings: "drawings only",
+  mix: "a mix of both",
   mine: "mine",
   class: "the class's",
 };
@@ -43,7 +43,7 @@ export class DrawingsFields {
 
   /** The models a run may continue from ({id, label} each); "" starts from fresh weights. */
   setModels(models) {
-    this.fill($("f-from_model"), [["", "nothing: fresh weights"], ...models.map((m) => [m.id, m.label])]);
+    this.fill($("f-from_model"), [["", "fresh weights"], ...models.map((m) => [m.id, m.label])]);
     this.sync();
   }
 

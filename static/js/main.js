@@ -186,7 +186,10 @@ const correction = new CorrectionBar($("correct"), $("correct-status"), {
 });
 new DrawingsPanel($("my-drawings"));
 const finetune = new FinetuneButton($("my-drawings"), {
-  start: (cfg) => runs.start(cfg),
+  start: async (cfg) => {
+    await runs.start(cfg);
+    panel.showConfig(state.run.info.config); // the form shows what the run trains with
+  },
   message: (text) => runs.message(text),
 });
 

@@ -44,7 +44,7 @@ def pool_options(page) -> dict[str, bool]:
 
 
 def test_the_teacher_pools_the_class_drawings_and_learners_can_train_on_them(
-    people, class_server: str
+    people, class_server: str, artifacts
 ) -> None:
     base = class_server
     learner = people.person()
@@ -69,6 +69,13 @@ def test_the_teacher_pools_the_class_drawings_and_learners_can_train_on_them(
     text = summary.text_content()
     assert "pooled at" in text and "1: 1" in text, text
     assert api(learner, "GET", f"{base}/api/class/drawings").json()["count"] == 1
+    for width, height in ((1400, 900), (390, 844)):
+        dash.set_viewport_size({"width": width, "height": height})
+        for theme in ("light", "dark"):
+            dash.emulate_media(color_scheme=theme)
+            dash.evaluate("t => { document.documentElement.dataset.theme = t; }", theme)
+            control = dash.get_by_test_id("class-drawings")
+            control.screenshot(path=str(artifacts / f"drawpage-pool-{theme}-{width}x{height}.png"))
 
     page.reload()
     wait_for(page, "window.__nnp && window.__nnp.ready", timeout=20000)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from .test_accessibility import set_theme
 from .test_drawings_page import add_by_api, remove_all, wait_count
 from .test_playground import choose_model
 from .waits import wait_for
@@ -39,7 +40,9 @@ def test_the_button_says_why_without_drawings(open_page) -> None:
     assert "Save some drawings first" in page.get_by_test_id("finetune-note").text_content()
 
 
-def test_fine_tune_on_my_drawings_runs_and_shows_both_accuracies(open_page, server: str) -> None:
+def test_fine_tune_on_my_drawings_runs_and_shows_both_accuracies(
+    open_page, server: str, artifacts
+) -> None:
     add_by_api(server, 40)
     page = open_page()
     wait_count(page, 40)
@@ -74,6 +77,20 @@ def test_fine_tune_on_my_drawings_runs_and_shows_both_accuracies(open_page, serv
     evaluations = httpx.get(f"{server}/api/runs/{run_id}").json()["history"]["evaluations"]
     assert any(isinstance(e.get("drawings_accuracy"), float) for e in evaluations), evaluations
     assert page.evaluate("window.__nnp.selected()") == {"kind": "run", "id": run_id}
+    screenshots(page, artifacts)
+
+
+def screenshots(page, artifacts) -> None:
+    """The train panel with both curves and the drawings fields: both themes, desktop and phone."""
+    page.select_option("#f-data", "mix")  # the drawings fields in view
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        for theme in ("dark", "light"):
+            set_theme(page, theme)
+            card = page.locator(".train-card")
+            card.scroll_into_view_if_needed()
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+            card.screenshot(path=str(artifacts / f"drawpage-train-{theme}-{width}x{height}.png"))
 
 
 def test_the_train_panel_shows_the_drawings_fields(open_page, server: str) -> None:
