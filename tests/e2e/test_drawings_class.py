@@ -6,33 +6,14 @@ without an identity gets the correction buttons disabled with the reason (the se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from .conftest import run_server
-from .test_learners import TEACHER_TOKEN, People, api
+from . import test_learners
+from .test_learners import api
 from .test_playground import SEVEN, draw_and_predict
 from .waits import wait_for
 
-
-@pytest.fixture(scope="module")
-def class_server(browser, mnist_dir: Path, tmp_path_factory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("class-drawings")
-    with run_server(
-        root, NNP_MNIST_DIR=str(mnist_dir), NNP_CLASS="1", NNP_TEACHER_TOKEN=TEACHER_TOKEN
-    ) as base:
-        yield base
-
-
-@pytest.fixture
-def people(browser, class_server: str) -> Iterator[People]:
-    p = People(browser, class_server)
-    yield p
-    for ctx in p.contexts:
-        ctx.close()
-    assert not p.unexpected(), "\n".join(p.unexpected())
+# test_learners' class-mode server (its own, for this module) and browser contexts per person.
+class_server = test_learners.class_server
+people = test_learners.people
 
 
 def pool_options(page) -> dict[str, bool]:
