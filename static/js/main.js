@@ -266,6 +266,10 @@ async function init() {
   predictor.showEmpty();
   chip.load();
   me().then(() => drawings.load()); // whose drawings are whose, before listing them
+  // Back to this tab: another tab (or a script) may have added or changed drawings.
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && drawings.loaded) drawings.load();
+  });
   const link = urls.link;
   const notes = [];
   if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
