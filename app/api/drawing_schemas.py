@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
+from app.api.me_schemas import _whole as whole  # 2.0 is the integer 2 in JSON
 from app.api.schemas import EXAMPLE_IMAGE, MAX_IMAGE_CHARS, Strict, examples
+from app.jsontypes import JSONObject
 from app.nn.vocab import DrawingSource
 
 Label = Field(ge=0, le=9, description="the digit the drawing shows, 0-9")
+LabelInput = Annotated[int, Label, BeforeValidator(whole)]
 Counts = Field(description='drawings per digit: {"0": n, ..., "9": n}')
 
 
@@ -28,7 +31,7 @@ class DrawingCreate(Strict):
         max_length=784,
         description="784 numbers in 0..1, or 28 rows of 28; light ink on dark, used as is",
     )
-    label: int = Label
+    label: LabelInput
     source: Literal["correction", "example"] = Field(
         default="example",
         description='"correction" when the prediction was wrong, "example" for a right one',
@@ -44,7 +47,7 @@ class DrawingCreate(Strict):
 class DrawingPatch(Strict):
     model_config = examples({"label": 7})
 
-    label: int = Label
+    label: LabelInput
 
 
 class DrawingInfo(BaseModel):
@@ -77,10 +80,12 @@ class ImportRowError(BaseModel):
 
 
 class ImportRefusal(BaseModel):
-    """An import refused for bad rows: each one, and nothing imported."""
+    """An import refused: why (`detail`) and, for bad rows, each of them; nothing imported."""
 
-    detail: str
-    errors: list[ImportRowError]
+    detail: str | list[JSONObject]  # FastAPI's validation errors keep a list
+    errors: list[ImportRowError] = Field(
+        default_factory=list, description="each bad row (absent when the zip itself is wrong)"
+    )
 
 
 class ImportResult(BaseModel):

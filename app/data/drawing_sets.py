@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def input_png(x: np.ndarray) -> bytes:
 def as_png(data: bytes) -> tuple[bytes, int, int]:
     """The image as PNG (a PNG is kept byte for byte; JPEG/WebP re-encoded) and its size.
     Call it on bytes `to_input` accepted: they decode."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":  # its size, without PIL
+        width, height = struct.unpack(">II", data[16:24])
+        return data, width, height
     with Image.open(io.BytesIO(data)) as image:
         width, height = image.size
         if data.startswith(PNG_SIGNATURE):
@@ -331,10 +335,11 @@ def _listed_rows(
 
 
 def _unlisted(
-    members: dict[str, zipfile.ZipInfo], listed: list[_Listed], base: str
+    members: dict[str, zipfile.ZipInfo], records: list[tuple[int, list[str]]], base: str
 ) -> list[RowError]:
-    """The zip's files that labels.csv does not name (but for the export's IDX files)."""
-    known = {item.path for item in listed}
+    """The zip's files that no row of labels.csv names, not even a bad row (but for the
+    export's IDX files)."""
+    known = {posixpath.join(base, cells[0].strip()) for _, cells in records if cells}
     known |= {posixpath.join(base, name) if base else name
               for name in (LABELS_CSV, IMAGES_IDX, LABELS_IDX)}  # fmt: skip
     return [
@@ -345,7 +350,7 @@ def _unlisted(
 
 
 def _idx_inputs(
-    members: dict[str, zipfile.ZipInfo], base: str, reader: _Reader, rows: int
+    members: dict[str, zipfile.ZipInfo], base: str, reader: _Reader, rows: int, max_rows: int
 ) -> np.ndarray | None:
     """The inputs of an export's IDX images file (one per row), None when there is none."""
     name = posixpath.join(base, IMAGES_IDX) if base else IMAGES_IDX
@@ -353,7 +358,7 @@ def _idx_inputs(
     if info is None:
         return None
     try:
-        levels = read_idx(reader.read(info, 16 + rows * INPUT_SIZE + 1))
+        levels = read_idx(reader.read(info, 16 + max_rows * INPUT_SIZE))
     except IDXError as exc:
         raise ImportRefused(422, f"{IMAGES_IDX}: {exc}") from None
     if levels.dtype != np.uint8 or levels.shape != (rows, SIDE, SIDE):
@@ -393,7 +398,8 @@ def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.nd
         base = posixpath.dirname(labels)
         records = _records(reader.read(members[labels], MAX_CSV_BYTES))
         listed, errors = _listed_rows(records, members, base, limits.max_rows)
-        errors += _unlisted(members, listed, base)
+        if len(records) <= limits.max_rows:  # else the rows past the limit aren't read
+            errors += _unlisted(members, records, base)
         if errors:
             raise _refuse_row_errors(errors, len(records))
         rows = [
@@ -401,29 +407,29 @@ def read_rows(data: bytes, limits: ImportLimits) -> tuple[list[ImportRow], np.nd
                       reader.read(members[item.path], limits.max_image_bytes))
             for item in listed
         ]  # fmt: skip
-        return rows, _idx_inputs(members, base, reader, len(rows))
+        return rows, _idx_inputs(members, base, reader, len(rows), limits.max_rows)
 
 
-def _decode(row: ImportRow) -> Decoded:
+def decode_row(row: ImportRow) -> Decoded:
+    """One row's drawing, or what is wrong with its image (a top-level function: a process
+    pool can run it)."""
     try:
         return prepare(row.image, None, len(row.image))
     except InputError as exc:
         return str(exc)
 
 
-def read_import(
-    data: bytes,
-    limits: ImportLimits,
+def decode_rows(
+    rows: Sequence[ImportRow],
+    idx: np.ndarray | None,
     mapper: Mapper = map,
     progress: Progress | None = None,
 ) -> list[tuple[int, PreparedDrawing]]:
-    """(label, drawing) of every row of an import zip, in labels.csv's order; ImportRefused
-    (413/422, every bad row listed) when any row or the zip itself is not right. Blocking
-    work: call it from a thread; `mapper` decodes the images (e.g. a thread pool's map)."""
-    rows, idx = read_rows(data, limits)
+    """(label, drawing) of every row, in order; ImportRefused listing every row whose image
+    predict would refuse. `idx`: the inputs to keep instead of the images' (an export's)."""
     prepared: list[tuple[int, PreparedDrawing]] = []
     errors: list[RowError] = []
-    for k, (row, decoded) in enumerate(zip(rows, mapper(_decode, rows), strict=True)):
+    for k, (row, decoded) in enumerate(zip(rows, mapper(decode_row, rows), strict=True)):
         if isinstance(decoded, str):
             errors.append(RowError(row.row, row.file, decoded))
         elif idx is not None:
@@ -436,3 +442,16 @@ def read_import(
     if errors:
         raise _refuse_row_errors(errors, len(rows))
     return prepared
+
+
+def read_import(
+    data: bytes,
+    limits: ImportLimits,
+    mapper: Mapper = map,
+    progress: Progress | None = None,
+) -> list[tuple[int, PreparedDrawing]]:
+    """(label, drawing) of every row of an import zip, in labels.csv's order; ImportRefused
+    (413/422, every bad row listed) when any row or the zip itself is not right. Blocking
+    work: call it from a thread; `mapper` decodes the images (e.g. a pool's map)."""
+    rows, idx = read_rows(data, limits)
+    return decode_rows(rows, idx, mapper, progress)

@@ -35,6 +35,7 @@ from .test_server import free_port
 MIN_CASES = 1_000
 EXAMPLES_PER_OPERATION = 40
 CASES: dict[str, int] = {}
+DRAWING = {"pixels": [0.0] * 400 + [1.0] * 100 + [0.0] * 284, "label": 3}
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +92,8 @@ CONTENT_DEPENDENT = [
     "POST /api/models",
     "POST /api/runs",
     "PUT /api/class/config",  # the dashboard's: a RunCreate body, as POST /api/runs
+    "POST /api/drawings",  # issue 17: an image, as predict
+    "POST /api/drawings/import",  # a binary string is rarely a zip with a labels.csv
 ]
 CONFIG = {
     "seed": 11,
@@ -108,7 +111,12 @@ def _real_ids(url: str) -> dict[str, list[str]]:
         upload = http.post("/api/models", files={"file": ("n.npz", model_to_bytes(net, {}))})
         run = http.post("/api/runs", json={**SHORT_RUN, "epochs": 1}).json()
         wait_for(lambda: http.get(f"/api/runs/{run['id']}").json()["status"] == "finished", 120)
-    return {"model_id": ["accurate", "3b1b", upload.json()["id"]], "run_id": [run["id"]]}
+        drawing = http.post("/api/drawings", json=DRAWING).json()["id"]
+    return {
+        "model_id": ["accurate", "3b1b", upload.json()["id"]],
+        "run_id": [run["id"]],
+        "drawing_id": [drawing],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -123,15 +131,16 @@ def api_schema(live_url: str) -> schemathesis.BaseSchema:
     ) -> st.SearchStrategy[dict[str, Any] | None]:
         # Random ids rarely exist: also try ids that do (so pause, save, delete, network...
         # meet real runs and models). Only a valid id is swapped for another valid one, so a
-        # negative case stays negative. The run is never deleted, so every run operation
-        # meets it (test_runs deletes runs).
+        # negative case stays negative. The run and the drawing are never deleted, so every
+        # operation meets them (test_runs deletes runs).
         if not path_parameters:
             return st.just(path_parameters)
         deleting = context.operation is not None and context.operation.method.upper() == "DELETE"
         names = [
             n
             for n in real
-            if isinstance(path_parameters.get(n), str) and not (deleting and n == "run_id")
+            if isinstance(path_parameters.get(n), str)
+            and not (deleting and n in ("run_id", "drawing_id"))
         ]
         if not names or not all(is_valid_id(path_parameters[n]) for n in names):
             return st.just(path_parameters)
@@ -187,7 +196,11 @@ def test_enough_cases_over_every_operation(api_schema: schemathesis.BaseSchema) 
 
 TEACHER_TOKEN = "schemathesis-teacher-token-0123"
 # The operations that ask who the caller is, and the new ones; others don't depend on it.
-CLASS_PATHS = r"^/api/(me|me/token|class/limits|models/default|models/\{model_id\}|runs|predict)$"
+CLASS_PATHS = (
+    r"^/api/(me|me/token|class/limits|models/default|models/\{model_id\}|runs|predict"
+    r"|drawings|drawings/export|drawings/import|drawings/\{drawing_id\}(/image)?"
+    r"|class/drawings)$"  # issue 17: the drawings, owned like models
+)
 CLASS_CASES: dict[str, int] = {}
 
 
@@ -220,7 +233,8 @@ def class_schema(class_url: str) -> schemathesis.BaseSchema:
         auth = {"Authorization": f"Bearer {TEACHER_TOKEN}"}
         files = {"file": ("n.npz", model_to_bytes(net, {}))}
         upload = http.post("/api/models", files=files, headers=auth).json()["id"]
-    real = {"model_id": ["accurate", upload]}
+        drawing = http.post("/api/drawings", json=DRAWING, headers=auth).json()["id"]
+    real = {"model_id": ["accurate", upload], "drawing_id": [drawing]}
 
     @loaded.hook
     def flatmap_path_parameters(
@@ -228,11 +242,12 @@ def class_schema(class_url: str) -> schemathesis.BaseSchema:
     ) -> st.SearchStrategy[dict[str, Any] | None]:
         if not path_parameters or context.operation.method.upper() == "DELETE":
             return st.just(path_parameters)
-        value = path_parameters.get("model_id")
+        name = "drawing_id" if "drawing_id" in path_parameters else "model_id"
+        value = path_parameters.get(name)
         if not isinstance(value, str) or not is_valid_id(value):
             return st.just(path_parameters)
-        swapped = st.sampled_from(real["model_id"]).map(
-            lambda model_id: {**path_parameters, "model_id": model_id}
+        swapped = st.sampled_from(real[name]).map(
+            lambda real_id: {**path_parameters, name: real_id}
         )
         return st.one_of(st.just(path_parameters), swapped)
 

@@ -5,11 +5,24 @@ the store's (app/store/drawings.py)."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, File, Path, Query, Request, Response, UploadFile, status
+from fastapi import (
+    APIRouter,
+    FastAPI,
+    File,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+    status,
+)
 from fastapi.responses import FileResponse, JSONResponse
 
 from app.api.access import class_responses as responses
@@ -34,10 +47,12 @@ from app.data.drawing_sets import (
     ImageTooLarge,
     ImportLimits,
     ImportRefused,
+    decode_rows,
     export_zip,
     prepare,
-    read_import,
+    read_rows,
 )
+from app.runs.local import worker_context
 from app.store.drawings import (
     ClassSummary,
     Drawing,
@@ -91,18 +106,35 @@ def _rate(services: Services, request: Request, principal: Principal) -> None:
         rate_check(services, request, principal, "drawings")
 
 
-@router.get("", response_model=DrawingList, response_model_exclude_none=True)
+OwnerQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="whose drawings: an owner id, or `all` (the teacher's to ask); default: yours",
+    ),
+]
+
+
+@router.get(
+    "", response_model=DrawingList, response_model_exclude_none=True, responses=responses(403)
+)
 def list_drawings(
     drawings: DrawingsDep,
     principal: CurrentPrincipal,
     include: IncludeInput = [],  # noqa: B006
+    owner: OwnerQuery = None,
 ) -> DrawingList:
-    """The caller's drawings, in the order they were made, and how many of each digit."""
-    found = drawings.of(principal.id)
+    """The caller's drawings (the teacher may ask for anyone's, or `all`), in the order they
+    were made, and how many of each digit."""
+    whose = principal.id if owner is None else owner
+    if whose != principal.id and not principal.is_teacher:
+        raise HTTPException(403, f"only the teacher may list others' drawings; you are "
+                                 f"{principal.name}")  # fmt: skip
+    found = drawings.of(None if whose == "all" else whose)
     inputs = drawings.inputs([d.id for d in found]) if "input" in include else {}
     return DrawingList(
         drawings=[info(drawings, d, inputs.get(d.id)) for d in found],
-        counts=counts_json(drawings.counts(principal.id)),
+        counts=counts_json(drawings.counts(None if whose == "all" else whose)),
     )
 
 
@@ -173,18 +205,27 @@ def _export(store: DrawingStore, owner: str) -> bytes:
     return export_zip(items)
 
 
-def _import(
-    store: DrawingStore, data: bytes, owner: str, limits: ImportLimits, threads: int
-) -> list[Drawing]:
-    """Validate every row, then store them all in one go (in the heavy pool; the images
-    are decoded by `threads` threads)."""
+# Below this many images an import decodes them in its own thread: starting a process pool
+# costs more than it saves.
+POOL_FROM = 200
+
+
+def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) -> list[Drawing]:
+    """Validate every row, then store them all in one go (in the heavy pool). A big import's
+    images are decoded in worker processes, one per core (the runs' forkserver): they take
+    neither the event loop's GIL nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
         log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
-    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
-        rows = read_import(data, limits, pool.map, progress)
-    stored = store.add_many(owner, "import", rows)
+    rows, idx = read_rows(data, limits)
+    if len(rows) < POOL_FROM:
+        prepared = decode_rows(rows, idx, map, progress)
+    else:
+        workers = max(1, min(os.cpu_count() or 1, 4))
+        with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
+            prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
+    stored = store.add_many(owner, "import", prepared)
     log.info("drawings import for %s: %d drawings stored", owner, len(stored))
     return stored
 
@@ -224,12 +265,15 @@ async def import_drawings(
     )
     data = await file.read()
     try:
-        stored = await gate.run(_import, store, data, principal.id, limits, gate.slots)
+        stored = await gate.run(_import, store, data, principal.id, limits)
     except ImportRefused as exc:
         body: dict[str, object] = {"detail": exc.detail}
         if exc.errors:
             body["errors"] = [e.__dict__ for e in exc.errors]
         return JSONResponse(body, status_code=exc.status)
+    except BrokenProcessPool:  # a decoding worker died (killed, out of memory)
+        log.warning("a drawings import failed: a decoding worker process died")
+        return error(503, "the import's decoding workers stopped; nothing was imported: try again")
     counts = counts_json(store.counts(principal.id))
     return ImportResult(imported=len(stored), counts=counts)
 
