@@ -62,8 +62,17 @@ class DrawingSnapshots:
         )
 
     def counts(self, run_id: str) -> DrawingCounts | None:
-        split = self.load(run_id)
-        return split.counts() if split is not None else None
+        """How many of the run's drawings train and are held out (None: no snapshot), reading
+        only the labels (at start-up, for every run on drawings)."""
+        path = self.path(run_id)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                return {"train": len(arrays["train_y"]), "held_out": len(arrays["held_y"])}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            log.warning("run %s: unreadable drawings snapshot: %s", run_id, exc)
+            return None
 
     def delete(self, run_id: str) -> None:
         self.path(run_id).unlink(missing_ok=True)

@@ -399,7 +399,8 @@ class RunManager:
         drawings = run.drawing_split
         if drawings is None and config.data != "mnist":  # resumed after a restart
             drawings = run.drawing_split = self.snapshots.load(run.id)
-        job = Job(run.id, config, self.data, resume=run.resume_from, start=run.start_from,
+        start = run.start_from if run.resume_from is None else None  # a checkpoint wins
+        job = Job(run.id, config, self.data, resume=run.resume_from, start=start,
                   drawings=drawings)  # fmt: skip
         run.resume_from = None
         run.handle = self.executor.start(job, lambda message: self._on_message(run, message))
@@ -482,7 +483,8 @@ class RunManager:
                 if status in ("finished", "stopped"):  # not a result whose weights are lost
                     status, reason = "failed", f"its final weights could not be written: {exc}"
         run.set_status(status, reason)
-        run.drawing_split = None  # a resume reads its snapshot again
+        # A resume continues from a checkpoint and reads the snapshot again: free both.
+        run.drawing_split = run.start_from = None
         self.records.ended(run)
 
     def _on_checkpoint(self, run: Run, event: CheckpointEvent) -> None:

@@ -119,3 +119,16 @@ def test_class_mode_someone_elses_private_model_is_403_and_the_class_pool_is_che
     assert r.status_code == 201, r.text
     assert r.json()["config"]["layers"] == [16]
     alice.post(f"/api/runs/{r.json()['id']}/stop")
+
+
+def test_class_mode_limits_apply_to_the_architecture_of_the_model_started_from(
+    make_client: Callable[[Settings], TestClient], settings: Settings
+) -> None:
+    """The stand-in `accurate` is 784-32-10 (25,450 parameters): above a limit of 20,000 it
+    can't be fine-tuned by a learner, though the request names no layers at all."""
+    teacher = make_client(class_settings(settings, learner_max_parameters=20_000))
+    pupil = learner(teacher)
+    post_drawings(pupil, 3)
+    r = pupil.post("/api/runs", json={**RUN, "from_model": "accurate", "data": "mix"})
+    assert "25,450" in _detail(r, 403)
+    assert pupil.post("/api/runs", json={**RUN, "layers": [16], "data": "mix"}).status_code == 201
