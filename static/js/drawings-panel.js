@@ -8,6 +8,8 @@ import { describeError } from "./api.js";
 import { ImportError, aDigit, drawings, imageUrl, labelNames } from "./drawings-api.js";
 
 const ERRORS_SHOWN = 50; // rows listed of a refused import; the rest are counted
+// Drawings shown per digit until "Show all" (an import of 10,000 would be 110,000 elements).
+const PER_DIGIT = 40;
 
 export class DrawingsPanel {
   constructor(root) {
@@ -25,6 +27,7 @@ export class DrawingsPanel {
     this.errors = $("drawings-errors");
     this.why = $("drawings-why");
     this.names = null;
+    this.expanded = new Set(); // the digits whose every drawing is shown
     this.importButton.addEventListener("click", () => this.file.click());
     this.file.addEventListener("change", () => this.upload());
     this.exportLink.addEventListener("click", (e) => {
@@ -88,8 +91,12 @@ export class DrawingsPanel {
       h.textContent = `${name} · ${items.length}`;
       const ul = document.createElement("ul");
       ul.className = "drawings-list";
-      ul.append(...items.map((d) => this.item(d)));
+      // The newest first; past PER_DIGIT, a button shows the rest.
+      const all = this.expanded.has(label);
+      const shown = items.slice().reverse().slice(0, all ? items.length : PER_DIGIT);
+      ul.append(...shown.map((d) => this.item(d)));
       group.append(h, ul);
+      if (shown.length < items.length) group.append(this.more(label, name, items.length));
       groups.push(group);
     });
     // Keep the focus where it was across the re-render (a relabel moves its drawing).
@@ -101,6 +108,24 @@ export class DrawingsPanel {
       const again = this.gallery.querySelector(`[data-id="${CSS.escape(focusId)}"] [data-role="${focusRole}"]`);
       if (again) again.focus();
     }
+  }
+
+  more(label, name, n) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "ghost small";
+    b.setAttribute("data-testid", `drawings-more-${label}`);
+    b.textContent = `Show all ${n}`;
+    b.setAttribute("aria-label", `Show all ${n} drawings labelled ${name}`);
+    b.addEventListener("click", () => {
+      this.expanded.add(label);
+      this.renderGallery();
+      // The focus goes to the first drawing that was hidden (the button is gone).
+      const selects = this.gallery.querySelectorAll(`[data-testid=drawings-group-${label}] [data-role=relabel]`);
+      const first = selects[PER_DIGIT];
+      if (first) first.focus();
+    });
+    return b;
   }
 
   item(d) {

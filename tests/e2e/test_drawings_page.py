@@ -218,6 +218,26 @@ def test_export_then_import_round_trips_through_the_page(open_page, server: str,
         assert count_shown(page, label) == str(want.count(label))
 
 
+def test_a_digit_with_many_drawings_shows_the_newest_then_all(open_page, server: str) -> None:
+    """An import of thousands would be too many elements: the newest 40 of a digit are shown,
+    and "Show all" shows the rest."""
+    pixels = httpx.get(f"{server}/api/digits/random").json()["pixels"]
+    ids = []
+    for _ in range(45):
+        r = httpx.post(f"{server}/api/drawings", json={"pixels": pixels, "label": 6})
+        ids.append(r.json()["id"])
+    page = open_page()
+    wait_count(page, 45)
+    group = page.get_by_test_id("drawings-group-6")
+    shown = group.locator("[data-testid=drawing]")
+    assert shown.count() == 40
+    assert shown.first.get_attribute("data-id") == ids[-1], "the newest first"
+    assert count_shown(page, 6) == "45"
+    page.get_by_test_id("drawings-more-6").click()
+    assert shown.count() == 45
+    assert page.evaluate("document.activeElement.closest('li').dataset.id") == ids[4]
+
+
 def png_bytes(value: int = 255) -> bytes:
     img = Image.new("L", (28, 28), 0)
     for x in range(8, 20):
