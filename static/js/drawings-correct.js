@@ -85,9 +85,10 @@ export class CorrectionBar {
   enable() {
     const blocked = drawings.blocked;
     for (const b of [...this.buttons, this.keep]) {
-      b.disabled = Boolean(blocked) || this.busy;
+      b.disabled = Boolean(blocked); // not while busy: that would drop the keyboard's focus
       b.title = blocked || "";
     }
+    this.root.setAttribute("aria-busy", String(this.busy)); // store() ignores taps meanwhile
     this.why.textContent = blocked || "";
     this.why.hidden = !blocked;
   }

@@ -10,6 +10,7 @@ import { ImportError, aDigit, drawings, imageUrl, labelNames } from "./drawings-
 const ERRORS_SHOWN = 50; // rows listed of a refused import; the rest are counted
 // Drawings shown per digit until "Show all" (an import of 10,000 would be 110,000 elements).
 const PER_DIGIT = 40;
+const RELABEL_SETTLE_MS = 350;
 
 export class DrawingsPanel {
   constructor(root) {
@@ -151,7 +152,14 @@ export class DrawingsPanel {
       return o;
     }));
     sel.value = String(d.label);
-    sel.addEventListener("change", () => this.relabel(d, Number(sel.value), sel));
+    // Arrow keys on a closed select change it one step at a time: only where it stops counts.
+    let timer = null;
+    sel.addEventListener("change", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (Number(sel.value) !== d.label) this.relabel(d, Number(sel.value), sel);
+      }, RELABEL_SETTLE_MS);
+    });
     const del = document.createElement("button");
     del.type = "button";
     del.className = "ghost small";
@@ -165,14 +173,16 @@ export class DrawingsPanel {
   }
 
   async relabel(d, label, sel) {
-    sel.disabled = true;
+    // Busy, not disabled: disabling the focused select would drop the keyboard's focus.
+    sel.setAttribute("aria-busy", "true");
     try {
       await drawings.relabel(d.id, label);
       this.say(`Relabelled as ${aDigit(this.name(label))}.`);
     } catch (err) {
       sel.value = String(d.label);
-      sel.disabled = false;
       this.say(`Not relabelled: ${describeError(err)}`);
+    } finally {
+      sel.removeAttribute("aria-busy");
     }
   }
 

@@ -186,6 +186,7 @@ def test_the_correction_buttons_work_from_the_keyboard(open_page, server: str) -
     page.keyboard.press("Enter")
     wait_text(page, "correct-text", "Saved as a 4")
     assert [d["label"] for d in listed(server)] == [4]
+    assert page.evaluate(focused) == "correct-4", "saving took the focus away"
     for _ in range(6):  # 5 … 9, then "Keep as a labelled example"
         page.keyboard.press("Tab")
     assert page.evaluate(focused) == "keep-example"
@@ -194,6 +195,24 @@ def test_the_correction_buttons_work_from_the_keyboard(open_page, server: str) -
     page.keyboard.press("Space")
     wait_text(page, "correct-text", "Removed")
     assert listed(server) == []
+
+
+def test_relabel_from_the_keyboard_saves_where_the_arrows_stop(open_page, server: str) -> None:
+    pixels = httpx.get(f"{server}/api/digits/random").json()["pixels"]
+    httpx.post(f"{server}/api/drawings", json={"pixels": pixels, "label": 2})
+    page = open_page()
+    wait_count(page, 1)
+    patches = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" else None)
+    page.get_by_test_id("drawing-relabel").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    wait_for(page, "() => document.querySelector('[data-testid=drawings-group-5]')")
+    assert [d["label"] for d in listed(server)] == [5]
+    assert len(patches) == 1, patches
+    # The focus stays on the drawing's select, now in its new group.
+    assert page.evaluate("document.activeElement.dataset.role") == "relabel"
+    assert page.evaluate("document.activeElement.closest('[data-testid=drawings-group-5]')")
 
 
 def test_export_then_import_round_trips_through_the_page(open_page, server: str, tmp_path) -> None:
