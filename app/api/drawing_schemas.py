@@ -8,7 +8,6 @@ from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
 from app.api.me_schemas import _whole as whole  # 2.0 is the integer 2 in JSON
 from app.api.schemas import EXAMPLE_IMAGE, MAX_IMAGE_CHARS, Strict, examples
-from app.jsontypes import JSONObject
 from app.nn.vocab import DrawingSource
 
 Label = Field(ge=0, le=9, description="the digit the drawing shows, 0-9")
@@ -68,24 +67,6 @@ class DrawingInfo(BaseModel):
 class DrawingList(BaseModel):
     drawings: list[DrawingInfo]
     counts: dict[str, int] = Counts
-
-
-class ImportRowError(BaseModel):
-    row: int | None = Field(
-        description="the row's number in labels.csv (its header is row 1); null for a file "
-        "of the zip that no row names"
-    )
-    file: str | None
-    error: str
-
-
-class ImportRefusal(BaseModel):
-    """An import refused: why (`detail`) and, for bad rows, each of them; nothing imported."""
-
-    detail: str | list[JSONObject]  # FastAPI's validation errors keep a list
-    errors: list[ImportRowError] = Field(
-        default_factory=list, description="each bad row (absent when the zip itself is wrong)"
-    )
 
 
 class ImportResult(BaseModel):

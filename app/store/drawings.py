@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.data.drawing_sets import INPUT_SIZE, PreparedDrawing
+from app.data.drawing_sets import INPUT_SIZE, ExportItem, PreparedDrawing
 from app.nn.vocab import DRAWING_SOURCES, DrawingSource, DrawingsPool
 from app.store.db import Store
 from app.store.disk import is_disk_full, storage_full
@@ -217,6 +217,23 @@ class DrawingStore:
                 if isinstance(did, str) and x is not None:
                     found[did] = x
         return found
+
+    def export_items(self, owner: str) -> list[ExportItem]:
+        """`owner`'s drawings with their inputs and PNGs, for an export (one whose image file
+        can't be read is left out, with a log line)."""
+        found = self.of(owner)
+        inputs = self.inputs([d.id for d in found])
+        items = []
+        for drawing in found:
+            x = inputs.get(drawing.id)
+            try:
+                png = self.path(drawing.id).read_bytes()
+            except OSError as exc:
+                log.warning("leaving drawing %s out of the export: %s", drawing.id, exc)
+                continue
+            if x is not None:
+                items.append(ExportItem(drawing.id, drawing.label, x, png))
+        return items
 
     def labelled_set(self, pool: DrawingsPool, owner: str) -> LabelledSet:
         """The drawings a run trains on: `owner`'s own ("mine"), or the class dataset

@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
+from app.api.routers.drawings import POOL_FROM
 from app.data.preprocess import image_to_input
 from tests.data.drawing_zips import blank_png, encoded, labelled_zip, stroke_png, zip_of
 from tests.store.live import Server
@@ -231,3 +232,17 @@ def test_ownership_in_class_mode(class_server: Server) -> None:
     codes = [anna.post("/api/drawings", json=body).status_code for _ in range(5)]
     assert codes == [201, 201, 201, 201, 429], codes
     assert teacher.post("/api/drawings", json=body).status_code == 201  # never limited
+
+
+def test_a_big_import_is_decoded_in_worker_processes_all_the_same(server: Server) -> None:
+    """240 images: over POOL_FROM, so the server decodes them in a process pool."""
+    labels = [k % 10 for k in range(240)]
+    assert len(labels) >= POOL_FROM
+    api = httpx.Client(base_url=server.url, timeout=120)
+    r = api.post("/api/drawings/import", files={"file": ("big.zip", labelled_zip(labels))})
+    assert r.status_code == 201, r.text
+    assert r.json()["counts"] == {str(d): 24 for d in range(10)}
+    listed = api.get("/api/drawings", params={"include": "input"}).json()["drawings"]
+    assert [d["label"] for d in listed] == labels
+    for d in listed[:10]:
+        np.testing.assert_allclose(d["input"], image_to_input(stroke_png(d["label"])), atol=1e-6)

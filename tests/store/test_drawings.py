@@ -149,3 +149,20 @@ def test_start_up_removes_images_without_a_row(store: DrawingStore) -> None:
     (store.directory / ".d_1.png.abc.tmp").write_bytes(b"temp")
     store.load()
     assert sorted(p.name for p in store.directory.iterdir()) == [f"{kept.id}.png"]
+
+
+def test_export_items_are_the_owners_with_their_png_and_input(
+    store: DrawingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    png = stroke_png(6)
+    a = store.add("u_1", 6, "example", prepare(png, None, 10**6))
+    b = store.add("u_1", 2, "example", pixels_drawing(2))
+    store.add("u_2", 1, "example", pixels_drawing(3))
+    items = store.export_items("u_1")
+    assert [(i.name, i.label) for i in items] == [(a.id, 6), (b.id, 2)]
+    assert items[0].png == png
+    np.testing.assert_array_equal(items[1].input, pixels_drawing(2).input)
+    store.path(a.id).unlink()  # an image lost by hand: left out, logged
+    with caplog.at_level(logging.WARNING):
+        assert [i.name for i in store.export_items("u_1")] == [b.id]
+    assert a.id in caplog.text

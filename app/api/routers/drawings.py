@@ -34,7 +34,6 @@ from app.api.drawing_schemas import (
     DrawingInfo,
     DrawingList,
     DrawingPatch,
-    ImportRefusal,
     ImportResult,
 )
 from app.api.errors import error
@@ -43,7 +42,6 @@ from app.api.identity import CurrentPrincipal, LearnerPrincipal, Principal, Teac
 from app.api.schemas import ErrorResponse
 from app.data.decode import InputError, decode_image
 from app.data.drawing_sets import (
-    ExportItem,
     ImageTooLarge,
     ImportLimits,
     ImportRefused,
@@ -63,6 +61,9 @@ from app.store.drawings import (
 from app.store.files import ID_PATTERN
 
 log = logging.getLogger(__name__)
+# An import's progress goes to the server's own log (uvicorn's, shown at `serve`'s log level,
+# info by default): the app configures no logging of its own, so its INFO lines would be lost.
+progress_log = logging.getLogger("uvicorn.error")
 router = APIRouter(prefix="/api/drawings", tags=["drawings"])
 class_router = APIRouter(prefix="/api/class/drawings", tags=["class"])
 
@@ -116,7 +117,10 @@ OwnerQuery = Annotated[
 
 
 @router.get(
-    "", response_model=DrawingList, response_model_exclude_none=True, responses=responses(403)
+    "",
+    response_model=DrawingList,
+    response_model_exclude_none=True,
+    responses=responses(403, 422),
 )
 def list_drawings(
     drawings: DrawingsDep,
@@ -190,19 +194,7 @@ async def export_drawings(
 
 
 def _export(store: DrawingStore, owner: str) -> bytes:
-    found = store.of(owner)
-    inputs = store.inputs([d.id for d in found])
-    items = []
-    for drawing in found:
-        try:
-            png = store.path(drawing.id).read_bytes()
-        except OSError as exc:
-            log.warning("leaving drawing %s out of the export: %s", drawing.id, exc)
-            continue
-        x = inputs.get(drawing.id)
-        if x is not None:
-            items.append(ExportItem(drawing.id, drawing.label, x, png))
-    return export_zip(items)
+    return export_zip(store.export_items(owner))
 
 
 # Below this many images an import decodes them in its own thread: starting a process pool
@@ -216,7 +208,7 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
     neither the event loop's GIL nor more than the machine's cores."""
 
     def progress(done: int, total: int) -> None:
-        log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
+        progress_log.info("drawings import for %s: %d of %d images decoded", owner, done, total)
 
     rows, idx = read_rows(data, limits)
     if len(rows) < POOL_FROM:
@@ -226,7 +218,7 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
         with ProcessPoolExecutor(workers, mp_context=worker_context()) as pool:
             prepared = decode_rows(rows, idx, lambda f, xs: pool.map(f, xs, chunksize=64), progress)
     stored = store.add_many(owner, "import", prepared)
-    log.info("drawings import for %s: %d drawings stored", owner, len(stored))
+    progress_log.info("drawings import for %s: %d drawings stored", owner, len(stored))
     return stored
 
 
@@ -237,9 +229,10 @@ def _import(store: DrawingStore, data: bytes, owner: str, limits: ImportLimits) 
     responses={
         **responses(401, 409, 413, 429),
         422: {
-            "model": ImportRefusal,
-            "description": "Invalid: not a zip, no labels.csv, or bad rows (each one in "
-            "`errors`); nothing was imported",
+            "model": ErrorResponse,
+            "description": "Invalid: not a zip, no labels.csv, or bad rows: then `errors` "
+            'lists each, [{"row": n (labels.csv\'s; its header is row 1) or null, "file", '
+            '"error"}]; nothing was imported',
         },
         **_BUSY,
     },
