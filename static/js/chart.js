@@ -1,70 +1,23 @@
 // The live cost chart on a <canvas>: every per-batch cost as a faint band, a smoothed bold
-// line, and per-epoch validation/test accuracy on a right-hand axis. It stays fast at 100,000+
-// points by reducing the data to one min/max pair per pixel column before drawing, so a frame
+// line, and per-epoch validation/test accuracy on a right-hand axis, with the accuracy on the
+// learner's held-out drawings beside them when the run trains on drawings (issue 17 §2); the
+// axes, smoothing and curves it shares with the compare page live in chart-kit.js. It stays
+// fast at 100,000+ points by reducing the data to one min/max pair per pixel column before drawing, so a frame
 // costs O(points) arithmetic and O(width) canvas calls.
 
+import { DEFAULT_SMOOTHING, Series, accuracyCurve, accuracyFloor, beginFrame, drawAxes, fitCanvas, hexA, niceTicks } from "./chart-kit.js";
 import { invalidate } from "./frame.js";
-import { theme } from "./colors.js";
-import { pct, short, tick } from "./fmt.js";
+import { pct, short } from "./fmt.js";
 
 const M = { left: 48, right: 44, top: 12, bottom: 24 };
 export const SMOOTHING = [0, 20, 100, 500]; // the learner's choices: an average over ~N steps
-const DEFAULT_SMOOTHING = 100;
-
-/**
- * The per-batch costs and their exponential average by training step, not by point: a point
- * `gap` steps after the previous one weighs 1 − (1 − 1/window)^gap, so the curve's memory is
- * ~window steps whether points arrive every step (slow motion) or every ~25 (full speed).
- * Debiased at the start, as TensorBoard-like tools do.
- */
-export class Series {
-  constructor(window = DEFAULT_SMOOTHING) {
-    this.window = window;
-    this.n = 0;
-    this.x = new Float64Array(1024);
-    this.y = new Float64Array(1024);
-    this.s = new Float64Array(1024);
-    this.restart();
-  }
-  restart() {
-    this.ema = 0;
-    this.weight = 0;
-    this.lastX = null;
-  }
-  smooth(x, y) {
-    const gap = this.lastX === null ? 1 : Math.max(1, x - this.lastX);
-    this.lastX = x;
-    const w = this.window > 1 ? 1 - (1 - 1 / this.window) ** gap : 1;
-    this.ema = this.ema * (1 - w) + y * w;
-    this.weight = this.weight * (1 - w) + w;
-    return this.ema / this.weight;
-  }
-  push(x, y) {
-    if (!Number.isFinite(y)) return;
-    if (this.n === this.x.length) {
-      for (const k of ["x", "y", "s"]) {
-        const bigger = new Float64Array(this.x.length * 2);
-        bigger.set(this[k]);
-        this[k] = bigger;
-      }
-    }
-    this.x[this.n] = x;
-    this.y[this.n] = y;
-    this.s[this.n] = this.smooth(x, y);
-    this.n++;
-  }
-  /** Smooth over ~`window` steps (0: none), recomputing the curve drawn so far. */
-  setWindow(window) {
-    this.window = window;
-    this.restart();
-    for (let i = 0; i < this.n; i++) this.s[i] = this.smooth(this.x[i], this.y[i]);
-  }
-}
 
 export class CostChart {
-  constructor(canvas, tip) {
+  /** drawingsLegend: the legend's entry for the drawings' curve, shown while there is one. */
+  constructor(canvas, tip, drawingsLegend = null) {
     this.canvas = canvas;
     this.tip = tip;
+    this.drawingsLegend = drawingsLegend;
     this.ctx = canvas.getContext("2d");
     this.log = false;
     this.smoothing = DEFAULT_SMOOTHING;
@@ -83,7 +36,8 @@ export class CostChart {
 
   reset() {
     this.cost = new Series(this.smoothing);
-    this.evals = []; // {step, epoch, val, test}
+    this.evals = []; // {step, epoch, val, test, drawings}
+    this.showLegend();
     invalidate(this);
   }
 
@@ -106,8 +60,24 @@ export class CostChart {
 
   addEvaluation(ev) {
     if (this.evals.some((e) => e.epoch === ev.epoch)) return;
-    this.evals.push({ step: ev.step, epoch: ev.epoch, val: ev.validation_accuracy, test: ev.test_accuracy });
+    this.evals.push({
+      step: ev.step,
+      epoch: ev.epoch,
+      val: ev.validation_accuracy,
+      test: ev.test_accuracy,
+      drawings: ev.drawings_accuracy ?? null, // null: the run has no held-out drawings
+    });
+    this.showLegend();
     invalidate(this);
+  }
+
+  /** Evaluations with an accuracy on the held-out drawings so far. */
+  get drawingsPoints() {
+    return this.evals.filter((e) => typeof e.drawings === "number").length;
+  }
+
+  showLegend() {
+    if (this.drawingsLegend) this.drawingsLegend.hidden = !this.drawingsPoints;
   }
 
   /** Smooth over ~`steps` training steps (0: raw points only). */
@@ -123,14 +93,7 @@ export class CostChart {
   }
 
   resize() {
-    const dpr = window.devicePixelRatio || 1;
-    const r = this.canvas.getBoundingClientRect();
-    this.w = Math.max(200, r.width);
-    this.h = Math.max(160, r.height);
-    this.canvas.width = Math.round(this.w * dpr);
-    this.canvas.height = Math.round(this.h * dpr);
-    this.dpr = dpr;
-    invalidate(this);
+    fitCanvas(this, 200, 160);
   }
 
   domain() {
@@ -158,43 +121,16 @@ export class CostChart {
   }
 
   render() {
-    const ctx = this.ctx;
-    const t = theme();
-    const { w, h } = this;
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    const pw = w - M.left - M.right;
-    const ph = h - M.top - M.bottom;
+    const { ctx, t, pw, ph } = beginFrame(this, M);
     const d = this.domain();
     const X = (x) => M.left + ((x - d.xmin) / (d.xmax - d.xmin)) * pw;
     const tr = this.log ? (v) => Math.log10(Math.max(v, 1e-6)) : (v) => v;
     const Y = (v) => M.top + ph - ((tr(v) - d.ymin) / (d.ymax - d.ymin)) * ph;
     this.mapping = { X, d, pw };
 
-    // Axes and ticks
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.strokeStyle = t.grid;
-    ctx.fillStyle = t.muted;
-    ctx.lineWidth = 1;
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const v of yTicks(d, this.log)) {
-      const y = Y(v);
-      if (y < M.top - 1 || y > M.top + ph + 1) continue;
-      ctx.beginPath();
-      ctx.moveTo(M.left, Math.round(y) + 0.5);
-      ctx.lineTo(M.left + pw, Math.round(y) + 0.5);
-      ctx.stroke();
-      ctx.fillText(tick(v), M.left - 5, y);
-    }
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    for (const v of niceTicks(d.xmin, d.xmax, Math.max(2, Math.floor(pw / 90)))) {
-      if (X(v) > M.left + pw - 40) continue; // leave room for the axis name
-      ctx.fillText(tick(v), X(v), M.top + ph + 5);
-    }
-    ctx.textAlign = "right";
-    ctx.fillText("step", M.left + pw, M.top + ph + 5);
+    const accuracy = this.evals.length ? this.accuracyAxis() : null;
+    const A = accuracy ? (v) => M.top + ph - ((v - accuracy[0]) / (accuracy[1] - accuracy[0])) * ph : null;
+    drawAxes(ctx, t, { M, pw, ph, X, Y, yTicks: yTicks(d, this.log), xmin: d.xmin, xmax: d.xmax, A, accuracy });
 
     const c = this.cost;
     if (!c.n && !this.evals.length) {
@@ -249,32 +185,12 @@ export class CostChart {
     ctx.stroke();
     ctx.restore();
 
-    // Accuracy per epoch on the right axis (0..1)
-    if (this.evals.length) {
-      const [lo, hi] = this.accuracyAxis();
-      const A = (v) => M.top + ph - ((v - lo) / (hi - lo)) * ph;
-      ctx.fillStyle = t.muted;
-      ctx.textAlign = "left";
-      ctx.textBaseline = "middle";
-      for (const v of [lo, (lo + hi) / 2, hi]) ctx.fillText(pct(v), M.left + pw + 5, A(v));
-      for (const [key, color] of [["val", t.accent], ["test", t.brown]]) {
-        ctx.strokeStyle = color;
-        ctx.fillStyle = color;
-        ctx.lineWidth = 1.5;
-        ctx.beginPath();
-        this.evals.forEach((e, i) => {
-          if (e[key] === null || e[key] === undefined) return;
-          if (i === 0) ctx.moveTo(X(e.step), A(e[key]));
-          else ctx.lineTo(X(e.step), A(e[key]));
-        });
-        ctx.stroke();
-        for (const e of this.evals) {
-          if (e[key] === null || e[key] === undefined) continue;
-          ctx.beginPath();
-          ctx.arc(X(e.step), A(e[key]), 3.5, 0, Math.PI * 2);
-          ctx.fill();
-        }
-      }
+    // Accuracy per epoch on the right axis: validation, MNIST test and (dashed) the
+    // learner's held-out drawings.
+    if (accuracy) {
+      accuracyCurve(ctx, this.evals, "val", X, A, { color: t.accent });
+      accuracyCurve(ctx, this.evals, "test", X, A, { color: t.brown });
+      accuracyCurve(ctx, this.evals, "drawings", X, A, { color: t.drawings, dash: [5, 3], dot: 4 });
     }
 
     // Hover crosshair
@@ -297,11 +213,7 @@ export class CostChart {
   /** The accuracy axis [lo, 1]: from the tenth below the lowest accuracy so far, so 97% and
    * 98% are told apart once the network is good. */
   accuracyAxis() {
-    let min = 1;
-    for (const e of this.evals) {
-      for (const v of [e.val, e.test]) if (typeof v === "number" && v < min) min = v;
-    }
-    return [Math.max(0, Math.floor((min - 0.02) * 10) / 10), 1];
+    return [accuracyFloor(this.evals.flatMap((e) => [e.val, e.test, e.drawings])), 1];
   }
 
   nearest(step) {
@@ -330,28 +242,12 @@ export class CostChart {
     const ev = this.evals.find((v) => Math.abs(this.mapping.X(v.step) - px) < 8);
     if (ev) {
       text += ` · epoch ${ev.epoch}: val ${pct(ev.val, 2)}, test ${pct(ev.test, 2)}`;
+      if (typeof ev.drawings === "number") text += `, your drawings ${pct(ev.drawings, 1)}`;
     }
     this.tip.textContent = text;
     this.tip.hidden = false;
     invalidate(this);
   }
-}
-
-export function hexA(hex, a) {
-  const h = hex.replace("#", "");
-  const n = parseInt(h.length === 3 ? h.split("").map((c) => c + c).join("") : h, 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`;
-}
-
-export function niceTicks(min, max, count) {
-  const span = max - min;
-  if (!(span > 0)) return [min];
-  const raw = span / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
-  const out = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + 1e-9; v += step) out.push(+v.toPrecision(12));
-  return out;
 }
 
 function yTicks(d, log) {

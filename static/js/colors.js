@@ -20,6 +20,7 @@ export function theme() {
     accent: v("--yellow", "#f4d35e"),
     blue: v("--blue", "#58c4dd"),
     brown: v("--brown", "#c49a6c"),
+    drawings: v("--drawings", "#83c167"), // the held-out drawings' accuracy (drawings.css)
     neuronOff: hexToRgb(v("--neuron-off", "#1b2029")),
     neuronOn: hexToRgb(v("--neuron-on", "#ffffff")),
     ring: v("--neuron-ring", "#4a5161"),

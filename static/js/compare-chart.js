@@ -1,11 +1,9 @@
 // The compare page's chart: several runs' curves overlaid on one canvas, each run in its own
-// colour: its cost smoothed over ~N steps (chart.js's Series, the main page's smoothing) as a
+// colour: its cost smoothed over ~N steps (chart-kit.js's Series, the main page's smoothing) as a
 // solid line on the left axis, its test accuracy per epoch as a dashed line with dots on the
 // right axis. Like chart.js, each run is reduced to one value per pixel column before drawing.
 
-import { Series, hexA, niceTicks } from "./chart.js";
-import { theme } from "./colors.js";
-import { pct, tick } from "./fmt.js";
+import { Series, accuracyCurve, accuracyFloor, beginFrame, drawAxes, fitCanvas, hexA, niceTicks } from "./chart-kit.js";
 import { invalidate } from "./frame.js";
 
 const M = { left: 48, right: 48, top: 12, bottom: 24 };
@@ -42,41 +40,24 @@ export class CompareChart {
   }
 
   resize() {
-    const dpr = window.devicePixelRatio || 1;
-    const rect = this.canvas.getBoundingClientRect();
-    this.w = Math.max(240, rect.width);
-    this.h = Math.max(180, rect.height);
-    this.canvas.width = Math.round(this.w * dpr);
-    this.canvas.height = Math.round(this.h * dpr);
-    this.dpr = dpr;
-    invalidate(this);
+    fitCanvas(this, 240, 180);
   }
 
   domain() {
     let xmax = 1;
     let ymax = 0;
-    let amin = 1;
     for (const r of this.runs) {
       const c = r.cost;
       if (c.n) xmax = Math.max(xmax, c.x[c.n - 1]);
       for (let i = 0; i < c.n; i++) ymax = Math.max(ymax, c.s[i]);
-      for (const e of r.evals) {
-        xmax = Math.max(xmax, e.step);
-        if (typeof e.test === "number") amin = Math.min(amin, e.test);
-      }
+      for (const e of r.evals) xmax = Math.max(xmax, e.step);
     }
-    const alo = Math.max(0, Math.floor((amin - 0.02) * 10) / 10);
+    const alo = accuracyFloor(this.runs.flatMap((r) => r.evals.map((e) => e.test)));
     return { xmax, ymax: ymax > 0 ? ymax * 1.05 : 1, alo };
   }
 
   render() {
-    const ctx = this.ctx;
-    const t = theme();
-    const { w, h } = this;
-    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-    ctx.clearRect(0, 0, w, h);
-    const pw = w - M.left - M.right;
-    const ph = h - M.top - M.bottom;
+    const { ctx, t, pw, ph } = beginFrame(this, M);
     const d = this.domain();
     const X = (x) => M.left + (x / d.xmax) * pw;
     const Y = (v) => M.top + ph - (v / d.ymax) * ph;
@@ -102,30 +83,7 @@ export class CompareChart {
   }
 
   axes(ctx, t, d, { X, Y, A, pw, ph }) {
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.strokeStyle = t.grid;
-    ctx.fillStyle = t.muted;
-    ctx.lineWidth = 1;
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const v of niceTicks(0, d.ymax, 4)) {
-      const y = Math.round(Y(v)) + 0.5;
-      ctx.beginPath();
-      ctx.moveTo(M.left, y);
-      ctx.lineTo(M.left + pw, y);
-      ctx.stroke();
-      ctx.fillText(tick(v), M.left - 5, y);
-    }
-    ctx.textAlign = "left";
-    for (const v of [d.alo, (d.alo + 1) / 2, 1]) ctx.fillText(pct(v), M.left + pw + 5, A(v));
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    for (const v of niceTicks(0, d.xmax, Math.max(2, Math.floor(pw / 90)))) {
-      if (X(v) > M.left + pw - 40) continue;
-      ctx.fillText(tick(v), X(v), M.top + ph + 5);
-    }
-    ctx.textAlign = "right";
-    ctx.fillText("step", M.left + pw, M.top + ph + 5);
+    drawAxes(ctx, t, { M, pw, ph, X, Y, yTicks: niceTicks(0, d.ymax, 4), xmax: d.xmax, A, accuracy: [d.alo, 1] });
   }
 
   /** The run's smoothed cost, one mean per pixel column; the number of columns drawn. */
@@ -156,20 +114,6 @@ export class CompareChart {
 
   /** The run's test accuracy per epoch: dashed, with a dot each; the number of dots. */
   accuracyLine(ctx, r, X, A) {
-    const pts = r.evals.filter((e) => typeof e.test === "number");
-    ctx.strokeStyle = hexA(r.color, 0.9);
-    ctx.fillStyle = r.color;
-    ctx.lineWidth = 1.5;
-    ctx.setLineDash([5, 4]);
-    ctx.beginPath();
-    pts.forEach((e, i) => (i ? ctx.lineTo(X(e.step), A(e.test)) : ctx.moveTo(X(e.step), A(e.test))));
-    ctx.stroke();
-    ctx.setLineDash([]);
-    for (const e of pts) {
-      ctx.beginPath();
-      ctx.arc(X(e.step), A(e.test), 3.5, 0, Math.PI * 2);
-      ctx.fill();
-    }
-    return pts.length;
+    return accuracyCurve(ctx, r.evals, "test", X, A, { color: r.color, line: hexA(r.color, 0.9), dash: [5, 4] });
   }
 }

@@ -6,16 +6,22 @@
 import { NetworkError, patch } from "./api.js";
 import { CostChart } from "./chart.js";
 import { setupBanner, setupKeys, setupTheme } from "./chrome.js";
+import { digitClasses } from "./classes.js";
+import { classDrawings } from "./class-drawings.js";
 import { ConfusionView } from "./confusion.js";
 import { NameChip, lockRunControls, me } from "./identity.js";
 import { initDescent } from "./descent.js";
 import { DrawPad } from "./draw.js";
+import { drawings } from "./drawings-api.js";
+import { CorrectionBar } from "./drawings-correct.js";
+import { FinetuneButton } from "./drawings-finetune.js";
+import { DrawingsPanel } from "./drawings-panel.js";
 import { invalidate, measureFps, renderStats } from "./frame.js";
 import { Lesson } from "./lesson.js";
 import { createMaths } from "./maths.js";
 import { ModelControls } from "./model-controls.js";
 import { ModelPicker } from "./models.js";
-import { NetworkView } from "./network-view.js";
+import { NetworkView, argmax } from "./network-view.js";
 import { Predictor } from "./prediction.js";
 import { RunController } from "./run-controller.js";
 import { RecentRuns } from "./runs-list.js";
@@ -30,6 +36,7 @@ const $ = (id) => document.getElementById(id);
 
 const pad = new DrawPad($("draw-canvas"), {
   onChange: (why) => {
+    correction.changed();
     predictor.drawingChanged(why);
     lesson.update();
   },
@@ -61,7 +68,7 @@ const lesson = new Lesson($("learn-open"), {
     weightsGrid.select(sel);
   },
 });
-const chart = new CostChart($("cost-chart"), $("chart-tip"));
+const chart = new CostChart($("cost-chart"), $("chart-tip"), document.querySelector("[data-testid=legend-drawings]"));
 // The address follows the page: the selected model or run, the train panel's config, the theme.
 const urls = new UrlState({
   selection: () => state.selected,
@@ -88,14 +95,18 @@ const panel = new TrainPanel({
 });
 
 const predictor = new Predictor(pad, netView, {
-  shown: () => {
+  shown: (p) => {
     maths.refresh();
     lesson.update();
+    correction.shown(p.digit ?? argmax(p.probabilities), digitClasses());
   },
-  cleared: () => maths.cleared(pad.isEmpty()),
+  cleared: () => {
+    maths.cleared(pad.isEmpty());
+    correction.hide();
+  },
   drawing: (body, gen, upAt) => maths.drawing(body, gen, upAt),
   probe: (body) => runs.probe(body),
-  modelGone: () => picker.load(),
+  modelGone: () => loadModels(),
   knownLabel: (digit) => maths.knownLabel(digit),
 });
 
@@ -106,6 +117,7 @@ const picker = new ModelPicker({
     netView.setArchitecture(sizes, cfg && cfg.activation);
     weightsGrid.setNetwork(null); // until the run's first weights arrive
     maths.runChosen();
+    finetune.update();
     predictor.clear();
     runs.refreshNetwork(true);
     if (!pad.isEmpty()) predictor.predict();
@@ -115,6 +127,7 @@ const picker = new ModelPicker({
     controls.show(info);
     runs.probe(null);
     maths.modelChosen(id);
+    finetune.update();
     if (info) netView.setArchitecture(info.sizes, info.activation);
     if (!pad.isEmpty()) predictor.predict();
     urls.sync();
@@ -130,9 +143,9 @@ const picker = new ModelPicker({
 
 // The selected model's owner and, where this page may, Shared / Rename / Delete (issue 16).
 const controls = new ModelControls($("model-controls"), {
-  changed: () => picker.load(),
+  changed: () => loadModels(),
   deleted: async () => {
-    await picker.load();
+    await loadModels();
     await picker.select(firstModel());
     $("model-select").focus(); // the focus was on the Delete that is gone
   },
@@ -153,7 +166,7 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
   },
   unwatched: () => picker.select(FIRST_MODEL),
   select: (value) => picker.select(value),
-  modelsChanged: () => picker.load(),
+  modelsChanged: () => loadModels(),
   probe: (msg) => {
     if (!pad.isEmpty()) predictor.show({ ...msg, input: state.lastInput });
   },
@@ -165,6 +178,20 @@ const runs = new RunController({ chart, panel, confusion, netView }, {
     weightsGrid.setNetwork(net, `run:${state.run.id}`);
     maths.network();
   },
+});
+
+// Labelled drawings (issue 17): "Wrong? It's a …" under the prediction, "My drawings", and
+// "Fine-tune on my drawings", which starts a run the page then watches like any other.
+const correction = new CorrectionBar($("correct"), $("correct-status"), {
+  image: () => (pad.isEmpty() || pad.exactPixels() ? null : pad.toDataURL()),
+});
+new DrawingsPanel($("my-drawings"));
+const finetune = new FinetuneButton($("my-drawings"), {
+  start: async (cfg) => {
+    await runs.start(cfg);
+    panel.showConfig(state.run.info.config); // the form shows what the run trains with
+  },
+  message: (text) => runs.message(text),
 });
 
 // The config the teacher pushed to the class, in the train panel (class mode, issue 16).
@@ -184,8 +211,10 @@ Object.assign(hooks, {
   // Simulate a dropped connection (tests): the socket must come back on its own.
   dropRunSocket: () => state.run && state.run.socket && state.run.socket.ws && state.run.socket.ws.close(),
   chartPoints: () => chart.points,
+  drawingsTotal: () => drawings.total,
   lastPredictBody: () => predictor.body, // what the page sent for the drawing ({pixels} | {image})
   chartAccuracyAxis: () => chart.accuracyAxis(),
+  chartDrawingsPoints: () => chart.drawingsPoints, // evaluations with a drawings accuracy
   runId: () => (state.run ? state.run.id : null),
   link: () => urls.href(), // the address "Copy link" copies
   selected: () => state.selected,
@@ -203,6 +232,25 @@ Object.assign(hooks, {
 });
 window.__nnp = hooks;
 
+/** Load the model list: the model select, and the train panel's "Continue from" (issue 17). */
+async function loadModels() {
+  await picker.load();
+  const ids = new Set(picker.ids());
+  panel.setModels(state.models.filter((m) => ids.has(m.id)).map((m) => ({
+    id: m.id, label: `${m.name || m.id} · ${(m.sizes || []).join("-")}`,
+  })));
+}
+
+/** Class mode: the train panel offers the class dataset only when the teacher pooled some. */
+async function loadClassDrawings() {
+  if (!(await me()).class_mode) return;
+  try {
+    panel.setClassDrawings((await classDrawings()).count);
+  } catch {
+    /* a server without the class dataset: "mine" only */
+  }
+}
+
 /** The model the page opens on: 3b1b, else the server's default, else the first. */
 function firstModel() {
   const ids = state.models.map((m) => m.id);
@@ -218,14 +266,20 @@ async function init() {
   });
   predictor.showEmpty();
   chip.load();
+  me().then(() => drawings.load()); // whose drawings are whose, before listing them
+  // Back to this tab: another tab (or a script) may have added or changed drawings.
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && drawings.loaded) drawings.load();
+  });
   const link = urls.link;
   const notes = [];
   if (link.theme && !linkTheme(link)) notes.push(`theme=${clip(link.theme)}`);
   const presetsLoaded = panel.loadPresets();
+  presetsLoaded.then(loadClassDrawings); // the pool select is filled by then
   await me(); // whose runs are whose, before joining one
   // A link to a run joins it (anyone's: watching is for everyone); else this learner's own.
   const fromLink = link.run ? runs.openLink(link.run, presetsLoaded) : Promise.resolve(null);
-  let [, , joined] = await Promise.all([picker.load(), presetsLoaded, fromLink]);
+  let [, , joined] = await Promise.all([loadModels(), presetsLoaded, fromLink]);
   if (link.run && !joined) notes.push(`run ${clip(link.run)} (it no longer exists)`);
   if (!joined) joined = await runs.joinRunning(presetsLoaded);
   notes.push(...restoreConfig(panel, link, (await vocabulary()).choices));

@@ -165,6 +165,7 @@ export class RunController {
   applyEvaluation(ev, fromSnapshot = false) {
     if (!fromSnapshot) this.chart.addEvaluation(ev);
     this.panel.showTestAccuracy(ev.test_accuracy);
+    this.panel.showDrawingsAccuracy(ev.drawings_accuracy ?? null); // issue 17 §2
     this.confusion.show(ev.confusion);
     this.loadMistakes();
   }

@@ -6,11 +6,12 @@
 import { ApiError, describeError, fieldOf, get } from "./api.js";
 import { friendly } from "./messages.js";
 import { duration, num, pct, rate, short } from "./fmt.js";
+import { DrawingsFields, KEYS as DRAWING_KEYS } from "./drawings-fields.js";
 import { runStatus, state } from "./state.js";
 import { label, loadedVocabulary, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
-  "batch_size", "epochs", "train_subset", "augment"];
+  "batch_size", "epochs", "train_subset", "augment", ...DRAWING_KEYS];
 const CHOICES = ["dataset", "activation", "cost", "optimizer", "lr_schedule"];
 const NUMBERS = ["learning_rate", "batch_size", "epochs"];
 const CUSTOM = ""; // the preset select's value once the form differs from the chosen preset
@@ -24,6 +25,7 @@ export class TrainPanel {
     this.limits = null;
     this.live = new Set(); // the server's live statuses, once the vocabulary is loaded
     this.lastProgress = null;
+    this.drawings = new DrawingsFields(fillSelect); // data, drawings_fraction, drawings_pool, from_model
     this.buttons = {
       start: $("train-start"),
       pause: $("train-pause"),
@@ -78,6 +80,7 @@ export class TrainPanel {
       for (const f of CHOICES) fillSelect($(`f-${f}`), vocab.choices[f].map((v) => [v, label(v)]));
       // Datasets by their titles ("Fashion-MNIST"), from the server's registry (issue 17 §3).
       fillSelect($("f-dataset"), vocab.datasets.map((d) => [d.name, d.title]));
+      this.drawings.setChoices(vocab.choices); // issue 17 §2
       this.limits = data.limits || null;
       for (const [name, cfg] of Object.entries(data)) {
         if (name !== "limits" && cfg && typeof cfg === "object") this.presets[name] = cfg;
@@ -127,8 +130,9 @@ export class TrainPanel {
     const cfg = run && this.presets[run.preset];
     if (!cfg) return Object.keys(this.presets).length ? false : null;
     const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    const drawings = this.drawings.available ? DRAWING_KEYS : [];
     return same(run.layers, cfg.layers) && same(!!run.augment, !!cfg.augment) && same(run.train_subset, cfg.train_subset)
-      && [...CHOICES, ...NUMBERS].every((f) => same(run[f], cfg[f]));
+      && [...CHOICES, ...NUMBERS, ...drawings].every((f) => same(run[f], cfg[f]));
   }
 
   /** The form fields whose values differ from `cfg`'s. */
@@ -140,6 +144,7 @@ export class TrainPanel {
       train_subset: cfg.train_subset ?? null,
     };
     for (const f of [...CHOICES, ...NUMBERS]) want[f] = cfg[f] ?? null;
+    for (const f of Object.keys(this.drawings.values())) want[f] = cfg[f] ?? null;
     return Object.keys(want).filter((f) => form[f] !== want[f]);
   }
 
@@ -156,7 +161,7 @@ export class TrainPanel {
     };
     for (const f of CHOICES) values[f] = $(`f-${f}`).value || null;
     for (const f of NUMBERS) values[f] = num(f);
-    return values;
+    return { ...values, ...this.drawings.values() };
   }
 
   /** Put a TrainConfig's values in the form fields. */
@@ -167,6 +172,7 @@ export class TrainPanel {
     }
     $("f-augment").checked = !!cfg.augment;
     $("f-train_subset").value = cfg.train_subset ?? "";
+    this.drawings.show(cfg);
     this.clearErrors();
   }
 
@@ -196,7 +202,18 @@ export class TrainPanel {
     const sub = $("f-train_subset").value.trim();
     cfg.train_subset = sub === "" ? null : Number(sub);
     cfg.augment = $("f-augment").checked;
+    if (!this.drawings.write(cfg, (f, msg) => this.setError(f, msg))) return null;
     return cfg;
+  }
+
+  /** The models a run may continue from: [{id, label}] (from_model, issue 17 §2). */
+  setModels(models) {
+    this.drawings.setModels(models);
+  }
+
+  /** The class dataset's size: its drawings can be picked only when there are some. */
+  setClassDrawings(count) {
+    this.drawings.setClassCount(count);
   }
 
   /** Show a watched run's resolved config in the form (e.g. after joining it). */
@@ -401,6 +418,13 @@ export class TrainPanel {
     this.set("run-test-acc", pct(acc, 2));
   }
 
+  /** The accuracy on the run's held-out drawings (null: the run has none, and it hides). */
+  showDrawingsAccuracy(acc) {
+    const has = typeof acc === "number";
+    $("run-drawings-box").hidden = !has;
+    this.set("run-drawings-acc", has ? pct(acc, 1) : "–");
+  }
+
   showDownload(done, total) {
     const block = $("download-block");
     if (done === null) {
@@ -422,6 +446,7 @@ export class TrainPanel {
   resetStats() {
     for (const id of ["run-epoch", "run-cost", "run-acc", "run-test-acc", "run-speed"]) this.set(id, "–");
     this.set("run-step", "0");
+    this.showDrawingsAccuracy(null);
     this.set("epoch-text", "");
     $("epoch-progress").value = 0;
     this.lastProgress = null;

@@ -132,6 +132,7 @@ export function configParams(panel) {
   const form = panel.formValues();
   const out = [["preset", base]];
   for (const f of panel.differences(preset)) {
+    if (!CONFIG_FIELDS.includes(f)) continue; // the drawings fields (issue 17) stay out of links
     const v = form[f];
     if (f === "augment") out.push([f, v ? "1" : "0"]);
     else out.push([f, v === null || v === undefined ? "" : String(v)]);
