@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, PngImagePlugin
 
 from .test_server import server
 
@@ -82,3 +82,25 @@ def test_small_drawings_are_answered_while_big_ones_are_refused(busy_server: str
         _refused_big(client, big)  # big ones are still bounded
     assert [r.status_code for r in answers] == [200] * 7, [r.text[:200] for r in answers]
     assert {r.json()["digit"] for r in answers[:6]} == {7}
+
+
+def _ztxt_bomb() -> bytes:
+    """A 280×280 drawing in well under 64 KiB whose 60 zTXt chunks each inflate to 1 MB: Pillow
+    inflates them all when it opens the file (~0.7 s), so it must not be opened on the loop."""
+    image = Image.open(io.BytesIO(_png(280)))
+    info = PngImagePlugin.PngInfo()
+    for k in range(60):
+        info.add_text(f"k{k}", "x" * 1_000_000, zip=True)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def test_a_small_png_with_compressed_chunks_goes_through_the_bounded_pool(
+    busy_server: str,
+) -> None:
+    bomb = _ztxt_bomb()
+    assert len(bomb) < 64 * 1024
+    with httpx.Client(base_url=busy_server, timeout=30) as client:
+        refused = _refused_big(client, bomb)  # treated as heavy: 503 while the pool is full
+    assert "busy" in refused.json()["detail"]

@@ -66,7 +66,7 @@ def answer(
     return result
 
 
-# A small drawing (a PNG of at most 512×512 pixels, as the page sends, or a pixel list:
+# A small drawing (a plain PNG of at most 320×320 pixels, as the page sends, or a pixel list:
 # app/data/decode.py's is_small) is answered on the event loop itself: its ~1 ms of work costs
 # less than the hand-off to a worker thread and back. Bigger images are decoded, and answered,
 # in the bounded pool of heavy work (app/api/heavy.py), so they never stall other requests nor
@@ -83,7 +83,8 @@ def answer(
 async def predict(request: Request, caller: PredictCaller) -> Response:
     """JSON `{"image" | "pixels", "model", "include"}` or multipart `file` (+ `model`).
 
-    A drawing bigger than the page's (a PNG over 512×512 pixels or 64 KiB, a JPEG or a WebP) is
+    A drawing bigger than the page's (a PNG over 320×320 pixels or 64 KiB, with more than 8
+    bits a sample, interlaced, or with chunks beyond the plain ones; a JPEG or a WebP) is
     decoded in a bounded pool of heavy work, so big images never stall other requests nor pile
     up: when the pool is full the answer is 503 with Retry-After.
     """
