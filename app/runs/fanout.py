@@ -10,7 +10,12 @@ requests and the watchers, so the event loop must stay cheap however fast a run 
   only a watcher that fell behind gets a message of its own (covering everything it missed);
 * each watcher has a small bounded queue drained by its own sender task, so a slow client only
   delays itself; one that falls too far behind (MAX_QUEUE messages or MAX_BACKLOG_BYTES bytes,
-  whatever the message kind) or vanishes is dropped;
+  whatever the message kind), that takes nothing for STALL_SECONDS while STALL_BYTES wait for
+  it, or that vanishes is dropped;
+* a `network` message goes only to a watcher that has room for it (the previous one taken:
+  NETWORK_ROOM), and the worker is not asked for weights when no subscriber has: a client
+  that reads nothing costs one map message, however long it takes to be dropped; the
+  frames are built once for every subscriber (also for those that just subscribed);
 * rare events (status, evaluation) hop from the run's reader thread with call_soon_threadsafe;
 * weights and probes are asked from the run's worker on a thread (asyncio.to_thread), never
   on the event loop.
@@ -43,6 +48,16 @@ MAX_QUEUE = 32  # non-coalescable messages a watcher may have waiting before it 
 # buffers, when the watcher can tell: see Watcher.backlog): a client that asked for weight maps
 # (~100 kB a message) and reads nothing is dropped within a few messages, not 32.
 MAX_BACKLOG_BYTES = 1_000_000
+# A client that has taken no byte for STALL_SECONDS while at least STALL_BYTES wait for it is
+# dropped too: on loopback the kernel takes megabytes per socket before the server sees any
+# backpressure, so a never-reader subscribed to maps would otherwise look caught up (and cost
+# the server its messages) for many seconds. A client that reads, however slowly, progresses.
+STALL_SECONDS = 2.0
+STALL_BYTES = 64_000
+# A `network` message is only pushed to a watcher with less than this not yet taken (and no
+# network message still queued for it): a weight-map subscriber that has not taken the
+# previous map (~100 kB) gets the newest one when it has, not a backlog of old ones.
+NETWORK_ROOM = 64_000
 METRICS_INTERVAL = 0.05  # ≤ 20 metrics messages a second per watcher
 # With many watchers, tick slower so the run sends at most ~200 metrics messages a second: each
 # send costs the event loop ~100 µs of GIL that the training thread then waits for (measured
@@ -140,6 +155,10 @@ class Watcher:
         self.wake = asyncio.Event()
         self.metrics_from = 0  # first history index this watcher has not been sent
         self.metrics_pending = False  # a metrics message is queued and not yet sent
+        self.network_pending: str | None = None  # the network message queued and not yet sent
+        self.sent_bytes = 0  # bytes handed to the socket so far
+        self._taken = 0  # the most the client had taken (sent_bytes minus still in the socket)
+        self._progress_at = time.monotonic()
         self.probe: np.ndarray | None = None
         self.network: bool | None = None  # None: not subscribed; else whether maps are wanted
         self.closed = asyncio.Event()
@@ -147,7 +166,36 @@ class Watcher:
 
     def backlog(self) -> int:
         """Bytes this client has not taken yet: queued here plus still in the socket."""
-        return self.queued_bytes + (self._backlog() if self._backlog is not None else 0)
+        return self.queued_bytes + self._in_socket()
+
+    def _in_socket(self) -> int:
+        return self._backlog() if self._backlog is not None else 0
+
+    def stalled(self, now: float) -> bool:
+        """True when the client has taken no byte for STALL_SECONDS while at least STALL_BYTES
+        were waiting for it (a client that reads nothing); else marks any progress."""
+        in_socket = self._in_socket()
+        # The socket also holds each frame's header (and counts UTF-8 bytes, not characters):
+        # that only makes `taken` drift down, so progress is a new maximum.
+        taken = self.sent_bytes - in_socket
+        if taken > self._taken or self.queued_bytes + in_socket < STALL_BYTES:
+            self._taken, self._progress_at = max(taken, self._taken), now
+            return False
+        return now - self._progress_at >= STALL_SECONDS
+
+    def wants_network(self) -> bool:
+        """Subscribed to `network` and has room for the next one (see NETWORK_ROOM)."""
+        return (
+            self.network is not None
+            and self.network_pending is None
+            and not self.closed.is_set()
+            and self.backlog() < NETWORK_ROOM
+        )
+
+    def push_network(self, text: str) -> None:
+        self.push(text)
+        if not self.closed.is_set():
+            self.network_pending = text
 
     def push(self, text: str, *, metrics: bool = False, snapshot: bool = False) -> None:
         """Queue `text` for the client, or drop the client when it is too far behind.
@@ -194,7 +242,10 @@ class Watcher:
                 while self.queue and not self.closed.is_set():
                     text = self.queue.popleft()
                     self.queued_bytes -= len(text)
+                    self.sent_bytes += len(text)  # now in the socket's buffers until taken
                     await self._send(text)
+                    if text is self.network_pending:
+                        self.network_pending = None
                     if not self.queue:
                         self.metrics_pending = False
         except Exception:  # the client went away mid-send: that is normal, not an error
@@ -217,6 +268,10 @@ class RunHub:
         self.last_network = 0.0
         self.last_network_step = -1
         self.network_busy = False
+        # The newest frames (step, when built, frames) and the build in flight: subscribers
+        # that join meanwhile share them instead of each asking the worker.
+        self.frames: tuple[int, float, tuple[str, str]] | None = None
+        self.building: asyncio.Future[tuple[str, str] | None] | None = None
         self.probe_busy = False
         self.pending: list[str] = []  # evaluation messages waiting for the next tick
         self.ticker: asyncio.Task[None] | None = None
@@ -289,6 +344,10 @@ class RunHub:
                 log.exception("run %s: event fan-out failed", self.run.id)
 
     def tick(self) -> None:
+        now = time.monotonic()
+        for watcher in self.watchers:
+            if watcher.stalled(now):
+                watcher.drop()  # it reads nothing: see STALL_SECONDS
         self.drop_closed()
         if self.run.live:
             self.flush_download()
@@ -308,7 +367,7 @@ class RunHub:
             now - self.last_network >= NETWORK_INTERVAL
             and step != self.last_network_step
             and not self.network_busy
-            and any(w.network is not None for w in self.watchers)
+            and any(w.wants_network() for w in self.watchers)
         ):
             self.last_network, self.last_network_step = now, step
             self.loop.create_task(self.send_network())
@@ -389,12 +448,32 @@ class RunHub:
             watcher.push(dumps(message))
 
     async def _frames(self) -> tuple[str, str] | None:
-        def build() -> tuple[str, str] | None:
-            weights = self.run.weights()
-            return network_frames(weights) if weights is not None else None
+        """The `network` frames of the current weights: the newest ones if they are of the
+        current step or less than NETWORK_INTERVAL old, else built now (asking the worker and
+        building 784-wide maps: both off the event loop), once for every caller meanwhile."""
+        cached = self.frames
+        if cached is not None and (
+            cached[0] == self.current_step() or time.monotonic() - cached[1] < NETWORK_INTERVAL
+        ):
+            return cached[2]
+        if self.building is None:
+            self.building = asyncio.ensure_future(self._build_frames())
+        building = self.building
+        return await asyncio.shield(building)
 
-        # Asking the worker and building 784-wide maps: both off the event loop.
-        return await asyncio.to_thread(build)
+    async def _build_frames(self) -> tuple[str, str] | None:
+        def build() -> tuple[int, tuple[str, str]] | None:
+            weights = self.run.weights()
+            return (weights.step, network_frames(weights)) if weights is not None else None
+
+        try:
+            built = await asyncio.to_thread(build)
+        finally:
+            self.building = None
+        if built is None:
+            return None
+        self.frames = (built[0], time.monotonic(), built[1])
+        return built[1]
 
     async def send_network(self) -> None:
         self.network_busy = True
@@ -407,8 +486,8 @@ class RunHub:
             return
         plain, with_maps = frames
         for watcher in self.watchers:
-            if watcher.network is not None:
-                watcher.push(with_maps if watcher.network else plain)
+            if watcher.wants_network():
+                watcher.push_network(with_maps if watcher.network else plain)
 
     async def probe_now(self, watcher: Watcher) -> None:
         """Answer a new probe at once, rather than on the next training update."""
@@ -417,8 +496,8 @@ class RunHub:
 
     async def network_now(self, watcher: Watcher) -> None:
         frames = await self._frames()
-        if frames is not None:
-            watcher.push(frames[1] if watcher.network else frames[0])
+        if frames is not None and watcher.network is not None and not watcher.closed.is_set():
+            watcher.push_network(frames[1] if watcher.network else frames[0])
 
 
 class FanOut:
