@@ -32,7 +32,8 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import cast
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from app.jsontypes import JSONObject
 from app.nn.network import Network, normalise_rows
 from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
+from app.store.db import METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ METRICS_INTERVAL = 0.05  # ≤ 20 metrics messages a second per watcher
 # send costs the event loop ~100 µs of GIL that the training thread then waits for (measured
 # with bench/ws_watchers.py; 100 watchers → a tick every 0.5 s).
 MAX_SENDS_PER_SECOND = 200
+# A snapshot of a longer history is serialised a chunk of values at a time, the event loop
+# serving others in between: one call over a long history (seconds for millions of points)
+# would stall it, even from a thread (the JSON encoder holds the GIL for a whole call).
+SNAPSHOT_AT_ONCE_POINTS = 2_000
+SNAPSHOT_CHUNK = 500  # values a call: ~0.5 ms on an idle machine
 PROBE_INTERVAL = 0.1
 NETWORK_INTERVAL = 0.5
 
@@ -70,10 +77,14 @@ NETWORK_INTERVAL = 0.5
 def dumps(message: JSONObject) -> str:
     """Compact JSON of one WebSocket message. NaN and Infinity are not JSON: a non-finite
     number (a diverging run's weight norms or probe) is sent as null, like the run's history."""
+    return _json(message)
+
+
+def _json(value: object) -> str:
     try:
-        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(message), separators=(",", ":"), allow_nan=False)
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
 
 
 def _finite(value: object) -> object:
@@ -84,6 +95,43 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+class Snapshot:
+    """The `snapshot` message of a run as it is now: its info and evaluations are taken at
+    once; its history's first `end` points are read a chunk at a time while the message is
+    serialised (the history only grows: they do not change meanwhile)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.end = run.history_length()  # first: every list holds at least `end` points
+        self.info: JSONObject = {**run.info(history=False)}
+        self.evaluations = list(run.evaluations)
+
+    def text(self) -> str:
+        return "".join(self._pieces())
+
+    async def text_async(self) -> str:
+        """text(), letting the event loop serve others between chunks of SNAPSHOT_CHUNK
+        values (the JSON encoder holds the GIL for a whole call: a thread would not help)."""
+        pieces = []
+        for piece in self._pieces():
+            pieces.append(piece)
+            await asyncio.sleep(0)
+        return "".join(pieces)
+
+    def _pieces(self) -> Iterator[str]:
+        head = dumps({"type": "snapshot", "run": {**self.info, "history": None}})
+        assert head.endswith('"history":null}}')  # RunDetail: RunInfo, then "history"
+        yield head[: -len("null}}")] + '{"metrics":{'
+        for i, name in enumerate(METRIC_KEYS):
+            yield ("," if i else "") + _json(name) + ":["
+            for start in range(0, self.end, SNAPSHOT_CHUNK):
+                stop = min(start + SNAPSHOT_CHUNK, self.end)
+                points = cast(Mapping[str, list[object]], self.run.points(start, stop))
+                yield ("," if start else "") + _json(points[name])[1:-1]
+            yield "]"
+        yield '},"evaluations":' + _json(self.evaluations) + "}}}"
 
 
 def layer_stats(weights: Weights, network: Network) -> list[dict[str, float | None]]:
@@ -218,6 +266,15 @@ class Watcher:
             self.metrics_pending = True
         self.wake.set()
 
+    def put_first(self, snapshot: str) -> None:
+        """Queue the snapshot before what was pushed while it was being serialised."""
+        if self.closed.is_set():
+            return
+        self.queue.appendleft(snapshot)
+        self.queued_bytes += len(snapshot)
+        self.grace = len(snapshot)
+        self.wake.set()
+
     def drop(self) -> None:
         self.closed.set()
         self.wake.set()
@@ -280,14 +337,23 @@ class RunHub:
     # -- watchers -------------------------------------------------------------------------
 
     def add(self, watcher: Watcher) -> None:
-        """Register a watcher; its first message is the snapshot (full history up to now)."""
-        info = self.run.info(history=True)
-        watcher.metrics_from = len(info["history"]["metrics"]["step"])
-        watcher.push(dumps({"type": "snapshot", "run": info}), snapshot=True)
+        """Register a watcher; its first message is the snapshot (full history up to now).
+        A long history is serialised in chunks; what is pushed to the watcher meanwhile is
+        sent after it."""
+        snapshot = Snapshot(self.run)
+        watcher.metrics_from = snapshot.end
         self.watchers.add(watcher)
-        watcher.task = self.loop.create_task(watcher.run_sender())
+        if snapshot.end <= SNAPSHOT_AT_ONCE_POINTS:
+            watcher.push(snapshot.text(), snapshot=True)
+            watcher.task = self.loop.create_task(watcher.run_sender())
+        else:
+            watcher.task = self.loop.create_task(self._snapshot_then_send(watcher, snapshot))
         if self.ticker is None or self.ticker.done():
             self.ticker = self.loop.create_task(self._tick_loop())
+
+    async def _snapshot_then_send(self, watcher: Watcher, snapshot: Snapshot) -> None:
+        watcher.put_first(await snapshot.text_async())
+        await watcher.run_sender()
 
     async def remove(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)

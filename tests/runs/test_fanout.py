@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -31,6 +32,23 @@ def add_points(run: Run, n: int) -> None:
                 emitted_at=1_000_000.0 + step,
             )
         )  # fmt: skip
+
+
+def fill_history(run: Run, n: int) -> None:
+    """`n` points straight into the history (as a long run's, or one loaded from the store)."""
+    start = len(run.steps)
+    for i in range(start + 1, start + n + 1):
+        run.steps.append(i)
+        run.epochs.append(i / 1000)
+        run.costs.append(1 / i)
+        run.accuracies.append(0.5)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 async def settle() -> None:
@@ -253,7 +271,7 @@ def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
 
     async def scenario(reads: bool) -> tuple[bool, int, int]:
         run = make_run()
-        add_points(run, 45_000)
+        fill_history(run, 45_000)
         hub = RunHub(run, asyncio.get_running_loop())
         unread = 0  # sent, not yet taken by the client
 
@@ -263,7 +281,7 @@ def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
 
         watcher = Watcher(into_the_socket, backlog=lambda: unread)
         hub.add(watcher)
-        await settle()
+        await until(lambda: unread > 0)  # a long history is serialised on a thread
         snapshot = unread
         for _ in range(40):  # 2 s of 50 kB messages (1 MB/s, a quarter of the link)
             await asyncio.sleep(tick)
