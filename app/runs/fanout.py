@@ -207,6 +207,7 @@ class Watcher:
         self.sent_bytes = 0  # bytes handed to the socket so far
         self._taken = 0  # the most the client had taken (sent_bytes minus still in the socket)
         self._progress_at = time.monotonic()
+        self.sending = False  # its sender task has started
         self.probe: np.ndarray | None = None
         self.network: bool | None = None  # None: not subscribed; else whether maps are wanted
         self.closed = asyncio.Event()
@@ -222,6 +223,9 @@ class Watcher:
     def stalled(self, now: float) -> bool:
         """True when the client has taken no byte for STALL_SECONDS while at least STALL_BYTES
         were waiting for it (a client that reads nothing); else marks any progress."""
+        if not self.sending:  # its snapshot is still being serialised: the wait is ours
+            self._progress_at = now
+            return False
         in_socket = self._in_socket()
         # The socket also holds each frame's header (and counts UTF-8 bytes, not characters):
         # that only makes `taken` drift down, so progress is a new maximum.
@@ -292,6 +296,7 @@ class Watcher:
 
     async def run_sender(self) -> None:
         """Drain the queue into the socket until closed; send errors mean the client left."""
+        self.sending = True
         try:
             while not self.closed.is_set():
                 await self.wake.wait()
