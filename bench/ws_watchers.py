@@ -109,12 +109,15 @@ def never_reader(url: str) -> socket.socket:
 
 
 def never_readers_process(
-    url: str, n: int, ready: Any, stop: Any, total: Any, cut_after: Any = None
+    url: str, n: int, ready: Any, stop: Any, total: Any, cut_after: Any = None, go: Any = None
 ) -> None:
-    """`n` never-reading map subscribers; `total` counts those the server has cut off, and
-    `cut_after[i]` is how long after its connect socket i was cut (-1: not yet)."""
+    """`n` never-reading map subscribers, connected once `go` is set; `total` counts those
+    the server has cut off, and `cut_after[i]` is how long after its connect socket i was cut
+    (-1: not yet)."""
     os.nice(19)
-    ready.set()  # the window starts now: the connects and the first maps are in it
+    ready.set()  # started (Python and the imports are not charged to the window)
+    if go is not None:
+        go.wait()  # the window starts now: the connects and the first maps are in it
     socks, connected = [], []
     for _ in range(n):
         socks.append(never_reader(url))
@@ -190,11 +193,11 @@ async def watched_window(
     ws_url = base.replace("http", "ws") + f"/api/runs/{run}/events"
     # spawn, not fork: a forked child would inherit this process's running event loop.
     ctx = mp.get_context("spawn")
-    ready, stop = ctx.Event(), ctx.Event()
+    ready, stop, go = ctx.Event(), ctx.Event(), ctx.Event()
     total = ctx.Value("l", 0)
     cut_after = ctx.Array("d", [-1.0] * n)
     if never_read:
-        args: tuple[Any, ...] = (ws_url, n, ready, stop, total, cut_after)
+        args: tuple[Any, ...] = (ws_url, n, ready, stop, total, cut_after, go)
         proc = ctx.Process(target=never_readers_process, args=args)
     else:
         proc = ctx.Process(target=watchers_process, args=(ws_url, n, ready, stop, total))
@@ -205,6 +208,7 @@ async def watched_window(
             raise RuntimeError("the watchers did not all connect")
         await asyncio.sleep(0.05)
     before = total.value
+    go.set()
     rate, cpu = await window_of(client, run, window, pid)
     seen = total.value if never_read else (total.value - before) / window / n
     stop.set()
