@@ -97,41 +97,79 @@ def _finite(value: object) -> object:
     return value
 
 
-class Snapshot:
-    """The `snapshot` message of a run as it is now: its info and evaluations are taken at
-    once; its history's first `end` points are read a chunk at a time while the message is
-    serialised (the history only grows: they do not change meanwhile)."""
+class HistoryText:
+    """A run's history columns as JSON, encoded once and extended as the history grows (it
+    only grows): a snapshot costs a copy of what came before, not its encoding (200 clients
+    connecting to a run each encoded its whole history). Chunk i holds the values
+    [i·SNAPSHOT_CHUNK, (i+1)·SNAPSHOT_CHUNK) of each column; the last one may be partial."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.chunks: list[dict[str, str]] = []
+        self.end = 0  # points encoded
+
+    def extend(self, end: int) -> Iterator[None]:
+        """Encode the points up to `end`, one chunk at a time (yields after each)."""
+        while self.end < end:
+            i, filled = divmod(self.end, SNAPSHOT_CHUNK)
+            stop = min((i + 1) * SNAPSHOT_CHUNK, end)
+            new = self._encode(self.end, stop)
+            if filled:  # the partial last chunk grows: each value is encoded once
+                last = self.chunks[i]
+                self.chunks[i] = {name: f"{last[name]},{new[name]}" for name in METRIC_KEYS}
+            else:
+                self.chunks.append(new)
+            self.end = stop
+            yield
+
+    def _encode(self, start: int, stop: int) -> dict[str, str]:
+        points = cast(Mapping[str, list[object]], self.run.points(start, stop))
+        return {name: _json(points[name])[1:-1] for name in METRIC_KEYS}
+
+    def metrics(self, end: int) -> str:
+        """The `metrics` object of the first `end` points (encoded: self.end ≥ end)."""
+        full, rest = divmod(end, SNAPSHOT_CHUNK)
+        tail = None
+        if rest:  # the last chunk, unless it has grown past `end` meanwhile
+            tail = self.chunks[full] if self.end == end else self._encode(end - rest, end)
+        columns = []
+        for name in METRIC_KEYS:
+            parts = [chunk[name] for chunk in self.chunks[:full]]
+            if tail is not None:
+                parts.append(tail[name])
+            columns.append(f"{_json(name)}:[{','.join(parts)}]")
+        return "{" + ",".join(columns) + "}"
+
+
+class Snapshot:
+    """The `snapshot` message of a run as it is now: its info and evaluations are taken at
+    once, its history's first `end` points come from the hub's HistoryText (encoded a chunk
+    at a time; the history only grows, so they do not change meanwhile)."""
+
+    def __init__(self, run: Run, history: HistoryText) -> None:
+        self.history = history
         self.end = run.history_length()  # first: every list holds at least `end` points
         self.info: JSONObject = {**run.info(history=False)}
         self.evaluations = list(run.evaluations)
 
     def text(self) -> str:
-        return "".join(self._pieces())
+        for _ in self.history.extend(self.end):
+            pass
+        return self._assemble()
 
     async def text_async(self) -> str:
         """text(), letting the event loop serve others between chunks of SNAPSHOT_CHUNK
         values (the JSON encoder holds the GIL for a whole call: a thread would not help)."""
-        pieces = []
-        for piece in self._pieces():
-            pieces.append(piece)
+        for _ in self.history.extend(self.end):
             await asyncio.sleep(0)
-        return "".join(pieces)
+        return self._assemble()
 
-    def _pieces(self) -> Iterator[str]:
+    def _assemble(self) -> str:
         head = dumps({"type": "snapshot", "run": {**self.info, "history": None}})
         assert head.endswith('"history":null}}')  # RunDetail: RunInfo, then "history"
-        yield head[: -len("null}}")] + '{"metrics":{'
-        for i, name in enumerate(METRIC_KEYS):
-            yield ("," if i else "") + _json(name) + ":["
-            for start in range(0, self.end, SNAPSHOT_CHUNK):
-                stop = min(start + SNAPSHOT_CHUNK, self.end)
-                points = cast(Mapping[str, list[object]], self.run.points(start, stop))
-                yield ("," if start else "") + _json(points[name])[1:-1]
-            yield "]"
-        yield '},"evaluations":' + _json(self.evaluations) + "}}}"
+        metrics = self.history.metrics(self.end)
+        evaluations = _json(self.evaluations)
+        return f'{head[: -len("null}}")]}{{"metrics":{metrics},"evaluations":{evaluations}}}}}}}'
 
 
 def layer_stats(weights: Weights, network: Network) -> list[dict[str, float | None]]:
@@ -336,6 +374,7 @@ class RunHub:
         self.building: asyncio.Future[tuple[str, str] | None] | None = None
         self.probe_busy = False
         self.pending: list[str] = []  # evaluation messages waiting for the next tick
+        self.history = HistoryText(run)  # the snapshots' encoded history
         self.ticker: asyncio.Task[None] | None = None
         run.on_change = self._from_thread
 
@@ -345,7 +384,7 @@ class RunHub:
         """Register a watcher; its first message is the snapshot (full history up to now).
         A long history is serialised in chunks; what is pushed to the watcher meanwhile is
         sent after it."""
-        snapshot = Snapshot(self.run)
+        snapshot = Snapshot(self.run, self.history)
         watcher.metrics_from = snapshot.end
         self.watchers.add(watcher)
         if snapshot.end <= SNAPSHOT_AT_ONCE_POINTS:

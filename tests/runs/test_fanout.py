@@ -395,3 +395,44 @@ def test_a_never_reader_is_dropped_when_it_takes_nothing_for_stall_seconds(
     never_dropped, slow_dropped = asyncio.run(scenario())
     assert never_dropped
     assert not slow_dropped
+
+
+def test_watchers_joining_a_run_share_one_encoding_of_its_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """200 clients connecting to a run each encoded its whole history as JSON (the server's
+    main cost of bench/ws_watchers.py --never-read); now each point is encoded about once,
+    and every snapshot still holds the whole history."""
+    encoded = 0
+    json_of = fanout._json
+
+    def counting(value: object) -> str:
+        nonlocal encoded
+        if isinstance(value, list):
+            encoded += len(value)
+        return json_of(value)
+
+    monkeypatch.setattr(fanout, "_json", counting)
+
+    async def scenario() -> list[dict]:
+        run = make_run()
+        hub = RunHub(run, asyncio.get_running_loop())
+        firsts: list[dict] = []
+        for _ in range(50):
+            add_points(run, 40)  # the run goes on between connects
+
+            async def send(text: str) -> None:
+                if text.startswith('{"type":"snapshot"'):
+                    firsts.append(json.loads(text))
+
+            hub.add(Watcher(send))
+        await settle()
+        await hub.close()
+        return firsts
+
+    snapshots = asyncio.run(scenario())
+    assert len(snapshots) == 50
+    assert [len(s["run"]["history"]["metrics"]["step"]) for s in snapshots] == list(
+        range(40, 2001, 40)
+    )
+    assert encoded < 4 * 2000 * 2  # 4 columns, ~once each (it was 4 × 51,000)
