@@ -8,6 +8,8 @@ requests and the watchers, so the event loop must stay cheap however fast a run 
   training speed;
 * each message is serialised once and the same text goes to every watcher that is caught up;
   only a watcher that fell behind gets a message of its own (covering everything it missed);
+  the snapshots share one encoding of the history (HistoryText), extended as it grows, and a
+  long one is encoded a chunk at a time with the event loop serving others in between;
 * each watcher has a small bounded queue drained by its own sender task, so a slow client only
   delays itself; one that falls too far behind (MAX_QUEUE messages or MAX_BACKLOG_BYTES bytes,
   whatever the message kind), that takes nothing for STALL_SECONDS while STALL_BYTES wait for
