@@ -8,9 +8,16 @@ requests and the watchers, so the event loop must stay cheap however fast a run 
   training speed;
 * each message is serialised once and the same text goes to every watcher that is caught up;
   only a watcher that fell behind gets a message of its own (covering everything it missed);
+  the snapshots share one encoding of the history (HistoryText), extended as it grows, and a
+  long one is encoded a chunk at a time with the event loop serving others in between;
 * each watcher has a small bounded queue drained by its own sender task, so a slow client only
   delays itself; one that falls too far behind (MAX_QUEUE messages or MAX_BACKLOG_BYTES bytes,
-  whatever the message kind) or vanishes is dropped;
+  whatever the message kind), that takes nothing for STALL_SECONDS while STALL_BYTES wait for
+  it, or that vanishes is dropped;
+* a `network` message goes only to a watcher that has room for it (the previous one taken:
+  NETWORK_ROOM), and the worker is not asked for weights when no subscriber has: a client
+  that reads nothing costs one map message, however long it takes to be dropped; the
+  frames are built once for every subscriber (also for those that just subscribed);
 * rare events (status, evaluation) hop from the run's reader thread with call_soon_threadsafe;
 * weights and probes are asked from the run's worker on a thread (asyncio.to_thread), never
   on the event loop.
@@ -27,7 +34,8 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import cast
 
 import numpy as np
 
@@ -35,6 +43,7 @@ from app.jsontypes import JSONObject
 from app.nn.network import Network, normalise_rows
 from app.nn.protocol import ProbeResult, Weights
 from app.runs.run import Run
+from app.store.db import METRIC_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +52,26 @@ MAX_QUEUE = 32  # non-coalescable messages a watcher may have waiting before it 
 # buffers, when the watcher can tell: see Watcher.backlog): a client that asked for weight maps
 # (~100 kB a message) and reads nothing is dropped within a few messages, not 32.
 MAX_BACKLOG_BYTES = 1_000_000
+# A client that has taken no byte for STALL_SECONDS while at least STALL_BYTES wait for it is
+# dropped too: on loopback the kernel takes megabytes per socket before the server sees any
+# backpressure, so a never-reader subscribed to maps would otherwise look caught up (and cost
+# the server its messages) for many seconds. A client that reads, however slowly, progresses.
+STALL_SECONDS = 2.0
+STALL_BYTES = 64_000
+# A `network` message is only pushed to a watcher with less than this not yet taken (and no
+# network message still queued for it): a weight-map subscriber that has not taken the
+# previous map (~100 kB) gets the newest one when it has, not a backlog of old ones.
+NETWORK_ROOM = 64_000
 METRICS_INTERVAL = 0.05  # ≤ 20 metrics messages a second per watcher
 # With many watchers, tick slower so the run sends at most ~200 metrics messages a second: each
 # send costs the event loop ~100 µs of GIL that the training thread then waits for (measured
 # with bench/ws_watchers.py; 100 watchers → a tick every 0.5 s).
 MAX_SENDS_PER_SECOND = 200
+# A snapshot of a longer history is serialised a chunk of values at a time, the event loop
+# serving others in between: one call over a long history (seconds for millions of points)
+# would stall it, even from a thread (the JSON encoder holds the GIL for a whole call).
+SNAPSHOT_AT_ONCE_POINTS = 2_000
+SNAPSHOT_CHUNK = 500  # values a call: ~0.5 ms on an idle machine
 PROBE_INTERVAL = 0.1
 NETWORK_INTERVAL = 0.5
 
@@ -55,10 +79,14 @@ NETWORK_INTERVAL = 0.5
 def dumps(message: JSONObject) -> str:
     """Compact JSON of one WebSocket message. NaN and Infinity are not JSON: a non-finite
     number (a diverging run's weight norms or probe) is sent as null, like the run's history."""
+    return _json(message)
+
+
+def _json(value: object) -> str:
     try:
-        return json.dumps(message, separators=(",", ":"), allow_nan=False)
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except ValueError:
-        return json.dumps(_finite(message), separators=(",", ":"), allow_nan=False)
+        return json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
 
 
 def _finite(value: object) -> object:
@@ -69,6 +97,81 @@ def _finite(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+class HistoryText:
+    """A run's history columns as JSON, encoded once and extended as the history grows (it
+    only grows): a snapshot costs a copy of what came before, not its encoding (200 clients
+    connecting to a run each encoded its whole history). Chunk i holds the values
+    [i·SNAPSHOT_CHUNK, (i+1)·SNAPSHOT_CHUNK) of each column; the last one may be partial."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.chunks: list[dict[str, str]] = []
+        self.end = 0  # points encoded
+
+    def extend(self, end: int) -> Iterator[None]:
+        """Encode the points up to `end`, one chunk at a time (yields after each)."""
+        while self.end < end:
+            i, filled = divmod(self.end, SNAPSHOT_CHUNK)
+            stop = min((i + 1) * SNAPSHOT_CHUNK, end)
+            new = self._encode(self.end, stop)
+            if filled:  # the partial last chunk grows: each value is encoded once
+                last = self.chunks[i]
+                self.chunks[i] = {name: f"{last[name]},{new[name]}" for name in METRIC_KEYS}
+            else:
+                self.chunks.append(new)
+            self.end = stop
+            yield
+
+    def _encode(self, start: int, stop: int) -> dict[str, str]:
+        points = cast(Mapping[str, list[object]], self.run.points(start, stop))
+        return {name: _json(points[name])[1:-1] for name in METRIC_KEYS}
+
+    def metrics(self, end: int) -> str:
+        """The `metrics` object of the first `end` points (encoded: self.end ≥ end)."""
+        full, rest = divmod(end, SNAPSHOT_CHUNK)
+        tail = None
+        if rest:  # the last chunk, unless it has grown past `end` meanwhile
+            tail = self.chunks[full] if self.end == end else self._encode(end - rest, end)
+        columns = []
+        for name in METRIC_KEYS:
+            parts = [chunk[name] for chunk in self.chunks[:full]]
+            if tail is not None:
+                parts.append(tail[name])
+            columns.append(f"{_json(name)}:[{','.join(parts)}]")
+        return "{" + ",".join(columns) + "}"
+
+
+class Snapshot:
+    """The `snapshot` message of a run as it is now: its info and evaluations are taken at
+    once, its history's first `end` points come from the hub's HistoryText (encoded a chunk
+    at a time; the history only grows, so they do not change meanwhile)."""
+
+    def __init__(self, run: Run, history: HistoryText) -> None:
+        self.history = history
+        self.end = run.history_length()  # first: every list holds at least `end` points
+        self.info: JSONObject = {**run.info(history=False)}
+        self.evaluations = list(run.evaluations)
+
+    def text(self) -> str:
+        for _ in self.history.extend(self.end):
+            pass
+        return self._assemble()
+
+    async def text_async(self) -> str:
+        """text(), letting the event loop serve others between chunks of SNAPSHOT_CHUNK
+        values (the JSON encoder holds the GIL for a whole call: a thread would not help)."""
+        for _ in self.history.extend(self.end):
+            await asyncio.sleep(0)
+        return self._assemble()
+
+    def _assemble(self) -> str:
+        head = dumps({"type": "snapshot", "run": {**self.info, "history": None}})
+        assert head.endswith('"history":null}}')  # RunDetail: RunInfo, then "history"
+        metrics = self.history.metrics(self.end)
+        evaluations = _json(self.evaluations)
+        return f'{head[: -len("null}}")]}{{"metrics":{metrics},"evaluations":{evaluations}}}}}}}'
 
 
 def layer_stats(weights: Weights, network: Network) -> list[dict[str, float | None]]:
@@ -140,6 +243,11 @@ class Watcher:
         self.wake = asyncio.Event()
         self.metrics_from = 0  # first history index this watcher has not been sent
         self.metrics_pending = False  # a metrics message is queued and not yet sent
+        self.network_pending: str | None = None  # the network message queued and not yet sent
+        self.sent_bytes = 0  # bytes handed to the socket so far
+        self._taken = 0  # the most the client had taken (sent_bytes minus still in the socket)
+        self._progress_at = time.monotonic()
+        self.sending = False  # its sender task has started
         self.probe: np.ndarray | None = None
         self.network: bool | None = None  # None: not subscribed; else whether maps are wanted
         self.closed = asyncio.Event()
@@ -147,7 +255,39 @@ class Watcher:
 
     def backlog(self) -> int:
         """Bytes this client has not taken yet: queued here plus still in the socket."""
-        return self.queued_bytes + (self._backlog() if self._backlog is not None else 0)
+        return self.queued_bytes + self._in_socket()
+
+    def _in_socket(self) -> int:
+        return self._backlog() if self._backlog is not None else 0
+
+    def stalled(self, now: float) -> bool:
+        """True when the client has taken no byte for STALL_SECONDS while at least STALL_BYTES
+        were waiting for it (a client that reads nothing); else marks any progress."""
+        if not self.sending:  # its snapshot is still being serialised: the wait is ours
+            self._progress_at = now
+            return False
+        in_socket = self._in_socket()
+        # The socket also holds each frame's header (and counts UTF-8 bytes, not characters):
+        # that only makes `taken` drift down, so progress is a new maximum.
+        taken = self.sent_bytes - in_socket
+        if taken > self._taken or self.queued_bytes + in_socket < STALL_BYTES:
+            self._taken, self._progress_at = max(taken, self._taken), now
+            return False
+        return now - self._progress_at >= STALL_SECONDS
+
+    def wants_network(self) -> bool:
+        """Subscribed to `network` and has room for the next one (see NETWORK_ROOM)."""
+        return (
+            self.network is not None
+            and self.network_pending is None
+            and not self.closed.is_set()
+            and self.backlog() < NETWORK_ROOM
+        )
+
+    def push_network(self, text: str) -> None:
+        self.push(text)
+        if not self.closed.is_set():
+            self.network_pending = text
 
     def push(self, text: str, *, metrics: bool = False, snapshot: bool = False) -> None:
         """Queue `text` for the client, or drop the client when it is too far behind.
@@ -170,6 +310,15 @@ class Watcher:
             self.metrics_pending = True
         self.wake.set()
 
+    def put_first(self, snapshot: str) -> None:
+        """Queue the snapshot before what was pushed while it was being serialised."""
+        if self.closed.is_set():
+            return
+        self.queue.appendleft(snapshot)
+        self.queued_bytes += len(snapshot)
+        self.grace = len(snapshot)
+        self.wake.set()
+
     def drop(self) -> None:
         self.closed.set()
         self.wake.set()
@@ -187,6 +336,7 @@ class Watcher:
 
     async def run_sender(self) -> None:
         """Drain the queue into the socket until closed; send errors mean the client left."""
+        self.sending = True
         try:
             while not self.closed.is_set():
                 await self.wake.wait()
@@ -194,7 +344,10 @@ class Watcher:
                 while self.queue and not self.closed.is_set():
                     text = self.queue.popleft()
                     self.queued_bytes -= len(text)
+                    self.sent_bytes += len(text)  # now in the socket's buffers until taken
                     await self._send(text)
+                    if text is self.network_pending:
+                        self.network_pending = None
                     if not self.queue:
                         self.metrics_pending = False
         except Exception:  # the client went away mid-send: that is normal, not an error
@@ -217,22 +370,36 @@ class RunHub:
         self.last_network = 0.0
         self.last_network_step = -1
         self.network_busy = False
+        # The newest frames (step, when built, frames) and the build in flight: subscribers
+        # that join meanwhile share them instead of each asking the worker.
+        self.frames: tuple[int, float, tuple[str, str]] | None = None
+        self.building: asyncio.Future[tuple[str, str] | None] | None = None
         self.probe_busy = False
         self.pending: list[str] = []  # evaluation messages waiting for the next tick
+        self.history = HistoryText(run)  # the snapshots' encoded history
         self.ticker: asyncio.Task[None] | None = None
         run.on_change = self._from_thread
 
     # -- watchers -------------------------------------------------------------------------
 
     def add(self, watcher: Watcher) -> None:
-        """Register a watcher; its first message is the snapshot (full history up to now)."""
-        info = self.run.info(history=True)
-        watcher.metrics_from = len(info["history"]["metrics"]["step"])
-        watcher.push(dumps({"type": "snapshot", "run": info}), snapshot=True)
+        """Register a watcher; its first message is the snapshot (full history up to now).
+        A long history is serialised in chunks; what is pushed to the watcher meanwhile is
+        sent after it."""
+        snapshot = Snapshot(self.run, self.history)
+        watcher.metrics_from = snapshot.end
         self.watchers.add(watcher)
-        watcher.task = self.loop.create_task(watcher.run_sender())
+        if snapshot.end <= SNAPSHOT_AT_ONCE_POINTS:
+            watcher.push(snapshot.text(), snapshot=True)
+            watcher.task = self.loop.create_task(watcher.run_sender())
+        else:
+            watcher.task = self.loop.create_task(self._snapshot_then_send(watcher, snapshot))
         if self.ticker is None or self.ticker.done():
             self.ticker = self.loop.create_task(self._tick_loop())
+
+    async def _snapshot_then_send(self, watcher: Watcher, snapshot: Snapshot) -> None:
+        watcher.put_first(await snapshot.text_async())
+        await watcher.run_sender()
 
     async def remove(self, watcher: Watcher) -> None:
         self.watchers.discard(watcher)
@@ -289,6 +456,10 @@ class RunHub:
                 log.exception("run %s: event fan-out failed", self.run.id)
 
     def tick(self) -> None:
+        now = time.monotonic()
+        for watcher in self.watchers:
+            if watcher.stalled(now):
+                watcher.drop()  # it reads nothing: see STALL_SECONDS
         self.drop_closed()
         if self.run.live:
             self.flush_download()
@@ -308,7 +479,7 @@ class RunHub:
             now - self.last_network >= NETWORK_INTERVAL
             and step != self.last_network_step
             and not self.network_busy
-            and any(w.network is not None for w in self.watchers)
+            and any(w.wants_network() for w in self.watchers)
         ):
             self.last_network, self.last_network_step = now, step
             self.loop.create_task(self.send_network())
@@ -389,12 +560,32 @@ class RunHub:
             watcher.push(dumps(message))
 
     async def _frames(self) -> tuple[str, str] | None:
-        def build() -> tuple[str, str] | None:
-            weights = self.run.weights()
-            return network_frames(weights) if weights is not None else None
+        """The `network` frames of the current weights: the newest ones if they are of the
+        current step or less than NETWORK_INTERVAL old, else built now (asking the worker and
+        building 784-wide maps: both off the event loop), once for every caller meanwhile."""
+        cached = self.frames
+        if cached is not None and (
+            cached[0] == self.current_step() or time.monotonic() - cached[1] < NETWORK_INTERVAL
+        ):
+            return cached[2]
+        if self.building is None:
+            self.building = asyncio.ensure_future(self._build_frames())
+        building = self.building
+        return await asyncio.shield(building)
 
-        # Asking the worker and building 784-wide maps: both off the event loop.
-        return await asyncio.to_thread(build)
+    async def _build_frames(self) -> tuple[str, str] | None:
+        def build() -> tuple[int, tuple[str, str]] | None:
+            weights = self.run.weights()
+            return (weights.step, network_frames(weights)) if weights is not None else None
+
+        try:
+            built = await asyncio.to_thread(build)
+        finally:
+            self.building = None
+        if built is None:
+            return None
+        self.frames = (built[0], time.monotonic(), built[1])
+        return built[1]
 
     async def send_network(self) -> None:
         self.network_busy = True
@@ -407,8 +598,8 @@ class RunHub:
             return
         plain, with_maps = frames
         for watcher in self.watchers:
-            if watcher.network is not None:
-                watcher.push(with_maps if watcher.network else plain)
+            if watcher.wants_network():
+                watcher.push_network(with_maps if watcher.network else plain)
 
     async def probe_now(self, watcher: Watcher) -> None:
         """Answer a new probe at once, rather than on the next training update."""
@@ -417,8 +608,8 @@ class RunHub:
 
     async def network_now(self, watcher: Watcher) -> None:
         frames = await self._frames()
-        if frames is not None:
-            watcher.push(frames[1] if watcher.network else frames[0])
+        if frames is not None and watcher.network is not None and not watcher.closed.is_set():
+            watcher.push_network(frames[1] if watcher.network else frames[0])
 
 
 class FanOut:

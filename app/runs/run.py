@@ -8,6 +8,12 @@ Threading: the run's reader thread (app/runs/local.py) is the only writer of the
 the metric fields; the event loop, request threads and the flusher thread only read. The history
 is four parallel lists appended in a fixed order (`accuracy` last), so a reader that takes
 `n = len(accuracy)` first sees at least n complete points in every list: no lock on the hot path.
+
+The history is bounded (review #16: `batch_size 1, report_every 1` made millions of points,
+each WebSocket snapshot seconds of JSON): a run that would report more than MAX_POINTS points
+merges each `stride` consecutive reports into one point (the mean cost and batch accuracy, at
+the last step: as if it had reported every stride × report_every steps), so its curve keeps
+its shape; an epoch's end, a pause, a stop or a single step still end a point there.
 """
 
 from __future__ import annotations
@@ -92,6 +98,33 @@ def config_from_json(data: JSONObject) -> tuple[TrainConfig, str | None]:
 
 # Seconds a request for weights or a probe may wait for the worker's answer.
 REQUEST_TIMEOUT = 5.0
+# Points a run's history aims to hold at most (see the module docstring); should a run report
+# more than its config let us expect, the stride doubles every MAX_POINTS points.
+MAX_POINTS = 20_000
+
+
+@dataclass
+class _Merge:
+    """The reports of one history point still being merged (the reader thread's only)."""
+
+    reports: int = 0
+    step: int = 0
+    epoch: float = 0.0
+    costs: list[float] = field(default_factory=list)  # the finite ones
+    diverged: bool = False  # a non-finite cost among them: the point's cost is None
+    accuracy: float = 0.0  # the sum of the reports' batch accuracies
+
+    def add(self, step: int, epoch: float, cost: float | None, accuracy: float) -> None:
+        self.reports += 1
+        self.step, self.epoch, self.accuracy = step, epoch, self.accuracy + accuracy
+        if cost is None:
+            self.diverged = True
+        else:
+            self.costs.append(cost)
+
+    def point(self) -> tuple[int, float, float | None, float]:
+        cost = None if self.diverged or not self.costs else sum(self.costs) / len(self.costs)
+        return self.step, self.epoch, cost, self.accuracy / self.reports
 
 
 @dataclass
@@ -148,6 +181,10 @@ class Run:
     # installs a callback that hops onto the event loop. Never called for metrics.
     on_change: Callable[[str, Any], None] | None = None  # Any: the event's JSON payload
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _merge: _Merge = field(default_factory=_Merge, repr=False)
+    _merge_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _last_report_step: int = field(default=-1, repr=False)
+    _base_stride: int = field(default=0, repr=False)  # points_stride's, from the config
     _cached: Weights | None = field(default=None, repr=False)
     _final_network: Network | None = field(default=None, repr=False)
 
@@ -248,10 +285,19 @@ class Run:
         cost = finite_or_none(event.cost)
         accuracy = float(event.batch_accuracy)
         self.last_emitted_at = float(event.emitted_at)
-        self.steps.append(int(event.step))
-        self.epochs.append(round(float(event.epoch), 5))
-        self.costs.append(cost)
-        self.accuracies.append(accuracy)  # last: readers size their slices on this list
+        step, epoch = int(event.step), round(float(event.epoch), 5)
+        stride = self.points_stride()
+        if stride == 1 and not self._merge.reports:
+            self._append_point(step, epoch, cost, accuracy)
+        else:
+            # A report of fewer steps than report_every (a pause, stop, single step or slow
+            # motion) or an epoch's end closes the point: the curve has a point there.
+            early = step - self._last_report_step < self.config.report_every
+            with self._merge_lock:
+                self._merge.add(step, epoch, cost, accuracy)
+                if self._merge.reports >= stride or early or event.epoch_fraction >= 1.0:
+                    self._close_point()
+        self._last_report_step = step
         self.latest = {
             "cost": cost,
             "batch_accuracy": accuracy,
@@ -264,6 +310,34 @@ class Run:
             "samples_seen": int(event.samples_seen),
             "eta_seconds": finite_or_none(event.eta_seconds),
         }
+
+    def points_stride(self) -> int:
+        """Reports merged into one history point (1: every report is a point)."""
+        if not self._base_stride:
+            config = self.config
+            steps = math.ceil(self.total_samples() / max(config.epochs, 1) / config.batch_size)
+            expected = math.ceil(steps / config.report_every) * config.epochs
+            self._base_stride = max(1, math.ceil(expected / MAX_POINTS))
+        doublings = self.history_length() // MAX_POINTS  # more than the config let us expect
+        return self._base_stride << doublings
+
+    def _append_point(self, step: int, epoch: float, cost: float | None, accuracy: float) -> None:
+        self.steps.append(step)
+        self.epochs.append(epoch)
+        self.costs.append(cost)
+        self.accuracies.append(accuracy)  # last: readers size their slices on this list
+
+    def _close_point(self) -> None:
+        """Append the point being merged, if any (under _merge_lock)."""
+        if self._merge.reports:
+            self._append_point(*self._merge.point())
+            self._merge = _Merge()
+
+    def flush_points(self) -> None:
+        """End the point being merged now (the run ended or stopped reporting: its last
+        reports must not be lost)."""
+        with self._merge_lock:
+            self._close_point()
 
     def record_evaluation(
         self, event: EvaluationEvent, test_labels: np.ndarray | None
@@ -297,6 +371,8 @@ class Run:
 
     def set_status(self, status: Status, reason: str | None = None) -> bool:
         """Change the status; True when it changed (so listeners hear each change once)."""
+        if status != "running":
+            self.flush_points()  # a diverged run's last reports end its curve
         with self._changed:
             if status == self.status and reason == self.reason:
                 return False

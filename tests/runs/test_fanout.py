@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from app.nn.config import TrainConfig
-from app.nn.protocol import MetricsEvent
+from app.nn.protocol import MetricsEvent, Weights
 from app.runs import fanout
 from app.runs.fanout import MAX_QUEUE, RunHub, Watcher
 from app.runs.run import Run
@@ -30,6 +32,23 @@ def add_points(run: Run, n: int) -> None:
                 emitted_at=1_000_000.0 + step,
             )
         )  # fmt: skip
+
+
+def fill_history(run: Run, n: int) -> None:
+    """`n` points straight into the history (as a long run's, or one loaded from the store)."""
+    start = len(run.steps)
+    for i in range(start + 1, start + n + 1):
+        run.steps.append(i)
+        run.epochs.append(i / 1000)
+        run.costs.append(1 / i)
+        run.accuracies.append(0.5)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 async def settle() -> None:
@@ -252,7 +271,7 @@ def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
 
     async def scenario(reads: bool) -> tuple[bool, int, int]:
         run = make_run()
-        add_points(run, 45_000)
+        fill_history(run, 45_000)
         hub = RunHub(run, asyncio.get_running_loop())
         unread = 0  # sent, not yet taken by the client
 
@@ -262,7 +281,7 @@ def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
 
         watcher = Watcher(into_the_socket, backlog=lambda: unread)
         hub.add(watcher)
-        await settle()
+        await until(lambda: unread > 0)  # a long history is serialised on a thread
         snapshot = unread
         for _ in range(40):  # 2 s of 50 kB messages (1 MB/s, a quarter of the link)
             await asyncio.sleep(tick)
@@ -279,3 +298,141 @@ def test_a_steady_reader_of_a_big_snapshot_is_not_dropped() -> None:
     assert not dropped
     dropped, snapshot, unread = asyncio.run(scenario(reads=False))
     assert dropped and unread < snapshot + fanout.MAX_BACKLOG_BYTES + 60_000
+
+
+class WeightsCounter:
+    """Stands in for asking a training worker for its weights: counts the asks."""
+
+    def __init__(self, run: Run) -> None:
+        from app.nn.network import Network
+
+        self.network = Network([784, 30, 10], "sigmoid", "quadratic")
+        self.run = run
+        self.asks = 0
+
+    def __call__(self) -> Weights:
+        self.asks += 1
+        return Weights.of(self.network, self.run.current_step())
+
+
+def test_map_subscribers_share_one_build_and_a_never_reader_costs_one_map() -> None:
+    """Issue 18, item 7: 200 map subscribers joining at once made the server ask the worker
+    for its weights and build the 784-wide maps 200 times, and every 0.5 s it asked again and
+    queued another ~100 kB map for each never-reader (which the kernel took for seconds).
+    Now: one build for the subscribers who join together, no further map for a watcher that
+    has not taken the last one, and no ask of the worker when no subscriber has room."""
+
+    async def scenario() -> tuple[int, int, int, list[int]]:
+        run = make_run()
+        run.set_status("running")
+        counter = WeightsCounter(run)
+        run.weights = counter  # type: ignore[method-assign]
+        add_points(run, 1)
+        hub = RunHub(run, asyncio.get_running_loop())
+        unread = [0] * 20  # each never-reader's socket: what it holds, none of it taken
+
+        def sender(i: int) -> Callable[[str], Awaitable[None]]:
+            async def into_the_socket(text: str) -> None:
+                unread[i] += len(text)
+
+            return into_the_socket
+
+        watchers = [Watcher(sender(i), backlog=lambda i=i: unread[i]) for i in range(20)]
+        for watcher in watchers:
+            hub.add(watcher)
+            watcher.network = True
+        await asyncio.gather(*(hub.network_now(w) for w in watchers))
+        await settle()
+        first_asks = counter.asks
+        for _ in range(6):  # 3 s of network ticks while training goes on
+            add_points(run, 1)
+            hub.last_network = 0.0
+            hub.tick()
+            await asyncio.sleep(0.01)
+            await settle()
+        return first_asks, counter.asks, sum(w.closed.is_set() for w in watchers), unread
+
+    first_asks, asks, _, unread = asyncio.run(scenario())
+    assert first_asks == 1
+    assert asks == 1  # nobody had room for another map
+    one_map = len(fanout.network_frames(Weights.of(WeightsCounter(make_run()).network, 0))[1])
+    assert all(u < 2 * one_map for u in unread)  # the snapshot and one map each
+
+
+def test_a_never_reader_is_dropped_when_it_takes_nothing_for_stall_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its backlog stays far under MAX_BACKLOG_BYTES (one map), yet it is dropped after
+    STALL_SECONDS without progress; a client that takes a little all the time is not."""
+    monkeypatch.setattr(fanout, "STALL_SECONDS", 0.3)
+    big = fanout.dumps({"type": "network", "maps": [[0.1234] * 784] * 16})
+
+    async def scenario() -> tuple[bool, bool]:
+        hub = RunHub(make_run(), asyncio.get_running_loop())
+        held = {"never": 0, "slow": 0}
+
+        def sender(name: str) -> Callable[[str], Awaitable[None]]:
+            async def into_the_socket(text: str) -> None:
+                held[name] += len(text)
+
+            return into_the_socket
+
+        never = Watcher(sender("never"), backlog=lambda: held["never"])
+        slow = Watcher(sender("slow"), backlog=lambda: held["slow"])
+        for watcher in (never, slow):
+            hub.add(watcher)
+            watcher.push(big)
+        await settle()
+        for _ in range(12):  # 0.6 s: twice STALL_SECONDS
+            await asyncio.sleep(0.05)
+            held["slow"] = max(0, held["slow"] - 2_000)  # 40 kB/s: slow, but progress
+            hub.tick()
+            await settle()
+        result = never.closed.is_set(), slow.closed.is_set()
+        await hub.close()
+        return result
+
+    never_dropped, slow_dropped = asyncio.run(scenario())
+    assert never_dropped
+    assert not slow_dropped
+
+
+def test_watchers_joining_a_run_share_one_encoding_of_its_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """200 clients connecting to a run each encoded its whole history as JSON (the server's
+    main cost of bench/ws_watchers.py --never-read); now each point is encoded about once,
+    and every snapshot still holds the whole history."""
+    encoded = 0
+    json_of = fanout._json
+
+    def counting(value: object) -> str:
+        nonlocal encoded
+        if isinstance(value, list):
+            encoded += len(value)
+        return json_of(value)
+
+    monkeypatch.setattr(fanout, "_json", counting)
+
+    async def scenario() -> list[dict]:
+        run = make_run()
+        hub = RunHub(run, asyncio.get_running_loop())
+        firsts: list[dict] = []
+        for _ in range(50):
+            add_points(run, 40)  # the run goes on between connects
+
+            async def send(text: str) -> None:
+                if text.startswith('{"type":"snapshot"'):
+                    firsts.append(json.loads(text))
+
+            hub.add(Watcher(send))
+        await settle()
+        await hub.close()
+        return firsts
+
+    snapshots = asyncio.run(scenario())
+    assert len(snapshots) == 50
+    assert [len(s["run"]["history"]["metrics"]["step"]) for s in snapshots] == list(
+        range(40, 2001, 40)
+    )
+    assert encoded < 4 * 2000 * 2  # 4 columns, ~once each (it was 4 × 51,000)

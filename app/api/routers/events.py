@@ -80,13 +80,18 @@ async def _close_when_dropped(
     websocket: WebSocket, watcher: Watcher, transport: _Transport | None
 ) -> None:
     """Close a dropped watcher's socket with 1013. A client that reads nothing never takes the
-    close frame (nor, while the buffers are full, lets it be sent): after CLOSE_GRACE seconds
-    its connection is cut. (A watcher that ends because its client left is cancelled first.)"""
+    close frame (nor, while the buffers are full, lets it be sent): CLOSE_GRACE seconds after
+    the drop its connection is cut. (A watcher that ends because its client left is cancelled
+    first.)"""
     await watcher.closed.wait()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CLOSE_GRACE
     if websocket.client_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(websocket.close(code=CLOSE_TOO_SLOW), CLOSE_GRACE)
-    await asyncio.sleep(CLOSE_GRACE)
+    # A client that took the close frame has answered it by now; whatever is left is cut (a
+    # transport's own close would keep sending to a client that reads nothing).
+    await asyncio.sleep(deadline - loop.time())
     if transport is not None:
         _cut(transport)
 
