@@ -22,6 +22,7 @@ import io
 import posixpath
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -237,7 +238,14 @@ class _Reader:
         try:
             with self.archive.open(info) as member:
                 data = member.read(cap + 1)
-        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            OSError,
+            EOFError,
+            ValueError,
+            zlib.error,
+        ) as exc:
             raise ImportRefused(422, f"{info.filename}: can't be unpacked ({exc})") from None
         if len(data) > cap:
             raise ImportRefused(
@@ -425,7 +433,15 @@ def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
         )
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+    ) as exc:  # a crafted directory fails in any of these ways
         raise ImportRefused(422, f"file: not a zip file ({exc})") from None
 
 

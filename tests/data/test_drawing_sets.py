@@ -298,3 +298,25 @@ def test_the_pixels_of_an_import_are_bounded() -> None:
     budget = LIMITS.__class__(**{**LIMITS.__dict__, "max_total_pixels": 100_000})
     exc = refused(labelled_zip([1, 2]), budget)  # two 280x280 drawings: 156,800 pixels
     assert exc.status == 413 and "156,800 pixels" in exc.detail
+
+
+def test_a_directory_entry_with_an_unknown_zip_version_is_a_422() -> None:
+    """The reviewer's fuzzing: a high "version needed to extract" made zipfile raise
+    NotImplementedError, answered as a 500."""
+    data = bytearray(zip_of({"labels.csv": "file,label\na.png,1\n", "a.png": stroke_png()}))
+    at = data.find(b"PK\x01\x02")  # the first central-directory entry
+    data[at + 6] = 255  # version needed to extract: 25.5
+    exc = refused(bytes(data))
+    assert exc.status == 422
+
+
+def test_a_member_that_is_not_a_valid_deflate_stream_is_a_422() -> None:
+    """zlib.error from a corrupt "deflated" member was answered as a 500."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("labels.csv", "file,label\n" + "a.png,1\n" * 50)
+    data = bytearray(buffer.getvalue())
+    start = 30 + int.from_bytes(data[26:28], "little") + int.from_bytes(data[28:30], "little")
+    data[start] = data[start + 1] = 0xFF  # block type 11: reserved, invalid
+    exc = refused(bytes(data))
+    assert exc.status == 422 and "labels.csv" in exc.detail
