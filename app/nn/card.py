@@ -57,11 +57,20 @@ def _pooled(metadata: JSONObject) -> bool:
     return _config(metadata).get("drawings_pool") == "class"
 
 
-def input_words(title: str) -> str:
-    """What the input is, for a model trained on the dataset titled `title`."""
+DESLANT_WORDS = (
+    "; stood upright first: sheared horizontally about its centre of mass so that the ink's "
+    "moment mu11 is 0 (slant = mu11 / mu02), then re-fitted to 20 px and centred by mass"
+)
+
+
+def input_words(title: str, deslant: bool = False) -> str:
+    """What the input is, for a model trained on the dataset titled `title` (and on deslanted
+    images when `deslant`: app/data/deslant.py; the exported network expects the same)."""
     if title == "MNIST":
-        return "a 28×28 drawing, row by row, light ink on dark, as MNIST"
-    return f"a 28×28 greyscale image, row by row, light on dark, as {title}"
+        words = "a 28×28 drawing, row by row, light ink on dark, as MNIST"
+    else:
+        words = f"a 28×28 greyscale image, row by row, light on dark, as {title}"
+    return words + (DESLANT_WORDS if deslant else "")
 
 
 def architecture(network: Network, metadata: JSONObject) -> list[str]:
@@ -76,7 +85,8 @@ def architecture(network: Network, metadata: JSONObject) -> list[str]:
         "",
         f"A fully connected network (multilayer perceptron): {' → '.join(map(str, sizes))}.",
         "",
-        f"- Input: {sizes[0]} pixel values in 0..1 ({input_words(dataset_title(metadata))})",
+        f"- Input: {sizes[0]} pixel values in 0..1 "
+        f"({input_words(dataset_title(metadata), metadata.get('deslant') is True)})",
         f"- Hidden layers: {hidden}, activation {network.activation}",
         f"- Output layer: {sizes[-1]} units, {output} (cost: {network.cost}); the classes, "
         f"output 0 first: {', '.join(text(n) for n in names)}",

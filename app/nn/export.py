@@ -65,11 +65,13 @@ class OnnxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Labels:
-    """What a network's outputs mean: the dataset it was trained on and the name of each
-    output, output 0 first (app/store/models.py's ModelEntry has both)."""
+    """What a network's inputs and outputs mean: the dataset it was trained on, the name of
+    each output, output 0 first, and whether it reads deslanted inputs (app/data/deslant.py;
+    app/store/models.py's ModelEntry has all three)."""
 
     dataset: str = "mnist"
     class_names: Sequence[str] = tuple(str(d) for d in range(10))
+    deslant: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,14 @@ def _onnx_props(network: Network, name: str, labels: Labels) -> dict[str, str]:
         "output_function": OUTPUT_FOR_COST[network.cost],
         "dataset": labels.dataset,
         "class_names": json.dumps(list(labels.class_names), ensure_ascii=False),
+        "deslant": json.dumps(labels.deslant),
+        "input": _input(network, labels),
     }
+
+
+def _input(network: Network, labels: Labels) -> str:
+    title = dataset_title({"dataset": labels.dataset})
+    return f"{network.sizes[0]} pixel values in 0..1 ({input_words(title, labels.deslant)})"
 
 
 # ---- JSON -----------------------------------------------------------------------------------
@@ -233,8 +242,8 @@ def json_bytes(network: Network, *, labels: Labels | None = None) -> bytes:
             "activation": network.activation,
             "cost": network.cost,
             "output_function": OUTPUT_FOR_COST[network.cost],
-            "input": f"{network.sizes[0]} pixel values in 0..1 "
-            f"({input_words(dataset_title({'dataset': labels.dataset}))})",
+            "input": _input(network, labels),
+            "deslant": labels.deslant,
             "dataset": labels.dataset,
             "class_names": list(labels.class_names),
         },

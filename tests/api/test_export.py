@@ -183,3 +183,23 @@ def test_the_json_is_one_document_per_model(client: TestClient) -> None:
     for model_id, sizes in (("accurate", [784, 32, 10]), ("3b1b", [784, 16, 16, 10])):
         body = json.loads(export(client, model_id, "json").content)
         assert body["sizes"] == sizes and len(body["layers"]) == len(sizes) - 1
+
+
+def test_the_exports_of_a_deslant_model_say_it_reads_deslanted_input(
+    real_client: TestClient,
+) -> None:
+    """Review H1: the shipped `accurate` reads deslanted drawings (issue 17 §5), so a network
+    exported to run elsewhere must say so; `3b1b` does not deslant."""
+    import onnx
+
+    for name, deslant in (("accurate", True), ("3b1b", False)):
+        document = json.loads(export(real_client, name, "json").content)
+        assert document["deslant"] is deslant
+        assert ("upright" in document["input"]) is deslant
+        card = export(real_client, name, "card").text
+        assert ("upright" in card and "mu11" in card) is deslant
+        props = {
+            p.key: p.value
+            for p in onnx.load_from_string(export(real_client, name).content).metadata_props
+        }
+        assert json.loads(props["deslant"]) is deslant and ("upright" in props["input"]) is deslant
