@@ -76,3 +76,11 @@ class DrawingSnapshots:
 
     def delete(self, run_id: str) -> None:
         self.path(run_id).unlink(missing_ok=True)
+
+    def remove_orphans(self, run_ids: set[str]) -> None:
+        """Remove the snapshots of runs that don't exist (at start-up): a kill -9 between
+        writing a run's snapshot and storing its row leaves one no run points at."""
+        for path in self.runs_dir.glob(f"*{SUFFIX}"):
+            if path.name.removesuffix(SUFFIX) not in run_ids:
+                log.warning("removing %s: a drawings snapshot of no stored run", path.name)
+                path.unlink(missing_ok=True)

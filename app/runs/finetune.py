@@ -94,6 +94,12 @@ def _no_drawings(pool: DrawingsPool) -> str:
     )
 
 
+# The most drawings one run takes (the newest): each run keeps its own copy of them (784
+# float32 each, ~3 kB: 20,000 are ~63 MB in memory, in the job and on disk), and a class pool
+# may hold every learner's drawings. RunInfo.drawings says how many it took.
+MAX_RUN_DRAWINGS = 20_000
+
+
 def snapshot_drawings(
     config: TrainConfig, owner: str, source: LabelledSource | None
 ) -> DrawingSplit | None:
@@ -111,4 +117,6 @@ def snapshot_drawings(
     labelled = source.labelled_set(config.drawings_pool, owner)
     if not len(labelled.ids):
         raise ConfigError("data", _no_drawings(config.drawings_pool))
-    return split_drawings(labelled.images, labelled.labels, tuple(labelled.ids))
+    newest = slice(-MAX_RUN_DRAWINGS, None)  # ids are ordered by creation: keep the newest
+    ids = tuple(labelled.ids)[newest]
+    return split_drawings(labelled.images[newest], labelled.labels[newest], ids)

@@ -130,6 +130,7 @@ class RunManager:
             if run.config.data != "mnist":
                 run.drawings = self.snapshots.counts(run.id)
             self._runs[run.id] = run
+        self.snapshots.remove_orphans(set(self._runs))
         self.records.start_flusher(self.list)
 
     def shutdown(self, timeout: float = 3.0) -> None:

@@ -258,3 +258,37 @@ def test_a_deslant_trainer_deslants_the_drawings_too() -> None:
     assert trainer.drawings is not None
     assert np.array_equal(trainer.drawings.train_x, deslant_batch(x[:4]))
     assert np.array_equal(trainer.drawings.held_x, deslant_batch(x[4:]))
+
+
+def test_a_run_takes_at_most_the_newest_max_run_drawings(
+    drawings: StandInDrawings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review F2: each run keeps its own copy of its drawings; a class pool can be huge."""
+    from app.nn.config import TrainConfig
+    from app.runs import finetune
+
+    monkeypatch.setattr(finetune, "MAX_RUN_DRAWINGS", 12)
+    put = drawings.put("class", "learner", 30)
+    split = finetune.snapshot_drawings(
+        TrainConfig(data="mix", drawings_pool="class"), "learner", drawings
+    )
+    assert split is not None
+    taken = set(split.train_ids) | set(split.held_ids)
+    assert taken == set(put.ids[-12:])  # the newest twelve
+
+
+def test_a_snapshot_of_no_stored_run_is_removed_at_start_up(
+    make_manager, drawings: StandInDrawings, tmp_path: Path
+) -> None:
+    """Review F5: a kill -9 between writing a run's snapshot and storing its row."""
+    drawings.put("mine", "local", 10)
+    manager = make_manager(drawings=drawings)
+    run = manager.create(None, {**SMALL, "data": "drawings", "epochs": 1})
+    wait_for(lambda: run.status == "finished", 120)
+    manager.shutdown()
+    runs = tmp_path / "runs"
+    kept = runs / f"{run.id}.drawings.npz"
+    stray = runs / "r_0badcafe.drawings.npz"
+    stray.write_bytes(kept.read_bytes())
+    make_manager(drawings=drawings)
+    assert kept.exists() and not stray.exists()
