@@ -243,7 +243,9 @@ export class Predictor {
     const what = dataset.name === "mnist" ? "digit" : "image";
     this.message(`Fetching a test ${what}…`);
     try {
-      const d = await get(`/api/digits/random?dataset=${encodeURIComponent(dataset.name)}`);
+      // MNIST is the server's default: its URL stays the plain one (a route others may match)
+      const query = dataset.name === "mnist" ? "" : `?dataset=${encodeURIComponent(dataset.name)}`;
+      const d = await get(`/api/digits/random${query}`);
       this.pad.setPixels(d.pixels);
       $("digit-label").textContent = `${dataset.title} test ${what} #${d.index}, labelled ${d.class_name}`;
       this.known = d.label;
