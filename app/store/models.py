@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import secrets
+import struct
 import threading
 import time
 import zipfile
@@ -214,7 +215,15 @@ def check_uncompressed_size(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+    ) as exc:  # a crafted directory fails in any of these ways
         raise ModelFileError(f"not a valid model file: {exc}") from None
     if declared > MAX_UPLOAD_UNCOMPRESSED:
         raise ModelFileError(

@@ -208,6 +208,17 @@ def test_a_zip_bomb_upload_is_422_and_stores_nothing(client: TestClient) -> None
     assert len(client.get("/api/models").json()["models"]) == 2
 
 
+def test_a_crafted_zip_directory_is_422_not_500(client: TestClient) -> None:
+    """The review's fuzzing: a directory entry whose "version needed to extract" zipfile
+    doesn't know made it raise NotImplementedError, answered as a 500."""
+    data = bytearray(model_to_bytes(Network([784, 4, 10], seed=0), {}))
+    at = data.find(b"PK\x01\x02")  # the first central-directory entry
+    data[at + 6] = 255  # version needed to extract: 25.5
+    r = client.post("/api/models", files={"file": ("odd.npz", bytes(data))})
+    assert r.status_code == 422 and "not a valid model file" in r.json()["detail"], r.text
+    assert len(client.get("/api/models").json()["models"]) == 2
+
+
 def test_a_big_models_network_is_downsampled_and_its_weights_download_whole(
     client: TestClient,
 ) -> None:
