@@ -7,6 +7,7 @@ less than in wall time). With no --against it times this checkout alone.
 
     python bench/preprocess_cpu.py                                  # this checkout
     python bench/preprocess_cpu.py --against /work/main --rounds 30 # main next to this one
+    python bench/preprocess_cpu.py --against /work/main --png drawing.png   # the page's PNG
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def main() -> int:
     ap.add_argument("--against", type=Path, action="append", default=[], help="other checkouts")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--calls", type=int, default=100, help="calls per round")
+    ap.add_argument("--png", type=Path, help="time this PNG instead (e.g. one the page sent)")
     args = ap.parse_args()
-    data = digit_png()
+    data = args.png.read_bytes() if args.png else digit_png()
     checkouts = [*args.against, REPO]
     calls: dict[str, Callable[[bytes], object]] = {}
     inputs = {}
@@ -65,7 +67,8 @@ def main() -> int:
                 call(data)
             times[name].append((time.thread_time_ns() - started) / args.calls / 1000)
     reference = inputs[str(REPO)]
-    print(f"image_to_input_with_note on digit_png() ({len(data):,} B), CPU µs per call:")
+    what = args.png or "digit_png()"
+    print(f"image_to_input_with_note on {what} ({len(data):,} B), CPU µs per call:")
     for name, spent in times.items():
         diff = float(np.abs(inputs[name] - reference).max())
         print(
