@@ -53,6 +53,7 @@ BOX = 20
 FIELD = 28
 CENTRE = 14.0
 _LEVELS = np.float32(255.0)  # 8-bit levels → 0..1
+_LEVEL_GREY = np.divide(np.arange(256, dtype=np.uint8), _LEVELS, dtype=np.float32)  # as _unit
 
 
 class ImageInputError(ValueError):
@@ -116,12 +117,16 @@ def _grey(image: Image.Image) -> np.ndarray:
         return wide
     if image.mode == "F":
         return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    return _unit(_levels(image))
+
+
+def _levels(image: Image.Image) -> Image.Image:
+    """The luminance of an 8-bit image (any mode but I and F) as an L image."""
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") and not _opaque_rgba(image):
         # Transparent pixels count as white paper when the colour is what carries the ink.
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
-    grey = image if image.mode == "L" else image.convert("L")  # (convert would copy an L)
-    return _unit(grey)
+    return image if image.mode == "L" else image.convert("L")  # (convert would copy an L)
 
 
 def _opaque_rgba(image: Image.Image) -> bool:
@@ -142,6 +147,12 @@ def _unit(levels: Image.Image) -> np.ndarray:
 
 def _alpha(image: Image.Image) -> np.ndarray | None:
     """The alpha channel as (H, W) float32 in 0..1, or None if the image is fully opaque."""
+    channel = _alpha_levels(image)
+    return None if channel is None else _unit(channel)
+
+
+def _alpha_levels(image: Image.Image) -> Image.Image | None:
+    """The alpha channel as an L image, or None if the image is fully opaque."""
     has_alpha = "A" in image.getbands() or "transparency" in image.info
     if not has_alpha or image.mode.startswith("I") or image.mode == "F":
         return None
@@ -155,7 +166,7 @@ def _alpha(image: Image.Image) -> np.ndarray | None:
     lowest = np.divide(np.uint8(low), _LEVELS, dtype=np.float32)
     if not lowest < 0.99:
         return None
-    return _unit(channel)
+    return channel
 
 
 # --- ink extraction -----------------------------------------------------------------------
@@ -197,8 +208,12 @@ def _median(values: np.ndarray) -> float:
 
 def _check_enough_ink(ink: np.ndarray) -> None:
     """Raise EmptyDrawingError when too few pixels carry real ink to be a digit."""
-    strong = int(np.count_nonzero(ink > 0.5))
-    needed = max(3, round(ink.size * 5e-5))
+    _check_strong_pixels(int(np.count_nonzero(ink > 0.5)), ink.size)
+
+
+def _check_strong_pixels(strong: int, size: int) -> None:
+    """_check_enough_ink, given the count of pixels whose ink is over 0.5 out of `size`."""
+    needed = max(3, round(size * 5e-5))
     if strong < needed:
         raise EmptyDrawingError(
             f"The drawing is empty: only {strong} pixel(s) of ink (need at least {needed})"
@@ -228,7 +243,11 @@ def image_to_ink(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     box-reduced first, so H, W <= 1024. Raises ImageInputError for bytes we do not accept
     and EmptyDrawingError when there is no ink.
     """
-    image = _canonical(_decode(data, max_pixels))
+    return _ink_of(_canonical(_decode(data, max_pixels)))
+
+
+def _ink_of(image: Image.Image) -> np.ndarray:
+    """image_to_ink of a decoded, canonical image."""
     ink = None
     alpha = _alpha(image)
     if alpha is not None:
@@ -308,7 +327,7 @@ def image_to_input(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.n
     See image_to_ink (decoding, polarity, transparency) and center_digit (MNIST geometry).
     Raises ImageInputError or EmptyDrawingError.
     """
-    return center_digit(image_to_ink(data, max_pixels=max_pixels)).reshape(FIELD * FIELD)
+    return _input_and_measures(data, max_pixels)[0]
 
 
 # --- raw pixels ---------------------------------------------------------------------------
@@ -393,7 +412,14 @@ def measure_ink(ink: np.ndarray) -> InkMeasures:
 
 def _measures(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> InkMeasures:
     """measure_ink of ink (H, W) whose ink box is `box`."""
-    h, w = ink.shape
+    return _measures_of(ink.shape, box, float(ink.sum()))
+
+
+def _measures_of(
+    shape: tuple[int, ...], box: tuple[int, int, int, int] | None, ink_sum: float
+) -> InkMeasures:
+    """InkMeasures of ink of `shape` (H, W) whose ink box is `box` and whose ink sums to ink_sum."""
+    h, w = shape
     if box is None:
         return InkMeasures(0.0, 0.0, 0.0, 0.0)
     top, bottom, left, right = box
@@ -402,7 +428,7 @@ def _measures(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> InkMeas
         height=box_h / h,
         width=box_w / w,
         extent=max(box_h, box_w) / max(h, w),
-        ink=float(ink.sum()) / (h * w),
+        ink=ink_sum / (h * w),
     )
 
 
@@ -442,6 +468,100 @@ def image_to_input_with_note(
     data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray, Note | None]:
     """image_to_input plus readability of the raw drawing (None when it can be read)."""
-    ink = image_to_ink(data, max_pixels=max_pixels)
-    box = _ink_box(ink)  # found once for both (image_to_ink's ink is float32, 2-D)
-    return _centred(ink, box).reshape(FIELD * FIELD), _readability(_measures(ink, box))
+    x, measures = _input_and_measures(data, max_pixels)
+    return x, _readability(measures)
+
+
+def _input_and_measures(data: bytes, max_pixels: int) -> tuple[np.ndarray, InkMeasures]:
+    """The (784,) input and the raw drawing's InkMeasures."""
+    image = _canonical(_decode(data, max_pixels))
+    by_levels = _ink_by_levels(image)
+    if by_levels is not None:
+        crop, measures = by_levels
+        whole = (0, crop.shape[0] - 1, 0, crop.shape[1] - 1)
+        return _centred(crop, whole).reshape(FIELD * FIELD), measures
+    ink = _ink_of(image)
+    box = _ink_box(ink)  # found once for both (the ink is float32, 2-D)
+    return _centred(ink, box).reshape(FIELD * FIELD), _measures(ink, box)
+
+
+# --- 8-bit drawings: the same numbers from the 256 levels ---------------------------------
+
+
+def _ink_by_levels(image: Image.Image) -> tuple[np.ndarray, InkMeasures] | None:
+    """For an 8-bit image (L, RGB, RGBA, LA): image_to_ink's ink cropped to its ink box,
+    and its InkMeasures, after the same empty checks. None for any other image.
+
+    The ink of a pixel depends only on its level, so _ink_from_grey's float32 arithmetic is
+    done once per level (256 values, not one per pixel): the background (median of the
+    border), polarity and strongest ink come from the border and the level histogram, the
+    ink box from the rows' and columns' extreme levels, and the crop's ink is one lookup
+    per pixel. The numbers are image_to_ink's (the polarity's two sums are taken in float64
+    over the histogram instead of float32 over the pixels, so a near-tie could go the other
+    way: a drawing with as much ink darker as lighter than its background).
+    """
+    if image.mode not in ("L", "RGB", "RGBA", "LA"):
+        return None
+    alpha = _alpha_levels(image)
+    found = None if alpha is None else _level_ink(alpha)
+    if found is None:
+        found = _level_ink(_levels(image))
+    if found is None:
+        raise EmptyDrawingError("The drawing is empty: the image is a single flat colour")
+    array, counts, level_ink, darker = found
+    _check_strong_pixels(int(counts[level_ink > 0.5].sum()), array.size)
+    box = _level_box(array, level_ink, darker)
+    ink_sum = float(level_ink.astype(np.float64) @ counts)
+    measures = _measures_of(array.shape, box, ink_sum)
+    if box is None:
+        raise EmptyDrawingError("The drawing is empty: no ink at all")
+    top, bottom, left, right = box
+    return level_ink[array[top : bottom + 1, left : right + 1]], measures
+
+
+def _level_box(
+    array: np.ndarray, level_ink: np.ndarray, darker: bool
+) -> tuple[int, int, int, int] | None:
+    """_ink_box of the ink of an 8-bit image (H, W) whose levels map to `level_ink`.
+
+    Ink is monotonic in the level (the noise floor is a threshold on it), so the inked
+    pixels are those at or beyond one level: the darkest rows' minimum, or the lightest's
+    maximum, tells which rows (and then columns) have any ink.
+    """
+    inked = np.flatnonzero(level_ink > 0)
+    if inked.size == 0:
+        return None
+    if darker:  # ink at the levels <= inked[-1]
+        limit = int(inked[-1])
+        rows = np.flatnonzero(array.min(axis=1) <= limit)
+    else:
+        limit = int(inked[0])
+        rows = np.flatnonzero(array.max(axis=1) >= limit)
+    if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1])
+    band = array[top : bottom + 1]
+    cols = np.flatnonzero(band.min(axis=0) <= limit if darker else band.max(axis=0) >= limit)
+    return top, bottom, int(cols[0]), int(cols[-1])
+
+
+def _level_ink(levels: Image.Image) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
+    """_ink_from_grey per level of an L image: (its levels as an (H, W) uint8 array, their
+    histogram, the ink of each of the 256 levels, darker polarity), or None if there is no
+    contrast."""
+    array = np.asarray(levels)
+    counts = np.asarray(levels.histogram(), dtype=np.int64)
+    border = np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
+    background = _median(_LEVEL_GREY[border])
+    darker: np.ndarray = np.subtract(background, _LEVEL_GREY)
+    np.maximum(darker, 0.0, out=darker)
+    lighter: np.ndarray = np.subtract(_LEVEL_GREY, background)
+    np.maximum(lighter, 0.0, out=lighter)
+    is_darker = float(darker @ counts) >= float(lighter @ counts)
+    ink = darker if is_darker else lighter
+    strongest = float(ink[counts > 0].max())
+    if strongest < MIN_CONTRAST:
+        return None
+    ink /= strongest
+    np.multiply(ink, ink >= NOISE_FLOOR, out=ink)
+    return array, counts, ink, is_darker
