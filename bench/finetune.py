@@ -88,13 +88,16 @@ def accuracy(http: httpx.Client, model: str, inputs: list[dict[str, object]]) ->
 def mnist_test_accuracy() -> float:
     """The shipped accurate's MNIST test accuracy, evaluated as the trainer evaluates."""
     from app.data.batches import to_inputs
+    from app.data.deslant import deslanted_data, expects_deslant
     from app.data.mnist import load_mnist
     from app.nn.serialize import load_model
     from app.nn.trainer import evaluate
     from app.settings import Settings
 
-    network, _ = load_model(REPO / "app" / "models" / "accurate.npz")
+    network, metadata = load_model(REPO / "app" / "models" / "accurate.npz")
     data = load_mnist(Settings().mnist_dir, download=False)
+    if expects_deslant(metadata):  # the trainer evaluates a deslant model on deslanted digits
+        data = deslanted_data(data)
     predictions, _ = evaluate(network, to_inputs(data.test_images), data.test_labels)
     return float(np.mean(predictions == data.test_labels))
 
