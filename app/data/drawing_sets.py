@@ -31,6 +31,7 @@ from PIL import Image
 
 from app.data.decode import InputError, Pixels, to_input
 from app.data.idx import IDXError, read_idx, write_idx
+from app.fileio import open_zip
 
 SIDE = 28
 INPUT_SIZE = SIDE * SIDE
@@ -432,16 +433,8 @@ def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
             f"an import takes at most {limits.max_files:,} files",
         )
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        OSError,
-        EOFError,
-        ValueError,
-        struct.error,
-    ) as exc:  # a crafted directory fails in any of these ways
+        return open_zip(data)
+    except ValueError as exc:
         raise ImportRefused(422, f"file: not a zip file ({exc})") from None
 
 

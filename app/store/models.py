@@ -6,14 +6,11 @@ saved/uploaded models lives in SQLite; their weights in `<data_dir>/models/<id>.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import secrets
-import struct
 import threading
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +21,7 @@ import numpy as np
 
 from app.clock import utc_now
 from app.data.deslant import expects_deslant, model_input
+from app.fileio import open_zip
 from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
@@ -213,17 +211,9 @@ def check_uncompressed_size(data: bytes) -> None:
     """Refuse an archive whose members would unpack to more than MAX_UPLOAD_UNCOMPRESSED,
     reading only its directory (zipfile never inflates a member past its declared size)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with open_zip(data) as archive:
             declared = sum(info.file_size for info in archive.infolist())
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        OSError,
-        EOFError,
-        ValueError,
-        struct.error,
-    ) as exc:  # a crafted directory fails in any of these ways
+    except ValueError as exc:
         raise ModelFileError(f"not a valid model file: {exc}") from None
     if declared > MAX_UPLOAD_UNCOMPRESSED:
         raise ModelFileError(
