@@ -162,7 +162,9 @@ def test_a_run_still_training_grows_on_the_chart(open_page, server) -> None:
         page = open_page()
         open_compare(page, server, f"?runs={run_id}")
         first = page.evaluate("window.__cmp.drawn()[0] ? window.__cmp.drawn()[0].points : 0")
-        wait_for(page, "n => window.__cmp.drawn()[0].points > n", first, timeout=20000)
+        # The live run's first points may arrive after the page is ready (nothing drawn yet)
+        grown = "n => { const d = window.__cmp.drawn()[0]; return Boolean(d) && d.points > n; }"
+        wait_for(page, grown, first, timeout=20000)
     finally:
         httpx.post(f"{server}/api/runs/{run_id}/stop", timeout=30)  # kept: the page may ask
 
