@@ -52,6 +52,11 @@ METADATA_KEY = "deslant"
 # The largest shear undone (|dx/dy|): 1.0 is a 45° lean, far beyond handwriting. A digit
 # whose moments say more (a horizontal stroke, a blob) is sheared by this at most.
 MAX_SLANT = 1.0
+# A slant below this moves no row by more than 0.003 px: it is rounding noise in the moments
+# (a mirror-symmetric digit's mu11 is 0 up to float32 rounding), not a lean, and shearing by
+# it would smear 1e-10 of ink into a neighbouring column, widen the ink box and move the
+# re-fitted digit by a pixel.
+_MIN_SLANT = 1e-4
 # Ink below this mass is not worth measuring (an empty field stays as it is).
 _MIN_MASS = 1e-6
 _ROWS = np.arange(FIELD, dtype=np.float32)
@@ -110,8 +115,11 @@ def deslant(image: np.ndarray) -> np.ndarray:
     measured = _moments(grid)
     if measured is None:
         return grid.reshape(FIELD * FIELD).copy()
+    skew, cy = measured
+    if abs(skew) < _MIN_SLANT:  # nothing to undo: only re-fitted (as a shear by 0 would be)
+        return center_digit(grid).reshape(FIELD * FIELD)
     # A row's ink moves by less than the padding, so ink in stays ink out: never empty.
-    return center_digit(_shear(grid, *measured)).reshape(FIELD * FIELD)
+    return center_digit(_shear(grid, skew, cy)).reshape(FIELD * FIELD)
 
 
 def deslant_batch(images: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.data.lanczos import resize
+
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "NOTES",
@@ -299,15 +301,19 @@ def _centred(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarr
     scale = BOX / max(height, width)
     new_w = max(1, round(width * scale))
     new_h = max(1, round(height * scale))
-    resized = Image.fromarray(np.ascontiguousarray(crop), mode="F").resize(
-        (new_w, new_h), Image.Resampling.LANCZOS
-    )
+    digit = resize(crop, new_w, new_h)  # Lanczos-3, as Pillow's (app/data/lanczos.py)
     # Lanczos rings slightly below 0 and above 1 next to sharp strokes.
-    digit = np.asarray(resized, dtype=np.float32)
-    digit = np.maximum(digit, 0.0)  # (clip(x, 0, None) without np.clip's wrapper)
-    mass = float(digit.sum())
-    if mass <= 0:
+    np.maximum(digit, 0.0, out=digit)  # (clip(x, 0, None) in place, without np.clip's wrapper)
+    strongest = float(digit.max())
+    if strongest <= 0:
         raise EmptyDrawingError("The drawing is empty: no ink left after scaling")
+    # Every value is >= 0, and x / max <= 1 for x <= max in IEEE arithmetic: dividing in
+    # place gives np.clip(digit / digit.max(), 0, 1) exactly, without the copies. Scaled
+    # before the centre of mass is taken, so centring a centred digit again reads the same
+    # numbers and places it where it is (a mirror-symmetric digit's centre falls exactly
+    # between two pixels, and rounding noise must not move it: deslant re-fits digits).
+    digit /= np.float32(strongest)
+    mass = float(digit.sum())
     com_y = float((digit.sum(axis=1) * np.arange(new_h)).sum()) / mass
     com_x = float((digit.sum(axis=0) * np.arange(new_w)).sum()) / mass
     # Top-left corner that puts the centre of mass on CENTRE, kept inside the field.
@@ -315,9 +321,6 @@ def _centred(ink: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarr
     left = min(max(round(CENTRE - com_x), 0), FIELD - new_w)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + new_h, left : left + new_w] = digit
-    # Every value is >= 0, and x / max <= 1 for x <= max in IEEE arithmetic: dividing in
-    # place gives np.clip(field / field.max(), 0, 1) exactly, without the copies.
-    field /= field.max()
     return field
 
 
@@ -516,7 +519,8 @@ def _ink_by_levels(image: Image.Image) -> tuple[np.ndarray, InkMeasures] | None:
     if box is None:
         raise EmptyDrawingError("The drawing is empty: no ink at all")
     top, bottom, left, right = box
-    return level_ink[array[top : bottom + 1, left : right + 1]], measures
+    # (np.take: the same lookup as level_ink[crop], in half the time)
+    return np.take(level_ink, array[top : bottom + 1, left : right + 1]), measures
 
 
 def _level_box(
