@@ -92,6 +92,13 @@ def test_what_cannot_be_fine_tuned_is_a_4xx_that_says_why(client: TestClient) ->
     assert choices["drawings_pool"] == ["mine", "class"]
 
 
+def test_an_empty_from_model_is_a_422_that_names_the_field(client: TestClient) -> None:
+    # Review F3: "" is not a model id at all, so it is bad input (422), not a missing model.
+    detail = _detail(client.post("/api/runs", json={**RUN, "from_model": ""}), 422)
+    assert "from_model" in detail and "1 to" in detail
+    assert client.get("/api/runs").json()["runs"] == []
+
+
 def test_class_mode_someone_elses_private_model_is_403_and_the_class_pool_is_checked(
     make_client: Callable[[Settings], TestClient], settings: Settings
 ) -> None:

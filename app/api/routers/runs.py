@@ -61,7 +61,7 @@ def create_run(
     rate_check(services, request, principal, "runs")
     overrides = body.model_dump(exclude_unset=True, exclude={"preset"})
     from_model = overrides.get("from_model")
-    if isinstance(from_model, str):
+    if isinstance(from_model, str) and from_model:  # "" is bad input: the config check's 422
         require_use(models, principal, from_model)
     try:
         run = runs.create(
