@@ -165,7 +165,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             drawings=drawings,  # finetune: runs on labelled drawings snapshot them
         )
         manager.start()
-        fanout = FanOut()
+        fanout = FanOut(settings.ws_stall_seconds)
         # Decoding a big image takes a core: leave one for the event loop (measured with
         # bench/heavy_requests.py: two decodes on a two-core machine stalled /healthz).
         slots = settings.heavy_slots or max(1, (os.cpu_count() or 2) - 1)

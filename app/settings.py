@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Heavy requests that may wait for a slot; more get 503 at once",
     )
+    ws_stall_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="A run's WebSocket that takes no byte for this long while ≥ 64 kB wait for "
+        "it is closed with 1013 (raise it for clients on lossy links)",
+    )
     body_timeout_seconds: float = Field(
         default=15.0, gt=0, description="Time a client has to send a request body (else 408)"
     )

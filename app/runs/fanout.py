@@ -260,9 +260,10 @@ class Watcher:
     def _in_socket(self) -> int:
         return self._backlog() if self._backlog is not None else 0
 
-    def stalled(self, now: float) -> bool:
-        """True when the client has taken no byte for STALL_SECONDS while at least STALL_BYTES
-        were waiting for it (a client that reads nothing); else marks any progress."""
+    def stalled(self, now: float, stall_seconds: float | None = None) -> bool:
+        """True when the client has taken no byte for `stall_seconds` (default STALL_SECONDS)
+        while at least STALL_BYTES were waiting for it (a client that reads nothing); else
+        marks any progress."""
         if not self.sending:  # its snapshot is still being serialised: the wait is ours
             self._progress_at = now
             return False
@@ -273,7 +274,8 @@ class Watcher:
         if taken > self._taken or self.queued_bytes + in_socket < STALL_BYTES:
             self._taken, self._progress_at = max(taken, self._taken), now
             return False
-        return now - self._progress_at >= STALL_SECONDS
+        limit = STALL_SECONDS if stall_seconds is None else stall_seconds
+        return now - self._progress_at >= limit
 
     def wants_network(self) -> bool:
         """Subscribed to `network` and has room for the next one (see NETWORK_ROOM)."""
@@ -359,9 +361,12 @@ class Watcher:
 class RunHub:
     """The watchers of one run and the timer that feeds them."""
 
-    def __init__(self, run: Run, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, run: Run, loop: asyncio.AbstractEventLoop, stall_seconds: float | None = None
+    ) -> None:
         self.run = run
         self.loop = loop
+        self.stall_seconds = stall_seconds  # None: STALL_SECONDS (NNP_WS_STALL_SECONDS sets it)
         self.watchers: set[Watcher] = set()
         self.sent_upto = 0  # history index the last shared metrics message ended at
         self.last_download: tuple[int, int] | None = None
@@ -458,7 +463,7 @@ class RunHub:
     def tick(self) -> None:
         now = time.monotonic()
         for watcher in self.watchers:
-            if watcher.stalled(now):
+            if watcher.stalled(now, self.stall_seconds):
                 watcher.drop()  # it reads nothing: see STALL_SECONDS
         self.drop_closed()
         if self.run.live:
@@ -615,13 +620,14 @@ class RunHub:
 class FanOut:
     """The hubs of every watched run (one per run, created on the first watcher)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_seconds: float | None = None) -> None:
         self.hubs: dict[str, RunHub] = {}
+        self.stall_seconds = stall_seconds  # each hub's (None: STALL_SECONDS)
 
     def hub(self, run: Run) -> RunHub:
         hub = self.hubs.get(run.id)
         if hub is None or hub.run is not run:
-            hub = RunHub(run, asyncio.get_running_loop())
+            hub = RunHub(run, asyncio.get_running_loop(), self.stall_seconds)
             self.hubs[run.id] = hub
         return hub
 

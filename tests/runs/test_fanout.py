@@ -436,3 +436,42 @@ def test_watchers_joining_a_run_share_one_encoding_of_its_history(
         range(40, 2001, 40)
     )
     assert encoded < 4 * 2000 * 2  # 4 columns, ~once each (it was 4 × 51,000)
+
+
+@pytest.mark.parametrize(("stall_seconds", "dropped"), [(0.3, True), (60.0, False)])
+def test_the_stall_limit_is_the_fan_outs_setting(stall_seconds: float, dropped: bool) -> None:
+    """NNP_WS_STALL_SECONDS (review W1: 2 s may cut a map subscriber on a lossy link): the
+    same never-reader, 0.6 s without taking a byte, is dropped at 0.3 s and kept at 60 s."""
+    big = fanout.dumps({"type": "network", "maps": [[0.1234] * 784] * 16})
+
+    async def scenario() -> bool:
+        hub = fanout.FanOut(stall_seconds).hub(make_run())
+        held = 0
+
+        async def into_the_socket(text: str) -> None:
+            nonlocal held
+            held += len(text)
+
+        never = Watcher(into_the_socket, backlog=lambda: held)
+        hub.add(never)
+        never.push(big)
+        await settle()
+        for _ in range(12):
+            await asyncio.sleep(0.05)
+            hub.tick()
+            await settle()
+        result = never.closed.is_set()
+        await hub.close()
+        return result
+
+    assert asyncio.run(scenario()) is dropped
+
+
+def test_the_stall_limit_setting_must_be_positive() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    assert Settings(ws_stall_seconds=30).ws_stall_seconds == 30
+    with pytest.raises(ValidationError):
+        Settings(ws_stall_seconds=0)
