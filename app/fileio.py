@@ -53,6 +53,30 @@ ZIP_ERRORS = (
 )
 
 
+EOCD = b"PK\x05\x06"  # the end of central directory record's signature
+ZIP64_LOCATOR, ZIP64_EOCD = b"PK\x06\x07", b"PK\x06\x06"
+MAX_ENTRY_BYTES = 600  # a central directory entry: 46 bytes and its name (and extras)
+
+
+def zip_directory(data: bytes) -> tuple[int, int] | None:
+    """(entries, bytes) the zip's central directory declares (zip64's when it has one), from
+    its end record alone; None when there is none (zipfile then says what is wrong). Check
+    them before open_zip: zipfile parses the whole directory at once, and a few MB of it
+    declare hundreds of thousands of files (seconds of parsing)."""
+    tail_start = max(0, len(data) - 22 - 65535)
+    at = data.rfind(EOCD, tail_start)
+    if at < 0 or at + 22 > len(data):
+        return None
+    entries, size = struct.unpack("<HI", data[at + 10 : at + 16])
+    locator = data.rfind(ZIP64_LOCATOR, max(0, at - 20), at)
+    if locator >= 0:
+        (offset,) = struct.unpack("<Q", data[locator + 8 : locator + 16])
+        record = data[offset : offset + 56]
+        if len(record) == 56 and record[:4] == ZIP64_EOCD:
+            entries, size = struct.unpack("<QQ", record[32:48])
+    return int(entries), int(size)
+
+
 def open_zip(data: bytes) -> zipfile.ZipFile:
     """The archive in `data` (its central directory parsed); ValueError saying why it isn't
     one. Callers check the directory's size first: zipfile parses all of it here."""

@@ -31,7 +31,7 @@ from PIL import Image
 
 from app.data.decode import InputError, Pixels, to_input
 from app.data.idx import IDXError, read_idx, write_idx
-from app.fileio import open_zip
+from app.fileio import MAX_ENTRY_BYTES, open_zip, zip_directory
 
 SIDE = 28
 INPUT_SIZE = SIDE * SIDE
@@ -395,28 +395,6 @@ Progress = Callable[[int, int], None]  # (images decoded, of how many)
 PROGRESS_EVERY = 1000
 
 
-EOCD = b"PK\x05\x06"  # the end of central directory record's signature
-ZIP64_LOCATOR, ZIP64_EOCD = b"PK\x06\x07", b"PK\x06\x06"
-MAX_ENTRY_BYTES = 600  # a central directory entry: 46 bytes and its name (and extras)
-
-
-def _directory(data: bytes) -> tuple[int, int] | None:
-    """(entries, bytes) the zip's central directory declares (zip64's when it has one), from
-    its end record alone; None when there is none (zipfile then says what is wrong)."""
-    tail_start = max(0, len(data) - 22 - 65535)
-    at = data.rfind(EOCD, tail_start)
-    if at < 0 or at + 22 > len(data):
-        return None
-    entries, size = struct.unpack("<HI", data[at + 10 : at + 16])
-    locator = data.rfind(ZIP64_LOCATOR, max(0, at - 20), at)
-    if locator >= 0:
-        (offset,) = struct.unpack("<Q", data[locator + 8 : locator + 16])
-        record = data[offset : offset + 56]
-        if len(record) == 56 and record[:4] == ZIP64_EOCD:
-            entries, size = struct.unpack("<QQ", record[32:48])
-    return entries, size
-
-
 def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
     """The zip, once its size and its central directory's are within the limits: zipfile
     parses the whole directory at once, and 15 MB of it declares 300,000 files."""
@@ -425,7 +403,7 @@ def _open(data: bytes, limits: ImportLimits) -> zipfile.ZipFile:
             413, f"the zip is {len(data):,} bytes, more than the limit of {limits.max_zip_bytes:,}"
         )
     most = 2 * limits.max_files + 100  # each file, its folder and macOS's ._ copy
-    declared = _directory(data)
+    declared = zip_directory(data)
     if declared is not None and (declared[0] > most or declared[1] > most * MAX_ENTRY_BYTES):
         raise ImportRefused(
             413,

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.clock import utc_now
 from app.data.deslant import expects_deslant, model_input
-from app.fileio import open_zip
+from app.fileio import MAX_ENTRY_BYTES, open_zip, zip_directory
 from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
 from app.nn.network import Network
@@ -209,7 +209,16 @@ def check_shape(network: Network) -> None:
 
 def check_uncompressed_size(data: bytes) -> None:
     """Refuse an archive whose members would unpack to more than MAX_UPLOAD_UNCOMPRESSED,
-    reading only its directory (zipfile never inflates a member past its declared size)."""
+    reading only its directory (zipfile never inflates a member past its declared size).
+    A directory that declares more entries than a model file has is refused from the zip's
+    end record, before zipfile parses it."""
+    directory = zip_directory(data)
+    most = 2 * MAX_LAYERS + 1  # weights and biases of each layer, and the metadata
+    if directory is not None and (directory[0] > most or directory[1] > most * MAX_ENTRY_BYTES):
+        raise ModelFileError(
+            f"the archive declares {directory[0]:,} entries in {directory[1]:,} bytes of "
+            f"directory; a model file has at most {most}"
+        )
     try:
         with open_zip(data) as archive:
             declared = sum(info.file_size for info in archive.infolist())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -216,6 +217,26 @@ def test_a_crafted_zip_directory_is_422_not_500(client: TestClient) -> None:
     data[at + 6] = 255  # version needed to extract: 25.5
     r = client.post("/api/models", files={"file": ("odd.npz", bytes(data))})
     assert r.status_code == 422 and "not a valid model file" in r.json()["detail"], r.text
+    assert len(client.get("/api/models").json()["models"]) == 2
+
+
+def test_a_zip_declaring_thousands_of_entries_is_refused_before_its_directory_is_parsed(
+    client: TestClient,
+) -> None:
+    """A model file has at most 33 members; an upload whose directory declares thousands is
+    refused from the zip's end record (zipfile would parse all of it first: ~5 s for a 23 MB
+    directory, review D1b)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i in range(5000):
+            archive.writestr(f"m{i}.npy", b"")
+    r = client.post("/api/models", files={"file": ("many.npz", buffer.getvalue())})
+    assert r.status_code == 422 and "declares 5,000 entries" in r.json()["detail"], r.text
+    data = bytearray(model_to_bytes(Network([784, 4, 10], seed=0), {}))
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8 : end + 12] = struct.pack("<HH", 60_000, 60_000)  # entries on disk, in all
+    r = client.post("/api/models", files={"file": ("lies.npz", bytes(data))})
+    assert r.status_code == 422 and "declares 60,000 entries" in r.json()["detail"], r.text
     assert len(client.get("/api/models").json()["models"]) == 2
 
 
