@@ -1,6 +1,6 @@
 """Reading other people's handwriting (issue 17 §5): the old and the new `accurate` side by side.
 
-    python bench/handwriting.py                          # old = accurate at the branch point
+    python bench/handwriting.py                          # old = accurate at 7591fbc (deslant)
     python bench/handwriting.py --old a.npz --new b.npz  # any two model files
 
 For each model: MNIST test accuracy (each through its own input transform: a model whose
@@ -39,7 +39,9 @@ from app.data.strokes import expects_strokes  # noqa: E402
 from app.nn import Network, load_model  # noqa: E402
 from app.nn.trainer import evaluate, to_inputs  # noqa: E402
 
-BASE = "6408cfe"  # main when issue 17 §5 started: the `accurate` it replaces
+# main when issue 17 §5's stroke-width work started: the `accurate` it replaces (deslant only;
+# `--old` with `git show 6408cfe:app/models/accurate.npz` compares with the one before deslant)
+BASE = "7591fbc"
 SETS = {
     "dev": REPO / "bench" / "drawings",
     "held-out": REPO / "bench" / "drawings-validation",

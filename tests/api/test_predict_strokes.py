@@ -1,7 +1,7 @@
 """Stroke-width normalisation on a real server (issue 17 §5): a model whose metadata says
-"strokes": true reads a marker-drawn digit with its strokes thinned to MNIST's widths (predict,
-its `input` preview, explain, the JSON export says so); a model without it reads exactly
-today's input."""
+"strokes": true (the shipped `accurate` among them) reads a marker-drawn digit with its strokes
+thinned to MNIST's widths (predict, its `input` preview, explain, the JSON export says so); a
+model without it reads exactly today's input."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def test_the_strokes_transform_is_applied_on_predict(tmp_path: Path, mnist_dir: 
         assert listed[ids["plain"]]["strokes"] is False
         assert listed[ids["strokes"]]["strokes"] is True
         assert listed["3b1b"]["strokes"] is False
+        # The shipped default reads drawings deslanted and stroke-normalised (issue 17 §5).
+        assert listed["accurate"]["strokes"] is True and listed["accurate"]["deslant"] is True
 
         answers = {}
         for name, model in ids.items():
@@ -76,6 +78,13 @@ def test_the_strokes_transform_is_applied_on_predict(tmp_path: Path, mnist_dir: 
         # ... and that is what the network read.
         expected = network.predict_proba(np.asarray(thinned, np.float32).reshape(1, 784))[0]
         assert np.allclose(answers["strokes"]["probabilities"], expected, atol=1e-6)
+
+        reply = http.post(
+            "/api/predict", json={"image": b64(png), "model": "accurate", "include": ["input"]}
+        )
+        assert reply.status_code == 200, reply.text
+        assert 2.9 <= ring_width(reply.json()["input"]) <= 4.4
+        assert reply.json()["digit"] == 0
 
         for name, model in ids.items():  # explain reads the same input as predict
             reply = http.post("/api/explain", json={"image": b64(png), "model": model})
