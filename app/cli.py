@@ -555,14 +555,16 @@ def format_confusion(confusion: np.ndarray) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Test-set accuracy and confusion matrix of a saved or shipped model."""
-    from app.data.deslant import deslant_batch, expects_deslant
+    from app.data.deslant import expects_deslant, transform_batch
+    from app.data.strokes import expects_strokes
     from app.nn.serialize import model_classes
     from app.nn.trainer import confusion_matrix, evaluate, to_inputs
 
     network, metadata = _load_model(args.model)
     dataset, _ = model_classes(metadata)  # fashion: a model is evaluated on its own dataset
     images, labels = _load_test_set(args, dataset)
-    x = to_inputs(deslant_batch(images) if expects_deslant(metadata) else images)
+    transforms = (expects_deslant(metadata), expects_strokes(metadata))
+    x = to_inputs(transform_batch(images, *transforms) if any(transforms) else images)
     y = labels.astype(np.int64)
     predictions, _ = evaluate(network, x, y)
     accuracy = float(np.mean(predictions == y))
@@ -584,12 +586,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     and makes the exit status non-zero, the others are still classified."""
     from app.data.deslant import expects_deslant, model_input
     from app.data.preprocess import EmptyDrawingError, ImageInputError, image_to_input
+    from app.data.strokes import expects_strokes
 
     network, metadata = _load_model(args.model)
     failed = False
     for name in args.images:
         try:
-            x = model_input(image_to_input(Path(name).read_bytes()), expects_deslant(metadata))
+            x = model_input(
+                image_to_input(Path(name).read_bytes()),
+                expects_deslant(metadata),
+                expects_strokes(metadata),
+            )
         except OSError as exc:
             print(f"error: {name}: {exc.strerror or exc}", file=sys.stderr)
             failed = True

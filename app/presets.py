@@ -75,7 +75,12 @@ PRESETS: dict[str, TrainConfig] = {
     # Issue 17 §5: every image deslanted by its moments (app/data/deslant.py; the model file
     # says so and drawings are deslanted the same way): on the validation split of the
     # training set and the page-pen drawings of bench/handwriting.py it read more slanted
-    # writing without losing MNIST.
+    # writing without losing MNIST. Also stroke-width normalisation (app/data/strokes.py: a
+    # digit whose strokes are outside MNIST's middle 80% of widths is thinned or grown into it,
+    # in training and on every drawing): drawings made with a fixed pen (bench/drawings-strokes)
+    # 93.9% → 96.1%, validation split, dev drawings and MNIST test as before (bench/README.md).
+    # Seed 1: of the two seeds tried for both recipes, the one that read the validation split
+    # and the dev drawings at least as well as the shipped model (seed 0 read one drawing less).
     "accurate": TrainConfig(
         layers=[256, 128],
         activation="relu",
@@ -86,6 +91,8 @@ PRESETS: dict[str, TrainConfig] = {
         epochs=32,
         augment=True,
         deslant=True,
+        strokes=True,
+        seed=1,
         lr_schedule="onecycle",
         report_every=5,
     ),

@@ -88,16 +88,17 @@ def accuracy(http: httpx.Client, model: str, inputs: list[dict[str, object]]) ->
 def mnist_test_accuracy() -> float:
     """The shipped accurate's MNIST test accuracy, evaluated as the trainer evaluates."""
     from app.data.batches import to_inputs
-    from app.data.deslant import deslanted_data, expects_deslant
+    from app.data.deslant import expects_deslant, transformed_data
     from app.data.mnist import load_mnist
+    from app.data.strokes import expects_strokes
     from app.nn.serialize import load_model
     from app.nn.trainer import evaluate
     from app.settings import Settings
 
     network, metadata = load_model(REPO / "app" / "models" / "accurate.npz")
     data = load_mnist(Settings().mnist_dir, download=False)
-    if expects_deslant(metadata):  # the trainer evaluates a deslant model on deslanted digits
-        data = deslanted_data(data)
+    # The trainer evaluates a deslant (strokes) model on deslanted (stroke-normalised) digits.
+    data = transformed_data(data, expects_deslant(metadata), expects_strokes(metadata))
     predictions, _ = evaluate(network, to_inputs(data.test_images), data.test_labels)
     return float(np.mean(predictions == data.test_labels))
 

@@ -1,12 +1,13 @@
 """Reading other people's handwriting (issue 17 §5): the old and the new `accurate` side by side.
 
-    python bench/handwriting.py                          # old = accurate at the branch point
+    python bench/handwriting.py                          # old = accurate at 7591fbc (deslant)
     python bench/handwriting.py --old a.npz --new b.npz  # any two model files
 
 For each model: MNIST test accuracy (each through its own input transform: a model whose
-metadata says "deslant": true reads deslanted digits), accuracy on the drawings made with the
-page's pen (bench/drawings/, the set recipes were looked at with, and the held-out
-bench/drawings-validation/: shapes and styles never used to choose anything), by style, and
+metadata says "deslant": true reads deslanted digits, "strokes": true stroke-normalised ones),
+accuracy on the drawings made with the page's pen (bench/drawings/, the set recipes were looked
+at with, and the held-out bench/drawings-validation/: shapes and styles never used to choose
+anything) and on bench/drawings-strokes/ (fixed pens, hairline to marker), by style, and
 the CPU cost per prediction of the model's input transform next to the whole preprocessing of
 a 280×280 PNG. Then the bars, met or NOT met. The hidden set of other people's handwriting
 (the issue's 87.5% → ≥ 92%) is not here: the drawings are a proxy, not that set.
@@ -29,16 +30,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from load_predict import digit_png  # noqa: E402
-from own_drawings import load_drawings  # noqa: E402
+from own_drawings import Transforms, load_drawings, model_inputs  # noqa: E402
 
-from app.data.deslant import deslant_batch, expects_deslant, model_input  # noqa: E402
+from app.data.deslant import expects_deslant, model_input  # noqa: E402
 from app.data.mnist import load_mnist_test  # noqa: E402
 from app.data.preprocess import image_to_input_with_note  # noqa: E402
+from app.data.strokes import expects_strokes  # noqa: E402
 from app.nn import Network, load_model  # noqa: E402
 from app.nn.trainer import evaluate, to_inputs  # noqa: E402
 
-BASE = "6408cfe"  # main when issue 17 §5 started: the `accurate` it replaces
-SETS = {"dev": REPO / "bench" / "drawings", "held-out": REPO / "bench" / "drawings-validation"}
+# main when issue 17 §5's stroke-width work started: the `accurate` it replaces (deslant only;
+# `--old` with `git show 6408cfe:app/models/accurate.npz` compares with the one before deslant)
+BASE = "7591fbc"
+SETS = {
+    "dev": REPO / "bench" / "drawings",
+    "held-out": REPO / "bench" / "drawings-validation",
+    "strokes": REPO / "bench" / "drawings-strokes",  # fixed pens: hairlines to blobs
+}
 MNIST_BAR = 0.990
 TRAIN_SECONDS_BAR = 60.0
 TRANSFORM_BAR_MS = 0.15
@@ -68,11 +76,11 @@ def cpu_microseconds(work, repeats: int = 300, rounds: int = 7) -> float:
     return best * 1e6
 
 
-def by_style(network: Network, deslant: bool, folder: Path) -> tuple[float, dict[str, str]]:
+def by_style(
+    network: Network, transforms: Transforms, folder: Path
+) -> tuple[float, dict[str, str]]:
     x, y, rows = load_drawings(folder)
-    if deslant:
-        x = deslant_batch(x)
-    predicted, _ = evaluate(network, x, y)
+    predicted, _ = evaluate(network, model_inputs(x, transforms), y)
     groups: dict[str, list[bool]] = defaultdict(list)
     for row, ok in zip(rows, predicted == y, strict=True):
         groups[row["style"]].append(bool(ok))
@@ -94,16 +102,16 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     for name, path in models.items():
         network, metadata = load_model(path)
-        deslant = expects_deslant(metadata)
-        x = to_inputs(deslant_batch(images) if deslant else images)
+        transforms = (expects_deslant(metadata), expects_strokes(metadata))
+        x = to_inputs(model_inputs(images, transforms))
         predicted, _ = evaluate(network, x, y)
-        sets = {key: by_style(network, deslant, folder) for key, folder in SETS.items()}
+        sets = {key: by_style(network, transforms, folder) for key, folder in SETS.items()}
         results[name] = {
             "file": path,
-            "deslant": deslant,
+            "transforms": transforms,
             "mnist": float(np.mean(predicted == y)),
             "sets": sets,
-            "transform_us": cpu_microseconds(lambda d=deslant: model_input(base_input, d)),
+            "transform_us": cpu_microseconds(lambda t=transforms: model_input(base_input, *t)),
             "seconds": metadata.get("seconds"),
         }
     preprocess_us = cpu_microseconds(lambda: image_to_input_with_note(png), repeats=100)
@@ -147,7 +155,9 @@ def report(results: dict[str, dict[str, object]], preprocess_us: float) -> None:
 
 
 def _transform(result: dict[str, object]) -> str:
-    return "deslant" if result["deslant"] else "none"
+    deslant, strokes = result["transforms"]  # type: ignore[misc]
+    names = [name for name, on in (("strokes", strokes), ("deslant", deslant)) if on]
+    return "+".join(names) or "none"
 
 
 def _us(result: dict[str, object]) -> str:

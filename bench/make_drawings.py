@@ -8,10 +8,14 @@ page's "what the network sees" preview with the 3b1b model selected, which is ex
 28×28 input the page's pipeline makes (as 8-bit grey, white ink on black) before any model's
 own input transform (accurate deslants it: bench/own_drawings.py and bench/handwriting.py
 apply that), plus `labels.csv` (file, label, shape, style). `--set validation` writes the
-held-out set (other shapes and styles) to bench/drawings-validation/.
+held-out set (other shapes and styles) to bench/drawings-validation/. `--set strokes` writes
+the stroke-width set, bench/drawings-strokes/: digits painted with a FIXED pen (thin, the pad's,
+thick, a marker) at several sizes, as another app or an API client would POST them (the page
+itself re-draws with a pen proportional to the digit), saved as the server's 28×28 input.
 
     python bench/make_drawings.py            # starts a server, rewrites bench/drawings/
     python bench/make_drawings.py --set validation   # rewrites bench/drawings-validation/
+    python bench/make_drawings.py --set strokes      # rewrites bench/drawings-strokes/
     python bench/make_drawings.py --url http://127.0.0.1:8000 --out /tmp/drawings
 
 Deterministic: the styles' random jitter is seeded. bench/own_drawings.py reads the result.
@@ -281,7 +285,46 @@ VALIDATION_STYLES: list[Style] = [
     Style("twice-slant", twice=True, slant=0.35, size=0.6),
     Style("small-slant-left", size=0.3, slant=-0.3, centre=(0.7, 0.3)),
 ]
-SETS = {"dev": (SHAPES, STYLES, 2003), "validation": (None, VALIDATION_STYLES, 2024)}
+
+
+# The stroke-width set (--set strokes, bench/drawings-strokes/): drawings made elsewhere than on
+# the page, whose pen has a fixed width however large the digit is (another drawing app, an API
+# client posting a PNG). The page re-draws what it sends with a pen proportional to the drawing
+# (static/js/draw.js, NET_RATIO = 0.1 of its longer side): these drawings are not. `pen` is the
+# pen's width as a fraction of the 280 px pad; pen / size is the width relative to the digit
+# (0.1 on the page; MNIST's ~2 px strokes in its 20 px box).
+@dataclass(frozen=True)
+class PenStyle(Style):
+    pen: float = 0.072
+
+
+STROKE_STYLES: list[PenStyle] = [
+    PenStyle("hairline", pen=0.008, size=0.75),
+    PenStyle("thin-pen", pen=0.015, size=0.7),
+    PenStyle("thin-pen-small", pen=0.015, size=0.3, centre=(0.4, 0.55)),
+    PenStyle("thin-slant", pen=0.015, slant=0.35, size=0.6),
+    PenStyle("pad-pen-small", pen=0.072, size=0.3, centre=(0.6, 0.4)),
+    PenStyle("pad-pen-tiny", pen=0.072, size=0.22, centre=(0.3, 0.7)),
+    PenStyle("pad-pen-small-slant", pen=0.072, size=0.35, slant=0.3),
+    PenStyle("thick-pen", pen=0.13, size=0.75),
+    PenStyle("thick-pen-small", pen=0.13, size=0.45),
+    PenStyle("thick-slant", pen=0.12, slant=0.3, size=0.65),
+    PenStyle("marker", pen=0.2, size=0.85),
+    PenStyle("thick-wide", pen=0.12, width=1.0, size=0.6),
+    # Harder: blobs (the pen 0.4 of the digit and more) and faint, careless hairlines.
+    PenStyle("marker-small", pen=0.2, size=0.45),
+    PenStyle("pad-pen-tiny-slant", pen=0.072, size=0.18, slant=0.4, centre=(0.75, 0.3)),
+    PenStyle("thick-narrow", pen=0.15, width=0.45, size=0.6),
+    PenStyle("thick-careless", pen=0.13, jitter=0.03, scatter=0.05, size=0.6),
+    PenStyle("hairline-slant-left", pen=0.006, slant=-0.35, size=0.65),
+    PenStyle("hairline-careless", pen=0.008, jitter=0.03, scatter=0.05, size=0.7),
+]
+SETS = {
+    "dev": (SHAPES, STYLES, 2003),
+    "validation": (None, VALIDATION_STYLES, 2024),
+    "strokes": (None, STROKE_STYLES, 2031),
+}
+FOLDERS = {"dev": OUT, "validation": VALIDATION, "strokes": REPO / "bench" / "drawings-strokes"}
 
 
 def drawings(which: str = "dev") -> Iterator[tuple[int, str, Style, Strokes]]:
@@ -292,6 +335,8 @@ def drawings(which: str = "dev") -> Iterator[tuple[int, str, Style, Strokes]]:
     for digit in SHAPES:
         shapes = shape_set[digit] if shape_set else {**EXTRA_SHAPES[digit], **SHAPES[digit]}
         names = list(shapes)
+        if which == "strokes":  # every shape of the digit, starting from a different one
+            names = names[digit % len(names) :] + names[: digit % len(names)]
         for k, style in enumerate(styles):
             shape = names[k % len(names)]
             yield digit, shape, style, render(shapes[shape], style, rng)
@@ -317,6 +362,72 @@ def draw(page, strokes: Strokes) -> np.ndarray:
     return np.asarray(rgba, dtype=np.uint8).reshape(28, 28, 4)[:, :, 0].copy()
 
 
+# The page's paint() for strokes (static/js/draw.js): round caps and joins, quadratic curves
+# through the midpoints of successive points, a dot for a single point; white ink on black.
+PAINT = """([strokes, pen, size]) => {
+  const c = document.createElement("canvas");
+  c.width = size; c.height = size;
+  const ctx = c.getContext("2d");
+  ctx.fillStyle = "#000000"; ctx.fillRect(0, 0, size, size);
+  ctx.strokeStyle = "#ffffff"; ctx.fillStyle = "#ffffff";
+  ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.lineWidth = pen * size;
+  for (const pts of strokes) {
+    ctx.beginPath();
+    ctx.moveTo(pts[0][0] * size, pts[0][1] * size);
+    for (let i = 1; i < pts.length - 1; i++) {
+      const mx = ((pts[i][0] + pts[i + 1][0]) / 2) * size;
+      const my = ((pts[i][1] + pts[i + 1][1]) / 2) * size;
+      ctx.quadraticCurveTo(pts[i][0] * size, pts[i][1] * size, mx, my);
+    }
+    const last = pts[pts.length - 1];
+    ctx.lineTo(last[0] * size, last[1] * size);
+    ctx.stroke();
+  }
+  return c.toDataURL("image/png");
+}"""
+
+
+def client_png(page, strokes: Strokes, pen: float) -> bytes:
+    """The strokes painted as the page paints them but with a fixed pen (`pen` of the pad),
+    as the 280×280 PNG another app or an API client would POST."""
+    import base64
+
+    url = page.evaluate(PAINT, [strokes, pen, 280])
+    return base64.b64decode(url.split(",", 1)[1])
+
+
+def make_strokes(out: Path) -> list[tuple[str, int, str, str]]:
+    """--set strokes: each drawing painted in Chromium with its style's fixed pen, then turned
+    into the 28×28 input by the server's own pipeline (image_to_input, as POST /api/predict
+    does), saved as 8-bit grey."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(REPO))
+    from app.data.preprocess import image_to_input
+
+    rows = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        for digit, shape, style, strokes in drawings("strokes"):
+            assert isinstance(style, PenStyle)
+            x = image_to_input(client_png(page, strokes, style.pen)).reshape(28, 28)
+            name = f"{digit}-{shape}-{style.name}.png"
+            pixels = np.rint(x * 255.0).astype(np.uint8)
+            Image.fromarray(pixels, mode="L").save(out / name, optimize=True)
+            rows.append((name, digit, shape, style.name))
+        browser.close()
+    return rows
+
+
+def write_labels(out: Path, rows: list[tuple[str, int, str, str]]) -> None:
+    with open(out / "labels.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["file", "label", "shape", "style"])
+        writer.writerows(rows)
+
+
 def make(url: str, out: Path, which: str = "dev") -> int:
     from PIL import Image
     from playwright.sync_api import sync_playwright
@@ -338,21 +449,25 @@ def make(url: str, out: Path, which: str = "dev") -> int:
             Image.fromarray(draw(page, strokes), mode="L").save(out / name, optimize=True)
             rows.append((name, digit, shape, style.name))
         browser.close()
-    with open(out / "labels.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["file", "label", "shape", "style"])
-        writer.writerows(rows)
+    write_labels(out, rows)
     return len(rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="a running server (default: start one)")
-    ap.add_argument("--out", type=Path, help=f"folder to write (default {OUT}, or {VALIDATION})")
+    ap.add_argument("--out", type=Path, help="folder to write (default bench/drawings[-SET]/)")
     ap.add_argument("--set", choices=list(SETS), default="dev", help="which drawings (default dev)")
     args = ap.parse_args()
-    out = args.out or (OUT if args.set == "dev" else VALIDATION)
-    if args.url:
+    out = args.out or FOLDERS[args.set]
+    if args.set == "strokes":  # no page needed: painted on a bare canvas
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("*.png"):
+            old.unlink()
+        rows = make_strokes(out)
+        write_labels(out, rows)
+        count = len(rows)
+    elif args.url:
         count = make(args.url, out, args.set)
     else:
         with tempfile.TemporaryDirectory() as tmp:

@@ -6,7 +6,9 @@ their MNIST test accuracy.
 
 A model is a shipped name or a `.npz` path. The drawings are already the page pipeline's 28×28
 input (see bench/make_drawings.py), so they are fed as they are, through the model's own input
-transform only (a model whose metadata says "deslant": true reads them deslanted).
+transform only (a model whose metadata says "deslant": true reads them deslanted, "strokes":
+true with their stroke width normalised). `--drawings bench/drawings-strokes` reads the
+stroke-width set.
 `--drawings bench/drawings-validation` reads the held-out set.
 """
 
@@ -24,8 +26,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.data.deslant import deslant_batch, expects_deslant  # noqa: E402
+from app.data.deslant import expects_deslant, transform_batch  # noqa: E402
 from app.data.mnist import load_mnist_test  # noqa: E402
+from app.data.strokes import expects_strokes  # noqa: E402
 from app.models import SHIPPED, shipped_model_path  # noqa: E402
 from app.nn import Network, load_model  # noqa: E402
 from app.nn.trainer import evaluate, to_inputs  # noqa: E402
@@ -44,11 +47,19 @@ def load_drawings(folder: Path) -> tuple[np.ndarray, np.ndarray, list[dict[str, 
     return to_inputs(pixels), labels, rows
 
 
-def load(name: str) -> tuple[Network, bool]:
-    """The network and whether it expects deslanted input."""
+Transforms = tuple[bool, bool]
+
+
+def load(name: str) -> tuple[Network, Transforms]:
+    """The network and its input transforms: (deslant, strokes), as in its metadata."""
     path = shipped_model_path(name) if name in SHIPPED else Path(name)
     network, metadata = load_model(path)
-    return network, expects_deslant(metadata)
+    return network, (expects_deslant(metadata), expects_strokes(metadata))
+
+
+def model_inputs(x: np.ndarray, transforms: Transforms) -> np.ndarray:
+    """The drawings (or digits) as a model with these transforms reads them."""
+    return transform_batch(x, *transforms) if any(transforms) else x
 
 
 def main() -> None:
@@ -65,10 +76,10 @@ def main() -> None:
     print(f"drawings: {len(y)} in {args.drawings} ({np.bincount(y, minlength=10).min()}+ a digit)")
     print(f"{'model':<36} {'own drawings':>16} {'MNIST test':>11}")
     for name in args.models:
-        network, deslant = load(name)
-        predicted, _ = evaluate(network, deslant_batch(x) if deslant else x, y)
+        network, transforms = load(name)
+        predicted, _ = evaluate(network, model_inputs(x, transforms), y)
         right = predicted == y
-        tests = to_inputs(deslant_batch(test_images)) if deslant else test_x
+        tests = to_inputs(model_inputs(test_images, transforms)) if any(transforms) else test_x
         mnist_accuracy = float(np.mean(evaluate(network, tests, test_y)[0] == test_y))
         own = f"{right.mean():.1%} ({right.sum()}/{len(y)})"
         print(f"{name:<36} {own:>16} {mnist_accuracy:>10.2%}")

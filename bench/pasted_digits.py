@@ -91,14 +91,18 @@ def pasted_inputs(images: np.ndarray, condition: str, seed: int) -> tuple[np.nda
 
 
 def model_predictor(path: Path) -> tuple[Predict, str]:
-    from app.data.deslant import deslant_batch, expects_deslant
+    from app.data.deslant import expects_deslant, transform_batch
+    from app.data.strokes import expects_strokes
     from app.nn.serialize import load_model
 
     network, metadata = load_model(path)
     described = f"{path} ({network.sizes}, test accuracy {metadata.get('test_accuracy', '?')})"
-    if expects_deslant(metadata):  # the model's input transform, on raw and pasted digits alike
-        described += ", deslanted input"
-        return (lambda x: network.predict_proba(deslant_batch(x)).argmax(axis=1)), described
+    flags = (expects_deslant(metadata), expects_strokes(metadata))
+    if any(flags):  # the model's input transforms, on raw and pasted digits alike
+        described += ", input" + " stroke-normalised" * flags[1] + " deslanted" * flags[0]
+        return (
+            lambda x: network.predict_proba(transform_batch(x, *flags)).argmax(axis=1)
+        ), described
     return (lambda x: network.predict_proba(x).argmax(axis=1)), described
 
 

@@ -131,6 +131,11 @@ class ModelInfo(BaseModel):
         default=False,
         description='it reads drawings deslanted by their moments (its metadata\'s "deslant")',
     )
+    strokes: bool = Field(
+        default=False,
+        description="it reads drawings with their stroke width normalised to MNIST's "
+        '(its metadata\'s "strokes")',
+    )
 
 
 class ModelList(BaseModel):

@@ -12,6 +12,10 @@ mu11 zero: the digit stands upright. The sheared digit is then re-fitted to MNIS
 (longer side 20 px, centre of mass at the field's centre; preprocess.center_digit), because an
 upright digit is narrower than the slanted one was.
 
+A model may also be trained on stroke-normalised digits (app/data/strokes.py, metadata
+"strokes": true): model_input applies that first, then deslant. Every input transform a model
+reads goes through model_input, in training as in predictions.
+
 The same function runs on both sides: on every training (and test) image of a model trained
 with ``deslant`` and on every drawing that model reads. A model without the flag never sees
 it, so old and uploaded models keep today's input exactly.
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.data.preprocess import FIELD, center_digit
+from app.data.strokes import restroke
 
 if TYPE_CHECKING:
     from app.data.mnist import MNIST
@@ -42,6 +47,10 @@ __all__ = [
     "expects_deslant",
     "model_input",
     "slant",
+    "transform_batch",
+    "transformed_array",
+    "transformed_data",
+    "transformed_rows",
 ]
 
 # A model file's metadata says `"deslant": true` when the network was trained on deslanted
@@ -126,12 +135,21 @@ def deslant_batch(images: np.ndarray) -> np.ndarray:
     """deslant of every image of (B, 784) or (B, 28, 28) uint8 (0..255) or float (0..1)
     → the same shape and dtype (uint8 rounded), in the same scale. One image at a time
     through deslant itself, so training and predictions get exactly the same numbers."""
+    return transform_batch(images, True)
+
+
+def transform_batch(images: np.ndarray, deslanted: bool, strokes: bool = False) -> np.ndarray:
+    """model_input(image, deslanted, strokes) of every image of (B, 784) or (B, 28, 28) uint8
+    (0..255) or float (0..1) → the same shape and dtype (uint8 rounded), in the same scale.
+    One image at a time through model_input itself, so training and predictions get exactly
+    the same numbers."""
     array = np.asarray(images)
     as_bytes = array.dtype == np.uint8
     flat = array.reshape(len(array), FIELD * FIELD)
     out = np.empty(flat.shape, dtype=np.float32)
     for i, row in enumerate(flat):
-        out[i] = deslant(np.divide(row, np.float32(255.0), dtype=np.float32) if as_bytes else row)
+        unit = np.divide(row, np.float32(255.0), dtype=np.float32) if as_bytes else row
+        out[i] = model_input(unit, deslanted, strokes)
     if as_bytes:
         out = np.rint(out * np.float32(255.0))
     result: np.ndarray = out.astype(array.dtype).reshape(array.shape)
@@ -143,59 +161,89 @@ def expects_deslant(metadata: Mapping[str, object]) -> bool:
     return metadata.get(METADATA_KEY) is True
 
 
-def model_input(x: np.ndarray, deslanted: bool) -> np.ndarray:
-    """The (784,) input a model reads: `x` (preprocess's output) deslanted if the model
-    expects it, else `x` itself (the same array)."""
-    return deslant(x) if deslanted else x
+def model_input(x: np.ndarray, deslanted: bool, strokes: bool = False) -> np.ndarray:
+    """The (784,) input a model reads: `x` (preprocess's output) with its strokes normalised
+    (app/data/strokes.py) if the model expects it, then deslanted if it expects that; `x`
+    itself (the same array) for a model that expects neither. Stroke normalisation changes
+    the digit's box, so it is re-fitted to MNIST's geometry: by deslant's own re-fit, or by
+    center_digit alone. A digit whose strokes are already within MNIST's widths gets exactly
+    what it would get without the strokes transform."""
+    grid = restroke(x) if strokes else None
+    if grid is None:
+        return deslant(x) if deslanted else x
+    return deslant(grid) if deslanted else center_digit(grid).reshape(FIELD * FIELD)
 
 
-_cache: dict[int, np.ndarray] = {}
+_Key = tuple[int, bool, bool]
+_cache: dict[_Key, np.ndarray] = {}
 _cache_lock = threading.Lock()
 
 
-def _cached(images: np.ndarray) -> np.ndarray | None:
+def _cached(key: _Key) -> np.ndarray | None:
     with _cache_lock:
-        return _cache.get(id(images))
+        return _cache.get(key)
 
 
 def deslanted_array(images: np.ndarray) -> np.ndarray:
-    """deslant_batch(images), read-only, once per process per array (keyed on the array as
-    app/data/batches.py's prepare_data is; the entry goes away with it). MNIST's arrays are
-    shared by everything that loads them, so a training run, explain and the CLI share this.
-    ~0.1 ms of one core per image: ~10 s for MNIST's 70,000."""
-    cached = _cached(images)
+    """deslant_batch(images), read-only, once per process per array (transformed_array)."""
+    return transformed_array(images, True)
+
+
+def transformed_array(images: np.ndarray, deslanted: bool, strokes: bool = False) -> np.ndarray:
+    """transform_batch(images, deslanted, strokes), read-only, once per process per array and
+    transform (keyed on the array as app/data/batches.py's prepare_data is; the entry goes
+    away with it). MNIST's arrays are shared by everything that loads them, so a training run,
+    explain and the CLI share this. ~0.1 ms of one core per image and transform: ~10 s for
+    MNIST's 70,000."""
+    key = (id(images), deslanted, strokes)
+    cached = _cached(key)
     if cached is not None:
         return cached
-    result = deslant_batch(images)  # outside the lock: other arrays need not wait
+    result = transform_batch(images, deslanted, strokes)  # outside the lock: others need not wait
     result.flags.writeable = False
     with _cache_lock:
-        if id(images) in _cache:
-            return _cache[id(images)]
+        if key in _cache:
+            return _cache[key]
         try:
-            weakref.finalize(images, _cache.pop, id(images), None)
+            weakref.finalize(images, _cache.pop, key, None)
         except TypeError:  # not weak-referenceable: don't cache, an id could be reused
             return result
-        _cache[id(images)] = result
+        _cache[key] = result
         return result
 
 
 def deslanted_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """deslant_batch(images[rows]): from the cached whole array when there is one or when
-    `rows` are a good part of it (a quarter or more), else just those rows."""
-    if _cached(images) is not None or 4 * len(rows) >= len(images):
-        picked: np.ndarray = deslanted_array(images)[rows]
+    """deslant_batch(images[rows]) (transformed_rows)."""
+    return transformed_rows(images, rows, True)
+
+
+def transformed_rows(
+    images: np.ndarray, rows: np.ndarray, deslanted: bool, strokes: bool = False
+) -> np.ndarray:
+    """transform_batch(images[rows], ...): from the cached whole array when there is one or
+    when `rows` are a good part of it (a quarter or more), else just those rows."""
+    key = (id(images), deslanted, strokes)
+    if _cached(key) is not None or 4 * len(rows) >= len(images):
+        picked: np.ndarray = transformed_array(images, deslanted, strokes)[rows]
         return picked
-    return deslant_batch(images[rows])
+    return transform_batch(images[rows], deslanted, strokes)
 
 
 def deslanted_data(data: MNIST) -> MNIST:
-    """`data` with every training and test image deslanted (deslanted_array: once per process
-    per set of arrays)."""
+    """`data` with every training and test image deslanted (transformed_data)."""
+    return transformed_data(data, True)
+
+
+def transformed_data(data: MNIST, deslanted: bool, strokes: bool = False) -> MNIST:
+    """`data` with every training and test image as a model with these transforms reads it
+    (transformed_array: once per process per set of arrays); `data` itself for neither."""
     from app.data.mnist import MNIST  # late: the predict path needs no dataset code
 
+    if not (deslanted or strokes):
+        return data
     return MNIST(
-        deslanted_array(data.train_images),
+        transformed_array(data.train_images, deslanted, strokes),
         data.train_labels,
-        deslanted_array(data.test_images),
+        transformed_array(data.test_images, deslanted, strokes),
         data.test_labels,
     )

@@ -63,14 +63,27 @@ DESLANT_WORDS = (
 )
 
 
-def input_words(title: str, deslant: bool = False) -> str:
+STROKES_WORDS = (
+    "; strokes outside MNIST's range of widths (1.84-3.47 px, width = 8·Σink / (π·total "
+    "variation)) first grown or thinned to its nearer end by grey dilations or erosions with "
+    "the 3×3 cross, then re-fitted to 20 px and centred by mass"
+)
+
+
+def input_words(title: str, deslant: bool = False, strokes: bool = False) -> str:
     """What the input is, for a model trained on the dataset titled `title` (and on deslanted
-    images when `deslant`: app/data/deslant.py; the exported network expects the same)."""
+    images when `deslant`: app/data/deslant.py; on stroke-normalised ones when `strokes`:
+    app/data/strokes.py, applied before deslant; the exported network expects the same)."""
     if title == "MNIST":
         words = "a 28×28 drawing, row by row, light ink on dark, as MNIST"
     else:
         words = f"a 28×28 greyscale image, row by row, light on dark, as {title}"
-    return words + (DESLANT_WORDS if deslant else "")
+    return words + (STROKES_WORDS if strokes else "") + (DESLANT_WORDS if deslant else "")
+
+
+def _input_words(metadata: JSONObject) -> str:
+    transforms = (metadata.get("deslant") is True, metadata.get("strokes") is True)
+    return input_words(dataset_title(metadata), *transforms)
 
 
 def architecture(network: Network, metadata: JSONObject) -> list[str]:
@@ -85,8 +98,7 @@ def architecture(network: Network, metadata: JSONObject) -> list[str]:
         "",
         f"A fully connected network (multilayer perceptron): {' → '.join(map(str, sizes))}.",
         "",
-        f"- Input: {sizes[0]} pixel values in 0..1 "
-        f"({input_words(dataset_title(metadata), metadata.get('deslant') is True)})",
+        f"- Input: {sizes[0]} pixel values in 0..1 ({_input_words(metadata)})",
         f"- Hidden layers: {hidden}, activation {network.activation}",
         f"- Output layer: {sizes[-1]} units, {output} (cost: {network.cost}); the classes, "
         f"output 0 first: {', '.join(text(n) for n in names)}",

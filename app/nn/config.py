@@ -125,6 +125,9 @@ class TrainConfig:
     momentum: float = option(0.9, "momentum of the momentum optimizer", ge=0, lt=1)
     augment: bool = option(False, "distort training images (shift, rotate, scale, warp, ...)")
     deslant: bool = option(False, "deslant every image by its moments (the model expects it)")
+    strokes: bool = option(
+        False, "normalise every image's stroke width to MNIST's (the model expects it)"
+    )
     # Scales every distortion of augment_batch (shift, rotation, scaling, shear, thickness,
     # elastic); 1.0 = augment_options' defaults. Small networks learn best from milder ones.
     augment_strength: float = option(

@@ -66,12 +66,14 @@ class OnnxUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Labels:
     """What a network's inputs and outputs mean: the dataset it was trained on, the name of
-    each output, output 0 first, and whether it reads deslanted inputs (app/data/deslant.py;
-    app/store/models.py's ModelEntry has all three)."""
+    each output, output 0 first, and whether it reads deslanted inputs (app/data/deslant.py)
+    and stroke-normalised ones (app/data/strokes.py; app/store/models.py's ModelEntry has all
+    four)."""
 
     dataset: str = "mnist"
     class_names: Sequence[str] = tuple(str(d) for d in range(10))
     deslant: bool = False
+    strokes: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,13 +210,15 @@ def _onnx_props(network: Network, name: str, labels: Labels) -> dict[str, str]:
         "dataset": labels.dataset,
         "class_names": json.dumps(list(labels.class_names), ensure_ascii=False),
         "deslant": json.dumps(labels.deslant),
+        "strokes": json.dumps(labels.strokes),
         "input": _input(network, labels),
     }
 
 
 def _input(network: Network, labels: Labels) -> str:
     title = dataset_title({"dataset": labels.dataset})
-    return f"{network.sizes[0]} pixel values in 0..1 ({input_words(title, labels.deslant)})"
+    words = input_words(title, labels.deslant, labels.strokes)
+    return f"{network.sizes[0]} pixel values in 0..1 ({words})"
 
 
 # ---- JSON -----------------------------------------------------------------------------------
@@ -244,6 +248,7 @@ def json_bytes(network: Network, *, labels: Labels | None = None) -> bytes:
             "output_function": OUTPUT_FOR_COST[network.cost],
             "input": _input(network, labels),
             "deslant": labels.deslant,
+            "strokes": labels.strokes,
             "dataset": labels.dataset,
             "class_names": list(labels.class_names),
         },

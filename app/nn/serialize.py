@@ -105,7 +105,8 @@ def trained_metadata(
 
     dataset = str(config.get("dataset") or "mnist")
     # handwriting (issue 17 §5): the input transform it was trained for (app/data/deslant.py).
-    transform = {"deslant": True} if config.get("deslant") is True else {}
+    # strokes (issue 17 §5): app/data/strokes.py's stroke-width normalisation.
+    transform = {key: True for key in ("deslant", "strokes") if config.get(key) is True}
     return {
         "config": dict(config),
         "preset": preset,

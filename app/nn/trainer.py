@@ -24,7 +24,7 @@ from app.data.batches import BatchProducer as BatchProducer
 from app.data.batches import augment_options as augment_options
 from app.data.batches import prepare_data as prepare_data
 from app.data.batches import to_inputs as to_inputs
-from app.data.deslant import deslant_batch, deslanted_data
+from app.data.deslant import transform_batch, transformed_data
 from app.data.drawing_mix import DrawingSplit, epoch_plan
 from app.nn.config import TrainConfig as TrainConfig
 from app.nn.network import Network
@@ -131,10 +131,14 @@ class _Window:
         self.cost += cost
 
 
-def _deslanted(drawings: DrawingSplit) -> DrawingSplit:
-    """The drawings as a deslant run reads them (issue 17 §5: the model's input transform)."""
+def _transformed(drawings: DrawingSplit, config: TrainConfig) -> DrawingSplit:
+    """The drawings as a deslant or strokes run reads them (issue 17 §5: the model's input
+    transform)."""
+    flags = (config.deslant, config.strokes)
     return dataclasses.replace(
-        drawings, train_x=deslant_batch(drawings.train_x), held_x=deslant_batch(drawings.held_x)
+        drawings,
+        train_x=transform_batch(drawings.train_x, *flags),
+        held_x=transform_batch(drawings.held_x, *flags),
     )
 
 
@@ -164,7 +168,9 @@ class Trainer:
         training side goes into the batches; its held-out side is evaluated every epoch."""
         self.config = config
         self.drawings = (
-            _deslanted(drawings) if drawings is not None and config.deslant else drawings
+            _transformed(drawings, config)
+            if drawings is not None and (config.deslant or config.strokes)
+            else drawings
         )
         self.checkpoint_seconds = checkpoint_seconds
         self._last_checkpoint = time.perf_counter()
@@ -207,7 +213,7 @@ class Trainer:
     def _init_data(self, data: MNIST) -> int:
         """The validation, training and test arrays; how many training images are used."""
         config = self.config
-        prepared = prepare_data(deslanted_data(data) if config.deslant else data)
+        prepared = prepare_data(transformed_data(data, config.deslant, config.strokes))
         n_train = len(prepared.train_pixels) - config.validation_size
         if n_train < 1:
             raise ValueError("validation_size leaves no training images")

@@ -74,6 +74,7 @@ def start_model(
         # issue 17 §5: the model's input transform too (a model trained on deslanted digits
         # keeps reading deslanted ones; a form's default `deslant: false` must not undo it).
         deslant=entry.deslant,
+        strokes=entry.strokes,
     )
     for name in ARCHITECTURE:
         if given.get(name) is not None and given[name] != getattr(model_config, name):

@@ -24,5 +24,5 @@ def export_model(models: ModelRegistry, model_id: str, fmt: ExportFormat) -> Exp
     when there are, the models a caller may use are the ones it may export)."""
     entry = models.get(model_id)
     metadata = file_metadata(entry) if fmt == "card" else {}
-    labels = Labels(entry.dataset, entry.class_names, entry.deslant)
+    labels = Labels(entry.dataset, entry.class_names, entry.deslant, entry.strokes)
     return export_network(entry.net, metadata, fmt, stem=entry.id, name=entry.name, labels=labels)

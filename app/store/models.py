@@ -21,6 +21,7 @@ import numpy as np
 
 from app.clock import utc_now
 from app.data.deslant import expects_deslant, model_input
+from app.data.strokes import expects_strokes
 from app.fileio import MAX_ENTRY_BYTES, open_zip, zip_directory
 from app.jsontypes import JSONObject
 from app.nn.dreams import DreamOverflow, Dreams, dream
@@ -90,12 +91,16 @@ class ModelEntry:
     # handwriting (issue 17 §5): the network was trained on deslanted digits (metadata
     # "deslant": true) and reads drawings deslanted the same way; False: today's input.
     deslant: bool = False
+    # strokes (issue 17 §5): trained on stroke-width-normalised digits (metadata "strokes":
+    # true, app/data/strokes.py), and reads drawings normalised the same way.
+    strokes: bool = False
 
     def input_for(self, x: np.ndarray) -> np.ndarray:
         """The (784,) input this model reads for preprocess's output `x`: `x` itself, or
-        deslanted (app/data/deslant.py) for a model trained so. Predict, explain and the
-        page's preview (predict's `input`) all go through here."""
-        return model_input(x, self.deslant)
+        stroke-normalised and/or deslanted (app/data/deslant.py's model_input) for a model
+        trained so. Predict, explain and the page's preview (predict's `input`) all go
+        through here."""
+        return model_input(x, self.deslant, self.strokes)
 
     @property
     def net(self) -> Network:
@@ -125,6 +130,7 @@ class ModelEntry:
                 "dataset": self.dataset,
                 "class_names": list(self.class_names),
                 "deslant": self.deslant,
+                "strokes": self.strokes,
             }
         return {
             "id": self.id,
@@ -142,6 +148,7 @@ class ModelEntry:
             "dataset": self.dataset,
             "class_names": list(self.class_names),
             "deslant": self.deslant,
+            "strokes": self.strokes,
         }
 
 
@@ -291,13 +298,19 @@ class _Classes(TypedDict):
     dataset: str
     class_names: tuple[str, ...]
     deslant: bool
+    strokes: bool
 
 
 def _classes(metadata: JSONObject) -> _Classes:
-    """ModelEntry's `dataset`, `class_names` (fashion) and `deslant` (handwriting) from a
-    model file's metadata."""
+    """ModelEntry's `dataset`, `class_names` (fashion), `deslant` and `strokes` (handwriting)
+    from a model file's metadata."""
     dataset, names = model_classes(metadata)
-    return {"dataset": dataset, "class_names": tuple(names), "deslant": expects_deslant(metadata)}
+    return {
+        "dataset": dataset,
+        "class_names": tuple(names),
+        "deslant": expects_deslant(metadata),
+        "strokes": expects_strokes(metadata),
+    }
 
 
 class ModelRegistry:

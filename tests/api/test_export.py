@@ -203,3 +203,25 @@ def test_the_exports_of_a_deslant_model_say_it_reads_deslanted_input(
             for p in onnx.load_from_string(export(real_client, name).content).metadata_props
         }
         assert json.loads(props["deslant"]) is deslant and ("upright" in props["input"]) is deslant
+
+
+def test_the_exports_of_a_strokes_model_say_it_reads_stroke_normalised_input(
+    real_client: TestClient,
+) -> None:
+    """issue 17 §5: the shipped `accurate` also normalises stroke widths before it reads a
+    drawing, so its exports must say so (ONNX and JSON `strokes`, the input in words, the card's
+    input line); `3b1b` does not."""
+    import onnx
+
+    for name, strokes in (("accurate", True), ("3b1b", False)):
+        document = json.loads(export(real_client, name, "json").content)
+        assert document["strokes"] is strokes
+        assert ("MNIST's range of widths" in document["input"]) is strokes
+        card = export(real_client, name, "card").text
+        assert ("grown or thinned" in card and "total variation" in card) is strokes
+        props = {
+            p.key: p.value
+            for p in onnx.load_from_string(export(real_client, name).content).metadata_props
+        }
+        assert json.loads(props["strokes"]) is strokes
+        assert ("grown or thinned" in props["input"]) is strokes

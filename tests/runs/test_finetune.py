@@ -239,6 +239,48 @@ def test_a_fine_tune_keeps_its_models_input_transform(
         manager.stop(run.id)
 
 
+def test_a_fine_tune_keeps_its_models_strokes_transform(
+    make_manager, registry: ModelRegistry, drawings: StandInDrawings
+) -> None:
+    """issue 17 §5: `accurate` also reads stroke-normalised digits; a fine-tune of it keeps
+    that even when the form says `strokes: false`, and one of 3b1b does not take it up."""
+    drawings.put("mine", "local", 10)
+    manager = make_manager(drawings=drawings)
+    for model, expected in (("accurate", True), ("3b1b", False)):
+        options = {"from_model": model, "epochs": 1, "strokes": not expected, "data": "mix",
+                   "validation_size": 500, "train_subset": 1000}  # fmt: skip
+        run = manager.create(None, options, models=registry)
+        assert run.config.strokes is expected
+        manager.stop(run.id)
+
+
+def test_a_strokes_trainer_normalises_the_drawings_too() -> None:
+    from app.data.deslant import transform_batch
+    from app.data.drawing_mix import DrawingSplit
+    from app.data.mnist import MNIST
+    from app.nn.config import TrainConfig
+    from app.nn.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((20, 28, 28)) > 0.8).astype(np.uint8) * 255
+    labels = np.arange(20, dtype=np.uint8) % 10
+    data = MNIST(images, labels, images[:5], labels[:5])
+    x = np.zeros((6, 28, 28), np.float32)
+    for i, width in enumerate((1, 2, 3, 6, 7, 1)):  # vertical bars, hairline to blob
+        x[i, 4:24, 14 - width // 2 : 14 - width // 2 + width] = 1.0
+    x = x.reshape(6, 784)
+    y = labels.astype(np.int64)
+    split = DrawingSplit(x[:4], y[:4], ("a", "b", "c", "d"), x[4:], y[4:6], ("e", "f"))
+    config = TrainConfig(
+        layers=[8], epochs=1, validation_size=5, data="mix", deslant=True, strokes=True
+    )
+    trainer = Trainer(config, data, drawings=split)
+    assert trainer.drawings is not None
+    assert np.array_equal(trainer.drawings.train_x, transform_batch(x[:4], True, True))
+    assert np.array_equal(trainer.drawings.held_x, transform_batch(x[4:], True, True))
+    assert not np.array_equal(trainer.drawings.held_x, transform_batch(x[4:], True, False))
+
+
 def test_a_deslant_trainer_deslants_the_drawings_too() -> None:
     from app.data.deslant import deslant_batch
     from app.data.drawing_mix import DrawingSplit

@@ -193,5 +193,6 @@ async def _probe(hub: RunHub, watcher: Watcher, message: JSONObject) -> None:
     except InputError as exc:
         watcher.push(_error(str(exc)))
         return
-    watcher.probe = model_input(x, hub.run.config.deslant)  # handwriting: the run's transform
+    config = hub.run.config  # handwriting: the run's input transform
+    watcher.probe = model_input(x, config.deslant, config.strokes)
     await hub.probe_now(watcher)

@@ -25,7 +25,7 @@ from app.api.explain_schemas import (
 from app.api.finite import dumps, splice
 from app.api.heavy import GateDep, Shared
 from app.data.decode import InputError, drawing_input
-from app.data.deslant import deslanted_rows
+from app.data.deslant import transformed_rows
 from app.data.mnist import load_test_set, load_training_data
 from app.jsontypes import JSONObject
 from app.nn.explain import Explanation
@@ -73,7 +73,8 @@ def _sample_mean(entry: ModelEntry, settings: Settings, body: ExplainRequest) ->
     images, labels = _batch(settings, body)
     picks = sample_rows(len(labels), spec.size, spec.seed)
     picks.sort()  # the same mean; reads the images in order
-    chosen = deslanted_rows(images, picks) if entry.deslant else images[picks]
+    transforms = (entry.deslant, entry.strokes)
+    chosen = transformed_rows(images, picks, *transforms) if any(transforms) else images[picks]
     return mean_explanation(entry.net, chosen, labels[picks])
 
 

@@ -1,0 +1,132 @@
+"""Stroke-width normalisation: the second input transform a model may be trained for.
+
+The page re-draws what it sends with a pen proportional to the drawing (static/js/draw.js), but
+other apps and API clients post digits drawn with whatever pen they had: a hairline, or a
+marker whose strokes, once the digit is scaled to MNIST's 20 px box, are 5-6 px blobs.
+MNIST's writers used pens that land at ~2.5 px. This transform estimates a digit's stroke
+width and grows or thins its strokes to MNIST's typical width, so the network reads every
+digit at the width it learned from.
+
+The width: for strokes of length L and width w, the ink is L·w and the outline is 2·L long.
+The outline's length is measured by the image's total variation (Σ|∂I/∂x| + Σ|∂I/∂y| over
+neighbouring pixels), which on a pixel grid counts a boundary of random direction 4/π times
+(Cauchy), so
+
+    width = ink / length = 8 · Σ I / (π · TV).
+
+It is exact enough for a 28×28 digit (tests draw strokes at known widths) and costs a few
+whole-image NumPy calls, where thinning to a skeleton (Zhang–Suen) would take a loop of
+passes. The change: one grey-level dilation (or erosion) with the 3×3 cross moves every edge
+out (in) by one pixel, so the strokes grow (thin) by 2 px per step; a fractional step blends
+the image with its dilated (eroded) self. Because the digit is re-fitted to MNIST's 20 px box
+afterwards (center_digit, or deslant's re-fit), which scales the change too, the width aimed at
+before the re-fit is the one that comes out at the target after it:
+
+    w' = target · (BOX - w) / (BOX - target)   (the box grows by w' - w).
+
+A digit whose loops a fat pen filled in stays filled (no thinning can reopen them), and the
+steps are bounded (MAX_THIN, MAX_GROW) so that nothing is eroded away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from app.data.preprocess import BOX, FIELD
+
+__all__ = [
+    "MAX_GROW",
+    "MAX_THIN",
+    "METADATA_KEY",
+    "TARGET_WIDTH",
+    "WIDTH_RANGE",
+    "expects_strokes",
+    "restroke",
+    "stroke_width",
+]
+
+# A model file's metadata says `"strokes": true` when the network was trained on digits whose
+# strokes were normalised so; without it, no model sees this transform.
+METADATA_KEY = "strokes"
+# MNIST's stroke widths by stroke_width over its 60,000 training digits: median 2.50 px, the
+# middle half 2.12-2.96, the middle 80% 1.84-3.47 (tests/data/test_strokes.py measures them).
+# Strokes within WIDTH_RANGE are left as they are: MNIST's writers used all those pens. A
+# digit outside it is brought to the nearer end (a hairline up to 1.84 px, a blob down to
+# 3.47 px).
+TARGET_WIDTH = 2.50
+WIDTH_RANGE = (1.84, 3.47)
+# Bounds on the steps of one pixel per side: thin by at most 2.5 px a side (a 7 px blob → 2 px),
+# grow by at most 1 px a side (a hairline → ~2.5 px).
+MAX_THIN = 2.5
+MAX_GROW = 1.0
+_MIN_INK = 1e-6
+_OUTLINE = np.float32(8.0 / math.pi)
+
+
+def stroke_width(image: np.ndarray) -> float:
+    """The stroke width in pixels, 8·Σ I / (π·TV), of a (28, 28) or (784,) image in 0..1
+    (see the module doc); 0 for an image without ink."""
+    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
+    return _width(grid)
+
+
+def _width(grid: np.ndarray) -> float:
+    variation = float(np.abs(np.diff(grid, axis=0)).sum() + np.abs(np.diff(grid, axis=1)).sum())
+    if variation <= _MIN_INK:
+        return 0.0
+    return float(_OUTLINE * grid.sum()) / variation
+
+
+def _step(grid: np.ndarray, grow: bool) -> np.ndarray:
+    """One grey-level dilation (grow) or erosion with the 3×3 cross; outside reads 0."""
+    padded = np.zeros((FIELD + 2, FIELD + 2), dtype=np.float32)
+    padded[1:-1, 1:-1] = grid
+    pick = np.maximum if grow else np.minimum
+    out: np.ndarray = pick(grid, padded[:-2, 1:-1])
+    pick(out, padded[2:, 1:-1], out=out)
+    pick(out, padded[1:-1, :-2], out=out)
+    pick(out, padded[1:-1, 2:], out=out)
+    return out
+
+
+def steps_for(width: float) -> float:
+    """Signed dilation steps (one pixel a side each; negative: erosion) that take strokes of
+    `width` to the nearer end of WIDTH_RANGE once the digit is re-fitted to the 20 px box
+    (module doc); 0 within the range."""
+    low, high = WIDTH_RANGE
+    if low <= width <= high:
+        return 0.0
+    target = low if width < low else high
+    aim = target * (BOX - width) / (BOX - target)
+    return min(max((aim - width) / 2.0, -MAX_THIN), MAX_GROW)
+
+
+def restroke(image: np.ndarray) -> np.ndarray | None:
+    """A (28, 28) float32 copy of a digit (784,) or (28, 28) in 0..1 with its strokes grown or
+    thinned into WIDTH_RANGE, NOT re-fitted (the caller re-fits it: app/data/deslant.py's
+    model_input); None when nothing changes: no ink, strokes already within the range, or a
+    thinning that would leave no ink."""
+    grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
+    width = _width(grid)
+    steps = steps_for(width) if width > 0.0 else 0.0
+    if steps == 0.0:
+        return None
+    grow, left = steps > 0, abs(steps)
+    out = grid
+    while left >= 1.0:
+        out = _step(out, grow)
+        left -= 1.0
+    if left > 0.0:
+        part = np.float32(left)
+        out = out + part * (_step(out, grow) - out)
+    if not out.max() > _MIN_INK:
+        return None
+    return out
+
+
+def expects_strokes(metadata: Mapping[str, object]) -> bool:
+    """Whether a model file's metadata asks for stroke-normalised input (only a literal true)."""
+    return metadata.get(METADATA_KEY) is True
