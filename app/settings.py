@@ -12,6 +12,7 @@ from app.data.datasets import DatasetOverride
 from app.data.mnist import DataSource
 from app.nn.vocab import DatasetName
 from app.runs.executor import ExecutorName
+from app.runs.fanout import STALL_SECONDS
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -102,7 +103,7 @@ class Settings(BaseSettings):
         description="Heavy requests that may wait for a slot; more get 503 at once",
     )
     ws_stall_seconds: float = Field(
-        default=2.0,
+        default=STALL_SECONDS,
         gt=0,
         le=3600,
         description="A run's WebSocket that takes no byte for this long while ≥ 64 kB wait for "

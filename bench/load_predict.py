@@ -31,13 +31,14 @@ from serving import free_port as free_port
 from serving import server as server
 
 
-def digit_png(size: int = 280) -> bytes:
-    """A real MNIST test digit, scaled to a size×size canvas like a drawing from the page."""
+def digit_png(size: int = 280, index: int = 0) -> bytes:
+    """A real MNIST test digit (the `index`th), scaled to a size×size canvas like a drawing
+    from the page."""
     try:
         from app.data.mnist import load_mnist_test
 
         images, _ = load_mnist_test(download=False)
-        digit = images[0]
+        digit = images[index % len(images)]
     except Exception:  # no MNIST at hand: a synthetic "1"
         digit = np.zeros((28, 28), np.uint8)
         digit[4:24, 13:16] = 255

@@ -227,7 +227,10 @@ def _flat(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
             yield route
 
 
-_PATHS_KEPT = 1024  # ContentTypeMiddleware's memo of paths
+# ContentTypeMiddleware's memo: at most this many paths of routes that exist, none longer than
+# _PATH_KEPT_CHARS (anyone may send paths: at most ~260 kB, and 404s are never kept).
+_PATHS_KEPT = 1024
+_PATH_KEPT_CHARS = 256
 
 
 class ContentTypeMiddleware:
@@ -244,9 +247,9 @@ class ContentTypeMiddleware:
         self.routes = routes
         self.accepted: dict[int, frozenset[str]] = {}  # id(route) → its media types
         self.flat: list[BaseRoute] | None = None  # the app's routes, flattened on first use
-        # (method, path) → the media types its route takes (empty: it reads no body, or no
-        # route fully matches): matching the routes one by one took ~30 µs of each predict.
-        # Bounded (paths with ids are many): emptied when full.
+        # (method, path) → the media types its route takes (empty: it reads no body):
+        # matching the routes one by one took ~30 µs of each predict. Bounded (paths with ids
+        # are many): emptied when full.
         self.by_path: dict[tuple[str, str], frozenset[str]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -267,10 +270,14 @@ class ContentTypeMiddleware:
         key = (scope["method"], scope["path"])
         accepted = self.by_path.get(key)
         if accepted is None:
-            accepted = self._route_accepts(scope)
-            if len(self.by_path) >= _PATHS_KEPT:
-                self.by_path.clear()
-            self.by_path[key] = accepted
+            found = self._route_accepts(scope)
+            if found is None:
+                return None  # no API route: the app answers 404/405 (and nothing is kept)
+            accepted = found
+            if len(key[1]) <= _PATH_KEPT_CHARS:
+                if len(self.by_path) >= _PATHS_KEPT:
+                    self.by_path.clear()
+                self.by_path[key] = accepted
         if not accepted:
             return None  # the route reads no body; whatever was sent is ignored
         given = media_type(_header(scope, b"content-type") or "")
@@ -280,14 +287,14 @@ class ContentTypeMiddleware:
         problem = f"Content-Type {given!r} is not accepted" if given else "No Content-Type given"
         return f"{problem}: send the body as {wanted}"
 
-    def _route_accepts(self, scope: Scope) -> frozenset[str]:
+    def _route_accepts(self, scope: Scope) -> frozenset[str] | None:
         """The media types the route `scope` is for takes (the first full match, as the
-        router does); empty when no API route fully matches or it reads no body."""
+        router does; empty: it reads no body); None when no API route fully matches."""
         if self.flat is None:
             self.flat = list(_flat(self.routes()))
         route = next((r for r in self.flat if r.matches(scope)[0] is Match.FULL), None)
         if not isinstance(route, APIRoute):
-            return frozenset()
+            return None
         accepted = self.accepted.get(id(route))
         if accepted is None:
             accepted = self.accepted[id(route)] = accepted_media_types(route)

@@ -18,11 +18,12 @@ It is exact enough for a 28×28 digit (tests draw strokes at known widths) and c
 whole-image NumPy calls, where thinning to a skeleton (Zhang–Suen) would take a loop of
 passes. The change: one grey-level dilation (or erosion) with the 3×3 cross moves every edge
 out (in) by one pixel, so the strokes grow (thin) by 2 px per step; a fractional step blends
-the image with its dilated (eroded) self. Because the digit is re-fitted to MNIST's 20 px box
-afterwards (center_digit, or deslant's re-fit), which scales the change too, the width aimed at
-before the re-fit is the one that comes out at the target after it:
-
-    w' = target · (BOX - w) / (BOX - target)   (the box grows by w' - w).
+the image with its eroded self. The digit is re-fitted to MNIST's 20 px box afterwards
+(center_digit, or deslant's re-fit), which scales the change too, and the box moves by whole
+pixels only (a dilation's faint ring counts as ink): steps_for aims at the width that comes out
+after the re-fit. A thick digit is thinned to the range's top (3.47 px); a hairline is grown
+by one whole step when that lands it nearer MNIST's median (a 1 px stroke comes out ~2.7 px; one
+just under the range is left as it is).
 
 A digit whose loops a fat pen filled in stays filled (no thinning can reopen them), and the
 steps are bounded (MAX_THIN, MAX_GROW) so that nothing is eroded away.
@@ -54,12 +55,12 @@ METADATA_KEY = "strokes"
 # MNIST's stroke widths by stroke_width over its 60,000 training digits: median 2.50 px, the
 # middle half 2.12-2.96, the middle 80% 1.84-3.47 (tests/data/test_strokes.py measures them).
 # Strokes within WIDTH_RANGE are left as they are: MNIST's writers used all those pens. A
-# digit outside it is brought to the nearer end (a hairline up to 1.84 px, a blob down to
-# 3.47 px).
+# digit outside it is brought into it (steps_for: a blob down to 3.47 px, a hairline up by
+# one whole step).
 TARGET_WIDTH = 2.50
 WIDTH_RANGE = (1.84, 3.47)
 # Bounds on the steps of one pixel per side: thin by at most 2.5 px a side (a 7 px blob → 2 px),
-# grow by at most 1 px a side (a hairline → ~2.5 px).
+# grow by one whole pixel a side (a hairline → ~2.7 px; see steps_for).
 MAX_THIN = 2.5
 MAX_GROW = 1.0
 _MIN_INK = 1e-6
@@ -93,15 +94,27 @@ def _step(grid: np.ndarray, grow: bool) -> np.ndarray:
 
 
 def steps_for(width: float) -> float:
-    """Signed dilation steps (one pixel a side each; negative: erosion) that take strokes of
-    `width` to the nearer end of WIDTH_RANGE once the digit is re-fitted to the 20 px box
-    (module doc); 0 within the range."""
+    """Signed dilation steps (one pixel a side each; negative: erosion) for strokes of `width`
+    in a digit of MNIST's geometry (module doc); 0 within WIDTH_RANGE.
+
+    The re-fit to the 20 px box scales whatever the steps did, and the box changes by whole
+    pixels only: a dilation by any fraction adds a faint 1 px ring that the box counts (2 px
+    more), and an erosion shrinks the box only by its whole steps. So strokes are grown by one
+    whole step, and only when that lands the re-fitted width nearer MNIST's median than it is
+    (hairlines under ~1.67 px; a width just under the range is left as it is), and thinned by
+    the fraction whose re-fitted width is the range's top: w' = (w - 2s)·BOX / (BOX - 2·⌊s⌋)."""
     low, high = WIDTH_RANGE
     if low <= width <= high:
         return 0.0
-    target = low if width < low else high
-    aim = target * (BOX - width) / (BOX - target)
-    return min(max((aim - width) / 2.0, -MAX_THIN), MAX_GROW)
+    if width < low:
+        grown = (width + 2.0 * MAX_GROW) * BOX / (BOX + 2.0 * MAX_GROW)
+        return MAX_GROW if abs(grown - TARGET_WIDTH) < abs(width - TARGET_WIDTH) else 0.0
+    steps = MAX_THIN
+    for whole in range(math.ceil(MAX_THIN) + 1):  # the whole steps the box shrinks by
+        steps = (width - high * (BOX - 2.0 * whole) / BOX) / 2.0
+        if math.floor(steps) <= whole:
+            break
+    return -min(steps, MAX_THIN)
 
 
 def restroke(image: np.ndarray) -> np.ndarray | None:

@@ -143,6 +143,36 @@ def test_json_with_a_charset_and_multipart_uploads_are_accepted(client: TestClie
     assert r.status_code == 201, r.text
 
 
+def test_the_media_type_check_holds_on_every_repeat_and_per_method(client: TestClient) -> None:
+    """The check remembers each path's route (a memo, for speed): a second and third wrong
+    body on one path is still 415 after a right one, and two methods on one path are told
+    apart (PATCH /api/models/{id} takes JSON, DELETE takes no body)."""
+    body = json.dumps({"pixels": PIXELS}).encode()
+    for content_type, status in [("text/plain", 415), ("application/json", 200)] * 2 + [
+        ("text/plain", 415)
+    ]:
+        r = client.post("/api/predict", content=body, headers={"content-type": content_type})
+        assert r.status_code == status, (content_type, r.text)
+    data = model_to_bytes(Network([784, 8, 10], seed=3), {})
+    model = client.post("/api/models", files={"file": ("net.npz", data)}).json()["id"]
+    for _ in range(2):
+        r = client.patch(
+            f"/api/models/{model}", content=b'{"name": "x"}', headers={"content-type": "text/plain"}
+        )
+        assert r.status_code == 415, r.text
+        r = client.request(
+            "DELETE",
+            f"/api/models/no-such-{model}",
+            content=b"x",
+            headers={"content-type": "text/plain"},
+        )
+        assert r.status_code == 404, r.text  # takes no body: nothing to type-check
+    assert client.patch(f"/api/models/{model}", json={"name": "x"}).status_code == 200
+    for _ in range(2):  # a path no route has: the app's 404, whatever the body
+        r = client.post("/api/nothing-here", content=b"x", headers={"content-type": "text/plain"})
+        assert r.status_code == 404, r.text
+
+
 def test_a_bodiless_mutation_needs_no_content_type(client: TestClient) -> None:
     # e.g. `curl -X DELETE` or `curl -X POST .../pause`: nothing to type-check.
     r = client.delete("/api/models/no-such-model")

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -467,11 +468,22 @@ def test_the_stall_limit_is_the_fan_outs_setting(stall_seconds: float, dropped: 
     assert asyncio.run(scenario()) is dropped
 
 
-def test_the_stall_limit_setting_must_be_positive() -> None:
+def test_the_stall_limit_setting_must_be_positive_and_reaches_the_fan_out(
+    tmp_path: Path, mnist_dir: Path
+) -> None:
     from pydantic import ValidationError
 
+    from app.main import create_app
     from app.settings import Settings
 
-    assert Settings(ws_stall_seconds=30).ws_stall_seconds == 30
+    assert Settings().ws_stall_seconds == 2.0  # the documented default
     with pytest.raises(ValidationError):
         Settings(ws_stall_seconds=0)
+    settings = Settings(data_dir=tmp_path, mnist_dir=mnist_dir, ws_stall_seconds=30)
+    app = create_app(settings)
+
+    async def fanout_limit() -> float | None:
+        async with app.router.lifespan_context(app):
+            return app.state.services.fanout.stall_seconds
+
+    assert asyncio.run(fanout_limit()) == 30
