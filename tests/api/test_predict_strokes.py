@@ -95,3 +95,12 @@ def test_the_strokes_transform_is_applied_on_predict(tmp_path: Path, mnist_dir: 
             exported = http.get(f"/api/models/{model}/export", params={"format": "json"})
             assert exported.status_code == 200, exported.text
             assert exported.json()["strokes"] is (name == "strokes")
+            # /api/explain/step starts from the same input (review: untested with strokes):
+            # its first cost is the cross-entropy of predict's probabilities for the label.
+            reply = http.post(
+                "/api/explain/step",
+                json={"image": b64(png), "model": model, "label": 0, "learning_rate": 1},
+            )
+            assert reply.status_code == 200, reply.text
+            first = reply.json()["states"][0]["cost"]
+            assert math.isclose(first, -math.log(answers[name]["probabilities"][0]), rel_tol=1e-4)
