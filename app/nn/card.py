@@ -14,6 +14,7 @@ import json
 import math
 
 from app.clock import utc_now
+from app.data.strokes import TARGET_WIDTH, WIDTH_RANGE
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
 from app.nn.network import Network
@@ -63,11 +64,12 @@ DESLANT_WORDS = (
 )
 
 
+_LOW, _HIGH = WIDTH_RANGE
 STROKES_WORDS = (
-    "; strokes outside MNIST's range of widths (1.84-3.47 px, width = 8·Σink / (π·total "
-    "variation)) first grown or thinned by grey dilations or erosions with the 3×3 cross "
-    "(thicker strokes to 3.47 px; thinner ones by one whole step when that lands nearer "
-    "2.50 px), then re-fitted to 20 px and centred by mass"
+    f"; strokes outside MNIST's range of widths ({_LOW:.2f}-{_HIGH:.2f} px, width = 8·Σink / "
+    "(π·total variation)) first grown or thinned by grey dilations or erosions with the 3×3 "
+    f"cross (thicker strokes to {_HIGH:.2f} px; thinner ones by one whole step when that lands "
+    f"nearer {TARGET_WIDTH:.2f} px), then re-fitted to 20 px and centred by mass"
 )
 
 

@@ -104,3 +104,35 @@ def test_the_strokes_transform_is_applied_on_predict(tmp_path: Path, mnist_dir: 
             assert reply.status_code == 200, reply.text
             first = reply.json()["states"][0]["cost"]
             assert math.isclose(first, -math.log(answers[name]["probabilities"][0]), rel_tol=1e-4)
+
+
+def test_a_whole_test_set_explain_reads_it_stroke_normalised(
+    tmp_path: Path, mnist_dir: Path
+) -> None:
+    """POST /api/explain with a batch (the page's "how bad is the network overall") averages
+    over the test digits as the model reads them: stroke-normalised for a strokes model
+    (review: the batch path had no test with the flag)."""
+    from app.data.deslant import transform_batch
+    from app.data.mnist import load_mnist_test
+
+    network = Network([784, 16, 10], "relu", "cross_entropy", seed=6)
+    images, labels = load_mnist_test(mnist_dir, download=False)
+    with server(tmp_path / "data", mnist_dir) as (url, _), httpx.Client(base_url=url) as http:
+        costs = {}
+        for name, metadata in (("plain", {}), ("strokes", {"strokes": True})):
+            reply = http.post(
+                "/api/models", files={"file": (f"{name}.npz", model_to_bytes(network, metadata))}
+            )
+            assert reply.status_code == 201, reply.text
+            batch = {"source": "test", "size": len(labels), "seed": 0}
+            reply = http.post(
+                "/api/explain", json={"batch": batch, "model": reply.json()["id"]}, timeout=120
+            )
+            assert reply.status_code == 200, reply.text
+            costs[name] = reply.json()["cost"]
+    for name, strokes in (("plain", False), ("strokes", True)):
+        x = transform_batch(images, False, strokes).reshape(len(labels), 784) / np.float32(255)
+        p = network.predict_proba(x.astype(np.float32))[np.arange(len(labels)), labels]
+        expected = float(-np.log(p.astype(np.float64)).mean())
+        assert math.isclose(costs[name], expected, rel_tol=2e-5), (name, costs[name], expected)
+    assert not math.isclose(costs["plain"], costs["strokes"], rel_tol=1e-4)
