@@ -4,8 +4,8 @@ The page re-draws what it sends with a pen proportional to the drawing (static/j
 other apps and API clients post digits drawn with whatever pen they had: a hairline, or a
 marker whose strokes, once the digit is scaled to MNIST's 20 px box, are 5-6 px blobs.
 MNIST's writers used pens that land at ~2.5 px. This transform estimates a digit's stroke
-width and grows or thins its strokes to MNIST's typical width, so the network reads every
-digit at the width it learned from.
+width and thins strokes thicker than MNIST's to the top of its range, so the network never
+reads a blob it never learned from.
 
 The width: for strokes of length L and width w, the ink is L·w and the outline is 2·L long.
 The outline's length is measured by the image's total variation (Σ|∂I/∂x| + Σ|∂I/∂y| over
@@ -16,17 +16,19 @@ neighbouring pixels), which on a pixel grid counts a boundary of random directio
 
 It is exact enough for a 28×28 digit (tests draw strokes at known widths) and costs a few
 whole-image NumPy calls, where thinning to a skeleton (Zhang–Suen) would take a loop of
-passes. The change: one grey-level dilation (or erosion) with the 3×3 cross moves every edge
-out (in) by one pixel, so the strokes grow (thin) by 2 px per step; a fractional step blends
-the image with its eroded self. The digit is re-fitted to MNIST's 20 px box afterwards
-(center_digit, or deslant's re-fit), which scales the change too, and the box moves by whole
-pixels only (a dilation's faint ring counts as ink): steps_for aims at the width that comes out
-after the re-fit. A thick digit is thinned to the range's top (3.47 px); a hairline is grown
-by one whole step when that lands it nearer MNIST's median (a 1 px stroke comes out ~2.7 px; one
-just under the range is left as it is).
+passes. The change: one grey-level erosion with the 3×3 cross moves every edge in by one
+pixel, so the strokes thin by 2 px per step; a fractional step blends the image with its
+eroded self. The digit is re-fitted to MNIST's 20 px box afterwards (center_digit, or deslant's
+re-fit), which scales the change too, and the box shrinks by whole steps only: steps_for aims
+at the width that comes out after the re-fit (the range's top, 3.47 px).
+
+Thin strokes are left as they are. Growing them does not work through the re-fit: a fractional
+dilation adds a faint 1 px ring that the box counts, so the digit comes out thinner than it went
+in, and whole steps make a cliff (two nearly equal drawings reaching the network 1.25 px apart);
+the page's own small drawings (~1.8 px) sit right at that edge.
 
 A digit whose loops a fat pen filled in stays filled (no thinning can reopen them), and the
-steps are bounded (MAX_THIN, MAX_GROW) so that nothing is eroded away.
+steps are bounded (MAX_THIN) so that nothing is eroded away.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import numpy as np
 from app.data.preprocess import BOX, FIELD
 
 __all__ = [
-    "MAX_GROW",
     "MAX_THIN",
     "METADATA_KEY",
     "TARGET_WIDTH",
@@ -54,15 +55,12 @@ __all__ = [
 METADATA_KEY = "strokes"
 # MNIST's stroke widths by stroke_width over its 60,000 training digits: median 2.50 px, the
 # middle half 2.12-2.96, the middle 80% 1.84-3.47 (tests/data/test_strokes.py measures them).
-# Strokes within WIDTH_RANGE are left as they are: MNIST's writers used all those pens. A
-# digit outside it is brought into it (steps_for: a blob down to 3.47 px, a hairline up by
-# one whole step).
+# Strokes within WIDTH_RANGE are left as they are: MNIST's writers used all those pens; a
+# thicker digit is thinned to 3.47 px, a thinner one left as it is (steps_for).
 TARGET_WIDTH = 2.50
 WIDTH_RANGE = (1.84, 3.47)
-# Bounds on the steps of one pixel per side: thin by at most 2.5 px a side (a 7 px blob → 2 px),
-# grow by one whole pixel a side (a hairline → ~2.7 px; see steps_for).
+# The most erosion steps of one pixel a side: 2.5 (a 7 px blob → 2 px).
 MAX_THIN = 2.5
-MAX_GROW = 1.0
 _MIN_INK = 1e-6
 _OUTLINE = np.float32(8.0 / math.pi)
 
@@ -94,21 +92,18 @@ def _step(grid: np.ndarray, grow: bool) -> np.ndarray:
 
 
 def steps_for(width: float) -> float:
-    """Signed dilation steps (one pixel a side each; negative: erosion) for strokes of `width`
-    in a digit of MNIST's geometry (module doc); 0 within WIDTH_RANGE.
+    """Erosion steps (negative; one pixel a side each) that thin strokes of `width` in a digit
+    of MNIST's geometry to the top of WIDTH_RANGE once it is re-fitted (module doc); 0 for
+    strokes within the range or thinner.
 
-    The re-fit to the 20 px box scales whatever the steps did, and the box changes by whole
-    pixels only: a dilation by any fraction adds a faint 1 px ring that the box counts (2 px
-    more), and an erosion shrinks the box only by its whole steps. So strokes are grown by one
-    whole step, and only when that lands the re-fitted width nearer MNIST's median than it is
-    (hairlines under ~1.67 px; a width just under the range is left as it is), and thinned by
-    the fraction whose re-fitted width is the range's top: w' = (w - 2s)·BOX / (BOX - 2·⌊s⌋)."""
-    low, high = WIDTH_RANGE
-    if low <= width <= high:
+    The re-fit to the 20 px box scales whatever the steps did, and an erosion shrinks the box
+    by its whole steps only: w' = (w - 2s)·BOX / (BOX - 2·⌊s⌋). Thin strokes are not grown: a
+    dilation by any fraction adds a faint 1 px ring that the box counts, so the re-fitted
+    digit comes out thinner, and whole steps make a cliff (a 1.65 px and a 1.60 px stroke would
+    reach the network 1.25 px apart; the page's small drawings sit right there)."""
+    high = WIDTH_RANGE[1]
+    if width <= high:
         return 0.0
-    if width < low:
-        grown = (width + 2.0 * MAX_GROW) * BOX / (BOX + 2.0 * MAX_GROW)
-        return MAX_GROW if abs(grown - TARGET_WIDTH) < abs(width - TARGET_WIDTH) else 0.0
     steps = MAX_THIN
     for whole in range(math.ceil(MAX_THIN) + 1):  # the whole steps the box shrinks by
         steps = (width - high * (BOX - 2.0 * whole) / BOX) / 2.0
@@ -118,23 +113,23 @@ def steps_for(width: float) -> float:
 
 
 def restroke(image: np.ndarray) -> np.ndarray | None:
-    """A (28, 28) float32 copy of a digit (784,) or (28, 28) in 0..1 with its strokes grown or
-    thinned into WIDTH_RANGE, NOT re-fitted (the caller re-fits it: app/data/deslant.py's
-    model_input); None when nothing changes: no ink, strokes already within the range, or a
+    """A (28, 28) float32 copy of a digit (784,) or (28, 28) in 0..1 with strokes thicker
+    than WIDTH_RANGE thinned into it, NOT re-fitted (the caller re-fits it: app/data/deslant.py's
+    model_input); None when nothing changes: no ink, strokes within the range or thinner, or a
     thinning that would leave no ink."""
     grid = np.asarray(image, dtype=np.float32).reshape(FIELD, FIELD)
     width = _width(grid)
     steps = steps_for(width) if width > 0.0 else 0.0
     if steps == 0.0:
         return None
-    grow, left = steps > 0, abs(steps)
+    left = -steps  # erosion steps
     out = grid
     while left >= 1.0:
-        out = _step(out, grow)
+        out = _step(out, grow=False)
         left -= 1.0
     if left > 0.0:
         part = np.float32(left)
-        out = out + part * (_step(out, grow) - out)
+        out = out + part * (_step(out, grow=False) - out)
     if not out.max() > _MIN_INK:
         return None
     return out

@@ -14,7 +14,7 @@ import json
 import math
 
 from app.clock import utc_now
-from app.data.strokes import TARGET_WIDTH, WIDTH_RANGE
+from app.data.strokes import WIDTH_RANGE
 from app.jsontypes import JSONObject
 from app.nn.config import parameter_count
 from app.nn.network import Network
@@ -66,10 +66,9 @@ DESLANT_WORDS = (
 
 _LOW, _HIGH = WIDTH_RANGE
 STROKES_WORDS = (
-    f"; strokes outside MNIST's range of widths ({_LOW:.2f}-{_HIGH:.2f} px, width = 8·Σink / "
-    "(π·total variation)) first grown or thinned by grey dilations or erosions with the 3×3 "
-    f"cross (thicker strokes to {_HIGH:.2f} px; thinner ones by one whole step when that lands "
-    f"nearer {TARGET_WIDTH:.2f} px), then re-fitted to 20 px and centred by mass"
+    f"; strokes thicker than MNIST's range of widths ({_LOW:.2f}-{_HIGH:.2f} px, width = "
+    f"8·Σink / (π·total variation)) first thinned to {_HIGH:.2f} px by grey erosions with the "
+    "3×3 cross (thinner ones left as they are), then re-fitted to 20 px and centred by mass"
 )
 
 

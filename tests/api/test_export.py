@@ -218,10 +218,10 @@ def test_the_exports_of_a_strokes_model_say_it_reads_stroke_normalised_input(
         assert document["strokes"] is strokes
         assert ("MNIST's range of widths" in document["input"]) is strokes
         card = export(real_client, name, "card").text
-        assert ("grown or thinned" in card and "total variation" in card) is strokes
+        assert ("thinned to 3.47 px" in card and "total variation" in card) is strokes
         props = {
             p.key: p.value
             for p in onnx.load_from_string(export(real_client, name).content).metadata_props
         }
         assert json.loads(props["strokes"]) is strokes
-        assert ("grown or thinned" in props["input"]) is strokes
+        assert ("thinned to 3.47 px" in props["input"]) is strokes

@@ -78,28 +78,26 @@ def test_the_estimate_reads_rings_at_their_width(width: float) -> None:
     assert stroke_width(image) == pytest.approx(width, abs=0.25)
 
 
-@pytest.mark.parametrize("width", [1.0, 1.3, 4.0, 5.0, 6.0])
-def test_hairlines_and_blobs_come_back_within_mnists_widths(width: float) -> None:
+@pytest.mark.parametrize("width", [4.0, 5.0, 6.0])
+def test_blobs_come_back_at_the_top_of_mnists_widths(width: float) -> None:
     before = ring(width)
     after = model_input(before, False, True)
     assert after.shape == (784,) and after.dtype == np.float32
     assert after.max() == pytest.approx(1.0)
-    low, high = WIDTH_RANGE
-    if width > high:  # thinned to the range's top
-        assert ring_width(after) == pytest.approx(high, abs=0.15)
-    else:  # grown by a whole step, into the range
-        assert low - 0.05 <= ring_width(after) <= high
+    assert ring_width(after) == pytest.approx(WIDTH_RANGE[1], abs=0.15)
     # Still a 0 of MNIST's geometry: 20 px tall.
     rows = np.flatnonzero(after.reshape(28, 28).max(axis=1) > 0.05)
     assert 19 <= rows[-1] - rows[0] + 1 <= 21
 
 
-@pytest.mark.parametrize("width", [1.5, 1.7, 1.8])
-def test_strokes_just_under_the_range_never_come_out_thinner(width: float) -> None:
+@pytest.mark.parametrize("width", [1.0, 1.3, 1.5, 1.7, 1.8])
+def test_thin_strokes_are_left_as_they_are(width: float) -> None:
     # Review (HIGH): a fractional dilation's faint ring widened the box by 2 px, so after the
-    # re-fit a 1.8 px ring came out at 1.61 px, thinner than it went in.
-    after = model_input(ring(width), False, True)
-    assert ring_width(after) >= ring_width(ring(width)) - 0.05
+    # re-fit a 1.8 px ring came out at 1.61 px, thinner than it went in; whole steps made a
+    # cliff the page's small drawings fell over (tests/e2e/test_small_digits.py).
+    image = ring(width)
+    assert restroke(image) is None
+    assert model_input(image, False, True) is image
 
 
 @pytest.mark.parametrize("width", [2.0, 2.5, 3.0])
@@ -110,8 +108,8 @@ def test_strokes_within_mnists_widths_are_left_exactly_as_they_are(width: float)
     assert np.array_equal(model_input(image, True, True), model_input(image, True))
 
 
-def test_a_thin_and_a_thick_seven_become_close() -> None:
-    thin, thick = polyline(1.0, SEVEN), polyline(5.5, SEVEN)
+def test_a_marker_seven_becomes_close_to_one_drawn_at_the_ranges_top() -> None:
+    thin, thick = polyline(3.5, SEVEN), polyline(5.5, SEVEN)
     before = float(np.abs(thin - thick).sum())
     after = float(np.abs(model_input(thin, False, True) - model_input(thick, False, True)).sum())
     assert after < 0.5 * before
