@@ -79,15 +79,14 @@ def _width(grid: np.ndarray) -> float:
     return float(_OUTLINE * grid.sum()) / variation
 
 
-def _step(grid: np.ndarray, grow: bool) -> np.ndarray:
-    """One grey-level dilation (grow) or erosion with the 3×3 cross; outside reads 0."""
+def _erode(grid: np.ndarray) -> np.ndarray:
+    """One grey-level erosion with the 3×3 cross; outside reads 0."""
     padded = np.zeros((FIELD + 2, FIELD + 2), dtype=np.float32)
     padded[1:-1, 1:-1] = grid
-    pick = np.maximum if grow else np.minimum
-    out: np.ndarray = pick(grid, padded[:-2, 1:-1])
-    pick(out, padded[2:, 1:-1], out=out)
-    pick(out, padded[1:-1, :-2], out=out)
-    pick(out, padded[1:-1, 2:], out=out)
+    out: np.ndarray = np.minimum(grid, padded[:-2, 1:-1])
+    np.minimum(out, padded[2:, 1:-1], out=out)
+    np.minimum(out, padded[1:-1, :-2], out=out)
+    np.minimum(out, padded[1:-1, 2:], out=out)
     return out
 
 
@@ -125,11 +124,11 @@ def restroke(image: np.ndarray) -> np.ndarray | None:
     left = -steps  # erosion steps
     out = grid
     while left >= 1.0:
-        out = _step(out, grow=False)
+        out = _erode(out)
         left -= 1.0
     if left > 0.0:
         part = np.float32(left)
-        out = out + part * (_step(out, grow=False) - out)
+        out = out + part * (_erode(out) - out)
     if not out.max() > _MIN_INK:
         return None
     return out
