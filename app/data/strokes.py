@@ -91,7 +91,7 @@ def _erode(grid: np.ndarray) -> np.ndarray:
 
 
 def steps_for(width: float) -> float:
-    """Erosion steps (negative; one pixel a side each) that thin strokes of `width` in a digit
+    """Erosion steps (one pixel a side each) that thin strokes of `width` in a digit
     of MNIST's geometry to the top of WIDTH_RANGE once it is re-fitted (module doc); 0 for
     strokes within the range or thinner.
 
@@ -108,7 +108,7 @@ def steps_for(width: float) -> float:
         steps = (width - high * (BOX - 2.0 * whole) / BOX) / 2.0
         if math.floor(steps) <= whole:
             break
-    return -min(steps, MAX_THIN)
+    return min(steps, MAX_THIN)
 
 
 def restroke(image: np.ndarray) -> np.ndarray | None:
@@ -121,7 +121,7 @@ def restroke(image: np.ndarray) -> np.ndarray | None:
     steps = steps_for(width) if width > 0.0 else 0.0
     if steps == 0.0:
         return None
-    left = -steps  # erosion steps
+    left = steps
     out = grid
     while left >= 1.0:
         out = _erode(out)

@@ -104,12 +104,29 @@ def wait_text(page, selector: str, fragment: str, timeout: float = 15000) -> Non
 
 
 def wait_status(page, status: str, timeout: float = 30000) -> None:
-    wait_for(
-        page,
-        "s => document.querySelector('[data-testid=run-status]').textContent === s",
-        arg=status,
-        timeout=timeout,
-    )
+    try:
+        wait_for(
+            page,
+            "s => document.querySelector('[data-testid=run-status]').textContent === s",
+            arg=status,
+            timeout=timeout,
+        )
+    except TimeoutError as error:  # say what the page and the server saw (a rare CI failure)
+        seen = page.evaluate(
+            """async () => {
+              const id = window.__nnp.runId();
+              const server = id ? await fetch(`/api/runs/${id}`).then((r) => r.json()) : null;
+              return {
+                id, url: location.href,
+                shown: document.querySelector('[data-testid=run-status]').textContent,
+                message: document.getElementById('run-message').textContent,
+                server: server && {status: server.status, reason: server.reason},
+                live: await fetch('/api/runs').then((r) => r.json())
+                  .then((d) => d.runs.map((r) => [r.id, r.status])),
+              };
+            }"""
+        )
+        raise TimeoutError(f"{error}; saw {seen}") from error
 
 
 def test_page_opens_on_the_3b1b_model(open_page) -> None:
