@@ -8,10 +8,11 @@ import { friendly } from "./messages.js";
 import { duration, num, pct, rate, short } from "./fmt.js";
 import { DrawingsFields, KEYS as DRAWING_KEYS } from "./drawings-fields.js";
 import { runStatus, state } from "./state.js";
+import { FLAGS } from "./url-state.js";
 import { label, loadedVocabulary, vocabulary } from "./vocab.js";
 
 const FIELDS = ["preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
-  "batch_size", "epochs", "train_subset", "augment", ...DRAWING_KEYS];
+  "batch_size", "epochs", "train_subset", ...FLAGS, ...DRAWING_KEYS];
 const CHOICES = ["dataset", "activation", "cost", "optimizer", "lr_schedule"];
 const NUMBERS = ["learning_rate", "batch_size", "epochs"];
 const CUSTOM = ""; // the preset select's value once the form differs from the chosen preset
@@ -131,8 +132,8 @@ export class TrainPanel {
     if (!cfg) return Object.keys(this.presets).length ? false : null;
     const same = (a, b) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
     const drawings = this.drawings.available ? DRAWING_KEYS : [];
-    return same(run.layers, cfg.layers) && same(!!run.augment, !!cfg.augment) && same(run.train_subset, cfg.train_subset)
-      && [...CHOICES, ...NUMBERS, ...drawings].every((f) => same(run[f], cfg[f]));
+    return same(run.layers, cfg.layers) && FLAGS.every((f) => !!run[f] === !!cfg[f])
+      && same(run.train_subset, cfg.train_subset) && [...CHOICES, ...NUMBERS, ...drawings].every((f) => same(run[f], cfg[f]));
   }
 
   /** The form fields whose values differ from `cfg`'s. */
@@ -140,9 +141,9 @@ export class TrainPanel {
     const form = this.formValues();
     const want = {
       layers: (cfg.layers || []).join(","),
-      augment: !!cfg.augment,
       train_subset: cfg.train_subset ?? null,
     };
+    for (const f of FLAGS) want[f] = !!cfg[f];
     for (const f of [...CHOICES, ...NUMBERS]) want[f] = cfg[f] ?? null;
     for (const f of Object.keys(this.drawings.values())) want[f] = cfg[f] ?? null;
     return Object.keys(want).filter((f) => form[f] !== want[f]);
@@ -156,9 +157,9 @@ export class TrainPanel {
     };
     const values = {
       layers: $("f-layers").value.trim().split(/[\s,;x×]+/).filter(Boolean).map(Number).join(","),
-      augment: $("f-augment").checked,
       train_subset: num("train_subset"),
     };
+    for (const f of FLAGS) values[f] = $(`f-${f}`).checked;
     for (const f of CHOICES) values[f] = $(`f-${f}`).value || null;
     for (const f of NUMBERS) values[f] = num(f);
     return { ...values, ...this.drawings.values() };
@@ -170,7 +171,7 @@ export class TrainPanel {
     for (const f of [...CHOICES, ...NUMBERS]) {
       if (cfg[f] !== undefined && cfg[f] !== null) $(`f-${f}`).value = cfg[f];
     }
-    $("f-augment").checked = !!cfg.augment;
+    for (const f of FLAGS) $(`f-${f}`).checked = !!cfg[f];
     $("f-train_subset").value = cfg.train_subset ?? "";
     this.drawings.show(cfg);
     this.clearErrors();
@@ -201,7 +202,7 @@ export class TrainPanel {
     }
     const sub = $("f-train_subset").value.trim();
     cfg.train_subset = sub === "" ? null : Number(sub);
-    cfg.augment = $("f-augment").checked;
+    for (const f of FLAGS) cfg[f] = $(`f-${f}`).checked;
     if (!this.drawings.write(cfg, (f, msg) => this.setError(f, msg))) return null;
     return cfg;
   }

@@ -7,8 +7,10 @@
 // The address carries no identity and no token: it is built from the page's state only, so
 // nothing else that arrived in the URL survives the first sync.
 
+/** The config's yes/no fields: a checkbox #f-<name> each in the train panel, 1 or 0 in links. */
+export const FLAGS = ["augment", "deslant", "strokes"];
 export const CONFIG_FIELDS = ["dataset", "layers", "activation", "cost", "optimizer", "lr_schedule", "learning_rate",
-  "batch_size", "epochs", "train_subset", "augment"];
+  "batch_size", "epochs", "train_subset", ...FLAGS];
 const CHOICES = ["dataset", "activation", "cost", "optimizer", "lr_schedule"]; // dataset: issue 17
 const THEMES = ["light", "dark"];
 
@@ -83,7 +85,7 @@ function checkField(f, text, ctx) {
   if (f === "batch_size") return whole(t, 1, lim.max_batch_size || 4096) ?? undefined;
   if (f === "epochs") return whole(t, 1, lim.max_epochs || 100) ?? undefined;
   if (f === "train_subset") return t === "" ? null : whole(t, 1, 55000) ?? undefined;
-  if (f === "augment") return ["1", "true", "on"].includes(t) ? true : ["0", "false", "off"].includes(t) ? false : undefined;
+  if (FLAGS.includes(f)) return ["1", "true", "on"].includes(t) ? true : ["0", "false", "off"].includes(t) ? false : undefined;
   return undefined;
 }
 
@@ -134,7 +136,7 @@ export function configParams(panel) {
   for (const f of panel.differences(preset)) {
     if (!CONFIG_FIELDS.includes(f)) continue; // the drawings fields (issue 17) stay out of links
     const v = form[f];
-    if (f === "augment") out.push([f, v ? "1" : "0"]);
+    if (FLAGS.includes(f)) out.push([f, v ? "1" : "0"]);
     else out.push([f, v === null || v === undefined ? "" : String(v)]);
   }
   return out;

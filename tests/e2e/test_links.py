@@ -20,7 +20,8 @@ from .waits import wait_for
 # Every parameter a link may carry (url-state.js): nothing else, so no identity and no token.
 LINK_PARAMS = {
     "model", "run", "preset", "dataset", "layers", "activation", "cost", "optimizer", "lr_schedule",
-    "learning_rate", "batch_size", "epochs", "train_subset", "augment", "theme",
+    "learning_rate", "batch_size", "epochs", "train_subset", "augment", "deslant", "strokes",
+    "theme",
 }  # fmt: skip
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 

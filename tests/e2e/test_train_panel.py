@@ -107,6 +107,39 @@ def test_preset_select_says_custom_once_edited(open_page, server: str) -> None:
     wait_status(page, "finished", timeout=60000)
 
 
+def test_deslant_and_strokes_are_checkboxes_that_reach_the_run(open_page, server: str) -> None:
+    """The model input transforms (issue 17 §5) can be chosen on the page: a preset fills
+    them, ticking them makes the form custom and the link carries them, the run gets them, and
+    a link with them restores them."""
+    presets = httpx.get(f"{server}/api/presets").json()
+    flags = {n: (c.get("deslant"), c.get("strokes")) for n, c in presets.items() if n != "limits"}
+    with_both = next(n for n, both in flags.items() if both == (True, True))
+    without = next(n for n, both in flags.items() if both == (False, False))
+    page = open_page()
+    page.select_option("#f-preset", with_both)
+    assert page.is_checked("#f-deslant") and page.is_checked("#f-strokes")
+    page.select_option("#f-preset", without)
+    assert not page.is_checked("#f-deslant") and not page.is_checked("#f-strokes")
+    page.check("#f-strokes")
+    assert page.input_value("#f-preset") == ""  # custom
+    page.uncheck("#f-strokes")
+    assert page.input_value("#f-preset") == without
+    fill_form(page, SHORT_RUN)
+    page.check("#f-deslant")
+    page.check("#f-strokes")
+    link = wait_for(page, "() => location.href.includes('strokes=1') && location.href")
+    assert "deslant=1" in link
+    run_id = start_from_page(page)
+    config = run_info(server, run_id)["config"]
+    assert config["deslant"] is True and config["strokes"] is True
+    assert config["layers"] == [16]  # the rest of the form went with them
+    wait_status(page, "finished", timeout=60000)
+
+    other = open_page(path=f"/?preset={without}&deslant=1&strokes=0")
+    assert other.is_checked("#f-deslant") and not other.is_checked("#f-strokes")
+    assert other.input_value("#f-preset") == ""  # edited from the preset by the link
+
+
 def test_a_collapsed_run_says_so(open_page, server: str) -> None:
     page = open_page()
     page.select_option("#f-preset", "3b1b")
