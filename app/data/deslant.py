@@ -40,10 +40,6 @@ __all__ = [
     "MAX_SLANT",
     "METADATA_KEY",
     "deslant",
-    "deslant_batch",
-    "deslanted_array",
-    "deslanted_data",
-    "deslanted_rows",
     "expects_deslant",
     "model_input",
     "slant",
@@ -131,13 +127,6 @@ def deslant(image: np.ndarray) -> np.ndarray:
     return center_digit(_shear(grid, skew, cy)).reshape(FIELD * FIELD)
 
 
-def deslant_batch(images: np.ndarray) -> np.ndarray:
-    """deslant of every image of (B, 784) or (B, 28, 28) uint8 (0..255) or float (0..1)
-    → the same shape and dtype (uint8 rounded), in the same scale. One image at a time
-    through deslant itself, so training and predictions get exactly the same numbers."""
-    return transform_batch(images, True)
-
-
 def transform_batch(images: np.ndarray, deslanted: bool, strokes: bool = False) -> np.ndarray:
     """model_input(image, deslanted, strokes) of every image of (B, 784) or (B, 28, 28) uint8
     (0..255) or float (0..1) → the same shape and dtype (uint8 rounded), in the same scale.
@@ -184,11 +173,6 @@ def _cached(key: _Key) -> np.ndarray | None:
         return _cache.get(key)
 
 
-def deslanted_array(images: np.ndarray) -> np.ndarray:
-    """deslant_batch(images), read-only, once per process per array (transformed_array)."""
-    return transformed_array(images, True)
-
-
 def transformed_array(images: np.ndarray, deslanted: bool, strokes: bool = False) -> np.ndarray:
     """transform_batch(images, deslanted, strokes), read-only, once per process per array and
     transform (keyed on the array as app/data/batches.py's prepare_data is; the entry goes
@@ -212,11 +196,6 @@ def transformed_array(images: np.ndarray, deslanted: bool, strokes: bool = False
         return result
 
 
-def deslanted_rows(images: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """deslant_batch(images[rows]) (transformed_rows)."""
-    return transformed_rows(images, rows, True)
-
-
 def transformed_rows(
     images: np.ndarray, rows: np.ndarray, deslanted: bool, strokes: bool = False
 ) -> np.ndarray:
@@ -227,11 +206,6 @@ def transformed_rows(
         picked: np.ndarray = transformed_array(images, deslanted, strokes)[rows]
         return picked
     return transform_batch(images[rows], deslanted, strokes)
-
-
-def deslanted_data(data: MNIST) -> MNIST:
-    """`data` with every training and test image deslanted (transformed_data)."""
-    return transformed_data(data, True)
 
 
 def transformed_data(data: MNIST, deslanted: bool, strokes: bool = False) -> MNIST:

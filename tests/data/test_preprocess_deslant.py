@@ -11,12 +11,12 @@ import pytest
 
 from app.data.deslant import (
     deslant,
-    deslant_batch,
-    deslanted_array,
-    deslanted_data,
-    deslanted_rows,
     expects_deslant,
     model_input,
+    transform_batch,
+    transformed_array,
+    transformed_data,
+    transformed_rows,
 )
 from app.data.mnist import MNIST
 from app.data.preprocess import center_digit
@@ -92,11 +92,11 @@ def test_empty_and_batch() -> None:
     assert np.array_equal(deslant(empty), empty)
     images = np.stack([center_digit(slanted_zero(s)) for s in (-0.3, 0.0, 0.3)])
     as_bytes = np.rint(images * 255).astype(np.uint8)
-    batch = deslant_batch(as_bytes)
+    batch = transform_batch(as_bytes, True)
     assert batch.dtype == np.uint8 and batch.shape == as_bytes.shape
     one_by_one = np.stack([deslant(b.astype(np.float32) / 255) for b in as_bytes])
     assert np.array_equal(batch, np.rint(one_by_one * 255).reshape(3, 28, 28))
-    floats = deslant_batch(images.reshape(3, 784))
+    floats = transform_batch(images.reshape(3, 784), True)
     assert floats.dtype == np.float32
     assert np.allclose(floats, np.stack([deslant(image) for image in images]), atol=1e-6)
 
@@ -117,8 +117,8 @@ def test_deslanted_data_once_per_arrays() -> None:
     images = images.astype(np.uint8)
     labels = np.zeros(6, dtype=np.uint8)
     data = MNIST(images, labels, images[:2], labels[:2])
-    first = deslanted_data(data)
-    again = deslanted_data(data)  # cached for the same arrays
+    first = transformed_data(data, True)
+    again = transformed_data(data, True)  # cached for the same arrays
     assert again.train_images is first.train_images and again.test_images is first.test_images
     assert first.train_labels is labels
     for image in first.train_images:
@@ -130,6 +130,7 @@ def test_deslanted_rows_are_the_rows_deslanted() -> None:
     images = np.stack([np.rint(center_digit(slanted_zero(s)) * 255) for s in (-0.4, 0, 0.2, 0.4)])
     images = images.astype(np.uint8)
     few, most = np.array([2]), np.array([0, 1, 3])
-    assert np.array_equal(deslanted_rows(images, few), deslant_batch(images[few]))
-    assert np.array_equal(deslanted_rows(images, most), deslant_batch(images)[most])
-    assert deslanted_array(images) is deslanted_array(images)  # computed once per array
+    assert np.array_equal(transformed_rows(images, few, True), transform_batch(images[few], True))
+    assert np.array_equal(transformed_rows(images, most, True), transform_batch(images, True)[most])
+    once = transformed_array(images, True)
+    assert transformed_array(images, True) is once  # computed once per array

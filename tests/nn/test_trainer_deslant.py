@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.data.batches import to_inputs
-from app.data.deslant import deslant_batch, expects_deslant
+from app.data.deslant import expects_deslant, transform_batch
 from app.data.mnist import MNIST
 from app.nn.serialize import trained_metadata
 from app.nn.trainer import TrainConfig, Trainer
@@ -30,9 +30,9 @@ def test_a_deslant_run_reads_deslanted_images() -> None:
     plain = Trainer(TrainConfig(layers=[8], epochs=1, validation_size=10), data)
     upright = Trainer(TrainConfig(layers=[8], epochs=1, validation_size=10, deslant=True), data)
     assert np.array_equal(plain.test_x, to_inputs(test))  # unchanged without the flag
-    assert np.array_equal(upright.test_x, to_inputs(deslant_batch(test)))
-    assert np.array_equal(upright.val_x, to_inputs(deslant_batch(train[30:])))
-    assert np.array_equal(upright.train_pixels, deslant_batch(train[:30]).reshape(30, 784))
+    assert np.array_equal(upright.test_x, to_inputs(transform_batch(test, True)))
+    assert np.array_equal(upright.val_x, to_inputs(transform_batch(train[30:], True)))
+    assert np.array_equal(upright.train_pixels, transform_batch(train[:30], True).reshape(30, 784))
     # A vertical bar after deslanting: every image's ink sits in the same columns all the way.
     for image in upright.train_pixels.reshape(30, 28, 28):
         inked = [np.flatnonzero(row > 127) for row in image if row.max() > 127]

@@ -282,7 +282,7 @@ def test_a_strokes_trainer_normalises_the_drawings_too() -> None:
 
 
 def test_a_deslant_trainer_deslants_the_drawings_too() -> None:
-    from app.data.deslant import deslant_batch
+    from app.data.deslant import transform_batch
     from app.data.drawing_mix import DrawingSplit
     from app.data.mnist import MNIST
     from app.nn.config import TrainConfig
@@ -298,8 +298,8 @@ def test_a_deslant_trainer_deslants_the_drawings_too() -> None:
     config = TrainConfig(layers=[8], epochs=1, validation_size=5, data="mix", deslant=True)
     trainer = Trainer(config, data, drawings=split)
     assert trainer.drawings is not None
-    assert np.array_equal(trainer.drawings.train_x, deslant_batch(x[:4]))
-    assert np.array_equal(trainer.drawings.held_x, deslant_batch(x[4:]))
+    assert np.array_equal(trainer.drawings.train_x, transform_batch(x[:4], True))
+    assert np.array_equal(trainer.drawings.held_x, transform_batch(x[4:], True))
 
 
 def test_a_run_takes_at_most_the_newest_max_run_drawings(
