@@ -235,11 +235,16 @@ def test_the_small_things(open_page, server, page_errors) -> None:
     page.locator("#err-learning_rate").wait_for(state="visible")
     err = page.locator("#err-learning_rate").text_content()
     assert err.startswith("Learning rate must be more than 0"), err
-    # Too little ink: one clear sentence, not "empty" beside a count of pixels.
+    # Too little ink: one clear sentence, not "empty" beside a count of pixels. A dab is read as
+    # a guess with the server's note beside it (a drawing with next to no ink would be a 422,
+    # worded under the pad). Wait for the answer to this drawing: right after Clear the pad's
+    # own "Draw a digit" line is there, and the answer replaces it (the old wait could pass or
+    # time out on that race: CI).
     page.get_by_test_id("clear").click()
     stroke(page, [(0.5, 0.5), (0.52, 0.5)])
-    wait_for(page, "document.querySelector('#draw-message').textContent !== ''")
-    ink = page.locator("#draw-message").text_content()
+    wait_for(page, "window.__nnp.settled()")
+    ink = " ".join(page.locator(s).text_content() for s in ("#draw-message", "#prediction-note"))
+    assert "bigger" in ink, ink
     assert "empty" not in ink or "pixel" not in ink, ink
 
 
