@@ -121,13 +121,12 @@ def restroke(image: np.ndarray) -> np.ndarray | None:
     steps = steps_for(width) if width > 0.0 else 0.0
     if steps == 0.0:
         return None
-    left = steps
     out = grid
-    while left >= 1.0:
+    while steps >= 1.0:
         out = _erode(out)
-        left -= 1.0
-    if left > 0.0:
-        part = np.float32(left)
+        steps -= 1.0
+    if steps > 0.0:
+        part = np.float32(steps)
         out = out + part * (_erode(out) - out)
     if not out.max() > _MIN_INK:
         return None
